@@ -1,0 +1,11 @@
+# The two commands of the README.  Everything they need is installed by
+# ward/scripts/bootstrap.sh, which is quick when it is all there already.
+.PHONY: demo test
+
+demo:
+	@bash ward/scripts/bootstrap.sh
+	@bash ward/scripts/demo.sh
+
+test:
+	@bash ward/scripts/bootstrap.sh --browser
+	@.venv/bin/python -m pytest

@@ -1,0 +1,334 @@
+"""Alert decisions as pure functions: no I/O, no clock read (``now`` is passed in).
+
+Clinical rules (band, trends, overdue observations) and technical ones (device
+offline, battery) say *whether* a condition holds and how severe it is; ``step``
+turns a condition into an alert's lifecycle (opened, escalated, updated,
+resolved).  Vectorised rules take ``datetime64`` arrays; ``now`` may be a
+``numpy.datetime64`` or a ``datetime`` (an aware one is converted to naive UTC).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from alerts.news2 import BANDS, MONITORING_INTERVAL
+
+
+class Severity(enum.IntEnum):
+    """How fast someone must act; ordered, so ``max`` and ``>`` mean what they say."""
+
+    INFO = 1  # nothing clinical yet, worth knowing (battery low)
+    LOW = 2  # look at it on the next round: trends, silent devices, overdue sets
+    URGENT = 3  # news2.md low-medium and medium: "urgent ward-based response"
+    EMERGENCY = 4  # news2.md high: "emergency response, critical-care team"
+
+
+# news2.md response column: low-medium ("urgent ward-based response, medical team
+# informed") and medium ("urgent response") are URGENT; high ("emergency response")
+# is EMERGENCY.  Zero ("routine") and low ("registered nurse assesses", at the next
+# 4-6 hourly set) need no alert: a steady low score is many patients' baseline on a
+# virtual ward, and alerting on it would bury the alerts that matter.
+BAND_SEVERITY: dict[str, Severity | None] = {
+    "zero": None,
+    "low": None,
+    "low-medium": Severity.URGENT,
+    "medium": Severity.URGENT,
+    "high": Severity.EMERGENCY,
+}
+
+# A rise of 2 is one parameter moving two bands or two parameters one band each;
+# 6 h spans the low band's 4-6 h monitoring, so two routine sets are compared.
+SCORE_RISE = 2  # [{score}]
+SCORE_RISE_WINDOW = np.timedelta64(6 * 3600, "s")
+# 3 points exceeds a home oximeter's +/-2 % accuracy, so the fall is real; within
+# an hour it is acute (infection, embolism, pneumothorax) even while still in range.
+SPO2_FALL = 3.0  # [%]
+SPO2_FALL_WINDOW = np.timedelta64(3600, "s")
+# Trends and technical faults prompt a look, not a rescue: when the values
+# themselves are dangerous the band rule already raises URGENT or EMERGENCY.
+TREND_SEVERITY = Severity.LOW
+OVERDUE_SEVERITY = Severity.LOW  # a silent patient is an alert, not a quiet one
+DEVICE_OFFLINE_SEVERITY = Severity.LOW
+BATTERY_LOW_SEVERITY = Severity.INFO
+
+# One missed report is a Wi-Fi blip; two in a row is a device that needs a call.
+OFFLINE_MISSED_REPORTS = 2
+# Consumer devices warn at 20 %: enough left for a day of readings and a charge.
+BATTERY_LOW_PERCENT = 20.0  # [%]
+
+# A condition must stay clear this long before its alert resolves: scores hover at
+# band edges, and an alert that resolves and reopens every set trains people to ignore it.
+HOLD = timedelta(minutes=30)
+# Unacknowledged beyond this, an alert is notified again (to the next tier).  Emergency:
+# NEWS2 asks an immediate response, 5 min is the longest a hub may leave it unseen.
+# Urgent: "urgent" responses are expected within about 30 min, so the first page
+# gets half of it.  Low: within the hour, before the next round is due.
+ESCALATE_AFTER: dict[Severity, timedelta] = {
+    Severity.EMERGENCY: timedelta(minutes=5),
+    Severity.URGENT: timedelta(minutes=15),
+    Severity.LOW: timedelta(minutes=60),
+}
+
+AlertStatus = Literal["open", "acknowledged", "resolved"]
+Now = np.datetime64 | datetime
+
+
+def band_alert(band: str, max_single: int) -> Severity | None:
+    """Severity a NEWS2 band demands (``BAND_SEVERITY``), None for no alert.
+
+    A single parameter scoring 3 is at least URGENT whatever ``band`` says
+    (news2.md low-medium), so a band computed elsewhere cannot hide it.
+    """
+    severity = BAND_SEVERITY[band]
+    if max_single >= 3 and (severity is None or severity < Severity.URGENT):
+        return Severity.URGENT
+    return severity
+
+
+def band_alerts(band: ArrayLike, max_single: ArrayLike) -> NDArray[np.int8]:
+    """Vectorised ``band_alert``: ``Severity`` value per row, 0 for no alert."""
+    band = np.asarray(band)
+    codes = np.zeros(band.shape, dtype=np.int8)
+    for name in BANDS:
+        codes[band == name] = BAND_SEVERITY[name] or 0
+    _refuse_unknown_bands(band)
+    single_three = np.asarray(max_single) >= 3
+    return np.where(single_three, np.maximum(codes, Severity.URGENT), codes).astype(np.int8)
+
+
+def score_rising(
+    patient: ArrayLike,
+    times: ArrayLike,
+    totals: ArrayLike,
+    now: Now,
+    *,
+    n_patients: int,
+    window: np.timedelta64 | timedelta = SCORE_RISE_WINDOW,
+    rise: float = SCORE_RISE,
+) -> NDArray[np.bool_]:
+    """Per patient: latest total minus the lowest total within ``window`` >= ``rise``.
+
+    patient : int array 0..n_patients-1;  times : datetime64 array;  totals : [{score}]
+    Only scores timed in ``[now - window, now]`` count; returns bool[n_patients].
+    """
+    latest, lowest = _latest_and_extreme(patient, times, totals, now, window, n_patients, np.fmin)
+    return latest - lowest >= rise
+
+
+def spo2_falling(
+    patient: ArrayLike,
+    times: ArrayLike,
+    spo2: ArrayLike,
+    now: Now,
+    *,
+    n_patients: int,
+    window: np.timedelta64 | timedelta = SPO2_FALL_WINDOW,
+    fall: float = SPO2_FALL,
+) -> NDArray[np.bool_]:
+    """Per patient: highest SpO2 within ``window`` minus the latest >= ``fall`` [%].
+
+    Same conventions as ``score_rising``; NaN readings are ignored.
+    """
+    latest, highest = _latest_and_extreme(patient, times, spo2, now, window, n_patients, np.fmax)
+    return highest - latest >= fall
+
+
+def overdue(
+    last_complete_time: ArrayLike, band: ArrayLike, now: Now, admitted_at: ArrayLike
+) -> NDArray[np.bool_]:
+    """Per patient: no complete set within the monitoring interval its band demands.
+
+    last_complete_time : datetime64 array, NaT if never
+    band : str array, the band of the latest score; '' or None if never scored
+        (then the zero band's 12 h applies)
+    admitted_at : datetime64 array; the clock starts at the later of the last
+        complete set and admission, so a patient never seen is overdue 12 h after
+        admission.  With neither time known the patient is overdue (never hide one).
+    """
+    start = np.fmax(_datetimes(last_complete_time), _datetimes(admitted_at))
+    interval = _monitoring_interval(np.asarray(band, dtype=object))
+    return np.isnat(start) | (_datetime(now) > start + interval)
+
+
+def device_offline(
+    last_seen: ArrayLike, now: Now, expected_interval: ArrayLike | timedelta
+) -> NDArray[np.bool_]:
+    """Per device: silent for more than ``OFFLINE_MISSED_REPORTS`` expected intervals.
+
+    last_seen : datetime64 array, NaT if never seen;  expected_interval : timedelta64
+    """
+    if isinstance(expected_interval, timedelta):
+        expected_interval = np.timedelta64(expected_interval)
+    limit = np.asarray(expected_interval).astype("timedelta64[us]") * OFFLINE_MISSED_REPORTS
+    seen = _datetimes(last_seen)
+    return np.isnat(seen) | (_datetime(now) > seen + limit)
+
+
+def battery_low(battery_percent: ArrayLike) -> NDArray[np.bool_]:
+    """Battery at or below ``BATTERY_LOW_PERCENT`` [%]; unknown (NaN) is not low."""
+    return np.asarray(battery_percent, dtype=np.float64) <= BATTERY_LOW_PERCENT
+
+
+# --- alert lifecycle ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AlertState:
+    """One alert of one kind for one patient (or device).
+
+    ``last_notified_severity`` is the highest severity anyone has been notified
+    of; a rise above it needs a new acknowledgement, a return to it does not.
+    """
+
+    kind: str
+    severity: Severity
+    state: AlertStatus
+    opened_at: datetime
+    last_notified_severity: Severity
+    acknowledged_at: datetime | None = None
+    clear_since: datetime | None = None
+    escalated_at: datetime | None = None
+
+
+def step(
+    alert: AlertState | None,
+    condition: Severity | None,
+    now: datetime,
+    *,
+    kind: str,
+    hold: timedelta = HOLD,
+    escalate_after: Mapping[Severity, timedelta] = ESCALATE_AFTER,
+) -> tuple[AlertState | None, list[str]]:
+    """Advance one alert given whether its condition holds at ``now``.
+
+    Events: 'opened' (condition with no live alert; after 'resolved' a new alert
+    opens); 'escalated' (severity rose above what was notified, which also undoes
+    an acknowledgement, or the alert stayed unacknowledged ``escalate_after``
+    [severity] since it was last notified, boundary included); 'updated'
+    (severity changed without a new notification); 'resolved' (condition clear
+    for ``hold``, boundary included).  A severity missing from
+    ``escalate_after`` (INFO) never escalates by time.
+    """
+    if alert is not None and alert.kind != kind:
+        raise ValueError(f"alert of kind {alert.kind!r} stepped as {kind!r}")
+    if alert is None or alert.state == "resolved":
+        if condition is None:
+            return alert, []
+        opened = AlertState(
+            kind=kind,
+            severity=condition,
+            state="open",
+            opened_at=now,
+            last_notified_severity=condition,
+        )
+        return opened, ["opened"]
+    if condition is None:
+        return _clearing(alert, now, hold)
+    return _holding(alert, condition, now, escalate_after)
+
+
+def acknowledge(alert: AlertState, now: datetime) -> tuple[AlertState, list[str]]:
+    """A clinician has seen the alert: stops time escalation until severity rises."""
+    if alert.state != "open":
+        return alert, []
+    return replace(alert, state="acknowledged", acknowledged_at=now), ["acknowledged"]
+
+
+def _clearing(alert: AlertState, now: datetime, hold: timedelta) -> tuple[AlertState, list[str]]:
+    if alert.clear_since is None:
+        return replace(alert, clear_since=now), []
+    if now - alert.clear_since >= hold:
+        return replace(alert, state="resolved"), ["resolved"]
+    return alert, []
+
+
+def _holding(
+    alert: AlertState,
+    condition: Severity,
+    now: datetime,
+    escalate_after: Mapping[Severity, timedelta],
+) -> tuple[AlertState, list[str]]:
+    state = replace(alert, clear_since=None, severity=condition)
+    if condition > alert.last_notified_severity:
+        raised = replace(
+            state,
+            state="open",
+            acknowledged_at=None,
+            escalated_at=now,
+            last_notified_severity=condition,
+        )
+        return raised, ["escalated"]
+    events = ["updated"] if condition != alert.severity else []
+    limit = escalate_after.get(state.severity)
+    last_notified = state.escalated_at or state.opened_at
+    if state.state == "open" and limit is not None and now - last_notified >= limit:
+        state = replace(state, escalated_at=now)
+        events.append("escalated")
+    return state, events
+
+
+# --- helpers -----------------------------------------------------------------------------
+
+
+def _latest_and_extreme(
+    patient: ArrayLike,
+    times: ArrayLike,
+    values: ArrayLike,
+    now: Now,
+    window: np.timedelta64 | timedelta,
+    n_patients: int,
+    extreme: np.ufunc,
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Per patient, the latest value and the ``extreme`` (np.fmin/np.fmax) of the
+    values timed in ``[now - window, now]``; NaN for a patient without any."""
+    p = np.asarray(patient, dtype=np.int64)
+    t = _datetimes(times)
+    v = np.asarray(values, dtype=np.float64)
+    end = _datetime(now)
+    keep = (t <= end) & (t >= end - np.timedelta64(window)) & ~np.isnan(v)
+    p, t, v = p[keep], t[keep], v[keep]
+    order = np.lexsort((t, p))  # stable: of equal times the last in input order is latest
+    p, v = p[order], v[order]
+    last = np.ones(len(p), dtype=bool)
+    last[:-1] = p[1:] != p[:-1]
+    latest = np.full(n_patients, np.nan)
+    latest[p[last]] = v[last]
+    bound = np.full(n_patients, np.inf if extreme is np.fmin else -np.inf)
+    extreme.at(bound, p, v)
+    return latest, np.where(np.isnan(latest), np.nan, bound)
+
+
+def _monitoring_interval(band: NDArray[np.object_]) -> NDArray[np.timedelta64]:
+    text = band.astype(str)
+    band = np.where(np.isin(text, ("", "None")), "zero", text)
+    _refuse_unknown_bands(band)
+    interval = np.empty(band.shape, dtype="timedelta64[us]")
+    for name in BANDS:
+        interval[band == name] = MONITORING_INTERVAL[name]
+    return interval
+
+
+def _refuse_unknown_bands(band: NDArray[np.generic]) -> None:
+    unknown = ~np.isin(band.astype(str), BANDS)
+    if unknown.any():
+        rows = np.flatnonzero(unknown)[:5].tolist()
+        raise ValueError(f"unknown band {str(band[unknown][0])!r} (rows {rows}); known: {BANDS}")
+
+
+def _datetimes(x: ArrayLike) -> NDArray[np.datetime64]:
+    return np.asarray(x).astype("datetime64[us]")
+
+
+def _datetime(now: Now) -> np.datetime64:
+    if isinstance(now, np.datetime64):
+        return now.astype("datetime64[us]")
+    if now.tzinfo is not None:
+        now = now.astimezone(UTC).replace(tzinfo=None)
+    return np.datetime64(now, "us")

@@ -1,0 +1,1 @@
+"""MQTT → validated readings → TimescaleDB; the only writer of observations."""

@@ -1,0 +1,245 @@
+"""`vward bench ingest`: ingest throughput through the real broker, beside
+the raw COPY rate into the same hypertable and the raw broker-to-one-
+subscriber rate, all measured in the same run on services of its own.
+
+The consumer is measured, not the publisher: messages are queued at the
+broker for a persistent session first, then the consumer is started and
+timed until it has taken them all."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import paho.mqtt.client as mqtt
+import psycopg
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from ward import db, devices, services
+from ward.settings import Settings
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _iso(t: datetime) -> str:
+    return t.isoformat().replace("+00:00", "Z")
+
+
+def _payloads(n_messages: int, per_message: int, start: datetime, tag: str) -> list[bytes]:
+    out = []
+    k = 0
+    for m in range(n_messages):
+        readings = []
+        for _ in range(per_message):
+            t = start + timedelta(milliseconds=k)
+            readings.append({"time": _iso(t), "type": "heart_rate", "value": 60 + k % 40,
+                             "unit": "/min"})
+            k += 1
+        out.append(json.dumps({"id": f"{tag}-{m}", "readings": readings}).encode())
+    return out
+
+
+def _publish_all(settings: Settings, device_id: str, password: str, payloads: list[bytes],
+                 topic: str | None = None) -> None:
+    """Publish QoS 1 and wait until the broker has acked every message."""
+    c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-pub-{device_id}",
+                    protocol=mqtt.MQTTv5)
+    c.username_pw_set(device_id, password)
+    c.max_inflight_messages_set(1000)
+    c.max_queued_messages_set(0)
+    c.connect(settings.mqtt_host, settings.mqtt_port)
+    c.loop_start()
+    topic = topic or f"ward/v1/devices/{device_id}/readings"
+    infos = [c.publish(topic, p, qos=1) for p in payloads]
+    for info in infos:
+        info.wait_for_publish(60)
+    c.disconnect()
+    c.loop_stop()
+
+
+def raw_copy_rate(settings: Settings, n: int) -> float:
+    """Rows/s of COPY straight into the observations hypertable."""
+    start = datetime(2020, 1, 1, tzinfo=UTC)
+    rows = [(start + timedelta(milliseconds=i), "bench-copy", "bench-copy-dev", "heart_rate",
+             60.0 + i % 40, start) for i in range(n)]
+    with psycopg.connect(settings.dsn) as conn:
+        t0 = time.perf_counter()
+        with conn.cursor() as cur, cur.copy(
+                "COPY observations (time, patient_id, device_id, type, value, received_at)"
+                " FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types(["timestamptz", "text", "text", "text", "float8", "timestamptz"])
+            for r in rows:
+                copy.write_row(r)
+        conn.commit()
+        elapsed = time.perf_counter() - t0
+        conn.execute("DELETE FROM observations WHERE device_id = 'bench-copy-dev'")
+        conn.commit()
+    return n / elapsed
+
+
+def raw_broker_rate(settings: Settings, device_id: str, password: str, n: int) -> float:
+    """Messages/s from the broker to one persistent QoS 1 subscriber (paho),
+    for messages already queued at the broker."""
+    topic = f"ward/v1/devices/{device_id}/readings"
+    got = threading.Event()
+    count = [0]
+    first = [0.0]
+
+    def on_message(c, u, msg):
+        if count[0] == 0:
+            first[0] = time.perf_counter()
+        count[0] += 1
+        if count[0] >= n:
+            got.set()
+
+    def make() -> mqtt.Client:
+        c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-raw-sub",
+                        protocol=mqtt.MQTTv5)
+        c.username_pw_set(settings.mqtt_username, settings.mqtt_password)
+        return c
+
+    props = Properties(PacketTypes.CONNECT)
+    props.SessionExpiryInterval = 3600
+    sub = make()
+    sub.connect(settings.mqtt_host, settings.mqtt_port, clean_start=True, properties=props)
+    sub.loop_start()
+    sub.subscribe(topic, qos=1)
+    time.sleep(0.5)
+    sub.disconnect()
+    sub.loop_stop()
+    _publish_all(settings, device_id, password, _payloads(n, 1, datetime.now(UTC), "raw"))
+    sub = make()
+    sub.on_message = on_message
+    t0 = time.perf_counter()
+    sub.connect(settings.mqtt_host, settings.mqtt_port, clean_start=False, properties=props)
+    sub.loop_start()
+    if not got.wait(300):
+        raise RuntimeError(f"raw subscriber got {count[0]} of {n}")
+    elapsed = time.perf_counter() - t0
+    sub.disconnect()
+    sub.loop_stop()
+    return n / elapsed
+
+
+def _count(conn: psycopg.Connection, device_id: str) -> int:
+    return conn.execute("SELECT count(*) FROM observations WHERE device_id = %s",
+                        (device_id,)).fetchone()[0]
+
+
+def _latest(conn: psycopg.Connection, device_id: str) -> datetime | None:
+    """Newest stored time: an index probe, cheap enough to poll without
+    stealing the CPU the benchmark measures."""
+    return conn.execute("SELECT max(time) FROM observations WHERE device_id = %s"
+                        " AND type = 'heart_rate'", (device_id,)).fetchone()[0]
+
+
+def ingest_rate(settings: Settings, device_id: str, password: str, n_messages: int,
+                per_message: int, tag: str, verbose: bool = False) -> tuple[float, float]:
+    """(readings/s, messages/s) of `vward ingest` draining a queued backlog."""
+    start = datetime.now(UTC) - timedelta(days=1, hours=len(tag))
+    payloads = _payloads(n_messages, per_message, start, tag)
+    last = start + timedelta(milliseconds=n_messages * per_message - 1)
+    _publish_all(settings, device_id, password, payloads)
+    want = n_messages * per_message
+    env = {**settings.as_env(), "VWARD_MQTT_PASSWORD": settings.mqtt_password,
+           "PATH": "/usr/bin:/bin"}
+    log = settings.home / f"bench-ingest-{tag}.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "ward.cli", "ingest"], env=env,
+                                stdout=out, stderr=subprocess.STDOUT)
+    try:
+        with psycopg.connect(settings.dsn, autocommit=True) as conn:
+            before = _count(conn, device_id)
+            deadline = time.monotonic() + 600
+            while _count(conn, device_id) == before:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("ingest stored nothing")
+                time.sleep(0.01)
+            t0, c0 = time.perf_counter(), _count(conn, device_id)
+            while (_latest(conn, device_id) or start) < last:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("ingest did not store the whole backlog")
+                time.sleep(0.01)
+            elapsed = time.perf_counter() - t0
+            stored = _count(conn, device_id) - before
+            if stored != want:
+                raise RuntimeError(f"ingest stored {stored} of {want} readings")
+    finally:
+        proc.terminate()
+        proc.wait(60)
+        if verbose:
+            print(log.read_text(), flush=True)
+    done = before + want - c0
+    return done / elapsed, done / per_message / elapsed
+
+
+def run(quick: bool = False, verbose: bool = False) -> dict[str, float]:
+    home = Path(tempfile.mkdtemp(prefix="vward-bench-"))
+    settings = Settings(home=home, pg_port=_free_port(), mqtt_port=_free_port(), database_url="",
+                        mqtt_external=False)
+    n_single = 5_000 if quick else 30_000
+    n_multi = 200 if quick else 4_000
+    n_copy = 20_000 if quick else 200_000
+    try:
+        print("starting PostgreSQL+TimescaleDB and Mosquitto of the benchmark's own ...",
+              flush=True)
+        services.up(settings)
+        with db.connect(settings) as conn:
+            pw = devices.register_devices(conn, [
+                devices.NewDevice("bench-dev-1", "bench-p1", "bench"),
+                devices.NewDevice("bench-dev-2", "bench-p2", "bench"),
+                devices.NewDevice("bench-dev-3", "bench-p3", "bench")],
+                valid_from=datetime.now(UTC) - timedelta(days=3))
+            services.write_broker_credentials(settings, devices.password_hashes(conn))
+        time.sleep(0.3)
+        out: dict[str, float] = {}
+        print(f"raw COPY of {n_copy:,} rows ...", flush=True)
+        out["copy_rows_s"] = raw_copy_rate(settings, n_copy)
+        print(f"raw broker → one subscriber, {n_single:,} messages ...", flush=True)
+        out["broker_msgs_s"] = raw_broker_rate(settings, "bench-dev-1", pw["bench-dev-1"],
+                                               n_single)
+        print(f"ingest, {n_single:,} single-reading messages ...", flush=True)
+        out["single_readings_s"], out["single_msgs_s"] = ingest_rate(
+            settings, "bench-dev-2", pw["bench-dev-2"], n_single, 1, "s", verbose)
+        print(f"ingest, {n_multi:,} messages of 50 readings ...", flush=True)
+        out["multi_readings_s"], out["multi_msgs_s"] = ingest_rate(
+            settings, "bench-dev-3", pw["bench-dev-3"], n_multi, 50, "mm", verbose)
+        return out
+    finally:
+        services.down(settings)
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def format_report(r: dict[str, float]) -> str:
+    return "\n".join([
+        "ingest benchmark (2-core machine figures vary run to run; ratios are within one run)",
+        f"  raw COPY into observations        {r['copy_rows_s']:>10,.0f} rows/s",
+        f"  raw broker → one subscriber       {r['broker_msgs_s']:>10,.0f} messages/s",
+        f"  ingest, 1-reading messages        {r['single_msgs_s']:>10,.0f} messages/s"
+        f"  = {r['single_readings_s']:,.0f} readings/s",
+        f"  ingest, 50-reading messages       {r['multi_msgs_s']:>10,.0f} messages/s"
+        f"  = {r['multi_readings_s']:,.0f} readings/s",
+        f"  1-reading ingest / raw broker     {r['single_msgs_s'] / r['broker_msgs_s']:>10.0%}"
+        "   (aim ≥ 70 %)",
+        f"  50-reading ingest / raw COPY      {r['multi_readings_s'] / r['copy_rows_s']:>10.0%}"
+        "   (aim ≥ 50 %)",
+    ])
+
+
+def main(args, settings: Settings) -> int:
+    print(format_report(run(quick=args.quick, verbose=args.verbose)))
+    return 0

@@ -1,0 +1,134 @@
+"""FHIR R4 Observation / Bundle (vital-signs profile) → our raw readings
+format, so that one validator judges both; pure."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ward.domain import ACVPU, LOINC_TO_TYPE, ReadingType
+
+
+class FhirError(ValueError):
+    """The document is not an Observation or Bundle of them we can read."""
+
+
+LOINC = "http://loinc.org"
+SNOMED = "http://snomed.info/sct"
+BP_PANEL = "85354-9"
+# The vital-signs profile codes SpO2 as 2708-6 beside 59408-5 (pulse oximetry).
+EXTRA_LOINC = {"2708-6": ReadingType.SPO2}
+# ACVPU as SNOMED CT (news2.md, "Coding when data leaves as FHIR").
+SNOMED_ACVPU = {"248234008": "A", "130987000": "C", "300202002": "V",
+                "450847001": "P", "422768004": "U"}
+_REFUSED_STATUS = {"entered-in-error", "cancelled"}
+
+
+def to_raw_readings(doc: dict[str, Any]) -> tuple[str | None, list[Any]]:
+    kind = doc.get("resourceType")
+    if kind == "Observation":
+        return _id(doc), _observation(doc)
+    if kind == "Bundle":
+        entries = doc.get("entry")
+        if not isinstance(entries, list) or not entries:
+            raise FhirError("Bundle has no entries")
+        raw: list[Any] = []
+        for entry in entries:
+            resource = entry.get("resource") if isinstance(entry, dict) else None
+            if isinstance(resource, dict) and resource.get("resourceType") == "Observation":
+                raw.extend(_observation(resource))
+            else:
+                raw.append({"_refused": "Bundle entry is not an Observation"})
+        return _id(doc), raw
+    raise FhirError(f"resourceType {kind!r} is not Observation or Bundle")
+
+
+def _id(doc: dict[str, Any]) -> str | None:
+    value = doc.get("id")
+    return value[:128] if isinstance(value, str) else None
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _codings(concept: Any) -> list[dict[str, Any]]:
+    if not isinstance(concept, dict):
+        return []
+    return [c for c in _list(concept.get("coding")) if isinstance(c, dict)]
+
+
+def _loinc_codes(concept: Any) -> list[str]:
+    return [code for c in _codings(concept)
+            if c.get("system") == LOINC and (code := _text(c.get("code"))) is not None]
+
+
+def _type_of(concept: Any) -> str | None:
+    for code in _loinc_codes(concept):
+        if code in LOINC_TO_TYPE:
+            return str(LOINC_TO_TYPE[code])
+        if code in EXTRA_LOINC:
+            return str(EXTRA_LOINC[code])
+    codes = _loinc_codes(concept)
+    return f"loinc:{codes[0]}" if codes else None
+
+
+def _time(obs: dict[str, Any]) -> Any:
+    if "effectiveDateTime" in obs:
+        return obs["effectiveDateTime"]
+    if "effectiveInstant" in obs:
+        return obs["effectiveInstant"]
+    period = obs.get("effectivePeriod")
+    if isinstance(period, dict):
+        return period.get("start")
+    return None
+
+
+def _observation(obs: dict[str, Any]) -> list[Any]:
+    """One Observation → one raw reading each for itself or its components."""
+    time = _time(obs)
+    if _text(obs.get("status")) in _REFUSED_STATUS:
+        return [{"type": _type_of(obs.get("code")), "time": time, "value": None,
+                 "_refused": f"Observation status is {obs['status']}"}]
+    if BP_PANEL in _loinc_codes(obs.get("code")):
+        out = []
+        for comp in _list(obs.get("component")):
+            if isinstance(comp, dict):
+                out.append(_valued(_type_of(comp.get("code")), time, comp))
+        return out or [{"type": "blood_pressure_panel", "time": time, "value": None}]
+    return [_valued(_type_of(obs.get("code")), time, obs)]
+
+
+def _valued(type_name: str | None, time: Any, holder: dict[str, Any]) -> dict[str, Any]:
+    raw: dict[str, Any] = {"type": type_name, "time": time}
+    if "valueQuantity" in holder and isinstance(holder["valueQuantity"], dict):
+        q = holder["valueQuantity"]
+        raw["value"] = q.get("value")
+        unit = q.get("code") if q.get("system") == "http://unitsofmeasure.org" else None
+        raw["unit"] = unit or q.get("code") or q.get("unit")
+        if type_name == str(ReadingType.ON_OXYGEN) and raw["unit"] is None:
+            raw["unit"] = "L/min"
+    elif "valueCodeableConcept" in holder:
+        raw["value"] = _acvpu(holder["valueCodeableConcept"])
+    elif "valueString" in holder:
+        raw["value"] = holder["valueString"]
+    elif "valueBoolean" in holder:
+        raw["value"] = holder["valueBoolean"]
+    else:
+        raw["value"] = None
+    return raw
+
+
+def _acvpu(concept: Any) -> Any:
+    if not isinstance(concept, dict):
+        return concept
+    for c in _codings(concept):
+        code = _text(c.get("code"))
+        if c.get("system") == SNOMED and code in SNOMED_ACVPU:
+            return SNOMED_ACVPU[code]
+        if code in ACVPU:
+            return code
+    return concept.get("text")

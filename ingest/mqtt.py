@@ -1,0 +1,132 @@
+"""paho callbacks only: turn each message into a `Received`, queue it, and
+ack it when the writer says it is committed (conventions.md §1, §3)."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+from paho.mqtt.subscribeoptions import SubscribeOptions
+
+from ingest import decode
+from ingest.pipeline import Received, receive
+from ward.domain import INGEST_SESSION_EXPIRY, INGEST_SUBSCRIPTIONS
+
+log = logging.getLogger(__name__)
+
+
+class IngestClient:
+    """A persistent MQTT v5 session on the shared subscription, acking by hand."""
+
+    def __init__(self, *, host: str, port: int, username: str, password: str, client_id: str,
+                 inbox: queue.Queue[Received], receive_maximum: int, limits: decode.Limits,
+                 on_state: Callable[[str], None] | None = None) -> None:
+        self._inbox = inbox
+        self._limits = limits
+        self._lock = threading.Lock()
+        self._generation = 0
+        self._connected = threading.Event()
+        self._on_state = on_state or (lambda s: None)
+        self._host, self._port = host, port
+        self._receive_maximum = receive_maximum
+        c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
+                        protocol=mqtt.MQTTv5, manual_ack=True)
+        c.username_pw_set(username, password)
+        c.reconnect_delay_set(min_delay=1, max_delay=30)
+        c.on_connect = self._on_connect
+        c.on_disconnect = self._on_disconnect
+        c.on_message = self._on_message
+        self._client = c
+
+    # -- lifecycle -----------------------------------------------------------
+
+    def start(self) -> None:
+        props = Properties(PacketTypes.CONNECT)
+        props.SessionExpiryInterval = INGEST_SESSION_EXPIRY
+        props.ReceiveMaximum = self._receive_maximum
+        self._client.connect_async(self._host, self._port, keepalive=30, clean_start=False,
+                                   properties=props)
+        self._client.loop_start()
+
+    def stop(self, *, end_session: bool = False) -> None:
+        """Disconnect.  The session (and whatever the broker queues for it)
+        outlives us unless `end_session`, used when a worker is retired."""
+        props = None
+        if end_session:
+            props = Properties(PacketTypes.DISCONNECT)
+            props.SessionExpiryInterval = 0
+        self._client.disconnect(properties=props)
+        self._client.loop_stop()
+
+    def leave_group(self) -> None:
+        """Leave the shared subscription: the broker routes nothing more here."""
+        self._client.unsubscribe(list(INGEST_SUBSCRIPTIONS))
+
+    def wait_connected(self, timeout: float) -> bool:
+        return self._connected.wait(timeout)
+
+    @property
+    def generation(self) -> int:
+        return self._generation
+
+    # -- acks and publishes from the writer thread ---------------------------
+
+    def ack(self, messages: list[Received]) -> int:
+        """Ack messages of the current connection; those of an earlier one
+        are redelivered by the broker (and deduplicated), so they are skipped:
+        their message ids may already name other messages."""
+        acked = 0
+        with self._lock:
+            for m in messages:
+                if m.generation == self._generation and m.qos > 0:
+                    self._client.ack(m.mid, m.qos)
+                    acked += 1
+        return acked
+
+    def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False) -> None:
+        self._client.publish(topic, payload, qos=qos, retain=retain)
+
+    # -- callbacks: tiny, never raising ---------------------------------------
+
+    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
+        try:
+            if reason_code.is_failure:
+                log.error("broker refused the connection: %s", reason_code)
+                self._on_state(f"refused: {reason_code}")
+                return
+            log.info("connected to %s:%s (session present: %s)", self._host, self._port,
+                     flags.session_present)
+            opts = SubscribeOptions(qos=1)
+            client.subscribe([(t, opts) for t in INGEST_SUBSCRIPTIONS])
+            self._connected.set()
+            self._on_state("connected")
+        except Exception:
+            log.exception("on_connect failed")
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+        try:
+            with self._lock:
+                self._generation += 1
+            self._connected.clear()
+            log.warning("disconnected from broker (%s); reconnecting", reason_code)
+            self._on_state("disconnected")
+        except Exception:
+            log.exception("on_disconnect failed")
+
+    def _on_message(self, client, userdata, msg: mqtt.MQTTMessage) -> None:
+        try:
+            item = receive(msg.topic, msg.payload, datetime.now(UTC), mid=msg.mid, qos=msg.qos,
+                           generation=self._generation, retained=bool(msg.retain),
+                           limits=self._limits)
+            # Blocks when the writer is behind: backpressure, the broker keeps the rest.
+            self._inbox.put(item)
+        except Exception:
+            log.exception("dropping a message on %s that could not be queued (it stays unacked"
+                          " and the broker redelivers it)", getattr(msg, "topic", "?"))

@@ -1,0 +1,197 @@
+"""From received MQTT messages to a batch to store, the refusals to publish
+and the counts to log; pure (no network, no database, no clock)."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from ingest import decode
+from ingest.rows import Batch, ObservationRow, RejectionRow, StatusRow
+
+TOPIC_PREFIX = "ward/v1/devices/"
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """One MQTT message as it arrived, before any judgement."""
+
+    topic: str
+    payload: bytes
+    received_at: datetime
+    mid: int = 0
+    qos: int = 1
+    generation: int = 0
+    retained: bool = False
+    # Decoded on arrival, in the MQTT thread, so decoding overlaps the
+    # writer's database time; None for status and other topics.
+    decoded: decode.Decoded | None = None
+
+
+def receive(topic: str, payload: bytes, received_at: datetime, *, mid: int = 0, qos: int = 1,
+            generation: int = 0, retained: bool = False,
+            limits: decode.Limits = decode.Limits()) -> Received:
+    """Turn an MQTT message into our type, decoding a readings message."""
+    decoded = None
+    device_id, kind = device_and_kind(topic)
+    if kind == "readings" and device_id:
+        decoded = decode.decode_message(payload, device_id, now=received_at, limits=limits)
+    return Received(topic, payload, received_at, mid, qos, generation, retained, decoded)
+
+
+@dataclass(frozen=True, slots=True)
+class Feedback:
+    """What a device is told on its rejections topic."""
+
+    topic: str
+    payload: bytes
+
+
+def device_and_kind(topic: str) -> tuple[str | None, str | None]:
+    """`ward/v1/devices/{id}/{kind}` → (id, kind)."""
+    if not topic.startswith(TOPIC_PREFIX):
+        return None, None
+    parts = topic[len(TOPIC_PREFIX):].split("/")
+    if len(parts) != 2 or not parts[0]:
+        return None, None
+    return parts[0], parts[1]
+
+
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    """A readings message whose readings are in the batch, awaiting the
+    database's word on which of them had no patient."""
+
+    message: Received
+    device_id: str
+    decoded: decode.Decoded
+    refs: tuple[int, ...]  # batch refs of decoded.readings, in order
+
+
+@dataclass(slots=True)
+class Prepared:
+    observations: list[ObservationRow]
+    statuses: list[StatusRow]
+    last_seen: dict[str, datetime]
+    pending: list[_Pending]
+    received_counts: Counter = field(default_factory=Counter)
+    feedback: list[Feedback] = field(default_factory=list)
+    # Refusals found with the database's answer; recomputed, not added to,
+    # when a batch is retried.
+    refusal_counts: Counter = field(default_factory=Counter)
+
+    @property
+    def counts(self) -> Counter:
+        """Messages, readings and refusals by reason, for the service's log."""
+        return self.received_counts + self.refusal_counts
+
+    def batch(self) -> Batch:
+        return Batch(self.observations, self.statuses, self.last_seen, self.rejections)
+
+    def rejections(self, unassigned: frozenset[int]) -> list[RejectionRow]:
+        """Rows for rejected_messages (and the devices' feedback), once the
+        database has said which readings no assignment covers."""
+        rows: list[RejectionRow] = []
+        self.feedback = []
+        self.refusal_counts = Counter()
+        for p in self.pending:
+            refusals = list(p.decoded.refusals)
+            for i, ref, r in zip(p.decoded.positions, p.refs, p.decoded.readings, strict=True):
+                if ref in unassigned:
+                    refusals.append(decode.Refusal(
+                        decode.UNASSIGNED,
+                        f"reading {i}: {r.type} at {r.time.isoformat()}: device {p.device_id}"
+                        " was not assigned to a patient at that time", i))
+            refusals.sort(key=lambda r: -1 if r.index is None else r.index)
+            if not refusals:
+                continue
+            kept = len(p.refs) - sum(ref in unassigned for ref in p.refs)
+            code, reason = decode.describe(refusals)
+            m = p.message
+            rows.append(RejectionRow(m.received_at, m.topic, p.device_id, p.decoded.message_id,
+                                     code, reason, kept == 0, m.payload))
+            self.feedback.append(rejection_feedback(p.device_id, p.decoded.message_id, refusals,
+                                                    kept))
+            for r in refusals:
+                self.refusal_counts[f"rejected:{r.code}"] += 1
+        return rows
+
+
+def internal_error_row(m: Received, exc: BaseException) -> RejectionRow:
+    """A message that made the service fail: kept whole, so it does not loop."""
+    device_id, _ = device_and_kind(m.topic)
+    return RejectionRow(m.received_at, m.topic, device_id, None, "internal_error",
+                        f"the ward could not process this message ({type(exc).__name__}: "
+                        f"{str(exc)[:300]}); it is kept for the developers", True, m.payload)
+
+
+def prepare_batch(messages: list[Received]) -> Prepared:
+    """Collect what to store from decoded messages; the patient of each
+    reading is decided in the database, in the same snapshot as the insert."""
+    prepared = Prepared([], [], {}, [])
+    counts = prepared.received_counts
+    for m in messages:
+        d = m.decoded
+        counts["messages"] += 1
+        device_id, kind = device_and_kind(m.topic)
+        if kind == "status" and device_id:
+            status = parse_status(m, device_id)
+            if status is None:
+                counts["rejected:bad_status"] += 1
+                continue
+            prepared.statuses.append(status)
+        elif d is None or device_id is None:
+            counts["ignored_topic"] += 1
+            continue
+        else:
+            refs = []
+            for r in d.readings:
+                ref = len(prepared.observations)
+                prepared.observations.append(
+                    ObservationRow(ref, r.time, device_id, str(r.type), r.value, m.received_at))
+                refs.append(ref)
+            prepared.pending.append(_Pending(m, device_id, d, tuple(refs)))
+            counts["readings"] += len(d.readings) + sum(r.index is not None for r in d.refusals)
+        seen = prepared.last_seen.get(device_id, m.received_at)
+        prepared.last_seen[device_id] = max(seen, m.received_at)
+    return prepared
+
+
+def rejection_feedback(device_id: str, message_id: str | None, refusals: list[decode.Refusal],
+                       stored: int) -> Feedback:
+    body = {
+        "id": message_id,
+        "accepted": stored,
+        "refused": [{"index": r.index, "code": r.code, "reason": r.reason} for r in refusals],
+    }
+    return Feedback(f"{TOPIC_PREFIX}{device_id}/rejections", json.dumps(body).encode())
+
+
+def _no_constants(name: str) -> float:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def parse_status(m: Received, device_id: str) -> StatusRow | None:
+    try:
+        doc = json.loads(m.payload, parse_constant=_no_constants)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(doc, dict):
+        return None
+
+    def num(key: str) -> float | None:
+        v = doc.get(key)
+        return float(v) if isinstance(v, int | float) and not isinstance(v, bool) else None
+
+    online = doc.get("online")
+    firmware = doc.get("firmware")
+    return StatusRow(
+        m.received_at, device_id,
+        online if isinstance(online, bool) else None,
+        num("battery"),
+        firmware if isinstance(firmware, str) else None,
+        num("signal"),
+        doc,
+    )

@@ -1,0 +1,244 @@
+"""`vward ingest`: the MQTT thread queues, this writer batches, stores,
+commits, and only then acks.  Reconnects to the broker (paho) and to the
+database (here) with backoff; on SIGTERM it flushes, acks and exits."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import signal
+import threading
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+
+from ingest import decode, pipeline, store
+from ingest.assignments import AssignmentIndex
+from ingest.mqtt import IngestClient
+from ingest.pipeline import Received
+from ingest.rows import Batch, Written
+from ward.settings import Settings
+
+log = logging.getLogger("ingest")
+
+_REPORT_EVERY = 10.0  # [s] between counter lines in the log
+_DB_BACKOFF = (0.5, 1, 2, 5, 10)  # [s] between database reconnect attempts
+
+
+class Writer:
+    """Batches received messages and stores them; owns the database connection."""
+
+    def __init__(self, settings: Settings, inbox: queue.Queue[Received], client: IngestClient,
+                 stop: threading.Event) -> None:
+        self.settings = settings
+        self.inbox = inbox
+        self.client = client
+        self.stop = stop
+        self.counts: Counter = Counter()
+        self.timings: Counter = Counter()  # [s] spent per step, for the log
+        self._conn: psycopg.Connection | None = None
+        self._assignments = AssignmentIndex([])  # version -1: loaded on first use
+
+    # -- database ------------------------------------------------------------
+
+    def _connection(self) -> psycopg.Connection:
+        attempt = 0
+        while self._conn is None or self._conn.closed:
+            try:
+                conn = psycopg.connect(self.settings.dsn, autocommit=True, connect_timeout=5)
+                store.prepare(conn)
+                self._conn = conn
+                if attempt:
+                    log.info("database reachable again")
+            except psycopg.OperationalError as exc:
+                delay = _DB_BACKOFF[min(attempt, len(_DB_BACKOFF) - 1)]
+                log.warning("database unreachable (%s); retrying in %s s",
+                            str(exc).strip().splitlines()[0], delay)
+                attempt += 1
+                time.sleep(delay)
+        return self._conn
+
+    # -- batching ------------------------------------------------------------
+
+    def take_batch(self) -> list[Received]:
+        """Wait for a first message, then collect until the batch is full or
+        `ingest_batch_ms` has passed."""
+        try:
+            first = self.inbox.get(timeout=0.2)
+        except queue.Empty:
+            return []
+        items = [first]
+        deadline = time.monotonic() + self.settings.ingest_batch_ms / 1000
+        while len(items) < self.settings.ingest_batch_size:
+            remaining = deadline - time.monotonic()
+            try:
+                items.append(self.inbox.get(timeout=remaining) if remaining > 0
+                             else self.inbox.get_nowait())
+            except queue.Empty:
+                break
+        return items
+
+    def handle(self, items: list[Received]) -> None:
+        """Store a batch, then ack it.  A message that breaks the batch for a
+        reason other than the database is singled out and kept as an
+        internal-error rejection, so that it neither stops the service nor
+        takes the rest of the batch down."""
+        try:
+            self._handle(items)
+        except Exception as exc:
+            if len(items) > 1:
+                log.exception("a batch of %d failed; storing its messages one by one", len(items))
+                for m in items:
+                    self.handle([m])
+                return
+            log.exception("message on %s could not be processed; kept as internal_error",
+                          items[0].topic)
+            row = pipeline.internal_error_row(items[0], exc)
+            self._write_or_retry(Batch([], [], {}, lambda _: [row]))
+            self.client.ack(items)
+            self.counts["rejected:internal_error"] += 1
+
+    def _write_or_retry(self, batch: Batch) -> Written | None:
+        while True:
+            try:
+                written, self._assignments = store.write_batch(self._connection(), batch,
+                                                               self._assignments)
+                return written
+            except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+                log.warning("database write failed (%s); the batch is kept and retried",
+                            str(exc).strip().splitlines()[0])
+                if self._conn is not None:
+                    self._conn.close()
+                if self.stop.is_set() and self._give_up():
+                    return None
+                time.sleep(0.5)
+
+    def _handle(self, items: list[Received]) -> None:
+        t0 = time.perf_counter()
+        prepared = pipeline.prepare_batch(items)
+        t1 = time.perf_counter()
+        written = self._write_or_retry(prepared.batch())
+        if written is None:
+            return
+        t2 = time.perf_counter()
+        self.client.ack(items)
+        t3 = time.perf_counter()
+        self.timings["prepare"] += t1 - t0
+        self.timings["database"] += t2 - t1
+        self.timings["ack"] += t3 - t2
+        self.counts["batches"] += 1
+        for f in prepared.feedback:
+            self.client.publish(f.topic, f.payload, qos=1)
+        self.counts.update(prepared.counts)
+        self.counts["stored"] += written.stored
+        self.counts["duplicates"] += (len(prepared.observations) - len(written.unassigned)
+                                      - written.stored)
+
+    def _give_up(self) -> bool:
+        log.error("stopping with the database unreachable: this batch stays unacked and the"
+                  " broker redelivers it to the next worker")
+        return True
+
+    def run(self) -> None:
+        last_report = time.monotonic()
+        while not self.stop.is_set():
+            items = self.take_batch()
+            if items:
+                self.handle(items)
+            if time.monotonic() - last_report >= _REPORT_EVERY:
+                self.report()
+                last_report = time.monotonic()
+        # Flush what was received before the stop; anything later stays
+        # unacked at the broker and comes back to the next worker.
+        pending = []
+        while True:
+            try:
+                pending.append(self.inbox.get_nowait())
+            except queue.Empty:
+                break
+        for i in range(0, len(pending), self.settings.ingest_batch_size):
+            self.handle(pending[i:i + self.settings.ingest_batch_size])
+        self.report()
+        if self._conn is not None:
+            self._conn.close()
+
+    def report(self) -> None:
+        c = self.counts
+        rejected = {k.split(":", 1)[1]: v for k, v in c.items() if k.startswith("rejected:")}
+        why = ", ".join(f"{k} {v}" for k, v in sorted(rejected.items())) or "none"
+        log.info("received %d messages, %d readings; stored %d, duplicates %d; rejected: %s",
+                 c["messages"], c["readings"], c["stored"], c["duplicates"], why)
+        if c["batches"]:
+            t = self.timings
+            log.info("%d batches, %.0f readings each; per batch: prepare %.1f ms, database"
+                     " %.1f ms, ack %.1f ms", c["batches"], c["readings"] / c["batches"],
+                     *(1000 * t[k] / c["batches"] for k in ("prepare", "database", "ack")))
+
+
+def _retire(writer: Writer, client: IngestClient, stop: threading.Event) -> None:
+    """Drain this worker's queued messages, leave the group, end the session."""
+    if not client.wait_connected(30):
+        log.error("cannot retire: the broker is unreachable")
+        stop.set()
+        return
+    _wait_idle(writer, 2.0, stop)
+    client.leave_group()
+    _wait_idle(writer, 1.0, stop)
+    log.info("retired: queue drained, left the shared subscription, session ended")
+    stop.set()
+
+
+def _wait_idle(writer: Writer, quiet: float, stop: threading.Event) -> None:
+    last = -1
+    still_since = time.monotonic()
+    while not stop.is_set():
+        seen = writer.counts["messages"]
+        if seen != last or not writer.inbox.empty():
+            last, still_since = seen, time.monotonic()
+        elif time.monotonic() - still_since >= quiet:
+            return
+        time.sleep(0.1)
+
+
+def run(settings: Settings, *, retire: bool = False) -> int:
+    # Receive Maximum below the inbox size: the broker never sends more than
+    # we can hold, so the MQTT thread never blocks.
+    inbox: queue.Queue[Received] = queue.Queue(maxsize=settings.ingest_queue_size)
+    limits = decode.Limits(
+        max_payload_bytes=settings.max_payload_bytes,
+        max_future=timedelta(seconds=settings.max_future_seconds),
+        max_age=timedelta(days=settings.max_age_days),
+    )
+    receive_max = max(1, min(65535, settings.ingest_queue_size // 2))
+    client = IngestClient(
+        host=settings.mqtt_host, port=settings.mqtt_port, username=settings.mqtt_username,
+        password=settings.mqtt_password, client_id=settings.ingest_client_id, inbox=inbox,
+        receive_maximum=receive_max, limits=limits)
+    stop = threading.Event()
+
+    def _on_signal(signum, frame) -> None:
+        log.info("signal %s: flushing and stopping", signal.Signals(signum).name)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+    writer = Writer(settings, inbox, client, stop)
+    writer._connection()
+    log.info("ingest worker %s: broker %s:%s, database %s", settings.ingest_client_id,
+             settings.mqtt_host, settings.mqtt_port, settings.dsn.split(" password")[0])
+    client.start()
+    thread = threading.Thread(target=writer.run, name="ingest-writer")
+    thread.start()
+    try:
+        if retire:
+            _retire(writer, client, stop)
+        while thread.is_alive():
+            thread.join(0.5)
+    finally:
+        stop.set()
+        thread.join()
+        client.stop(end_session=retire)
+    log.info("ingest stopped")
+    return 0

@@ -1,0 +1,48 @@
+"""Unit conversion into each type's stored unit (UCUM codes, design.md).
+
+Only conversions we know are exact are accepted; anything else is refused,
+never guessed."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ward.domain import ReadingType as T
+
+_MMHG_PER_KPA = 760.0 / 101.325  # 1 atm = 101.325 kPa = 760 mmHg
+
+
+def _same(v: float) -> float:
+    return v
+
+
+def _fahrenheit_to_celsius(v: float) -> float:
+    return (v - 32.0) * 5.0 / 9.0
+
+
+def _kpa_to_mmhg(v: float) -> float:
+    return v * _MMHG_PER_KPA
+
+
+# Accepted UCUM codes per type → converter into the stored unit.  The
+# annotated forms ({beats}/min, {breaths}/min) are what FHIR's vital-signs
+# profile examples use; they are the same unit.
+CONVERSIONS: dict[T, dict[str, Callable[[float], float]]] = {
+    T.RESPIRATORY_RATE: {"/min": _same, "{breaths}/min": _same},
+    T.SPO2: {"%": _same},
+    T.SYSTOLIC_BP: {"mm[Hg]": _same, "kPa": _kpa_to_mmhg},
+    T.DIASTOLIC_BP: {"mm[Hg]": _same, "kPa": _kpa_to_mmhg},
+    T.HEART_RATE: {"/min": _same, "{beats}/min": _same},
+    T.TEMPERATURE: {"Cel": _same, "[degF]": _fahrenheit_to_celsius},
+}
+
+# Oxygen may be reported as a flow instead of a yes/no [L/min].
+OXYGEN_FLOW_UNITS = {"L/min": 1.0, "mL/min": 0.001}
+
+
+def convert(reading_type: T, value: float, unit: str | None) -> float:
+    """`value` in `unit` → the type's stored unit; KeyError if unknown."""
+    table = CONVERSIONS[reading_type]
+    if unit is None:
+        return value
+    return table[unit](value)

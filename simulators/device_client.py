@@ -1,0 +1,93 @@
+"""A home device's side of the MQTT contract: connect with the device's own
+credentials, publish readings (QoS 1, waiting for the broker's ack), status
+with a last will.  Used by the simulator runner and by tests as a device."""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.reasoncodes import ReasonCode
+
+
+class DeviceError(RuntimeError):
+    """The broker refused the device or one of its messages."""
+
+
+def readings_topic(device_id: str) -> str:
+    return f"ward/v1/devices/{device_id}/readings"
+
+
+def status_topic(device_id: str) -> str:
+    return f"ward/v1/devices/{device_id}/status"
+
+
+class DeviceClient:
+    def __init__(self, *, host: str, port: int, device_id: str, password: str,
+                 username: str | None = None, will: bool = True, v5: bool = True) -> None:
+        self.device_id = device_id
+        self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"dev-{device_id}",
+                                   protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311)
+        self._client.username_pw_set(username or device_id, password)
+        if will:
+            self._client.will_set(status_topic(device_id), json.dumps({"online": False}),
+                                  qos=1, retain=True)
+        self._connected = threading.Event()
+        self._refused: ReasonCode | None = None
+        self._acks: dict[int, ReasonCode] = {}
+        self._ack_cv = threading.Condition()
+        self._client.on_connect = self._on_connect
+        self._client.on_publish = self._on_publish
+        self._host, self._port = host, port
+
+    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
+        if reason_code.is_failure:
+            self._refused = reason_code
+        self._connected.set()
+
+    def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:
+        with self._ack_cv:
+            self._acks[mid] = reason_code
+            self._ack_cv.notify_all()
+
+    def connect(self, timeout: float = 10) -> DeviceClient:
+        self._client.connect(self._host, self._port, keepalive=30)
+        self._client.loop_start()
+        if not self._connected.wait(timeout):
+            raise DeviceError(f"{self.device_id}: no answer from the broker")
+        if self._refused is not None:
+            self.close()
+            raise DeviceError(f"{self.device_id}: broker refused the connection: {self._refused}")
+        return self
+
+    def publish(self, topic: str, payload: bytes | str, *, qos: int = 1, retain: bool = False,
+                wait: bool = True, timeout: float = 10) -> ReasonCode | None:
+        """Publish; with `wait`, return the broker's PUBACK reason code (v5)."""
+        info = self._client.publish(topic, payload, qos=qos, retain=retain)
+        if not wait or qos == 0:
+            return None
+        with self._ack_cv:
+            if not self._ack_cv.wait_for(lambda: info.mid in self._acks, timeout):
+                raise DeviceError(f"{self.device_id}: no PUBACK for message {info.mid}")
+            return self._acks.pop(info.mid)
+
+    def send_readings(self, readings: list[dict[str, Any]], *, message_id: str,
+                      **kw: Any) -> ReasonCode | None:
+        body = json.dumps({"id": message_id, "readings": readings})
+        return self.publish(readings_topic(self.device_id), body, **kw)
+
+    def send_status(self, **status: Any) -> ReasonCode | None:
+        return self.publish(status_topic(self.device_id), json.dumps(status), retain=True)
+
+    def close(self) -> None:
+        self._client.disconnect()
+        self._client.loop_stop()
+
+    def __enter__(self) -> DeviceClient:
+        return self.connect()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

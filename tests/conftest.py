@@ -1,0 +1,155 @@
+"""Fixtures that start the real services the ward uses: a PostgreSQL server
+with TimescaleDB and a Mosquitto broker, each on free ports and in a data
+directory of the test run's own, started by the project's own code
+(`ward.services.up`) and removed afterwards."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from ward import db, devices, services
+from ward.settings import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def settings() -> Iterator[Settings]:
+    """Settings of this test run's own services (started lazily by `services_up`)."""
+    home = Path(tempfile.mkdtemp(prefix="vward-test-"))
+    s = Settings(home=home, pg_port=_free_port(), mqtt_port=_free_port(), database_url="",
+                 mqtt_external=False, demo=True, ingest_batch_ms=20)
+    yield s
+    services.down(s)
+    shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def services_up(settings: Settings) -> Settings:
+    services.up(settings)
+    return settings
+
+
+@pytest.fixture
+def conn(services_up: Settings) -> Iterator[psycopg.Connection]:
+    with db.connect(services_up, autocommit=True) as c:
+        yield c
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+class RegisteredDevice:
+    def __init__(self, device_id: str, patient_id: str, ward_id: str, password: str) -> None:
+        self.device_id, self.patient_id, self.ward_id, self.password = (
+            device_id, patient_id, ward_id, password)
+
+
+@pytest.fixture
+def register(services_up: Settings):
+    """Register a fresh device for a fresh patient, through the same path as
+    `vward device add`; returns a RegisteredDevice."""
+    from datetime import UTC, datetime, timedelta
+
+    def _register(*, patient_id: str | None = None, ward_id: str = "ward-test",
+                  kind: str = "generic", valid_from=None) -> RegisteredDevice:
+        device_id = unique("dev")
+        patient_id = patient_id or unique("pat")
+        valid_from = valid_from or datetime.now(UTC) - timedelta(days=2)
+        with db.connect(services_up) as c:
+            pw = devices.register_devices(
+                c, [devices.NewDevice(device_id, patient_id, ward_id, kind)], valid_from=valid_from)
+            services.write_broker_credentials(services_up, devices.password_hashes(c))
+        return RegisteredDevice(device_id, patient_id, ward_id, pw[device_id])
+
+    return _register
+
+
+def service_env(settings: Settings, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VWARD_")}
+    env.update(settings.as_env())
+    env["VWARD_MQTT_PASSWORD"] = settings.mqtt_password
+    env["VWARD_SECRET_KEY"] = settings.secret_key
+    env.update(extra)
+    return env
+
+
+class Process:
+    """A ward service (`vward ...`) run as a real process, as an operator would."""
+
+    def __init__(self, args: list[str], env: dict[str, str], log: Path) -> None:
+        self.args, self.env, self.log = args, env, log
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> Process:
+        with open(self.log, "ab") as out:
+            self.proc = subprocess.Popen([sys.executable, "-m", "ward.cli", *self.args],
+                                         env=self.env, stdout=out, stderr=subprocess.STDOUT,
+                                         cwd=ROOT)
+        return self
+
+    def terminate(self, timeout: float = 30) -> int:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout)
+
+    def kill(self) -> None:
+        assert self.proc is not None
+        self.proc.kill()
+        self.proc.wait(10)
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+
+@pytest.fixture
+def spawn(services_up: Settings, tmp_path: Path):
+    """Start `vward ARGS` processes; any still running at the end are stopped."""
+    started: list[Process] = []
+
+    def _spawn(*args: str, **env: str) -> Process:
+        p = Process(list(args), service_env(services_up, **env), tmp_path / f"{args[0]}-{len(started)}.log")
+        started.append(p.start())
+        return p
+
+    yield _spawn
+    for p in started:
+        if p.running:
+            p.terminate()
+        # Shown by pytest only when the test failed: what the service said.
+        print(f"--- vward {' '.join(p.args)} ---\n{p.output()[-6000:]}")
+
+
+def wait_for(predicate, *, timeout: float = 20, interval: float = 0.05, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what} (last: {value!r})")
+        time.sleep(interval)

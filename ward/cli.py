@@ -1,0 +1,218 @@
+"""`vward`: the ward's one command.  Each subcommand builds the settings,
+calls into its stage, and prints what an operator needs to read."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from ward.errors import WardError
+from ward.settings import Settings
+
+Handler = Callable[[argparse.Namespace, Settings], int]
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        datefmt="%Y-%m-%dT%H:%M:%S",
+        stream=sys.stderr,
+    )
+
+
+# ---------------------------------------------------------------- services
+
+
+def _cmd_up(args: argparse.Namespace, settings: Settings) -> int:
+    from ward import services
+
+    for line in services.up(settings):
+        print(line)
+    return 0
+
+
+def _cmd_down(args: argparse.Namespace, settings: Settings) -> int:
+    from ward import services
+
+    for line in services.down(settings):
+        print(line)
+    return 0
+
+
+def _cmd_config(args: argparse.Namespace, settings: Settings) -> int:
+    for key, value in settings.as_env().items():
+        if "PASSWORD" in key or "SECRET" in key:
+            value = value if args.show_secrets else "********"
+        print(f"{key}={value}")
+    return 0
+
+
+# ---------------------------------------------------------------- devices
+
+
+def _sync_broker(settings: Settings, conn) -> None:
+    if settings.mqtt_external:
+        print("note: the broker is external (VWARD_MQTT_EXTERNAL): give it this device's "
+              "credentials yourself", file=sys.stderr)
+        return
+    from ward import devices, services
+
+    services.write_broker_credentials(settings, devices.password_hashes(conn))
+
+
+def _cmd_device_add(args: argparse.Namespace, settings: Settings) -> int:
+    from ward import db, devices
+
+    with db.connect(settings) as conn:
+        new = devices.NewDevice(args.device_id, args.patient, args.ward, args.kind)
+        passwords = devices.register_devices(conn, [new])
+        _sync_broker(settings, conn)
+    topic = f"ward/v1/devices/{args.device_id}/readings"
+    print(f"device {args.device_id} assigned to patient {args.patient} on ward {args.ward}")
+    print(f"MQTT {settings.mqtt_host}:{settings.mqtt_port}, user {args.device_id}, publish to {topic}")
+    print(passwords[args.device_id])
+    return 0
+
+
+def _cmd_device_list(args: argparse.Namespace, settings: Settings) -> int:
+    from ward import db, devices
+
+    with db.connect(settings) as conn:
+        rows = devices.list_devices(conn)
+    now = datetime.now(UTC)
+    print(f"{'DEVICE':<28} {'KIND':<12} {'PATIENT':<16} {'WARD':<10} {'LAST SEEN':<20} BATTERY")
+    for r in rows:
+        seen = _ago(now, r.last_seen) if r.last_seen else "never"
+        battery = f"{r.battery:.0f} %" if r.battery is not None else "-"
+        state = "" if r.online is None else ("online" if r.online else "OFFLINE")
+        print(f"{r.device_id:<28} {r.kind:<12} {r.patient_id or '(unassigned)':<16} "
+              f"{r.ward_id or '-':<10} {seen:<20} {battery} {state}")
+    print(f"{len(rows)} devices")
+    return 0
+
+
+def _cmd_device_unassign(args: argparse.Namespace, settings: Settings) -> int:
+    from ward import db, devices
+
+    with db.connect(settings) as conn:
+        ok = devices.unassign_device(conn, args.device_id)
+    print(f"device {args.device_id} unassigned" if ok else f"device {args.device_id} was not assigned")
+    return 0 if ok else 1
+
+
+def _ago(now: datetime, then: datetime) -> str:
+    seconds = int((now - then).total_seconds())
+    if seconds < 120:
+        return f"{seconds} s ago"
+    if seconds < 7200:
+        return f"{seconds // 60} min ago"
+    if seconds < 172800:
+        return f"{seconds // 3600} h ago"
+    return f"{seconds // 86400} d ago"
+
+
+# ---------------------------------------------------------------- stages
+
+
+def _cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
+    from ingest.service import run
+
+    return run(settings, retire=args.retire)
+
+
+def _cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
+    import importlib
+
+    module = {
+        "ingest": "ingest.bench",
+        "scoring": "alerts.bench",
+        "simulate": "simulators.bench",
+        "web": "api.bench",
+    }[args.what]
+    return importlib.import_module(module).main(args, settings)
+
+
+# ---------------------------------------------------------------- parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="vward", description="The virtual ward.")
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    sub.add_parser("up", help="start PostgreSQL+TimescaleDB and Mosquitto, apply migrations"
+                   ).set_defaults(func=_cmd_up)
+    sub.add_parser("down", help="stop the services `up` started").set_defaults(func=_cmd_down)
+    c = sub.add_parser("config", help="print the effective settings as KEY=VALUE")
+    c.add_argument("--show-secrets", action="store_true")
+    c.set_defaults(func=_cmd_config)
+
+    dev = sub.add_parser("device", help="register and list devices").add_subparsers(
+        dest="device_command", required=True, metavar="ACTION")
+    a = dev.add_parser("add", help="register a device and assign it to a patient; "
+                       "prints its MQTT password on the last line")
+    a.add_argument("device_id")
+    a.add_argument("--patient", required=True)
+    a.add_argument("--ward", default="ward-1")
+    a.add_argument("--kind", default="generic",
+                   help="oximeter, bp_cuff, thermometer, patch, tablet or generic")
+    a.set_defaults(func=_cmd_device_add)
+    dev.add_parser("list", help="devices, patients and last-seen times").set_defaults(
+        func=_cmd_device_list)
+    u = dev.add_parser("unassign", help="end a device's assignment to its patient")
+    u.add_argument("device_id")
+    u.set_defaults(func=_cmd_device_unassign)
+
+    i = sub.add_parser("ingest", help="run an ingest worker (MQTT → TimescaleDB)")
+    i.add_argument("--retire", action="store_true",
+                   help="drain this worker's queued messages, leave the shared subscription and"
+                        " end its session (when removing a worker for good)")
+    i.set_defaults(func=_cmd_ingest)
+
+    b = sub.add_parser("bench", help="benchmarks that print figures")
+    b.add_argument("what", choices=["ingest", "scoring", "simulate", "web"])
+    b.add_argument("--quick", action="store_true", help="a smaller run, for a smoke test")
+    b.set_defaults(func=_cmd_bench)
+
+    for register in _EXTRA_COMMANDS:
+        register(sub)
+    return p
+
+
+# Later stages add their subcommands here (alerts, simulate, web, user ...).
+_EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = []
+
+
+def _load_extra_commands() -> None:
+    import importlib
+
+    for module in ("alerts.commands", "simulators.commands", "api.commands"):
+        try:
+            mod = importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name is None or not module.startswith(exc.name):
+                raise
+            continue
+        _EXTRA_COMMANDS.append(mod.register)
+
+
+def main(argv: list[str] | None = None) -> int:
+    _load_extra_commands()
+    args = build_parser().parse_args(argv)
+    _setup_logging(args.verbose)
+    try:
+        settings = Settings()
+        return args.func(args, settings)
+    except WardError as exc:
+        print(f"vward: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,55 @@
+"""Broker credentials, pure: Mosquitto's password hash and the files that
+let each device publish only under its own topics."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+
+# Mosquitto 2's "$7$" format: PBKDF2-HMAC-SHA512 with a 12-byte salt.
+_ITERATIONS = 1000
+_SALT_BYTES = 12
+
+
+def new_password() -> str:
+    """A device password: 128 bits, URL-safe, easy to paste into a device."""
+    return secrets.token_urlsafe(16)
+
+
+def hash_password(password: str, *, salt: bytes | None = None, iterations: int = _ITERATIONS) -> str:
+    salt = salt if salt is not None else secrets.token_bytes(_SALT_BYTES)
+    digest = hashlib.pbkdf2_hmac("sha512", password.encode(), salt, iterations)
+    return f"$7${iterations}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
+
+
+def verify_password(password: str, hashed: str) -> bool:
+    try:
+        _, seven, iterations, salt, _digest = hashed.split("$")
+        if seven != "7" or int(iterations) < 1:
+            return False
+        expected = hash_password(password, salt=base64.b64decode(salt, validate=True),
+                                 iterations=int(iterations))
+    except ValueError:  # a corrupt hash (binascii.Error is a ValueError)
+        return False
+    return secrets.compare_digest(expected, hashed)
+
+
+def password_file(users: dict[str, str]) -> str:
+    """`user:hash` lines, sorted for a stable file."""
+    return "".join(f"{user}:{hashed}\n" for user, hashed in sorted(users.items()))
+
+
+def acl_file(*, service_users: list[str]) -> str:
+    """The ward's services may use every topic; a device (its MQTT user name
+    is its device id) only its own."""
+    lines = ["# written by vward; a device publishes only under its own topics"]
+    for user in service_users:
+        lines += [f"user {user}", "topic readwrite #", ""]
+    lines += [
+        "pattern write ward/v1/devices/%u/readings",
+        "pattern readwrite ward/v1/devices/%u/status",
+        "pattern read ward/v1/devices/%u/rejections",
+        "",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,381 @@
+"""Start and stop the services the ward runs itself: PostgreSQL with
+TimescaleDB and a Mosquitto broker, under `settings.home` on ports of their
+own.  Everything here touches processes and files; `broker_config` and
+friends, which decide what the files say, are pure."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+
+from ward import db, mqtt_auth
+from ward.errors import ServiceError
+from ward.settings import Settings
+
+_PG_STOP_TIMEOUT = 60
+
+
+@dataclass(frozen=True, slots=True)
+class Paths:
+    home: Path
+
+    @property
+    def pg_data(self) -> Path:
+        return self.home / "postgres" / "data"
+
+    @property
+    def pg_socket(self) -> Path:
+        return self.home / "postgres" / "run"
+
+    @property
+    def pg_log(self) -> Path:
+        return self.home / "logs" / "postgres.log"
+
+    @property
+    def broker_dir(self) -> Path:
+        return self.home / "mosquitto"
+
+    @property
+    def broker_conf(self) -> Path:
+        return self.broker_dir / "mosquitto.conf"
+
+    @property
+    def broker_pid(self) -> Path:
+        return self.broker_dir / "mosquitto.pid"
+
+    @property
+    def broker_passwd(self) -> Path:
+        return self.broker_dir / "passwd"
+
+    @property
+    def broker_acl(self) -> Path:
+        return self.broker_dir / "acl"
+
+    @property
+    def broker_log(self) -> Path:
+        return self.home / "logs" / "mosquitto.log"
+
+
+# ---------------------------------------------------------------- PostgreSQL
+
+
+def _pg_bin(name: str) -> str:
+    majors = sorted(
+        (p for p in Path("/usr/lib/postgresql").glob("*/bin") if (p / name).exists()),
+        key=lambda p: int(p.parent.name),
+    )
+    if majors:
+        return str(majors[-1] / name)
+    found = shutil.which(name)
+    if not found:
+        raise ServiceError(f"PostgreSQL's {name} is not installed: run `make demo` or ward/scripts/bootstrap.sh")
+    return found
+
+
+def _as_postgres(cmd: list[str]) -> list[str]:
+    """PostgreSQL refuses to run as root: run its programs as `postgres`."""
+    if os.geteuid() == 0:
+        return ["runuser", "-u", "postgres", "--", *cmd]
+    return cmd
+
+
+def _chown_to(path: Path, user: str) -> None:
+    if os.geteuid() != 0:
+        return
+    entry = pwd.getpwnam(user)
+    os.chown(path, entry.pw_uid, entry.pw_gid)
+    for root, dirs, files in os.walk(path):
+        os.chown(root, entry.pw_uid, entry.pw_gid)
+        for name in dirs + files:
+            os.chown(os.path.join(root, name), entry.pw_uid, entry.pw_gid)
+
+
+def _ensure_traversable(path: Path) -> None:
+    """The postgres and mosquitto users must reach their directories."""
+    if os.geteuid() != 0:
+        return
+    for parent in [path, *path.parents]:
+        mode = parent.stat().st_mode
+        if not mode & 0o001:
+            os.chmod(parent, mode | 0o001)
+
+
+def pg_running(settings: Settings) -> bool:
+    try:
+        with psycopg.connect(settings.dsn.replace(f"dbname={settings.pg_database}", "dbname=postgres"),
+                             connect_timeout=2):
+            return True
+    except psycopg.OperationalError:
+        return False
+
+
+def start_postgres(settings: Settings) -> None:
+    paths = Paths(settings.home)
+    if not (paths.pg_data / "PG_VERSION").exists():
+        paths.pg_data.mkdir(parents=True, exist_ok=True)
+        paths.pg_socket.mkdir(parents=True, exist_ok=True)
+        _ensure_traversable(settings.home)
+        _chown_to(paths.pg_data.parent, "postgres")
+        _run(_as_postgres([_pg_bin("initdb"), "-D", str(paths.pg_data), "-U", settings.pg_user,
+                           "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"]), "initdb")
+        with open(paths.pg_data / "postgresql.conf", "a", encoding="utf-8") as conf:
+            conf.write(_postgres_conf(settings, paths))
+    if pg_running(settings):
+        return
+    paths.pg_log.parent.mkdir(parents=True, exist_ok=True)
+    paths.pg_socket.mkdir(parents=True, exist_ok=True)
+    _ensure_traversable(settings.home)
+    _chown_to(paths.pg_socket, "postgres")
+    if os.geteuid() == 0:
+        paths.pg_log.touch()
+        _chown_to(paths.pg_log, "postgres")
+    _run(_as_postgres([_pg_bin("pg_ctl"), "-D", str(paths.pg_data), "-l", str(paths.pg_log),
+                       "-o", f"-p {settings.pg_port}", "-w", "-t", "60", "start"]),
+         "pg_ctl start", log=paths.pg_log)
+
+
+def _postgres_conf(settings: Settings, paths: Paths) -> str:
+    return (
+        "\n# written by vward up\n"
+        f"port = {settings.pg_port}\n"
+        "listen_addresses = '127.0.0.1'\n"
+        f"unix_socket_directories = '{paths.pg_socket}'\n"
+        "shared_preload_libraries = 'timescaledb'\n"
+        "timescaledb.telemetry_level = off\n"
+        "max_connections = 200\n"
+        "shared_buffers = 512MB\n"
+        "max_wal_size = 4GB\n"
+        "logging_collector = off\n"
+    )
+
+
+def stop_postgres(settings: Settings, *, mode: str = "fast") -> None:
+    paths = Paths(settings.home)
+    if not (paths.pg_data / "postmaster.pid").exists():
+        return
+    subprocess.run(_as_postgres([_pg_bin("pg_ctl"), "-D", str(paths.pg_data), "-m", mode,
+                                 "-w", "-t", str(_PG_STOP_TIMEOUT), "stop"]),
+                   capture_output=True, check=False)
+
+
+# ---------------------------------------------------------------- Mosquitto
+
+
+def broker_config(settings: Settings, paths: Paths) -> str:
+    """Our broker: no anonymous clients, per-device ACLs, persistent sessions
+    that never drop a queued message, and room for an ingest worker that acks
+    only after commit (so many messages are in flight at once)."""
+    return "\n".join([
+        "# written by vward up; regenerated on every start",
+        "per_listener_settings false",
+        f"listener {settings.mqtt_port} 127.0.0.1",
+        "allow_anonymous false",
+        f"password_file {paths.broker_passwd}",
+        f"acl_file {paths.broker_acl}",
+        "persistence true",
+        f"persistence_location {paths.broker_dir}/data/",
+        "autosave_interval 5",
+        # Ingest acks after commit: a batch of thousands is in flight at once.
+        "max_inflight_messages 5000",
+        # 0 = no limit: a queued reading for an offline ingest worker is never dropped.
+        "max_queued_messages 0",
+        "max_queued_bytes 0",
+        "persistent_client_expiration 14d",
+        f"message_size_limit {max(settings.max_payload_bytes * 4, 1024 * 1024)}",
+        f"log_dest file {paths.broker_log}",
+        "log_type error",
+        "log_type warning",
+        "log_type notice",
+        "log_type information",
+        "connection_messages true",
+        f"pid_file {paths.broker_pid}",
+        "",
+    ])
+
+
+def broker_pid(settings: Settings) -> int | None:
+    pidfile = Paths(settings.home).broker_pid
+    try:
+        pid = int(pidfile.read_text().strip())
+        os.kill(pid, 0)
+    except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
+        return None
+    return pid
+
+
+def write_broker_credentials(settings: Settings, device_hashes: dict[str, str]) -> None:
+    """Write the password and ACL files from the database's device hashes and
+    make a running broker reread them."""
+    paths = Paths(settings.home)
+    paths.broker_dir.mkdir(parents=True, exist_ok=True)
+    users = {settings.mqtt_username: mqtt_auth.hash_password(settings.mqtt_password), **device_hashes}
+    _write_private(paths.broker_passwd, mqtt_auth.password_file(users))
+    _write_private(paths.broker_acl, mqtt_auth.acl_file(service_users=[settings.mqtt_username]))
+    pid = broker_pid(settings)
+    if pid:
+        os.kill(pid, signal.SIGHUP)
+
+
+def _write_private(path: Path, text: str) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.chmod(tmp, 0o600)
+    if os.geteuid() == 0:
+        _chown_to(tmp, "mosquitto")
+    tmp.replace(path)
+
+
+def start_broker(settings: Settings, device_hashes: dict[str, str]) -> None:
+    paths = Paths(settings.home)
+    (paths.broker_dir / "data").mkdir(parents=True, exist_ok=True)
+    paths.broker_log.parent.mkdir(parents=True, exist_ok=True)
+    paths.broker_conf.write_text(broker_config(settings, paths), encoding="utf-8")
+    write_broker_credentials(settings, device_hashes)
+    if broker_pid(settings):
+        return
+    _ensure_traversable(settings.home)
+    if os.geteuid() == 0:
+        # mosquitto started as root drops to the `mosquitto` user.
+        paths.broker_log.touch()
+        _chown_to(paths.broker_dir, "mosquitto")
+        _chown_to(paths.broker_log, "mosquitto")
+    _run(["mosquitto", "-d", "-c", str(paths.broker_conf)], "mosquitto", log=paths.broker_log)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if broker_pid(settings) and _port_open(settings.mqtt_host, settings.mqtt_port):
+            return
+        time.sleep(0.05)
+    raise ServiceError(f"mosquitto did not start; see {paths.broker_log}")
+
+
+def ensure_ingest_session(settings: Settings) -> None:
+    """Create the first ingest worker's persistent session and subscription
+    if the broker has none, so that readings published before any worker has
+    ever run are queued for it rather than dropped (MQTT keeps messages only
+    for subscriptions that exist)."""
+    import threading
+
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+    from paho.mqtt.packettypes import PacketTypes
+    from paho.mqtt.properties import Properties
+    from paho.mqtt.subscribeoptions import SubscribeOptions
+
+    from ward.domain import INGEST_SESSION_EXPIRY, INGEST_SUBSCRIPTIONS
+
+    done = threading.Event()
+    state: dict[str, object] = {}
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=settings.ingest_client_id,
+                         protocol=mqtt.MQTTv5)
+    client.username_pw_set(settings.mqtt_username, settings.mqtt_password)
+
+    def on_connect(c, userdata, flags, reason_code, properties):
+        state["rc"] = reason_code
+        if reason_code.is_failure or flags.session_present:
+            done.set()
+            return
+        c.subscribe([(t, SubscribeOptions(qos=1)) for t in INGEST_SUBSCRIPTIONS])
+
+    client.on_connect = on_connect
+    client.on_subscribe = lambda *a: done.set()
+    props = Properties(PacketTypes.CONNECT)
+    props.SessionExpiryInterval = INGEST_SESSION_EXPIRY
+    try:
+        client.connect(settings.mqtt_host, settings.mqtt_port, keepalive=10, clean_start=False,
+                       properties=props)
+    except OSError as exc:
+        raise ServiceError(f"cannot reach the broker at {settings.mqtt_host}:{settings.mqtt_port}:"
+                           f" {exc}") from exc
+    client.loop_start()
+    try:
+        if not done.wait(10):
+            raise ServiceError("the broker did not answer while creating the ingest session")
+        rc = state.get("rc")
+        if rc is not None and rc.is_failure:
+            raise ServiceError(f"the broker refused the ward's service user: {rc}")
+    finally:
+        client.disconnect()
+        client.loop_stop()
+
+
+def stop_broker(settings: Settings) -> None:
+    pid = broker_pid(settings)
+    if not pid:
+        return
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGKILL)
+
+
+def _port_open(host: str, port: int) -> bool:
+    import socket
+
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def _run(cmd: list[str], what: str, *, log: Path | None = None) -> None:
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        tail = ""
+        if log and log.exists():
+            tail = "\n".join(log.read_text(errors="replace").splitlines()[-15:])
+        raise ServiceError(f"{what} failed ({proc.returncode}): {proc.stderr.strip()}\n{tail}".strip())
+
+
+# ---------------------------------------------------------------- up / down
+
+
+def up(settings: Settings) -> list[str]:
+    """Start what we run ourselves, apply migrations, sync broker credentials.
+
+    Idempotent.  Returns what it did, for the operator.
+    """
+    done: list[str] = []
+    if settings.own_database:
+        was_running = pg_running(settings)
+        start_postgres(settings)
+        db.ensure_database(settings)
+        done.append(("PostgreSQL already running" if was_running else "started PostgreSQL")
+                    + f" on 127.0.0.1:{settings.pg_port}")
+    applied = db.migrate(settings)
+    done.append(f"applied migrations: {', '.join(applied)}" if applied else "schema up to date")
+    if not settings.mqtt_external:
+        from ward import devices
+
+        was_running = broker_pid(settings) is not None
+        with db.connect(settings) as conn:
+            hashes = devices.password_hashes(conn)
+        start_broker(settings, hashes)
+        ensure_ingest_session(settings)
+        done.append(("Mosquitto already running" if was_running else "started Mosquitto")
+                    + f" on {settings.mqtt_host}:{settings.mqtt_port}")
+    return done
+
+
+def down(settings: Settings) -> list[str]:
+    done = []
+    if not settings.mqtt_external and broker_pid(settings):
+        stop_broker(settings)
+        done.append("stopped Mosquitto")
+    if settings.own_database and (Paths(settings.home).pg_data / "postmaster.pid").exists():
+        stop_postgres(settings)
+        done.append("stopped PostgreSQL")
+    return done or ["nothing was running"]

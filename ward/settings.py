@@ -1,0 +1,91 @@
+"""Every setting of the ward, in one place, each from a `VWARD_` environment
+variable (conventions.md §5).  Built in each entry point and passed down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ward.errors import ConfigError
+
+_DEFAULT_SECRET = "demo-secret-change-me"
+_DEFAULT_SERVICE_PASSWORD = "demo-service-password"
+
+
+def _default_home() -> Path:
+    return Path.cwd() / ".vward"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="VWARD_", extra="ignore")
+
+    home: Path = Field(default_factory=_default_home, description="Data, logs and configuration of the services `vward up` runs")
+    demo: bool = Field(default=True, description="Demo mode: default secrets are allowed")
+
+    # Database.  Left empty, `vward up` runs its own PostgreSQL on pg_port.
+    database_url: str = Field(default="", description="psycopg URL of an existing TimescaleDB; empty runs our own")
+    pg_port: int = Field(default=15432, description="Port of the PostgreSQL that `vward up` runs")
+    pg_user: str = Field(default="postgres", description="Database user of the PostgreSQL that `vward up` runs")
+    pg_database: str = Field(default="vward", description="Database name")
+
+    # MQTT.  With mqtt_external the broker is someone else's: `vward up` leaves it alone.
+    mqtt_host: str = Field(default="127.0.0.1", description="MQTT broker host")
+    mqtt_port: int = Field(default=18830, description="MQTT broker port")
+    mqtt_external: bool = Field(default=False, description="The broker is not run by `vward up`")
+    mqtt_username: str = Field(default="ward-service", description="MQTT user of the ward's own services")
+    mqtt_password: str = Field(default=_DEFAULT_SERVICE_PASSWORD, description="MQTT password of the ward's own services")
+
+    # Ingest.
+    ingest_client_id: str = Field(default="vward-ingest-1", description="MQTT client id of this ingest worker (persistent session)")
+    ingest_batch_size: int = Field(default=5000, description="Readings per COPY batch at most")
+    ingest_batch_ms: int = Field(default=50, description="Longest a reading waits for its batch [ms]")
+    ingest_queue_size: int = Field(default=20000, description="Messages held between the MQTT thread and the writer")
+    max_payload_bytes: int = Field(default=256 * 1024, description="Largest readings message accepted [bytes]")
+    max_future_seconds: int = Field(default=300, description="How far a reading's time may run ahead of ours (clock skew) [s]")
+    max_age_days: int = Field(default=30, description="Oldest backlog reading accepted [days]")
+
+    # Scoring and alerts.
+    freshness_minutes: int = Field(default=720, description="A parameter older than this is missing from the score [min]")
+
+    # Web.
+    web_host: str = Field(default="127.0.0.1", description="Address `vward web` listens on")
+    web_port: int = Field(default=8050, description="Port `vward web` listens on")
+    secret_key: str = Field(default=_DEFAULT_SECRET, description="Signs dashboard sessions")
+
+    @model_validator(mode="after")
+    def _refuse_default_secrets_outside_demo(self) -> Settings:
+        if not self.demo:
+            if self.secret_key == _DEFAULT_SECRET:
+                raise ConfigError("VWARD_SECRET_KEY must be set when VWARD_DEMO is false")
+            if self.mqtt_password == _DEFAULT_SERVICE_PASSWORD:
+                raise ConfigError("VWARD_MQTT_PASSWORD must be set when VWARD_DEMO is false")
+        return self
+
+    @property
+    def _own_url(self) -> str:
+        return f"postgresql://{self.pg_user}@127.0.0.1:{self.pg_port}/{self.pg_database}"
+
+    @property
+    def own_database(self) -> bool:
+        """True when `vward up` runs the database (no URL, or the URL of our own)."""
+        return not self.database_url or self.database_url == self._own_url
+
+    @property
+    def dsn(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"host=127.0.0.1 port={self.pg_port} user={self.pg_user} dbname={self.pg_database}"
+
+    def as_env(self) -> dict[str, str]:
+        """The effective settings as `VWARD_*` variables (`vward config`)."""
+        out = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if name == "database_url" and not value:
+                value = self._own_url
+            if isinstance(value, bool):
+                value = "true" if value else "false"
+            out[f"VWARD_{name.upper()}"] = str(value)
+        return out
