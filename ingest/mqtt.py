@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import struct
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -20,6 +21,7 @@ from ingest.pipeline import Received, receive
 from ward.domain import INGEST_SESSION_EXPIRY, INGEST_SUBSCRIPTIONS
 
 log = logging.getLogger(__name__)
+_PUBACK = struct.Struct("!BBH")  # PUBACK fixed header, remaining length 2, packet id
 
 
 class IngestClient:
@@ -82,13 +84,28 @@ class IngestClient:
         """Ack messages of the current connection; those of an earlier one
         are redelivered by the broker (and deduplicated), so they are skipped:
         their message ids may already name other messages."""
-        acked = 0
         with self._lock:
+            mids = [m.mid for m in messages if m.generation == self._generation and m.qos == 1]
             for m in messages:
-                if m.generation == self._generation and m.qos > 0:
+                if m.generation == self._generation and m.qos == 2:
                     self._client.ack(m.mid, m.qos)
-                    acked += 1
-        return acked
+            self._puback(mids)
+        return len(mids) + sum(m.qos == 2 for m in messages if m.generation == self._generation)
+
+    def _puback(self, mids: list[int]) -> None:
+        """PUBACK every mid in one socket write.  paho's own ack() queues one
+        packet, wakes its loop and makes one send() per message: at a few
+        thousand messages a second that was a fifth of the worker's time.  The
+        joined bytes are the same PUBACK packets (MQTT 5 §3.4.2.1: remaining
+        length 2 means success), queued through paho's packet queue so they
+        keep their order with everything else paho sends."""
+        queue_packet = getattr(self._client, "_packet_queue", None)
+        if queue_packet is None or len(mids) < 2:
+            for mid in mids:
+                self._client.ack(mid, 1)
+            return
+        packet = b"".join(_PUBACK.pack(0x40, 2, mid) for mid in mids)
+        queue_packet(0x40, packet, 0, 1)
 
     def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False) -> None:
         self._client.publish(topic, payload, qos=qos, retain=retain)

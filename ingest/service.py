@@ -69,15 +69,17 @@ class Writer:
             first = self.inbox.get(timeout=0.2)
         except queue.Empty:
             return []
-        items = [first]
+        items, size = [first], _size(first)
         deadline = time.monotonic() + self.settings.ingest_batch_ms / 1000
-        while len(items) < self.settings.ingest_batch_size:
+        while size < self.settings.ingest_batch_size:
             remaining = deadline - time.monotonic()
             try:
-                items.append(self.inbox.get(timeout=remaining) if remaining > 0
-                             else self.inbox.get_nowait())
+                item = (self.inbox.get(timeout=remaining) if remaining > 0
+                        else self.inbox.get_nowait())
             except queue.Empty:
                 break
+            items.append(item)
+            size += _size(item)
         return items
 
     def handle(self, items: list[Received]) -> None:
@@ -142,13 +144,15 @@ class Writer:
         return True
 
     def run(self) -> None:
-        last_report = time.monotonic()
+        last_report, reported = time.monotonic(), -1
         while not self.stop.is_set():
             items = self.take_batch()
             if items:
                 self.handle(items)
             if time.monotonic() - last_report >= _REPORT_EVERY:
-                self.report()
+                if self.counts["messages"] != reported:  # quiet when nothing flows
+                    self.report()
+                    reported = self.counts["messages"]
                 last_report = time.monotonic()
         # Flush what was received before the stop; anything later stays
         # unacked at the broker and comes back to the next worker.
@@ -175,6 +179,11 @@ class Writer:
             log.info("%d batches, %.0f readings each; per batch: prepare %.1f ms, database"
                      " %.1f ms, ack %.1f ms", c["batches"], c["readings"] / c["batches"],
                      *(1000 * t[k] / c["batches"] for k in ("prepare", "database", "ack")))
+
+
+def _size(item: Received) -> int:
+    """Readings a message adds to a batch (a status message counts as one)."""
+    return max(1, len(item.decoded.readings)) if item.decoded is not None else 1
 
 
 def _retire(writer: Writer, client: IngestClient, stop: threading.Event) -> None:

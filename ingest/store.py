@@ -40,11 +40,16 @@ WITH ins AS (
 SELECT patient_id, min(time), count(*) FROM ins GROUP BY patient_id
 """
 
-_QUEUE = """
-INSERT INTO score_queue (patient_id, since)
-SELECT * FROM unnest(%s::text[], %s::timestamptz[])
-ON CONFLICT (patient_id) DO UPDATE
-    SET since = least(score_queue.since, EXCLUDED.since), enqueued_at = clock_timestamp()
+# Queue the patients and wake the engines in one round trip (a data-modifying
+# CTE runs whether or not it is referenced).
+_QUEUE = f"""
+WITH queued AS (
+    INSERT INTO score_queue (patient_id, since)
+    SELECT * FROM unnest(%s::text[], %s::timestamptz[])
+    ON CONFLICT (patient_id) DO UPDATE
+        SET since = least(score_queue.since, EXCLUDED.since), enqueued_at = clock_timestamp()
+)
+SELECT pg_notify('{NOTIFY_CHANNEL}', '')
 """
 
 
@@ -88,7 +93,6 @@ def write_batch(conn: psycopg.Connection, batch: Batch,
                 stored, since = _insert(conn, cur, mapped, since)
             if since:
                 cur.execute(_QUEUE, (list(since), list(since.values())))
-                cur.execute(f"NOTIFY {NOTIFY_CHANNEL}")
         rejections = batch.rejections(unassigned)
         if rejections:
             with cur.copy("COPY rejected_messages (received_at, topic, device_id, message_id,"

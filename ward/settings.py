@@ -39,7 +39,7 @@ class Settings(BaseSettings):
 
     # Ingest.
     ingest_client_id: str = Field(default="vward-ingest-1", description="MQTT client id of this ingest worker (persistent session)")
-    ingest_batch_size: int = Field(default=5000, description="Readings per COPY batch at most")
+    ingest_batch_size: int = Field(default=10000, description="Readings per COPY batch at most")
     ingest_batch_ms: int = Field(default=50, description="Longest a reading waits for its batch [ms]")
     ingest_queue_size: int = Field(default=20000, description="Messages held between the MQTT thread and the writer")
     max_payload_bytes: int = Field(default=256 * 1024, description="Largest readings message accepted [bytes]")
@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     web_host: str = Field(default="127.0.0.1", description="Address `vward web` listens on")
     web_port: int = Field(default=8050, description="Port `vward web` listens on")
     secret_key: str = Field(default=_DEFAULT_SECRET, description="Signs dashboard sessions")
+    session_hours: int = Field(default=12, description="How long a dashboard login lasts [h]")
+    web_pool_size: int = Field(default=10, description="Database connections the web app holds at most")
+    demo_password: str = Field(default="virtual-ward", description="Password of the demo clinician `vward web` creates in demo mode")
 
     @model_validator(mode="after")
     def _refuse_default_secrets_outside_demo(self) -> Settings:
