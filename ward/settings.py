@@ -48,6 +48,12 @@ class Settings(BaseSettings):
 
     # Scoring and alerts.
     freshness_minutes: int = Field(default=720, description="A parameter older than this is missing from the score [min]")
+    alerts_engine_id: str = Field(default="vward-alerts-1", description="Name of this alerts engine: its queue claims and the actor of its alert events; give each engine its own")
+    alerts_wards: str = Field(default="", description="Comma-separated wards this alerts engine handles; empty: all (engines partition by ward)")
+    alerts_batch_patients: int = Field(default=200, description="Patients the alerts engine scores per transaction at most")
+    alerts_claim_seconds: int = Field(default=60, description="How long an engine's claim on queued patients lasts before another engine may take them [s]")
+    alerts_tick_seconds: float = Field(default=5.0, description="Interval of the alerts engine's clock-driven checks: overdue, escalation, hold, devices [s]")
+    device_report_minutes: int = Field(default=15, description="How often a device is expected to report (readings or status); two missed reports make it offline [min]")
 
     # Web.
     web_host: str = Field(default="127.0.0.1", description="Address `vward web` listens on")

@@ -1,0 +1,1 @@
+"""The web app: REST API, FHIR, HTTP ingestion and sign-in (docs/api.md)."""

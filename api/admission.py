@@ -1,0 +1,117 @@
+"""psycopg only: what an admin does to the ward's records through the API:
+admit and discharge patients, register devices and move them between
+patients.  Built on ward.devices and ward.clinical, so that the CLI and the
+API change the records the same way."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import psycopg
+
+from api import accounts
+from ward import clinical, devices
+from ward.errors import Conflict, NotFound
+
+
+@dataclass(frozen=True, slots=True)
+class Registered:
+    device_id: str
+    patient_id: str
+    ward_id: str
+    mqtt_password: str
+    token: str
+
+
+def _patient_ward(conn: psycopg.Connection, patient_id: str, *, lock: bool = False) -> str:
+    """The ward of an admitted patient."""
+    row = conn.execute("SELECT ward_id, discharged_at FROM patients WHERE patient_id = %s"
+                       + (" FOR UPDATE" if lock else ""), (patient_id,)).fetchone()
+    if row is None:
+        raise NotFound(f"no patient {patient_id}")
+    if row[1] is not None:
+        raise Conflict(f"patient {patient_id} was discharged at {row[1]:%Y-%m-%d %H:%M}Z")
+    return row[0]
+
+
+def admit(conn: psycopg.Connection, patient_id: str, ward_id: str, display_name: str | None,
+          *, now: datetime) -> None:
+    devices.check_id(patient_id, "patient id")
+    with conn.transaction():
+        devices.ensure_ward(conn, ward_id)
+        cur = conn.execute(
+            "INSERT INTO patients (patient_id, ward_id, display_name, admitted_at)"
+            " VALUES (%s, %s, %s, %s) ON CONFLICT (patient_id) DO NOTHING",
+            (patient_id, ward_id, display_name, now))
+        if cur.rowcount == 0:
+            raise Conflict(f"patient {patient_id} exists already (patient ids are never reused)")
+
+
+def discharge(conn: psycopg.Connection, patient_id: str, *, by: str, note: str,
+              now: datetime) -> tuple[list[str], list[int]]:
+    """Discharge a patient: their devices are unassigned and their live
+    alerts resolved, in one transaction.  Returns (devices, alerts)."""
+    with conn.transaction():
+        _patient_ward(conn, patient_id, lock=True)
+        conn.execute("UPDATE patients SET discharged_at = %s WHERE patient_id = %s",
+                     (now, patient_id))
+        device_ids = [r[0] for r in conn.execute(
+            "SELECT device_id FROM device_assignments WHERE patient_id = %s AND valid_to IS NULL",
+            (patient_id,))]
+        for device_id in device_ids:
+            devices.unassign_device(conn, device_id, at=now)
+        alert_ids = [r[0] for r in conn.execute(
+            "SELECT alert_id FROM alerts WHERE patient_id = %s AND state <> 'resolved'"
+            " ORDER BY alert_id", (patient_id,))]
+        for alert_id in alert_ids:
+            clinical.resolve(conn, alert_id, by=by, now=now,
+                             note=note or "patient discharged from the virtual ward")
+    return device_ids, alert_ids
+
+
+def register_device(conn: psycopg.Connection, device_id: str, patient_id: str, kind: str, *,
+                    replace: bool, now: datetime) -> Registered:
+    """Register a device for an admitted patient; returns its new MQTT
+    password and bearer token.  A device registered before is refused unless
+    `replace`, which gives it new credentials (the old ones stop working)."""
+    devices.check_id(device_id, "device id")
+    with conn.transaction():
+        ward_id = _patient_ward(conn, patient_id)
+        known = conn.execute("SELECT 1 FROM devices WHERE device_id = %s",
+                             (device_id,)).fetchone()
+        if known and not replace:
+            raise Conflict(f"device {device_id} is registered already; send replace=true to"
+                           " give it new credentials")
+        passwords = devices.register_devices(
+            conn, [devices.NewDevice(device_id, patient_id, ward_id, kind)], valid_from=now)
+        token = accounts.issue_device_token(conn, device_id)
+    return Registered(device_id, patient_id, ward_id, passwords[device_id], token)
+
+
+def assign_device(conn: psycopg.Connection, device_id: str, patient_id: str, *,
+                  now: datetime) -> bool:
+    """Give a registered device to an admitted patient from `now` on,
+    keeping its credentials (ward.devices.register_devices would replace
+    them).  False when it was with that patient already."""
+    with conn.transaction():
+        _patient_ward(conn, patient_id)
+        if conn.execute("SELECT 1 FROM devices WHERE device_id = %s FOR UPDATE",
+                        (device_id,)).fetchone() is None:
+            raise NotFound(f"no device {device_id}")
+        current = conn.execute(
+            "SELECT patient_id FROM device_assignments WHERE device_id = %s AND valid_to IS NULL",
+            (device_id,)).fetchone()
+        if current is not None and current[0] == patient_id:
+            return False
+        if current is not None:
+            devices.unassign_device(conn, device_id, at=now)
+        conn.execute("INSERT INTO device_assignments (device_id, patient_id, valid_from)"
+                     " VALUES (%s, %s, %s)", (device_id, patient_id, now))
+    return True
+
+
+def unassign_device(conn: psycopg.Connection, device_id: str, *, now: datetime) -> bool:
+    if conn.execute("SELECT 1 FROM devices WHERE device_id = %s", (device_id,)).fetchone() is None:
+        raise NotFound(f"no device {device_id}")
+    return devices.unassign_device(conn, device_id, at=now)

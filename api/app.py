@@ -1,0 +1,198 @@
+"""The web app: REST API, FHIR, HTTP ingestion and login, with the Dash
+ward dashboard mounted at "/" behind the sign-in gate (api/gate.py).
+
+The dashboard's contract: `dashboard.app.create_dash(settings) -> dash.Dash`
+(Flask-based, url_base_pathname "/").  Its Flask server is mounted at "/"
+through a2wsgi; every request that reaches it comes from a signed-in person
+and carries the trusted headers `X-Vward-User` and `X-Vward-Role` (read
+them with `flask.request.headers["X-Vward-User"]`); sign-out is a POST to
+/logout.  When the dashboard package is not installed, "/" shows a
+placeholder page."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import psycopg
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from psycopg_pool import ConnectionPool
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from api import fhir, pages
+from api.gate import ROLE_HEADER, USER_HEADER, Gate, ServerTiming
+from api.ingestion import Ingestor
+from api.routes import alerts, auth, devices, login, observations, patients, wards
+from api.routes import fhir as fhir_routes
+from api.routes import ingest as ingest_routes
+from ingest import store
+from ward import clinical
+from ward.errors import Conflict, NotFound, ServiceError, WardError
+from ward.settings import Settings
+
+log = logging.getLogger(__name__)
+
+WSGIApp = Callable[..., Any]
+_AUTO: Any = object()
+
+_TAGS = [
+    {"name": "auth", "description": "Bearer tokens for people; who is asking"},
+    {"name": "users", "description": "Clinicians and admins (admin only)"},
+    {"name": "patients", "description": "Admission, discharge and scoring settings"},
+    {"name": "devices", "description": "Registration and assignment (admin only)"},
+    {"name": "ingestion", "description": "Readings over HTTP, judged exactly as over MQTT"},
+    {"name": "observations", "description": "Readings and NEWS2 scores over time"},
+    {"name": "alerts", "description": "List, acknowledge, resolve"},
+    {"name": "wards", "description": "The ward summary"},
+    {"name": "fhir", "description": "FHIR R4: Patient read, Observation search"},
+]
+
+_DESCRIPTION = """
+The virtual ward's REST API.  Every route needs `Authorization: Bearer <token>`
+(from `vward user add`, `POST /api/v1/auth/token`, or a device's registration)
+or the dashboard's session cookie (sign in at `/login`).
+
+Roles: a **clinician** reads everything and acknowledges and resolves alerts and
+changes a patient's scoring settings; an **admin** may also admit and discharge
+patients and manage users and devices; a **device** token only sends its own
+device's readings.
+"""
+
+
+def _configure(conn: psycopg.Connection) -> None:
+    conn.execute("SET TIME ZONE 'UTC'")
+    store.prepare(conn)  # HTTP ingestion's dedup staging table, per connection
+
+
+def _open_pool(settings: Settings) -> ConnectionPool:
+    pool = ConnectionPool(settings.dsn, min_size=1, max_size=max(2, settings.web_pool_size),
+                          kwargs={"autocommit": True}, configure=_configure, open=False,
+                          name="vward-web")
+    try:
+        pool.open(wait=True, timeout=15)
+        with pool.connection() as conn:
+            ready = conn.execute("SELECT to_regclass('users') IS NOT NULL").fetchone()
+    except Exception as exc:
+        pool.close()
+        raise ServiceError(f"the web app cannot use the database: {exc}") from exc
+    if not ready or not ready[0]:
+        pool.close()
+        raise ServiceError("the database has no users table: run `vward up` (migration 003)")
+    return pool
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    app.state.pool = _open_pool(app.state.settings)
+    try:
+        yield
+    finally:
+        for close in app.state.on_shutdown:
+            close()
+        app.state.pool.close()
+
+
+def _status_of(exc: WardError) -> int:
+    if isinstance(exc, NotFound):
+        return 404
+    if isinstance(exc, Conflict | clinical.ActionRefused):
+        return 409
+    return 422
+
+
+async def _ward_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, WardError)
+    return _error(request, _status_of(exc), str(exc))
+
+
+def _error(request: Request, status: int, detail: str) -> Response:
+    if request.url.path.startswith("/fhir"):
+        code = {401: "login", 403: "forbidden", 404: "not-found"}.get(status, "invalid")
+        return JSONResponse(fhir.operation_outcome(code, detail), status_code=status,
+                            media_type="application/fhir+json")
+    return JSONResponse({"detail": detail}, status_code=status)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    if request.url.path.startswith("/fhir"):
+        response = _error(request, exc.status_code, str(exc.detail))
+        response.headers.update(exc.headers or {})
+        return response
+    return await http_exception_handler(request, exc)
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    if request.url.path.startswith("/fhir"):
+        text = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+                         for e in exc.errors())
+        return _error(request, 400, text)
+    from fastapi.exception_handlers import request_validation_exception_handler
+
+    return await request_validation_exception_handler(request, exc)
+
+
+def _dashboard(app: FastAPI, settings: Settings) -> WSGIApp | None:
+    """The dashboard's Flask server, or None when the package is absent.
+    Its `close_dash(dash_app)`, if it has one, runs at the app's shutdown."""
+    try:
+        from dashboard import app as dashboard  # type: ignore[import-not-found]
+    except ModuleNotFoundError as exc:
+        if exc.name not in ("dashboard", "dashboard.app"):
+            raise
+        log.info("the dashboard package is not installed: serving a placeholder at /")
+        return None
+    dash_app = dashboard.create_dash(settings)
+    close = getattr(dashboard, "close_dash", None)
+    if close is not None:
+        app.state.on_shutdown.append(lambda: close(dash_app))
+    return dash_app.server
+
+
+def create_app(settings: Settings, *, frontend: WSGIApp | None = _AUTO) -> FastAPI:
+    """The whole web app.  `frontend` is the WSGI app to mount at "/"
+    (default: the Dash dashboard if installed; None: the placeholder)."""
+    app = FastAPI(title="vward: virtual ward API", version="1", description=_DESCRIPTION,
+                  openapi_tags=_TAGS, lifespan=_lifespan)
+    app.state.settings = settings
+    app.state.ingestor = Ingestor(settings)
+    app.state.on_shutdown = []
+    for module in (auth, patients, devices, ingest_routes, observations, alerts, wards,
+                   fhir_routes, login):
+        app.include_router(module.router)
+    app.add_exception_handler(WardError, _ward_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict:
+        return {"ok": True}
+
+    # Unknown API paths answer as the API does, not with the dashboard's page.
+    @app.api_route("/api/{rest:path}", methods=["GET", "POST", "PUT", "DELETE", "PATCH"],
+                   include_in_schema=False)
+    @app.api_route("/fhir/{rest:path}", methods=["GET", "POST", "PUT", "DELETE", "PATCH"],
+                   include_in_schema=False)
+    def no_such_route(rest: str) -> None:
+        raise HTTPException(404, "no such endpoint: see /docs")
+
+    if frontend is _AUTO:
+        frontend = _dashboard(app, settings)
+    if frontend is None:
+        @app.get("/", include_in_schema=False, response_class=HTMLResponse)
+        def placeholder(request: Request) -> HTMLResponse:
+            return HTMLResponse(pages.placeholder(request.headers.get(USER_HEADER, ""),
+                                                  request.headers.get(ROLE_HEADER, "")))
+    else:
+        from a2wsgi import WSGIMiddleware
+
+        app.mount("/", WSGIMiddleware(frontend))  # type: ignore[arg-type]
+    app.add_middleware(Gate)
+    app.add_middleware(ServerTiming)
+    return app

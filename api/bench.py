@@ -1,0 +1,258 @@
+"""`vward bench web`: server times of the web app's heaviest reads beside
+the time of their SQL alone, measured in the same run on services of its
+own (a temporary PostgreSQL+TimescaleDB and Mosquitto).
+
+The data: a ward of 500 patients, each with a recent reading set, a score
+and (one in ten) an open alert, and one patient with 7 days of one-minute
+readings of every NEWS2 parameter.  The app runs under uvicorn in this
+process; its time is read from the `Server-Timing` header (time inside the
+app up to its first byte: auth, pool, SQL, rows into models, JSON), beside
+the client's round trip, and the same SQL is timed alone on a plain
+connection, alternating with the requests so that both see the same load.
+
+Dashboard pages: `dashboard.bench.timings(client, seed)`, when that module
+exists, returns more `Timing`s, measured the same way with the signed-in
+client given here; they are printed in the same table."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import random
+import shutil
+import socket
+import statistics
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import psycopg
+
+from api import accounts, queries, series
+from api.app import create_app
+from ward import db, devices, services
+from ward.settings import Settings
+
+WARD = "bench-ward"
+_TYPES = ("respiratory_rate", "spo2", "on_oxygen", "systolic_bp", "heart_rate",
+          "consciousness", "temperature")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass(frozen=True, slots=True)
+class Seed:
+    """What the benchmark stored, for whoever times pages over it."""
+
+    ward_id: str
+    patient_ids: list[str]
+    week_patient: str  # the one with 7 days of one-minute data
+    now: datetime
+
+
+@dataclass(slots=True)
+class Timing:
+    label: str
+    server_ms: float  # median Server-Timing
+    client_ms: float  # median round trip
+    sql_ms: float | None  # median of the SQL alone
+    note: str = ""
+    samples: list[float] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------- seed
+
+
+def _vitals(rng: random.Random) -> list[float]:
+    return [rng.uniform(12, 24), rng.uniform(90, 99), float(rng.random() < 0.1),
+            rng.uniform(95, 150), rng.uniform(55, 115), float(rng.random() < 0.03),
+            rng.uniform(36.0, 38.6)]
+
+
+def seed(settings: Settings, n_patients: int, days: int) -> Seed:
+    rng = random.Random(7)
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    patients = [f"bp-{i:04d}" for i in range(n_patients)]
+    with db.connect(settings) as conn:
+        devices.ensure_ward(conn, WARD, name="Benchmark ward")
+        with conn.cursor() as cur:
+            cur.executemany("INSERT INTO patients (patient_id, ward_id, admitted_at)"
+                            " VALUES (%s, %s, %s)",
+                            [(p, WARD, now - timedelta(days=days + 1)) for p in patients])
+            with cur.copy("COPY observations (time, patient_id, device_id, type, value)"
+                          " FROM STDIN") as copy:
+                for p in patients:
+                    for ty, v in zip(_TYPES, _vitals(rng), strict=True):
+                        copy.write_row((now - timedelta(minutes=rng.randint(1, 60)), p,
+                                        f"dev-{p}", ty, v))
+                week = patients[0]
+                minutes = days * 24 * 60
+                for m in range(minutes):
+                    t = now - timedelta(minutes=minutes - m)
+                    for ty, v in zip(_TYPES, _vitals(rng), strict=True):
+                        copy.write_row((t, week, f"patch-{week}", ty, v))
+            bands = ("zero", "low", "low", "low-medium", "medium", "high")
+            with cur.copy("COPY scores (time, patient_id, total, band, max_single, complete,"
+                          " missing, sub_scores, inputs, spo2_scale) FROM STDIN") as copy:
+                for p in patients:
+                    band = rng.choice(bands)
+                    total = {"zero": 0, "low": 2, "low-medium": 3, "medium": 5, "high": 8}[band]
+                    copy.write_row((now - timedelta(minutes=5), p, total, band, min(total, 3),
+                                    True, [], [0, 1, 0, 0, 1, 0, 0], _vitals(rng), 1))
+            cur.executemany(
+                "INSERT INTO alerts (patient_id, ward_id, kind, category, severity, state,"
+                " reason, condition_time, opened_at, updated_at, last_notified_severity)"
+                " VALUES (%s, %s, 'news2', 'clinical', 'urgent', 'open', 'bench', %s, %s, %s,"
+                " 'urgent')", [(p, WARD, now, now, now) for p in patients[::10]])
+        conn.commit()
+        conn.autocommit = True
+        for table in ("patients", "observations", "scores", "alerts"):
+            conn.execute(f"ANALYZE {table}")
+    return Seed(WARD, patients, patients[0], now)
+
+
+# ---------------------------------------------------------------- timing
+
+
+def _median_ms(samples: list[float]) -> float:
+    return statistics.median(samples) * 1000
+
+
+def time_endpoint(client: httpx.Client, label: str, path: str, reps: int, *,
+                  params: dict | None = None, sql: Callable[[], object] | None = None,
+                  note: str = "") -> Timing:
+    """Median server and client time of GET `path`, and of `sql()` alone
+    [ms].  The two alternate, request then SQL, so that both see the same
+    load on a busy machine; the first two rounds warm up (plans, caches)."""
+    server, client_side, sql_side = [], [], []
+    for i in range(reps + 2):
+        t0 = time.perf_counter()
+        r = client.get(path, params=params)
+        elapsed = time.perf_counter() - t0
+        r.raise_for_status()
+        t1 = time.perf_counter()
+        if sql is not None:
+            sql()
+        sql_elapsed = time.perf_counter() - t1
+        if i >= 2:
+            dur = r.headers["server-timing"].split("dur=")[1]
+            server.append(float(dur) / 1000)
+            client_side.append(elapsed)
+            sql_side.append(sql_elapsed)
+    return Timing(label, _median_ms(server), _median_ms(client_side),
+                  _median_ms(sql_side) if sql is not None else None, note, server)
+
+
+def _sql(conn: psycopg.Connection, query: str, params: dict) -> Callable[[], object]:
+    """The query as the app runs it, rows fetched as plain tuples."""
+    return lambda: conn.execute(query, params).fetchall()
+
+
+class _Server:
+    """The app under uvicorn, in a thread of this process."""
+
+    def __init__(self, settings: Settings) -> None:
+        import uvicorn
+
+        self.port = _free_port()
+        config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=self.port,
+                                log_level="warning", access_log=False)
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, name="bench-web", daemon=True)
+
+    def __enter__(self) -> str:
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the web app did not start")
+            time.sleep(0.05)
+        return f"http://127.0.0.1:{self.port}"
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(30)
+
+
+def measure(settings: Settings, data: Seed, reps: int) -> list[Timing]:
+    with db.connect(settings, autocommit=True) as conn:
+        user = accounts.create_user(conn, "bench-clinician", "clinician", "bench-password")
+        token = accounts.issue_user_token(conn, user, "bench")
+    week = data.week_patient
+    span = {"start": (data.now - timedelta(days=7)).isoformat(), "end": data.now.isoformat()}
+    day = {"start": (data.now - timedelta(days=1)).isoformat(), "end": data.now.isoformat()}
+    bucket_sql = {"patient": week, "types": None, "bucket": timedelta(minutes=15),
+                  "start": data.now - timedelta(days=7), "end": data.now}
+    raw_sql = {"patient": week, "types": None, "limit": 200_001,
+               "start": data.now - timedelta(days=1), "end": data.now}
+    out: list[Timing] = []
+    with _Server(settings) as base, httpx.Client(
+            base_url=base, headers={"Authorization": f"Bearer {token}"}, timeout=60) as client, \
+            psycopg.connect(settings.dsn, autocommit=True) as conn:
+        conn.execute("SET TIME ZONE 'UTC'")
+        out.append(time_endpoint(
+            client, f"ward summary, {len(data.patient_ids)} patients",
+            f"/api/v1/wards/{data.ward_id}/summary", reps,
+            sql=_sql(conn, queries.WARD_SUMMARY_SQL, {"ward": data.ward_id})))
+        out.append(time_endpoint(
+            client, "one patient, 7 days bucketed 15 min", f"/api/v1/patients/{week}/observations",
+            reps, params={**span, "bucket": "15m"}, sql=_sql(conn, series.BUCKET_SQL, bucket_sql),
+            note="7 types x 672 buckets, avg/min/max/count"))
+        out.append(time_endpoint(
+            client, "one patient, 24 h raw", f"/api/v1/patients/{week}/observations",
+            reps, params=day, sql=_sql(conn, series.RAW_SQL, raw_sql),
+            note="7 types x 1,440 readings"))
+        # Dashboard pages (dashboard/bench.py, when the dashboard provides it).
+        try:
+            dashboard_bench = importlib.import_module("dashboard.bench")
+        except ModuleNotFoundError as exc:
+            if exc.name not in ("dashboard", "dashboard.bench"):
+                raise
+        else:
+            out.extend(dashboard_bench.timings(client, data))
+    return out
+
+
+def run(quick: bool = False) -> list[Timing]:
+    home = Path(tempfile.mkdtemp(prefix="vward-bench-web-"))
+    settings = Settings(home=home, pg_port=_free_port(), mqtt_port=_free_port(), database_url="",
+                        mqtt_external=False)
+    n_patients, days, reps = (100, 7, 5) if quick else (500, 7, 30)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    try:
+        print("starting PostgreSQL+TimescaleDB and Mosquitto of the benchmark's own ...",
+              flush=True)
+        services.up(settings)
+        print(f"seeding {n_patients} patients and {days} days of one-minute data ...", flush=True)
+        data = seed(settings, n_patients, days)
+        print(f"timing, median of {reps} requests each ...", flush=True)
+        return measure(settings, data, reps)
+    finally:
+        services.down(settings)
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def format_report(timings: list[Timing]) -> str:
+    lines = ["web benchmark (2-core machine; figures vary run to run, ratios are within one run)",
+             f"  {'':<40} {'server':>9} {'client':>9} {'SQL alone':>10} {'server/SQL':>11}"]
+    for t in timings:
+        sql = f"{t.sql_ms:>8.1f}ms" if t.sql_ms is not None else f"{'-':>10}"
+        ratio = f"{t.server_ms / t.sql_ms:>10.1f}x" if t.sql_ms else f"{'-':>11}"
+        lines.append(f"  {t.label:<40} {t.server_ms:>7.1f}ms {t.client_ms:>7.1f}ms {sql} {ratio}")
+        if t.note:
+            lines.append(f"    ({t.note})")
+    return "\n".join(lines)
+
+
+def main(args, settings: Settings) -> int:
+    print(format_report(run(quick=args.quick)))
+    return 0

@@ -1,0 +1,85 @@
+"""The dependencies every route takes: a database connection from the
+app's pool, and who is asking (conventions.md §6)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Annotated
+
+import psycopg
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
+
+from api import accounts, auth
+from ward.settings import Settings
+
+
+def connection(request: Request) -> Iterator[psycopg.Connection]:
+    """One pooled connection (autocommit) for the whole request."""
+    with request.app.state.pool.connection() as conn:
+        yield conn
+
+
+def settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+Conn = Annotated[psycopg.Connection, Depends(connection)]
+AppSettings = Annotated[Settings, Depends(settings)]
+
+_CHALLENGE = {"WWW-Authenticate": "Bearer"}
+
+
+# Declared for OpenAPI (the docs' "Authorize" button); identify() reads both.
+_bearer = HTTPBearer(auto_error=False, description="A person's or a device's token")
+_cookie = APIKeyCookie(name=auth.SESSION_COOKIE, auto_error=False,
+                       description="The dashboard's session (sign in at /login)")
+
+
+def principal(request: Request, conn: Conn, cfg: AppSettings,
+              bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+              cookie: Annotated[str | None, Depends(_cookie)]) -> auth.Principal:
+    """A bearer token (user or device), else the dashboard's session cookie."""
+    who = accounts.identify(conn, authorization=request.headers.get("authorization"),
+                            cookie=cookie, secret=cfg.secret_key, now=datetime.now(UTC))
+    if who is None:
+        detail = ("invalid or revoked token" if "authorization" in request.headers
+                  else "sign in: send 'Authorization: Bearer <token>' or log in at /login")
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail, headers=_CHALLENGE)
+    return who
+
+
+Principal = Annotated[auth.Principal, Depends(principal)]
+
+
+def current_user(who: Principal) -> auth.User:
+    """A person (clinician or admin); a device's token only sends readings."""
+    if not isinstance(who, auth.User):
+        raise HTTPException(status.HTTP_403_FORBIDDEN,
+                            "a device token may only send its own device's readings")
+    return who
+
+
+CurrentUser = Annotated[auth.User, Depends(current_user)]
+
+
+def admin_user(user: CurrentUser) -> auth.User:
+    if not user.is_admin:
+        raise HTTPException(status.HTTP_403_FORBIDDEN,
+                            f"this needs the admin role; {user.name} is a {user.role}")
+    return user
+
+
+AdminUser = Annotated[auth.User, Depends(admin_user)]
+
+
+def current_device(who: Principal) -> auth.DeviceIdentity:
+    if not isinstance(who, auth.DeviceIdentity):
+        raise HTTPException(status.HTTP_403_FORBIDDEN,
+                            "readings are sent with the device's own token (a user's token"
+                            " cannot send them)")
+    return who
+
+
+CurrentDevice = Annotated[auth.DeviceIdentity, Depends(current_device)]

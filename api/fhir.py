@@ -1,0 +1,246 @@
+"""Our rows as FHIR R4 resources, and FHIR search parameters as our query;
+pure.  Vital signs carry their LOINC code from ward/domain.py and the
+vital-signs category; NEWS2 totals carry SNOMED CT 1104051000000101 with
+their sub-scores as components (news2.md, "Coding when data leaves as FHIR")."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from ward.domain import ACVPU, TYPES, ReadingType
+
+LOINC = "http://loinc.org"
+SNOMED = "http://snomed.info/sct"
+UCUM = "http://unitsofmeasure.org"
+PATIENT_SYSTEM = "urn:vward:patient"
+DEVICE_SYSTEM = "urn:vward:device"
+_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
+
+NEWS2_TOTAL = "1104051000000101"
+# news2.md: sub-score codes, per NEWS2 parameter (SpO2 by scale).
+NEWS2_SUBSCORE = {
+    "respiratory_rate": "1104301000000104",
+    "spo2:1": "1104311000000102",
+    "spo2:2": "1104321000000108",
+    "on_oxygen": "1104331000000105",
+    "systolic_bp": "1104341000000101",
+    "heart_rate": "1104351000000103",
+    "consciousness": "1104361000000100",
+    "temperature": "1104371000000107",
+}
+# news2.md: ACVPU as SNOMED CT, in ward.domain.ACVPU order (A, C, V, P, U).
+ACVPU_SNOMED = ("248234008", "130987000", "300202002", "450847001", "422768004")
+_ACVPU_DISPLAY = ("Alert", "New confusion", "Responds to voice", "Responds to pain",
+                  "Unresponsive")
+# The vital-signs profile codes oxygen saturation 2708-6; ours (pulse
+# oximetry, 59408-5) comes first, as ingest reads it.
+_EXTRA_CODES = {ReadingType.SPO2: [("2708-6", "Oxygen saturation in Arterial blood")]}
+_UNIT_TEXT = {"/min": "/min", "%": "%", "mm[Hg]": "mmHg", "Cel": "Cel"}
+
+LOINC_TYPES = {info.loinc: t for t, info in TYPES.items()} | {"2708-6": ReadingType.SPO2}
+
+
+class SearchError(ValueError):
+    """A search parameter we cannot read."""
+
+
+def _id(*parts: Any) -> str:
+    """A stable resource id (FHIR ids allow [A-Za-z0-9.-]{1,64}; ours have '_')."""
+    return hashlib.sha1("|".join(str(p) for p in parts).encode()).hexdigest()[:32]
+
+
+def _instant(t: datetime) -> str:
+    return t.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def patient(patient_id: str, ward_id: str, display_name: str | None,
+            discharged_at: datetime | None) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "resourceType": "Patient",
+        "id": patient_id,
+        "identifier": [{"system": PATIENT_SYSTEM, "value": patient_id}],
+        "active": discharged_at is None,
+    }
+    if display_name:
+        out["name"] = [{"text": display_name}]
+    out["extension"] = [{"url": "urn:vward:ward", "valueString": ward_id}]
+    return out
+
+
+def vital_sign(patient_id: str, time: datetime, type_: str, value: float,
+               device_id: str) -> dict[str, Any]:
+    reading_type = ReadingType(type_)
+    info = TYPES[reading_type]
+    coding = [{"system": LOINC, "code": info.loinc, "display": info.display}]
+    coding += [{"system": LOINC, "code": c, "display": d}
+               for c, d in _EXTRA_CODES.get(reading_type, [])]
+    out: dict[str, Any] = {
+        "resourceType": "Observation",
+        "id": _id("obs", device_id, type_, time.isoformat()),
+        "status": "final",
+        "category": [{"coding": [{"system": _CATEGORY, "code": "vital-signs",
+                                  "display": "Vital Signs"}]}],
+        "code": {"coding": coding, "text": info.display},
+        "subject": {"reference": f"Patient/{patient_id}"},
+        "effectiveDateTime": _instant(time),
+        "device": {"identifier": {"system": DEVICE_SYSTEM, "value": device_id}},
+    }
+    if reading_type is ReadingType.CONSCIOUSNESS:
+        i = int(value)
+        out["valueCodeableConcept"] = {
+            "coding": [{"system": SNOMED, "code": ACVPU_SNOMED[i], "display": _ACVPU_DISPLAY[i]}],
+            "text": ACVPU[i]}
+    elif reading_type is ReadingType.ON_OXYGEN:
+        # Stored as on (1) or off (0), not as a flow: a boolean says only that.
+        out["valueBoolean"] = value >= 0.5
+    else:
+        out["valueQuantity"] = {"value": value, "unit": _UNIT_TEXT.get(info.unit, info.unit),
+                                "system": UCUM, "code": info.unit}
+    return out
+
+
+def news2_score(patient_id: str, time: datetime, total: int, band: str, complete: bool,
+                missing: list[str], sub_scores: Iterable[int], parameters: tuple[str, ...],
+                spo2_scale: int) -> dict[str, Any]:
+    components = []
+    for name, points in zip(parameters, sub_scores, strict=True):
+        if points < 0:  # parameter missing from this score
+            continue
+        key = f"spo2:{spo2_scale}" if name == "spo2" else name
+        components.append({
+            "code": {"coding": [{"system": SNOMED, "code": NEWS2_SUBSCORE[key]}], "text": name},
+            "valueQuantity": _score_quantity(points)})
+    out: dict[str, Any] = {
+        "resourceType": "Observation",
+        "id": _id("news2", patient_id, time.isoformat()),
+        "status": "final",
+        "category": [{"coding": [{"system": _CATEGORY, "code": "survey", "display": "Survey"}]}],
+        "code": {"coding": [{"system": SNOMED, "code": NEWS2_TOTAL,
+                             "display": "National Early Warning Score 2 total score"}],
+                 "text": "NEWS2"},
+        "subject": {"reference": f"Patient/{patient_id}"},
+        "effectiveDateTime": _instant(time),
+        "valueQuantity": _score_quantity(total),
+        "interpretation": [{"text": band}],
+        "component": components,
+    }
+    if not complete:
+        out["note"] = [{"text": "incomplete set (a lower bound): missing "
+                                + ", ".join(missing)}]
+    return out
+
+
+def _score_quantity(points: int) -> dict[str, Any]:
+    return {"value": points, "unit": "{score}", "system": UCUM, "code": "{score}"}
+
+
+def bundle(entries: list[dict[str, Any]], base_url: str, self_url: str,
+           next_url: str | None, total: int | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"resourceType": "Bundle", "type": "searchset"}
+    if total is not None:
+        out["total"] = total
+    out["link"] = [{"relation": "self", "url": self_url}]
+    if next_url:
+        out["link"].append({"relation": "next", "url": next_url})
+    out["entry"] = [{"fullUrl": f"{base_url}/{e['resourceType']}/{e['id']}", "resource": e,
+                     "search": {"mode": "match"}} for e in entries]
+    return out
+
+
+def operation_outcome(code: str, text: str) -> dict[str, Any]:
+    return {"resourceType": "OperationOutcome",
+            "issue": [{"severity": "error", "code": code, "diagnostics": text}]}
+
+
+# ---------------------------------------------------------------- search
+
+
+@dataclass(frozen=True, slots=True)
+class Codes:
+    """What `code=` asks for: reading types, and whether NEWS2 totals."""
+
+    types: tuple[str, ...]
+    news2: bool
+
+
+def parse_codes(values: list[str] | None) -> Codes:
+    """`code=8867-4`, `code=http://loinc.org|8867-4,http://snomed.info/sct|1104051000000101`.
+    No code: every vital sign and the NEWS2 totals.  An unknown code matches
+    nothing (FHIR search semantics), it is no error."""
+    if not values:
+        return Codes(tuple(str(t) for t in TYPES), True)
+    types: list[str] = []
+    news2 = False
+    for token in (v for value in values for v in value.split(",") if v):
+        system, _, code = token.rpartition("|")
+        if system in ("", SNOMED) and code == NEWS2_TOTAL:
+            news2 = True
+        elif system in ("", LOINC) and code in LOINC_TYPES:
+            types.append(str(LOINC_TYPES[code]))
+    return Codes(tuple(dict.fromkeys(types)), news2)
+
+
+def parse_patient(value: str) -> str:
+    ref = value.removeprefix("Patient/")
+    if not ref or "/" in ref:
+        raise SearchError(f"patient={value!r}: give a patient id or Patient/id")
+    return ref
+
+
+_DATE = re.compile(r"^(eq|ne|gt|lt|ge|le|sa|eb|ap)?(\d{4}(-\d{2}(-\d{2})?)?)(T[0-9:.]+)?"
+                   r"(Z|[+-]\d{2}:\d{2})?$")
+
+
+def _range(day: str, clock: str | None, zone: str | None) -> tuple[datetime, datetime]:
+    """The instants a FHIR date value covers, [low, high), at its precision."""
+    tz = UTC if zone in (None, "Z") else datetime.strptime(zone, "%z").tzinfo
+    if clock is None:
+        parts = [int(p) for p in day.split("-")]
+        if len(parts) == 1:
+            low = datetime(parts[0], 1, 1, tzinfo=tz)
+            return low, datetime(parts[0] + 1, 1, 1, tzinfo=tz)
+        if len(parts) == 2:
+            low = datetime(parts[0], parts[1], 1, tzinfo=tz)
+            y, m = (parts[0] + 1, 1) if parts[1] == 12 else (parts[0], parts[1] + 1)
+            return low, datetime(y, m, 1, tzinfo=tz)
+        low = datetime(parts[0], parts[1], parts[2], tzinfo=tz)
+        return low, low + timedelta(days=1)
+    low = datetime.fromisoformat(day + clock).replace(tzinfo=tz)
+    step = (timedelta(microseconds=1) if "." in clock
+            else timedelta(seconds=1) if clock.count(":") == 2 else timedelta(minutes=1))
+    return low, low + step
+
+
+def parse_dates(values: list[str] | None, *, default_start: datetime,
+                default_end: datetime) -> tuple[datetime, datetime]:
+    """`date=ge2026-11-23&date=lt2026-11-24T08:00:00Z` → [start, end)."""
+    start, end = default_start, default_end
+    explicit_start = explicit_end = False
+    for value in values or []:
+        m = _DATE.match(value)
+        if m is None:
+            raise SearchError(f"date={value!r} is not a FHIR date (e.g. ge2026-11-23T08:00:00Z)")
+        prefix, day, _, _, clock, zone = m.groups()
+        try:
+            low, high = _range(day, clock, zone)
+        except ValueError as exc:
+            raise SearchError(f"date={value!r}: {exc}") from None
+        prefix = prefix or "eq"
+        bounds = {"ge": (low, None), "gt": (high, None), "sa": (high, None),
+                  "lt": (None, low), "le": (None, high), "eb": (None, low),
+                  "eq": (low, high)}.get(prefix)
+        if bounds is None:
+            raise SearchError(f"date prefix {prefix!r} is not supported (use eq, ge, gt, le, lt)")
+        lo, hi = bounds
+        if lo is not None:
+            start = lo if not explicit_start else max(start, lo)
+            explicit_start = True
+        if hi is not None:
+            end = hi if not explicit_end else min(end, hi)
+            explicit_end = True
+    return start, end

@@ -1,0 +1,242 @@
+"""psycopg only: what the API reads (patients, alerts, the ward summary),
+into frozen rows.  Parameterised SQL; the ward summary's SQL is a constant
+so that `vward bench web` can time it alone."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import psycopg
+from psycopg.rows import class_row
+
+from ward.errors import NotFound
+
+# Column order of scores.sub_scores and scores.inputs (migration 002): the
+# NEWS2 parameters, i.e. the reading types less diastolic BP, in
+# alerts.news2.PARAMETERS order (a test holds the two together).
+NEWS2_PARAMETERS = ("respiratory_rate", "spo2", "on_oxygen", "systolic_bp", "heart_rate",
+                    "consciousness", "temperature")
+
+
+@dataclass(frozen=True, slots=True)
+class PatientRow:
+    patient_id: str
+    ward_id: str
+    display_name: str | None
+    admitted_at: datetime
+    discharged_at: datetime | None
+    devices: list[str]
+
+
+_PATIENTS = """
+SELECT p.patient_id, p.ward_id, p.display_name, p.admitted_at, p.discharged_at,
+       coalesce(array_agg(a.device_id ORDER BY a.device_id)
+                FILTER (WHERE a.device_id IS NOT NULL), '{}') AS devices
+FROM patients p
+LEFT JOIN device_assignments a ON a.patient_id = p.patient_id AND a.valid_to IS NULL
+"""
+
+
+def list_patients(conn: psycopg.Connection, *, ward_id: str | None,
+                  include_discharged: bool) -> list[PatientRow]:
+    with conn.cursor(row_factory=class_row(PatientRow)) as cur:
+        return cur.execute(
+            _PATIENTS + " WHERE (%(ward)s::text IS NULL OR p.ward_id = %(ward)s)"
+            " AND (%(all)s OR p.discharged_at IS NULL)"
+            " GROUP BY p.patient_id ORDER BY p.ward_id, p.patient_id",
+            {"ward": ward_id, "all": include_discharged}).fetchall()
+
+
+def get_patient(conn: psycopg.Connection, patient_id: str) -> PatientRow:
+    with conn.cursor(row_factory=class_row(PatientRow)) as cur:
+        row = cur.execute(_PATIENTS + " WHERE p.patient_id = %s GROUP BY p.patient_id",
+                          (patient_id,)).fetchone()
+    if row is None:
+        raise NotFound(f"no patient {patient_id}")
+    return row
+
+
+# ---------------------------------------------------------------- alerts
+
+
+@dataclass(frozen=True, slots=True)
+class AlertDetail:
+    alert_id: int
+    patient_id: str
+    ward_id: str
+    kind: str
+    category: str
+    device_id: str
+    severity: str
+    state: str
+    reason: str
+    condition_time: datetime | None
+    opened_at: datetime
+    updated_at: datetime
+    escalated_at: datetime | None
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    ack_note: str | None
+    ack_action: str | None
+    changed_management: bool | None
+    resolved_at: datetime | None
+    resolved_by: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class AlertEvent:
+    event_id: int
+    time: datetime
+    event: str
+    severity: str
+    state: str
+    actor: str
+    detail: dict
+    reason: str
+
+
+_ALERT_COLUMNS = ", ".join(AlertDetail.__slots__)  # type: ignore[arg-type]
+ALERT_STATES = {"live": ("open", "acknowledged"), "open": ("open",),
+                "acknowledged": ("acknowledged",), "resolved": ("resolved",),
+                "all": ("open", "acknowledged", "resolved")}
+
+
+def list_alerts(conn: psycopg.Connection, *, ward_id: str | None, patient_id: str | None,
+                state: str, category: str | None, limit: int) -> list[AlertDetail]:
+    with conn.cursor(row_factory=class_row(AlertDetail)) as cur:
+        return cur.execute(
+            f"SELECT {_ALERT_COLUMNS} FROM alerts"
+            " WHERE state = ANY(%(states)s)"
+            " AND (%(ward)s::text IS NULL OR ward_id = %(ward)s)"
+            " AND (%(patient)s::text IS NULL OR patient_id = %(patient)s)"
+            " AND (%(category)s::text IS NULL OR category = %(category)s)"
+            " ORDER BY opened_at DESC, alert_id DESC LIMIT %(limit)s",
+            {"states": list(ALERT_STATES[state]), "ward": ward_id, "patient": patient_id,
+             "category": category, "limit": limit}).fetchall()
+
+
+def get_alert(conn: psycopg.Connection, alert_id: int) -> tuple[AlertDetail, list[AlertEvent]]:
+    with conn.cursor(row_factory=class_row(AlertDetail)) as cur:
+        alert = cur.execute(f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE alert_id = %s",
+                            (alert_id,)).fetchone()
+    if alert is None:
+        raise NotFound(f"no alert {alert_id}")
+    with conn.cursor(row_factory=class_row(AlertEvent)) as cur:
+        events = cur.execute(
+            "SELECT event_id, time, event, severity, state, actor, detail, reason"
+            " FROM alert_events"
+            " WHERE alert_id = %s ORDER BY event_id", (alert_id,)).fetchall()
+    return alert, events
+
+
+def require_alert(conn: psycopg.Connection, alert_id: int) -> None:
+    if conn.execute("SELECT 1 FROM alerts WHERE alert_id = %s", (alert_id,)).fetchone() is None:
+        raise NotFound(f"no alert {alert_id}")
+
+
+# ---------------------------------------------------------------- wards
+
+
+@dataclass(frozen=True, slots=True)
+class WardRow:
+    ward_id: str
+    name: str
+    time_zone: str
+    patients: int
+    live_alerts: int
+
+
+_WARDS = """
+SELECT w.ward_id, w.name, w.time_zone,
+       (SELECT count(*) FROM patients p WHERE p.ward_id = w.ward_id
+        AND p.discharged_at IS NULL)::int AS patients,
+       (SELECT count(*) FROM alerts a WHERE a.ward_id = w.ward_id
+        AND a.state <> 'resolved')::int AS live_alerts
+FROM wards w WHERE %(ward)s::text IS NULL OR w.ward_id = %(ward)s ORDER BY w.ward_id
+"""
+
+
+def list_wards(conn: psycopg.Connection) -> list[WardRow]:
+    with conn.cursor(row_factory=class_row(WardRow)) as cur:
+        return cur.execute(_WARDS, {"ward": None}).fetchall()
+
+
+def get_ward(conn: psycopg.Connection, ward_id: str) -> WardRow:
+    with conn.cursor(row_factory=class_row(WardRow)) as cur:
+        row = cur.execute(_WARDS, {"ward": ward_id}).fetchone()
+    if row is None:
+        raise NotFound(f"no ward {ward_id}")
+    return row
+
+
+@dataclass(frozen=True, slots=True)
+class SummaryRow:
+    """One admitted patient on the ward view: their latest score (with the
+    values that made it), their latest reading and their live alerts."""
+
+    patient_id: str
+    display_name: str | None
+    admitted_at: datetime
+    score_time: datetime | None
+    total: int | None
+    band: str | None
+    max_single: int | None
+    complete: bool | None
+    missing: list[str] | None
+    sub_scores: list[int] | None
+    inputs: list[float | None] | None
+    spo2_scale: int | None
+    overridden: bool | None
+    overridden_parameters: list[str] | None
+    last_reading: datetime | None
+    open_alerts: int
+    acknowledged_alerts: int
+    alert_kinds: list[str]
+    top_severity: str | None
+
+
+# Highest risk first: the ward view must never bury a deteriorating patient.
+WARD_SUMMARY_SQL = """
+-- Live alerts once for the ward (MATERIALIZED: never re-run per patient).
+WITH live AS MATERIALIZED (
+    SELECT patient_id,
+           count(*) FILTER (WHERE state = 'open') AS open_alerts,
+           count(*) FILTER (WHERE state = 'acknowledged') AS acknowledged_alerts,
+           array_agg(DISTINCT kind) AS kinds,
+           -- alerts.rules.Severity, highest first
+           (array_agg(severity ORDER BY CASE severity WHEN 'emergency' THEN 0
+                WHEN 'urgent' THEN 1 WHEN 'low' THEN 2 WHEN 'info' THEN 3 ELSE 4 END))[1]
+               AS top_severity
+    FROM alerts WHERE ward_id = %(ward)s AND state <> 'resolved'
+    GROUP BY patient_id
+)
+SELECT p.patient_id, p.display_name, p.admitted_at,
+       s.time AS score_time, s.total, s.band, s.max_single, s.complete, s.missing,
+       s.sub_scores, s.inputs, s.spo2_scale, s.overridden, s.overridden_parameters,
+       o.time AS last_reading,
+       coalesce(a.open_alerts, 0)::int AS open_alerts,
+       coalesce(a.acknowledged_alerts, 0)::int AS acknowledged_alerts,
+       coalesce(a.kinds, '{}') AS alert_kinds,
+       a.top_severity
+FROM patients p
+LEFT JOIN LATERAL (
+    SELECT time, total, band, max_single, complete, missing, sub_scores, inputs, spo2_scale,
+           overridden, overridden_parameters
+    FROM scores WHERE scores.patient_id = p.patient_id ORDER BY time DESC LIMIT 1
+) s ON true
+LEFT JOIN LATERAL (
+    SELECT time FROM observations WHERE observations.patient_id = p.patient_id
+    ORDER BY time DESC LIMIT 1
+) o ON true
+LEFT JOIN live a ON a.patient_id = p.patient_id
+WHERE p.ward_id = %(ward)s AND p.discharged_at IS NULL
+ORDER BY CASE s.band WHEN 'high' THEN 4 WHEN 'medium' THEN 3 WHEN 'low-medium' THEN 2
+                     WHEN 'low' THEN 1 WHEN 'zero' THEN 0 END DESC NULLS LAST,
+         s.total DESC NULLS LAST, coalesce(a.open_alerts, 0) DESC, p.patient_id
+"""
+
+
+def ward_summary(conn: psycopg.Connection, ward_id: str) -> list[SummaryRow]:
+    with conn.cursor(row_factory=class_row(SummaryRow)) as cur:
+        return cur.execute(WARD_SUMMARY_SQL, {"ward": ward_id}).fetchall()

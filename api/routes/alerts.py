@@ -1,0 +1,62 @@
+"""Alerts: list, read with their audit trail, acknowledge and resolve
+(through ward.clinical, recorded as by the signed-in user)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+
+from api import queries, schemas
+from api.deps import Conn, CurrentUser
+from ward import clinical
+
+router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
+
+_ACTION: dict[int | str, dict[str, Any]] = {404: {"description": "No such alert"},
+           409: {"description": "Already acknowledged or resolved"}}
+
+
+@router.get("", response_model=list[schemas.AlertOut])
+def list_alerts(
+    user: CurrentUser, conn: Conn,
+    ward: str | None = None, patient: str | None = None,
+    state: Annotated[Literal["live", "open", "acknowledged", "resolved", "all"],
+                     Query(description="live: open or acknowledged")] = "live",
+    category: Literal["clinical", "technical"] | None = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 500,
+) -> list[queries.AlertDetail]:
+    """Newest first."""
+    return queries.list_alerts(conn, ward_id=ward, patient_id=patient, state=state,
+                               category=category, limit=limit)
+
+
+@router.get("/{alert_id}", response_model=schemas.AlertWithEvents,
+            responses={404: {"description": "No such alert"}})
+def get_alert(alert_id: int, user: CurrentUser, conn: Conn) -> schemas.AlertWithEvents:
+    alert, events = queries.get_alert(conn, alert_id)
+    return schemas.AlertWithEvents(
+        **schemas.AlertOut.model_validate(alert).model_dump(),
+        events=[schemas.AlertEventOut.model_validate(e) for e in events])
+
+
+@router.post("/{alert_id}/acknowledge", response_model=schemas.AlertOut, responses=_ACTION)
+def acknowledge(alert_id: int, body: schemas.Acknowledge, user: CurrentUser,
+                conn: Conn) -> queries.AlertDetail:
+    """The signed-in clinician has seen the alert: recorded with what they
+    did and whether it changed the patient's management."""
+    queries.require_alert(conn, alert_id)
+    clinical.acknowledge(conn, alert_id, by=user.name, now=datetime.now(UTC), note=body.note,
+                         action=body.action, changed_management=body.changed_management)
+    return queries.get_alert(conn, alert_id)[0]
+
+
+@router.post("/{alert_id}/resolve", response_model=schemas.AlertOut, responses=_ACTION)
+def resolve(alert_id: int, body: schemas.Resolve, user: CurrentUser,
+            conn: Conn) -> queries.AlertDetail:
+    """Close the alert by hand; should its condition still hold, the alerts
+    engine opens a new one at its next scoring."""
+    queries.require_alert(conn, alert_id)
+    clinical.resolve(conn, alert_id, by=user.name, now=datetime.now(UTC), note=body.note)
+    return queries.get_alert(conn, alert_id)[0]

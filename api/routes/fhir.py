@@ -1,0 +1,108 @@
+"""FHIR R4 read and search: Patient, and Observation (vital signs by LOINC,
+NEWS2 totals by SNOMED CT) as a searchset Bundle."""
+
+from __future__ import annotations
+
+import heapq
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Literal
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi.responses import JSONResponse
+
+from api import fhir, queries, series
+from api.deps import Conn, CurrentUser
+from ward.errors import NotFound
+
+router = APIRouter(prefix="/fhir", tags=["fhir"])
+
+FHIR_JSON = "application/fhir+json"
+
+
+class FhirResponse(JSONResponse):
+    media_type = FHIR_JSON
+
+
+_EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+_MAX_PAGE = 5000
+
+
+def _base(request: Request) -> str:
+    return str(request.base_url).rstrip("/") + "/fhir"
+
+
+@router.get("/metadata", response_class=FhirResponse)
+def capability_statement(request: Request, user: CurrentUser) -> dict:
+    """What this server offers (read-only)."""
+    return {
+        "resourceType": "CapabilityStatement", "status": "active", "kind": "instance",
+        "date": datetime.now(UTC).date().isoformat(), "fhirVersion": "4.0.1",
+        "format": ["json"], "implementation": {"description": "vward", "url": _base(request)},
+        "rest": [{"mode": "server", "resource": [
+            {"type": "Patient", "interaction": [{"code": "read"}]},
+            {"type": "Observation", "interaction": [{"code": "search-type"}],
+             "searchParam": [{"name": n, "type": t} for n, t in
+                             (("patient", "reference"), ("code", "token"), ("date", "date"),
+                              ("_count", "number"), ("_sort", "string"))]}]}],
+    }
+
+
+@router.get("/Patient/{patient_id}", response_class=FhirResponse,
+            responses={404: {"description": "OperationOutcome: no such patient"}})
+def read_patient(patient_id: str, user: CurrentUser, conn: Conn) -> dict:
+    try:
+        row = queries.get_patient(conn, patient_id)
+    except NotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    return fhir.patient(row.patient_id, row.ward_id, row.display_name, row.discharged_at)
+
+
+@router.get("/Observation", response_class=FhirResponse,
+            responses={400: {"description": "OperationOutcome: a search parameter we cannot"
+                                            " read"}})
+def search_observations(
+    request: Request, user: CurrentUser, conn: Conn,
+    patient: Annotated[str, Query(description="Patient id or Patient/id (required)")],
+    code: Annotated[list[str] | None, Query(description="LOINC of a vital sign, or SNOMED CT"
+                                                        " 1104051000000101 (NEWS2 total);"
+                                                        " system|code or code, comma-separated"
+                                                        " for any of several")] = None,
+    date: Annotated[list[str] | None, Query(description="e.g. ge2026-11-23 and"
+                                                        " lt2026-11-24T08:00:00Z")] = None,
+    count: Annotated[int, Query(alias="_count", ge=1, le=_MAX_PAGE)] = 1000,
+    offset: Annotated[int, Query(alias="_offset", ge=0, le=1_000_000)] = 0,
+    sort: Annotated[Literal["date", "-date"], Query(alias="_sort")] = "date",
+) -> dict:
+    """A searchset Bundle of the patient's vital signs and NEWS2 totals, by
+    effective time; `next` links page through the rest."""
+    try:
+        patient_id = fhir.parse_patient(patient)
+        codes = fhir.parse_codes(code)
+        start, end = fhir.parse_dates(date, default_start=_EARLIEST,
+                                      default_end=datetime.now(UTC) + timedelta(days=1))
+    except fhir.SearchError as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
+    newest_first = sort == "-date"
+    want = offset + count + 1
+    entries = []
+    if codes.types:
+        entries.append(
+            (r.time, fhir.vital_sign(patient_id, r.time, r.type, r.value, r.device_id))
+            for r in series.observation_rows(conn, patient_id, list(codes.types), start, end,
+                                             want, newest_first))
+    if codes.news2:
+        entries.append(
+            (r.time, fhir.news2_score(patient_id, r.time, r.total, r.band, r.complete, r.missing,
+                                      r.sub_scores, queries.NEWS2_PARAMETERS, r.spo2_scale))
+            for r in series.score_rows(conn, patient_id, start, end, want, newest_first))
+    merged = list(heapq.merge(*entries, key=lambda e: e[0], reverse=newest_first))
+    page = [resource for _, resource in merged[offset:offset + count]]
+    params = [(k, v) for k, v in request.query_params.multi_items() if k != "_offset"]
+    self_url = f"{_base(request)}/Observation?{urlencode([*params, ('_offset', offset)])}"
+    next_url = None
+    if len(merged) > offset + count:
+        next_url = (f"{_base(request)}/Observation?"
+                    f"{urlencode([*params, ('_offset', offset + count)])}")
+    total = len(merged) if next_url is None else None
+    return fhir.bundle(page, _base(request), self_url, next_url, total)

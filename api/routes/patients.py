@@ -1,0 +1,114 @@
+"""Admit, discharge, list and read patients; their scoring settings, set
+through ward.clinical so that every door records them the same way."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, status
+
+from api import admission, queries, schemas, series, views
+from api.deps import AdminUser, Conn, CurrentUser
+from ward import clinical
+
+router = APIRouter(prefix="/api/v1/patients", tags=["patients"])
+
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such patient"}}
+_CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: {"description": "The action does not apply (e.g. already discharged)"}}
+
+
+@router.get("", response_model=list[schemas.PatientOut])
+def list_patients(user: CurrentUser, conn: Conn,
+                  ward: Annotated[str | None, Query(description="Only this ward")] = None,
+                  include_discharged: bool = False) -> list[queries.PatientRow]:
+    return queries.list_patients(conn, ward_id=ward, include_discharged=include_discharged)
+
+
+@router.post("", response_model=schemas.PatientOut, status_code=status.HTTP_201_CREATED,
+             responses=_CONFLICT)
+def admit(body: schemas.PatientAdmit, admin: AdminUser, conn: Conn) -> queries.PatientRow:
+    """Admit a patient to a ward (the ward is created if new).  Admin only."""
+    admission.admit(conn, body.patient_id, body.ward_id, body.display_name,
+                    now=datetime.now(UTC))
+    return queries.get_patient(conn, body.patient_id)
+
+
+@router.get("/{patient_id}", response_model=schemas.PatientDetail, responses=_NOT_FOUND)
+def get_patient(patient_id: str, user: CurrentUser, conn: Conn) -> schemas.PatientDetail:
+    """A patient, their devices, latest score, settings in force and live alerts."""
+    now = datetime.now(UTC)
+    row = queries.get_patient(conn, patient_id)
+    latest = series.latest_score(conn, patient_id)
+    live = queries.list_alerts(conn, ward_id=None, patient_id=patient_id, state="live",
+                               category=None, limit=1000)
+    return schemas.PatientDetail(
+        **schemas.PatientOut.model_validate(row).model_dump(),
+        latest_score=views.score_row(latest) if latest else None,
+        settings=[schemas.SettingOut.model_validate(s)
+                  for s in clinical.current_settings(conn, patient_id, now)],
+        live_alerts=len(live))
+
+
+@router.post("/{patient_id}/discharge", response_model=schemas.Discharged,
+             responses=_NOT_FOUND | _CONFLICT)
+def discharge(patient_id: str, body: schemas.Discharge, admin: AdminUser,
+              conn: Conn) -> schemas.Discharged:
+    """Discharge a patient: their devices are unassigned and their live alerts
+    resolved (recorded as by this admin).  Admin only."""
+    device_ids, alert_ids = admission.discharge(conn, patient_id, by=admin.name, note=body.note,
+                                                now=datetime.now(UTC))
+    return schemas.Discharged(
+        patient=schemas.PatientOut.model_validate(queries.get_patient(conn, patient_id)),
+        unassigned_devices=device_ids, resolved_alerts=alert_ids)
+
+
+@router.get("/{patient_id}/settings", response_model=list[schemas.SettingOut],
+            responses=_NOT_FOUND)
+def current_settings(patient_id: str, user: CurrentUser, conn: Conn) -> list:
+    queries.get_patient(conn, patient_id)
+    return clinical.current_settings(conn, patient_id, datetime.now(UTC))
+
+
+@router.put("/{patient_id}/settings/spo2-scale", response_model=schemas.SettingOut,
+            responses=_NOT_FOUND | _CONFLICT)
+def set_spo2_scale(patient_id: str, body: schemas.Spo2ScaleSet, user: CurrentUser,
+                   conn: Conn) -> clinical.SettingRow:
+    """Score this patient's SpO2 on scale 1 or 2, with the clinical reason;
+    replaces the current scale setting and rescores from now."""
+    queries.get_patient(conn, patient_id)
+    return clinical.set_spo2_scale(conn, patient_id, body.scale, by=user.name,
+                                   reason=body.reason, now=datetime.now(UTC), until=body.until)
+
+
+@router.put("/{patient_id}/settings/accepted-ranges/{parameter}",
+            response_model=schemas.SettingOut, responses=_NOT_FOUND | _CONFLICT)
+def set_accepted_range(patient_id: str, parameter: str, body: schemas.AcceptedRangeSet,
+                       user: CurrentUser, conn: Conn) -> clinical.SettingRow:
+    """Values of `parameter` within [low, high] are this patient's normal and
+    score 0 (e.g. a resting heart rate of 100), with the clinical reason."""
+    if parameter not in clinical.SCORED_PARAMETERS:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                            f"an accepted range is for one of"
+                            f" {', '.join(clinical.SCORED_PARAMETERS)}, not {parameter!r}")
+    if not body.low <= body.high:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                            f"accepted range {body.low}–{body.high} is empty"
+                            " (low must not exceed high)")
+    queries.get_patient(conn, patient_id)
+    return clinical.set_accepted_range(conn, patient_id, parameter, body.low, body.high,
+                                       by=user.name, reason=body.reason,
+                                       now=datetime.now(UTC), until=body.until)
+
+
+@router.delete("/{patient_id}/settings/{setting_id}", status_code=status.HTTP_204_NO_CONTENT,
+               responses=_NOT_FOUND)
+def end_setting(patient_id: str, setting_id: int, user: CurrentUser, conn: Conn) -> None:
+    """End a setting now: the patient goes back to the standard chart."""
+    now = datetime.now(UTC)
+    if not any(s.setting_id == setting_id
+               for s in clinical.current_settings(conn, patient_id, now)):
+        raise HTTPException(status.HTTP_404_NOT_FOUND,
+                            f"patient {patient_id} has no current setting {setting_id}")
+    clinical.end_setting(conn, setting_id, by=user.name, now=now)

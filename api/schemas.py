@@ -1,0 +1,329 @@
+"""The HTTP edge's shapes: request bodies and response models (pydantic
+only here, conventions.md §2).  Rows from api/queries.py and api/series.py
+are read into them with from_attributes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+# ---------------------------------------------------------------- auth, users
+
+
+class TokenRequest(BaseModel):
+    name: str
+    password: str
+    label: str = Field("", description="What the token is for (shown in `vward user list`)")
+
+
+class UserOut(_Out):
+    name: str
+    role: Literal["clinician", "admin"]
+
+
+class TokenOut(BaseModel):
+    token: str = Field(description="Send as 'Authorization: Bearer <token>'")
+    user: UserOut
+
+
+class Me(BaseModel):
+    kind: Literal["user", "device"]
+    name: str
+    role: Literal["clinician", "admin", "device"]
+
+
+class UserCreate(BaseModel):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+    role: Literal["clinician", "admin"]
+    password: str | None = Field(None, min_length=8,
+                                 description="Left out, one is generated and returned once")
+
+
+class UserListItem(_Out):
+    name: str
+    role: str
+    created_at: datetime
+    tokens: int = Field(description="Bearer tokens not revoked")
+    last_used: datetime | None
+
+
+class UserCreated(BaseModel):
+    user: UserOut
+    password: str | None = Field(description="The generated password, shown this once")
+    token: str
+
+
+# ---------------------------------------------------------------- patients
+
+
+class PatientAdmit(BaseModel):
+    patient_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+    ward_id: str = Field("ward-1", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+    display_name: str | None = Field(None, max_length=200)
+
+
+class Discharge(BaseModel):
+    note: str = Field("", description="Recorded on each alert this discharge resolves")
+
+
+class PatientOut(_Out):
+    patient_id: str
+    ward_id: str
+    display_name: str | None
+    admitted_at: datetime
+    discharged_at: datetime | None
+    devices: list[str] = Field(description="Devices assigned now")
+
+
+class SettingOut(_Out):
+    setting_id: int
+    kind: Literal["spo2_scale", "accepted_range"]
+    parameter: str | None
+    spo2_scale: int | None
+    low: float | None
+    high: float | None
+    set_by: str
+    reason: str
+    valid_from: datetime
+    valid_to: datetime | None
+
+
+class ScoreOut(BaseModel):
+    time: datetime = Field(description="Measurement time of the readings that made it")
+    total: int
+    band: Literal["zero", "low", "low-medium", "medium", "high"]
+    max_single: int
+    complete: bool
+    missing: list[str]
+    spo2_scale: int
+    overridden: bool = False
+    overridden_parameters: list[str] = Field(
+        default_factory=list, description="Parameters a clinician's accepted range scored 0")
+    sub_scores: dict[str, int | None] = Field(description="Per NEWS2 parameter; null: missing")
+    inputs: dict[str, float | None] = Field(description="The values scored, stored units")
+
+
+class PatientDetail(PatientOut):
+    latest_score: ScoreOut | None
+    settings: list[SettingOut] = Field(description="Scoring settings in force now")
+    live_alerts: int
+
+
+class Discharged(BaseModel):
+    patient: PatientOut
+    unassigned_devices: list[str]
+    resolved_alerts: list[int]
+
+
+class Spo2ScaleSet(BaseModel):
+    scale: Literal[1, 2] = Field(description="2 only for confirmed hypercapnic respiratory"
+                                             " failure with a prescribed target of 88-92 %")
+    reason: str = Field(min_length=1, description="The clinical reason, kept in the record")
+    until: datetime | None = Field(None, description="Review date; left out: until changed")
+
+
+class AcceptedRangeSet(BaseModel):
+    low: float
+    high: float
+    reason: str = Field(min_length=1)
+    until: datetime | None = None
+
+
+# ---------------------------------------------------------------- devices
+
+
+class DeviceRegister(BaseModel):
+    device_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+    patient_id: str
+    kind: str = Field("generic", description="oximeter, bp_cuff, thermometer, patch, tablet or"
+                                             " generic")
+    replace: bool = Field(False, description="Re-register a known device with new credentials")
+
+
+class MqttCredentials(BaseModel):
+    host: str
+    port: int
+    username: str
+    password: str
+    topic: str
+
+
+class DeviceRegistered(BaseModel):
+    device_id: str
+    patient_id: str
+    ward_id: str
+    mqtt: MqttCredentials
+    token: str = Field(description="Bearer token for POST /api/v1/devices/{id}/readings")
+    readings_url: str
+    broker_synced: bool = Field(description="False when the broker is external: give it the"
+                                            " credentials yourself")
+
+
+class DeviceOut(_Out):
+    device_id: str
+    kind: str
+    patient_id: str | None
+    ward_id: str | None
+    last_seen: datetime | None
+    battery: float | None
+    online: bool | None
+
+
+class DeviceAssign(BaseModel):
+    patient_id: str
+
+
+class Assignment(BaseModel):
+    device_id: str
+    patient_id: str | None
+    changed: bool
+
+
+# ---------------------------------------------------------------- series
+
+
+def _absent(value: object) -> bool:
+    return value is None
+
+
+class SeriesOut(_Out):
+    type: str
+    unit: str
+    loinc: str
+    time: list[datetime]
+    # Raw series have value and device_id, bucketed ones avg, min, max and
+    # count; the others are left out of the JSON.
+    value: list[float] | None = Field(None, exclude_if=_absent)
+    device_id: list[str] | None = Field(None, exclude_if=_absent)
+    avg: list[float] | None = Field(None, exclude_if=_absent)
+    min: list[float] | None = Field(None, exclude_if=_absent)
+    max: list[float] | None = Field(None, exclude_if=_absent)
+    count: list[int] | None = Field(None, exclude_if=_absent)
+
+
+class Observations(BaseModel):
+    patient_id: str
+    start: datetime
+    end: datetime
+    bucket_seconds: int | None = Field(description="Bucket width; null: raw readings")
+    truncated: bool = Field(description="More raw readings than `limit`: ask with a bucket")
+    series: list[SeriesOut]
+
+
+class Scores(BaseModel):
+    patient_id: str
+    start: datetime
+    end: datetime
+    scores: list[ScoreOut]
+
+
+# ---------------------------------------------------------------- alerts
+
+
+class AlertOut(_Out):
+    alert_id: int
+    patient_id: str
+    ward_id: str
+    kind: str
+    category: Literal["clinical", "technical"]
+    device_id: str
+    severity: str
+    state: Literal["open", "acknowledged", "resolved"]
+    reason: str
+    condition_time: datetime | None
+    opened_at: datetime
+    updated_at: datetime
+    escalated_at: datetime | None
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    ack_note: str | None
+    ack_action: str | None
+    changed_management: bool | None
+    resolved_at: datetime | None
+    resolved_by: str | None
+
+
+class AlertEventOut(_Out):
+    event_id: int
+    time: datetime
+    event: str
+    severity: str
+    state: str
+    actor: str
+    detail: dict
+    reason: str = Field(description="Why, in words (the engine's events; empty for a person's)")
+
+
+class AlertWithEvents(AlertOut):
+    events: list[AlertEventOut]
+
+
+class Acknowledge(BaseModel):
+    note: str = ""
+    action: str = Field("", description="What the clinician did")
+    changed_management: bool | None = Field(
+        None, description="Did the alert change the patient's management?")
+
+
+class Resolve(BaseModel):
+    note: str = ""
+
+
+# ---------------------------------------------------------------- wards
+
+
+class WardOut(_Out):
+    ward_id: str
+    name: str
+    time_zone: str
+    patients: int
+    live_alerts: int
+
+
+class WardPatient(BaseModel):
+    patient_id: str
+    display_name: str | None
+    admitted_at: datetime
+    score: ScoreOut | None
+    last_reading: datetime | None
+    open_alerts: int
+    acknowledged_alerts: int
+    alert_kinds: list[str]
+    top_severity: str | None
+
+
+class WardSummary(BaseModel):
+    ward_id: str
+    name: str
+    generated_at: datetime
+    patients: int
+    by_band: dict[str, int] = Field(description="Patients per NEWS2 band of their latest score")
+    unscored: int
+    open_alerts: int
+    acknowledged_alerts: int
+    rows: list[WardPatient] = Field(description="Highest risk first")
+
+
+# ---------------------------------------------------------------- ingestion
+
+
+class RefusedReading(_Out):
+    index: int | None = Field(description="Reading's position in the message; null: all of it")
+    code: str
+    reason: str
+
+
+class IngestResult(_Out):
+    id: str | None = Field(description="The message id the device sent")
+    accepted: int = Field(description="Readings taken (new or already stored)")
+    stored: int
+    duplicates: int
+    refused: list[RefusedReading]
+    detail: str

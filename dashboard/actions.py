@@ -1,0 +1,85 @@
+"""What a clinician does from the dashboard, through ward.clinical (the same
+code as the CLI and the REST API), as a Feedback the page shows: an action
+never raises into a callback."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+import psycopg
+
+from dashboard.deps import Database, DatabaseUnavailable
+from ward import clinical
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Feedback:
+    ok: bool
+    message: str
+
+
+def _run(db: Database, user: str | None, what, done: str) -> Feedback:
+    if not user:
+        return Feedback(False, "Not signed in: sign in again to act on the ward's records.")
+    try:
+        with db.connection() as conn:
+            what(conn, user)
+    except clinical.ActionRefused as exc:
+        return Feedback(False, str(exc))
+    except DatabaseUnavailable:
+        return Feedback(False, "The database is unreachable: nothing was changed. Try again.")
+    except psycopg.Error as exc:
+        log.exception("dashboard action failed")
+        return Feedback(False, f"Refused by the database: {exc.diag.message_primary or exc}")
+    return Feedback(True, done)
+
+
+def acknowledge(db: Database, alert_id: int | None, *, user: str | None, note: str,
+                changed_management: bool | None, now: datetime,
+                action: str = "") -> Feedback:
+    if alert_id is None:
+        return Feedback(False, "Choose an alert first.")
+    return _run(db, user, lambda conn, by: clinical.acknowledge(
+        conn, alert_id, by=by, now=now, note=(note or "").strip(), action=action,
+        changed_management=changed_management), f"Alert {alert_id} acknowledged by {user}.")
+
+
+def resolve(db: Database, alert_id: int | None, *, user: str | None, note: str,
+            now: datetime) -> Feedback:
+    if alert_id is None:
+        return Feedback(False, "Choose an alert first.")
+    return _run(db, user, lambda conn, by: clinical.resolve(
+        conn, alert_id, by=by, now=now, note=(note or "").strip()),
+        f"Alert {alert_id} resolved by {user}.")
+
+
+def set_spo2_scale(db: Database, patient_id: str, scale: int | None, *, user: str | None,
+                   reason: str, now: datetime) -> Feedback:
+    if scale is None:
+        return Feedback(False, "Choose SpO2 scale 1 or 2.")
+    return _run(db, user, lambda conn, by: clinical.set_spo2_scale(
+        conn, patient_id, int(scale), by=by, reason=reason or "", now=now),
+        f"SpO2 scale {scale} set by {user}; the patient is rescored from now.")
+
+
+def set_accepted_range(db: Database, patient_id: str, parameter: str | None,
+                       low: float | None, high: float | None, *, user: str | None,
+                       reason: str, now: datetime, until: datetime | None = None) -> Feedback:
+    if not parameter or low is None or high is None:
+        return Feedback(False, "Give the parameter and both ends of the range.")
+    return _run(db, user, lambda conn, by: clinical.set_accepted_range(
+        conn, patient_id, parameter, float(low), float(high), by=by, reason=reason or "",
+        now=now, until=until),
+        f"Accepted range for {parameter} {low:g}–{high:g} set by {user}; rescoring from now.")
+
+
+def end_setting(db: Database, setting_id: int | None, *, user: str | None,
+                now: datetime) -> Feedback:
+    if setting_id is None:
+        return Feedback(False, "Choose a setting first.")
+    return _run(db, user, lambda conn, by: clinical.end_setting(conn, setting_id, by=by, now=now),
+                f"Setting {setting_id} ended by {user}; back to the standard chart.")

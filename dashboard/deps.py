@@ -1,0 +1,116 @@
+"""What a dashboard callback needs from its surroundings: the database pool
+of its app (opened on first use, never at import), the signed-in user from
+the trusted headers that api/app.py sets, the settings and the clock.  The
+only module of the dashboard that touches flask or psycopg_pool."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+
+import flask
+import psycopg
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from ward.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# Set by api/app.py on every authenticated request (and stripped from the
+# client's own request first); the dashboard trusts them and nothing else.
+USER_HEADER = "X-Vward-User"
+ROLE_HEADER = "X-Vward-Role"
+_EXTENSION = "vward_dashboard"
+# A dashboard query that takes longer than this is cut short: a callback
+# slower than its refresh interval starves the page (conventions.md §6).
+STATEMENT_TIMEOUT_MS = 10_000
+
+
+class DatabaseUnavailable(Exception):
+    """The database cannot be reached or did not answer in time."""
+
+
+class NotSignedIn(Exception):
+    """An action needs a clinician's name and the request carries none."""
+
+
+class Database:
+    """The app's connection pool, opened lazily by the first callback."""
+
+    def __init__(self, settings: Settings, *, max_size: int = 8) -> None:
+        self.settings = settings
+        self._max_size = max_size
+        self._pool: ConnectionPool | None = None
+        self._lock = threading.Lock()
+
+    def pool(self) -> ConnectionPool:
+        with self._lock:
+            if self._pool is None:
+                self._pool = ConnectionPool(
+                    self.settings.dsn, min_size=1, max_size=self._max_size, open=True,
+                    name="vward-dashboard", timeout=10,
+                    kwargs={"autocommit": True,
+                            "options": f"-c statement_timeout={STATEMENT_TIMEOUT_MS}"})
+        return self._pool
+
+    @contextmanager
+    def connection(self) -> Iterator[psycopg.Connection]:
+        try:
+            with self.pool().connection() as conn:
+                yield conn
+        except (PoolTimeout, psycopg.OperationalError) as exc:
+            log.warning("dashboard database unavailable: %s", exc)
+            raise DatabaseUnavailable(str(exc)) from exc
+
+    def close(self) -> None:
+        with self._lock:
+            if self._pool is not None:
+                self._pool.close()
+                self._pool = None
+
+
+def install(server: flask.Flask, settings: Settings) -> Database:
+    database = Database(settings)
+    server.extensions[_EXTENSION] = database
+    return database
+
+
+def database() -> Database:
+    """The Database of the app serving this request."""
+    return flask.current_app.extensions[_EXTENSION]
+
+
+def settings() -> Settings:
+    return database().settings
+
+
+def freshness() -> timedelta:
+    return timedelta(minutes=settings().freshness_minutes)
+
+
+def current_user() -> str | None:
+    """The signed-in clinician's name, None outside a request or without one."""
+    if not flask.has_request_context():
+        return None
+    name = flask.request.headers.get(USER_HEADER, "").strip()
+    return name or None
+
+
+def current_role() -> str | None:
+    if not flask.has_request_context():
+        return None
+    return flask.request.headers.get(ROLE_HEADER, "").strip() or None
+
+
+def require_user() -> str:
+    name = current_user()
+    if name is None:
+        raise NotSignedIn("sign in to act on the ward's records")
+    return name
+
+
+def now() -> datetime:
+    return datetime.now(UTC)

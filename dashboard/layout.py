@@ -1,0 +1,183 @@
+"""The frame around every page (header with the signed-in user and sign-out,
+navigation, the emergency banner) and the pieces two pages share: the
+alert grid's columns and the acknowledge/resolve form."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import dash
+import dash_ag_grid as dag
+from dash import Input, Output, State, dcc, html
+
+from dashboard import deps, queries
+from dashboard import format as fmt
+
+BANNER_REFRESH_MS = 3_000
+LOGOUT_PATH = "/logout"
+
+
+def shell() -> html.Div:
+    """The app's layout, built per request so that it names the signed-in user."""
+    return html.Div([
+        _header(deps.current_user(), deps.current_role()),
+        html.Div(id="emergency-banner", className="vw-banner vw-hidden", role="alert",
+                 **{"aria-live": "assertive"}),
+        dcc.Interval(id="shell-tick", interval=BANNER_REFRESH_MS),
+        dcc.Store(id="ward-choice", storage_type="local"),
+        html.Main(dash.page_container, className="vw-main"),
+    ], className="vw-app")
+
+
+def _header(user: str | None, role: str | None) -> html.Header:
+    who = [html.Span("Not signed in", className="vw-user-name vw-warning")] if user is None \
+        else [html.Span(user, className="vw-user-name", id="signed-in-user"),
+              html.Span(role or "", className="vw-user-role")]
+    return html.Header([
+        html.A("Virtual ward", href="/", className="vw-brand"),
+        html.Nav([
+            dcc.Link("Ward", href="/", className="vw-nav-link"),
+            dcc.Link("Ward figures", href="/outcomes", className="vw-nav-link"),
+        ], className="vw-nav"),
+        html.Div([
+            *who,
+            html.Form(html.Button("Sign out", type="submit", className="vw-button vw-quiet"),
+                      method="post", action=LOGOUT_PATH, className="vw-logout"),
+        ], className="vw-user"),
+    ], className="vw-header")
+
+
+def ward_options() -> tuple[list[dict], str | None]:
+    """Dropdown options of the wards and a default; the page shows the error
+    when the database cannot be reached."""
+    with deps.database().connection() as conn:
+        wards = queries.wards(conn)
+    options = [{"label": f"{w.name} ({w.time_zone})", "value": w.ward_id} for w in wards]
+    return options, (wards[0].ward_id if wards else None)
+
+
+def unavailable(message: str) -> html.Div:
+    return html.Div([html.H2("The ward's data cannot be shown"), html.P(message)],
+                    className="vw-error", role="alert")
+
+
+# ---------------------------------------------------------------- emergency banner
+
+def banner_content(alerts: list[queries.AlertItem], now: datetime) -> tuple[list, str]:
+    """The banner's children and class: hidden when nothing is waiting."""
+    if not alerts:
+        return [], "vw-banner vw-hidden"
+    items = [html.Li([
+        html.Strong(a.patient_name), f" ({a.patient_id}) — ", a.reason, " — opened ",
+        fmt.ago(a.opened_at, now), " ",
+        dcc.Link("Open patient", href=f"/patient/{a.patient_id}", className="vw-banner-link"),
+    ]) for a in alerts]
+    title = (f"EMERGENCY: {len(alerts)} high alert{'s' if len(alerts) > 1 else ''}"
+             " not acknowledged")
+    return [html.Div(title, className="vw-banner-title"), html.Ul(items)], "vw-banner vw-flash"
+
+
+def register_shell_callbacks(app: dash.Dash) -> None:
+    @app.callback(Output("emergency-banner", "children"),
+                  Output("emergency-banner", "className"),
+                  Input("shell-tick", "n_intervals"), State("ward-choice", "data"))
+    def _banner(_n, ward):
+        return emergency_banner(ward)
+
+    # Seen from another tab too: the title counts unacknowledged high alerts.
+    app.clientside_callback(
+        """function(cls) {
+            var base = document.title.replace(/^\\(!\\) EMERGENCY — /, '');
+            document.title = (cls || '').indexOf('vw-flash') >= 0 ?
+                '(!) EMERGENCY — ' + base : base;
+            return window.dash_clientside.no_update;
+        }""",
+        Output("emergency-banner", "title"), Input("emergency-banner", "className"))
+
+
+def emergency_banner(ward: str | None) -> tuple[list, str]:
+    try:
+        with deps.database().connection() as conn:
+            alerts = queries.unacknowledged_emergencies(conn, ward or None)
+    except deps.DatabaseUnavailable:
+        return [html.Div("Connection to the ward's database lost: alerts may be missing.",
+                         className="vw-banner-title")], "vw-banner vw-flash"
+    return banner_content(alerts, deps.now())
+
+
+# ---------------------------------------------------------------- alerts grid and form
+
+def alert_columns(*, with_patient: bool) -> list[dict]:
+    severity_classes = {f"sev-{s.lower()}": f"params.data.severity == '{s}'"
+                        for s in queries.SEVERITIES}
+    cols = [{"field": "alert", "headerName": "Alert", "width": 124 if with_patient else 160,
+             "wrapText": True,
+             "autoHeight": True, "cellClassRules": severity_classes,
+             "tooltipField": "acknowledged"}]
+    if with_patient:
+        cols.append({"field": "name", "headerName": "Patient", "width": 124,
+                     "cellRenderer": "PatientLink"})
+    else:
+        cols.append({"field": "kind", "headerName": "Kind", "width": 116})
+    cols.append({"field": "reason", "headerName": "Why it fired", "flex": 1, "minWidth": 150,
+                 "wrapText": True, "autoHeight": True, "tooltipField": "reason",
+                 "cellClassRules": {"state-open": "params.data.state == 'open'"}})
+    if not with_patient:
+        cols.append({"field": "opened_at", "headerName": "Opened", "width": 170})
+    return cols
+
+
+def alert_grid(grid_id: str, *, with_patient: bool, height: str = "360px") -> dag.AgGrid:
+    return dag.AgGrid(
+        id=grid_id, rowData=[], columnDefs=alert_columns(with_patient=with_patient),
+        getRowId="params.data.row_id",
+        defaultColDef={"sortable": True, "resizable": True},
+        dashGridOptions={"rowSelection": {"mode": "singleRow", "checkboxes": False,
+                                          "enableClickSelection": True},
+                         "tooltipShowDelay": 300, "animateRows": False,
+                         "localeText": {"noRowsToShow": "No open alerts"}},
+        style={"height": height, "width": "100%"}, className="vw-grid")
+
+
+CHANGED_OPTIONS = [{"label": "Changed management", "value": "yes"},
+                   {"label": "No change", "value": "no"},
+                   {"label": "Not yet known", "value": "unknown"}]
+
+
+def changed_management(value: str | None) -> bool | None:
+    return {"yes": True, "no": False}.get(value or "")
+
+
+def alert_form(prefix: str) -> html.Div:
+    """Note, whether management changed, Acknowledge and Resolve; ids start
+    with ``prefix``."""
+    return html.Div([
+        html.Div("Select an alert to act on it.", id=f"{prefix}-selected",
+                 className="vw-selected"),
+        dcc.Textarea(id=f"{prefix}-note", placeholder="Note (what you did, who you called)",
+                     className="vw-textarea", value=""),
+        dcc.RadioItems(id=f"{prefix}-changed", options=CHANGED_OPTIONS, value="unknown",
+                       className="vw-radio", inline=True),
+        html.Div([
+            html.Button("Acknowledge", id=f"{prefix}-ack", n_clicks=0, disabled=True,
+                        className="vw-button vw-primary"),
+            html.Button("Resolve", id=f"{prefix}-resolve", n_clicks=0, disabled=True,
+                        className="vw-button"),
+        ], className="vw-buttons"),
+        html.Div(id=f"{prefix}-feedback", className="vw-feedback", role="status"),
+        dcc.Store(id=f"{prefix}-version", data=0),
+    ], className="vw-alert-form")
+
+
+def selected_alert(rows: list[dict] | None) -> tuple[str, bool, bool]:
+    """The form's summary of the selected alert and whether Acknowledge and
+    Resolve are disabled."""
+    if not rows:
+        return "Select an alert to act on it.", True, True
+    a = rows[0]
+    text = f"{a['severity']} · {a['name']} · {a['kind']}: {a['reason']}"
+    return text, a["state"] != "open", a["state"] == "resolved"
+
+
+def feedback_view(ok: bool, message: str) -> html.Div:
+    return html.Div(message, className="vw-ok" if ok else "vw-refused")

@@ -1,0 +1,1 @@
+"""The dashboard\x27s pages, one module each (imported by Dash\x27s use_pages)."""

@@ -1,0 +1,167 @@
+"""The ward view: every patient, sickest first, refreshed in place every few
+seconds (AG Grid rowData keyed by patient, so scroll and selection stay),
+with the open alerts beside it."""
+
+from __future__ import annotations
+
+import dash
+import dash_ag_grid as dag
+from dash import Input, Output, Patch, State, dcc, html
+
+from dashboard import actions, deps, queries, rows
+from dashboard import format as fmt
+from dashboard import layout as frame
+from dashboard.figures import BAND_LABELS
+
+dash.register_page(__name__, path="/", name="Ward", title="Ward — Virtual ward")
+
+REFRESH_MS = 3_000  # the view is never more than ~5 s behind the database
+
+
+def _band_rules() -> dict[str, str]:
+    return {f"band-{b}": f"params.data.band == '{b}'" for b in (*BAND_LABELS, "none")}
+
+
+def _sub_rules(key: str) -> dict[str, str]:
+    return {f"sub-{s}": f"params.data.{key}_s == {s}" for s in (0, 1, 2, 3)} | {
+        "sub-missing": f"params.data.{key}_s < 0"}
+
+
+def _vital(key: str, header: str, width: int = 66) -> dict:
+    return {"field": key, "headerName": header, "width": width, "sortable": False,
+            "cellClassRules": _sub_rules(key), "type": "rightAligned"}
+
+
+COLUMNS = [
+    {"field": "rank", "headerName": "#", "width": 52, "pinned": "left", "sort": "asc",
+     "sortingOrder": ["asc", "desc"]},
+    {"field": "name", "headerName": "Patient", "width": 140, "pinned": "left",
+     "cellRenderer": "PatientLink",
+     "getQuickFilterText": {"function": "params.data.name + ' ' + params.data.patient_id"}},
+    {"field": "score", "headerName": "NEWS2", "width": 142, "cellClassRules": _band_rules(),
+     "tooltipField": "band_label", "sortable": False},
+    {"field": "trend", "headerName": "24 h", "width": 100, "cellRenderer": "Sparkline",
+     "sortable": False},
+    _vital("rr", "RR"), _vital("spo2", "SpO₂", 84), _vital("o2", "Air/O₂", 74),
+    _vital("sbp", "SBP"), _vital("hr", "Pulse", 70), _vital("acvpu", "ACVPU", 80),
+    _vital("temp", "Temp", 72),
+    {"field": "measured", "headerName": "Measured", "width": 140, "tooltipField": "measured_at",
+     "cellClassRules": {"is-overdue": "params.data.overdue"}, "sortable": False},
+    {"field": "flags", "headerName": "Flags", "minWidth": 130, "flex": 1,
+     "cellClassRules": {"is-overdue": "params.data.overdue",
+                        "is-incomplete": "params.data.incomplete && !params.data.overdue"},
+     "tooltipField": "flags"},
+    {"field": "devices", "headerName": "Devices", "width": 120, "tooltipField": "devices_detail",
+     "cellClassRules": {"device-problem": "params.data.device_problem"}},
+    {"field": "alerts", "headerName": "Alerts", "width": 124, "tooltipField": "alert_detail",
+     "cellClassRules": {f"sev-{s.lower()}": f"params.data.alert_severity == '{s.lower()}'"
+                        for s in queries.SEVERITIES} | {"alert-new": "params.data.alert_new"}},
+]
+
+
+def layout(ward: str | None = None, **_query) -> html.Div:
+    try:
+        options, default = frame.ward_options()
+    except deps.DatabaseUnavailable as exc:
+        return frame.unavailable(str(exc))
+    return html.Div([
+        dcc.Interval(id="ward-tick", interval=REFRESH_MS),
+        html.Div([
+            dcc.Dropdown(id="ward-select", options=options, value=ward or default,
+                         clearable=False, persistence=ward is None, persistence_type="local",
+                         className="vw-ward-select"),
+            dcc.Input(id="ward-search", type="search", placeholder="Search patient (name or id)",
+                      debounce=False, className="vw-search", value=""),
+            html.Div(id="ward-summary", className="vw-summary"),
+            html.Div(id="ward-status", className="vw-status", role="status"),
+        ], className="vw-toolbar"),
+        html.Div([
+            dag.AgGrid(
+                id="ward-grid", rowData=[], columnDefs=COLUMNS,
+                getRowId="params.data.patient_id",
+                defaultColDef={"sortable": True, "resizable": True, "suppressMovable": True},
+                dashGridOptions={"rowSelection": {"mode": "singleRow", "checkboxes": False,
+                                                  "enableClickSelection": True},
+                                 "tooltipShowDelay": 300, "animateRows": False,
+                                 "rowHeight": 34, "includeHiddenColumnsInQuickFilter": True,
+                                 "localeText": {"noRowsToShow": "No patients on this ward"},
+                                 "suppressCellFocus": False},
+                className="vw-grid vw-ward-grid", style={"height": "100%", "width": "100%"}),
+            html.Aside([
+                html.H2("Open alerts"),
+                frame.alert_grid("ward-alerts", with_patient=True, height="46vh"),
+                frame.alert_form("ward-alert"),
+            ], className="vw-alerts-panel"),
+        ], className="vw-ward"),
+    ], className="vw-ward-page")
+
+
+# ---------------------------------------------------------------- callbacks
+
+@dash.callback(Output("ward-grid", "rowData"), Output("ward-alerts", "rowData"),
+               Output("ward-summary", "children"), Output("ward-status", "children"),
+               Output("ward-status", "className"), Output("ward-choice", "data"),
+               Input("ward-tick", "n_intervals"), Input("ward-select", "value"),
+               Input("ward-alert-version", "data"))
+def refresh(_tick, ward, _version):
+    return ward_view(ward, deps.now())
+
+
+def ward_view(ward: str | None, now):
+    """Everything the page shows about a ward, as data."""
+    try:
+        with deps.database().connection() as conn:
+            patients = queries.ward_patients(conn, ward, now=now, freshness=deps.freshness())
+            alerts = queries.open_alerts(conn, ward)
+    except deps.DatabaseUnavailable:
+        return (dash.no_update, dash.no_update, dash.no_update,
+                f"Connection lost at {fmt.local_text(now, None, date=False)}: the figures "
+                "shown are not current", "vw-status vw-stale", ward)
+    grid = rows.ward_rows(patients, now)
+    zone = patients[0].time_zone if patients else None
+    return (grid, rows.alert_rows(alerts, now), summary(rows.band_summary(grid)),
+            f"Updated {fmt.local_text(now, zone, date=False, seconds=True)}", "vw-status", ward)
+
+
+def summary(counts: dict[str, int]) -> list:
+    chips = [html.Span(f"{counts['patients']} patients", className="vw-chip")]
+    for band, label in reversed(BAND_LABELS.items()):
+        if counts.get(band):
+            chips.append(html.Span(f"{label} {counts[band]}", className=f"vw-chip band-{band}"))
+    if counts.get("none"):
+        chips.append(html.Span(f"No score {counts['none']}", className="vw-chip band-none"))
+    if counts.get("overdue"):
+        chips.append(html.Span(f"Overdue {counts['overdue']}", className="vw-chip is-overdue"))
+    return chips
+
+
+@dash.callback(Output("ward-grid", "dashGridOptions"), Input("ward-search", "value"))
+def search(text):
+    patch = Patch()
+    patch["quickFilterText"] = text or ""
+    return patch
+
+
+@dash.callback(Output("ward-alert-selected", "children"), Output("ward-alert-ack", "disabled"),
+               Output("ward-alert-resolve", "disabled"), Input("ward-alerts", "selectedRows"))
+def select_alert(selected):
+    return frame.selected_alert(selected)
+
+
+@dash.callback(Output("ward-alert-feedback", "children"), Output("ward-alert-version", "data"),
+               Output("ward-alert-note", "value"),
+               Input("ward-alert-ack", "n_clicks"), Input("ward-alert-resolve", "n_clicks"),
+               State("ward-alerts", "selectedRows"), State("ward-alert-note", "value"),
+               State("ward-alert-changed", "value"), State("ward-alert-version", "data"),
+               prevent_initial_call=True)
+def act(_ack, _resolve, selected, note, changed, version):
+    alert_id = selected[0]["alert_id"] if selected else None
+    if dash.ctx.triggered_id == "ward-alert-ack":
+        result = actions.acknowledge(deps.database(), alert_id, user=deps.current_user(),
+                                     note=note, now=deps.now(),
+                                     changed_management=frame.changed_management(changed))
+    else:
+        result = actions.resolve(deps.database(), alert_id, user=deps.current_user(), note=note,
+                                 now=deps.now())
+    return (frame.feedback_view(result.ok, result.message), (version or 0) + 1,
+            "" if result.ok else dash.no_update)

@@ -1,0 +1,435 @@
+"""Every SQL statement of the dashboard, parameterised, psycopg only.
+
+The ward view is one round trip for the whole ward: the latest score row of
+each patient (LATERAL ... ORDER BY time DESC LIMIT 1 on the (patient_id,
+time DESC) index), open alerts, devices and a 24-hour trend sampled as-of
+each hour (a bounded number of index probes per patient, whatever the
+reading rate).  Long ranges of the patient page are bucketed in the
+database (time_bucket), never shipped raw to the browser."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import psycopg
+from psycopg.rows import class_row
+
+from alerts.rules import Severity
+from dashboard.figures import Series, Spread
+
+SEVERITIES: tuple[str, ...] = tuple(s.name for s in sorted(Severity))  # least severe first
+BANDS_ORDER: tuple[str, ...] = ("zero", "low", "low-medium", "medium", "high")
+# Patient charts: at most this many points per parameter reach the browser.
+MAX_POINTS = 720
+# Bucket widths to choose from [s]: round numbers a clinician recognises.
+_BUCKETS = (1, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200,
+            86400)
+TREND_HOURS = 24
+
+
+@dataclass(frozen=True, slots=True)
+class Ward:
+    ward_id: str
+    name: str
+    time_zone: str
+
+
+def wards(conn: psycopg.Connection) -> list[Ward]:
+    with conn.cursor(row_factory=class_row(Ward)) as cur:
+        return cur.execute("SELECT ward_id, name, time_zone FROM wards ORDER BY name").fetchall()
+
+
+@dataclass(frozen=True, slots=True)
+class WardPatient:
+    """One line of the ward view, straight from the database."""
+
+    patient_id: str
+    ward_id: str
+    name: str
+    time_zone: str
+    scored_time: datetime | None  # measurement time of the latest score
+    total: int | None
+    band: str | None
+    max_single: int | None
+    complete: bool | None
+    missing: list[str] | None
+    sub_scores: list[int] | None
+    inputs: list[float | None] | None
+    spo2_scale: int | None
+    overridden: bool | None
+    open_alerts: int
+    unacknowledged: int
+    top_severity: str | None
+    alert_kinds: list[str]
+    devices: int
+    offline: int
+    battery: float | None
+    last_seen: datetime | None
+    trend: list[int | None]
+
+
+_WARD_SQL = """
+WITH pts AS (
+    SELECT p.patient_id, p.ward_id, coalesce(p.display_name, p.patient_id) AS name,
+           w.time_zone
+    FROM patients p JOIN wards w USING (ward_id)
+    WHERE p.discharged_at IS NULL AND (%(ward)s::text IS NULL OR p.ward_id = %(ward)s)
+), live AS (
+    SELECT a.patient_id, count(*)::int AS open_alerts,
+           count(*) FILTER (WHERE a.state = 'open')::int AS unacknowledged,
+           (%(severities)s::text[])[max(array_position(%(severities)s::text[], a.severity))]
+               AS top_severity,
+           array_agg(DISTINCT a.kind ORDER BY a.kind) AS alert_kinds
+    FROM alerts a JOIN pts USING (patient_id)
+    WHERE a.state <> 'resolved'
+    GROUP BY a.patient_id
+), dev AS (
+    SELECT da.patient_id, count(*)::int AS devices,
+           count(*) FILTER (WHERE st.online IS FALSE)::int AS offline,
+           min(st.battery)::float8 AS battery, max(d.last_seen) AS last_seen
+    FROM device_assignments da JOIN pts USING (patient_id) JOIN devices d USING (device_id)
+    LEFT JOIN LATERAL (
+        SELECT s.online, s.battery FROM device_status s
+        WHERE s.device_id = da.device_id ORDER BY s.time DESC LIMIT 1) st ON true
+    WHERE da.valid_to IS NULL
+    GROUP BY da.patient_id
+)
+SELECT pts.patient_id, pts.ward_id, pts.name, pts.time_zone,
+       s.time AS scored_time, s.total, s.band, s.max_single, s.complete, s.missing,
+       s.sub_scores, s.inputs, s.spo2_scale, s.overridden,
+       coalesce(live.open_alerts, 0) AS open_alerts,
+       coalesce(live.unacknowledged, 0) AS unacknowledged,
+       live.top_severity, coalesce(live.alert_kinds, '{}') AS alert_kinds,
+       coalesce(dev.devices, 0) AS devices, coalesce(dev.offline, 0) AS offline,
+       dev.battery, dev.last_seen, trend.totals AS trend
+FROM pts
+LEFT JOIN LATERAL (
+    SELECT time, total, band, max_single, complete, missing, sub_scores, inputs, spo2_scale,
+           overridden
+    FROM scores WHERE scores.patient_id = pts.patient_id ORDER BY time DESC LIMIT 1) s ON true
+LEFT JOIN live USING (patient_id)
+LEFT JOIN dev USING (patient_id)
+LEFT JOIN LATERAL (
+    SELECT array_agg(h.total ORDER BY g.t) AS totals
+    FROM generate_series(%(now)s::timestamptz - %(trend)s::interval, %(now)s::timestamptz,
+                         interval '1 hour') AS g(t)
+    LEFT JOIN LATERAL (
+        SELECT x.total FROM scores x
+        WHERE x.patient_id = pts.patient_id AND x.time <= g.t AND x.time > g.t - %(fresh)s
+        ORDER BY x.time DESC LIMIT 1) h ON true
+) trend ON true
+"""
+
+
+def ward_patients(conn: psycopg.Connection, ward_id: str | None, *, now: datetime,
+                  freshness: timedelta) -> list[WardPatient]:
+    """Every patient on the ward (all wards when ``ward_id`` is None), unordered:
+    the order of acuity is dashboard.rows' decision."""
+    with conn.cursor(row_factory=class_row(WardPatient)) as cur:
+        return cur.execute(_WARD_SQL, {
+            "ward": ward_id, "now": now, "fresh": freshness, "severities": list(SEVERITIES),
+            "trend": timedelta(hours=TREND_HOURS)}).fetchall()
+
+
+@dataclass(frozen=True, slots=True)
+class AlertItem:
+    alert_id: int
+    patient_id: str
+    patient_name: str
+    ward_id: str
+    time_zone: str
+    kind: str
+    category: str
+    device_id: str
+    severity: str
+    state: str
+    reason: str
+    condition_time: datetime | None
+    opened_at: datetime
+    updated_at: datetime
+    escalated_at: datetime | None
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    ack_note: str | None
+    ack_action: str | None
+    changed_management: bool | None
+    resolved_at: datetime | None
+    resolved_by: str | None
+
+
+_ALERT_SELECT = """
+SELECT a.alert_id, a.patient_id, coalesce(p.display_name, p.patient_id) AS patient_name,
+       a.ward_id, w.time_zone, a.kind, a.category, a.device_id, a.severity, a.state, a.reason,
+       a.condition_time, a.opened_at, a.updated_at, a.escalated_at, a.acknowledged_at,
+       a.acknowledged_by, a.ack_note, a.ack_action, a.changed_management, a.resolved_at,
+       a.resolved_by
+FROM alerts a JOIN patients p USING (patient_id) JOIN wards w ON w.ward_id = a.ward_id
+"""
+# Unacknowledged first, then the most severe, then the newest.
+_ALERT_ORDER = """
+ORDER BY (a.state = 'open') DESC,
+         array_position(%(severities)s::text[], a.severity) DESC NULLS LAST, a.opened_at DESC
+"""
+
+
+def open_alerts(conn: psycopg.Connection, ward_id: str | None, *,
+                limit: int = 500) -> list[AlertItem]:
+    """Alerts not yet resolved (open or acknowledged) on a ward, most urgent first."""
+    with conn.cursor(row_factory=class_row(AlertItem)) as cur:
+        return cur.execute(
+            _ALERT_SELECT + " WHERE a.state <> 'resolved'"
+            " AND (%(ward)s::text IS NULL OR a.ward_id = %(ward)s)" + _ALERT_ORDER
+            + " LIMIT %(limit)s",
+            {"ward": ward_id, "severities": list(SEVERITIES), "limit": limit}).fetchall()
+
+
+def unacknowledged_emergencies(conn: psycopg.Connection, ward_id: str | None, *,
+                               limit: int = 20) -> list[AlertItem]:
+    """Open EMERGENCY alerts nobody has acknowledged yet: the banner's content."""
+    with conn.cursor(row_factory=class_row(AlertItem)) as cur:
+        return cur.execute(
+            _ALERT_SELECT + " WHERE a.state = 'open' AND a.severity = %(top)s"
+            " AND (%(ward)s::text IS NULL OR a.ward_id = %(ward)s)"
+            " ORDER BY a.opened_at DESC LIMIT %(limit)s",
+            {"ward": ward_id, "top": SEVERITIES[-1], "limit": limit}).fetchall()
+
+
+def patient_alerts(conn: psycopg.Connection, patient_id: str, *,
+                   limit: int = 200) -> list[AlertItem]:
+    """A patient's alerts, live ones first, then the newest."""
+    with conn.cursor(row_factory=class_row(AlertItem)) as cur:
+        return cur.execute(
+            _ALERT_SELECT + " WHERE a.patient_id = %(patient)s"
+            " ORDER BY (a.state <> 'resolved') DESC, a.opened_at DESC LIMIT %(limit)s",
+            {"patient": patient_id, "limit": limit}).fetchall()
+
+
+@dataclass(frozen=True, slots=True)
+class AlertEvent:
+    event_id: int
+    alert_id: int
+    time: datetime
+    event: str
+    severity: str
+    state: str
+    actor: str
+    detail: dict
+    reason: str
+
+
+def alert_events(conn: psycopg.Connection, alert_id: int) -> list[AlertEvent]:
+    """The audit trail of one alert, oldest first."""
+    with conn.cursor(row_factory=class_row(AlertEvent)) as cur:
+        return cur.execute(
+            "SELECT event_id, alert_id, time, event, severity, state, actor, detail, reason"
+            " FROM alert_events WHERE alert_id = %s ORDER BY event_id", (alert_id,)).fetchall()
+
+
+# ---------------------------------------------------------------- one patient
+
+@dataclass(frozen=True, slots=True)
+class PatientInfo:
+    patient_id: str
+    name: str
+    ward_id: str
+    ward_name: str
+    time_zone: str
+    admitted_at: datetime
+    discharged_at: datetime | None
+
+
+def patient(conn: psycopg.Connection, patient_id: str) -> PatientInfo | None:
+    with conn.cursor(row_factory=class_row(PatientInfo)) as cur:
+        return cur.execute(
+            "SELECT p.patient_id, coalesce(p.display_name, p.patient_id) AS name, p.ward_id,"
+            " w.name AS ward_name, w.time_zone, p.admitted_at, p.discharged_at"
+            " FROM patients p JOIN wards w USING (ward_id) WHERE p.patient_id = %s",
+            (patient_id,)).fetchone()
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreRow:
+    time: datetime
+    total: int
+    band: str
+    max_single: int
+    complete: bool
+    missing: list[str]
+    sub_scores: list[int]
+    inputs: list[float | None]
+    spo2_scale: int
+    overridden: bool
+
+
+def latest_score(conn: psycopg.Connection, patient_id: str) -> ScoreRow | None:
+    with conn.cursor(row_factory=class_row(ScoreRow)) as cur:
+        return cur.execute(
+            "SELECT time, total, band, max_single, complete, missing, sub_scores, inputs,"
+            " spo2_scale, overridden FROM scores WHERE patient_id = %s"
+            " ORDER BY time DESC LIMIT 1", (patient_id,)).fetchone()
+
+
+def bucket_seconds(span: timedelta, max_points: int = MAX_POINTS) -> int:
+    """The narrowest round bucket [s] that keeps ``span`` within ``max_points``."""
+    need = span.total_seconds() / max_points
+    for b in _BUCKETS:
+        if b >= need:
+            return b
+    return int(math.ceil(need / 86400) * 86400)
+
+
+def observations(conn: psycopg.Connection, patient_id: str, start: datetime, end: datetime,
+                 *, max_points: int = MAX_POINTS) -> tuple[dict[str, Series], int]:
+    """Each parameter of a patient in [start, end], bucketed in the database so
+    that at most ``max_points`` points per parameter leave it; returns the
+    series and the bucket width [s].  Consciousness and oxygen take the worst
+    (highest) value of a bucket, the others its mean, with lowest and highest."""
+    bucket = bucket_seconds(end - start, max_points)
+    rows = conn.execute(
+        "SELECT type, time_bucket(%(bucket)s::interval, time) AS t,"
+        " CASE WHEN type IN ('consciousness', 'on_oxygen') THEN max(value)"
+        " ELSE avg(value) END, min(value), max(value), count(*)::int"
+        " FROM observations WHERE patient_id = %(patient)s"
+        " AND time >= %(start)s AND time <= %(end)s"
+        " GROUP BY type, t ORDER BY type, t",
+        {"bucket": timedelta(seconds=bucket), "patient": patient_id, "start": start,
+         "end": end}).fetchall()
+    grouped: dict[str, tuple[list, list, list, list, list]] = {}
+    for kind, t, mean, low, high, n in rows:
+        g = grouped.setdefault(kind, ([], [], [], [], []))
+        for column, value in zip(g, (t, mean, low, high, n), strict=True):
+            column.append(value)
+    return {k: Series(*v) for k, v in grouped.items()}, bucket
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreHistory:
+    times: list[datetime]
+    totals: list[int]
+    bands: list[str]
+    complete: list[bool]
+    bucket: int
+
+
+def score_history(conn: psycopg.Connection, patient_id: str, start: datetime, end: datetime,
+                  *, max_points: int = MAX_POINTS) -> ScoreHistory:
+    """The worst score of each bucket (and whether that score was complete)."""
+    bucket = bucket_seconds(end - start, max_points)
+    rows = conn.execute(
+        "SELECT time_bucket(%(bucket)s::interval, time) AS t,"
+        " (array_agg(total ORDER BY total DESC, time DESC))[1],"
+        " (array_agg(band ORDER BY total DESC, array_position(%(bands)s::text[], band) DESC,"
+        "  time DESC))[1],"
+        " (array_agg(complete ORDER BY total DESC, time DESC))[1]"
+        " FROM scores WHERE patient_id = %(patient)s AND time >= %(start)s AND time <= %(end)s"
+        " GROUP BY t ORDER BY t",
+        {"bucket": timedelta(seconds=bucket), "patient": patient_id, "start": start,
+         "end": end, "bands": list(BANDS_ORDER)}).fetchall()
+    return ScoreHistory([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows],
+                        [r[3] for r in rows], bucket)
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceState:
+    device_id: str
+    kind: str
+    valid_from: datetime
+    valid_to: datetime | None
+    last_seen: datetime | None
+    status_time: datetime | None
+    online: bool | None
+    battery: float | None
+    firmware: str | None
+    signal: float | None
+
+
+def patient_devices(conn: psycopg.Connection, patient_id: str) -> list[DeviceState]:
+    """The patient's devices, current ones first, each with its latest status."""
+    with conn.cursor(row_factory=class_row(DeviceState)) as cur:
+        return cur.execute(
+            "SELECT d.device_id, d.kind, da.valid_from, da.valid_to, d.last_seen,"
+            " st.time AS status_time, st.online, st.battery::float8 AS battery, st.firmware,"
+            " st.signal::float8 AS signal"
+            " FROM device_assignments da JOIN devices d USING (device_id)"
+            " LEFT JOIN LATERAL (SELECT time, online, battery, firmware, signal"
+            "  FROM device_status s WHERE s.device_id = d.device_id"
+            "  ORDER BY s.time DESC LIMIT 1) st ON true"
+            " WHERE da.patient_id = %s"
+            " ORDER BY (da.valid_to IS NULL) DESC, da.valid_from DESC", (patient_id,)).fetchall()
+
+
+@dataclass(frozen=True, slots=True)
+class SettingHistory:
+    setting_id: int
+    kind: str
+    parameter: str | None
+    spo2_scale: int | None
+    low: float | None
+    high: float | None
+    set_by: str
+    reason: str
+    valid_from: datetime
+    valid_to: datetime | None
+    ended_by: str | None
+
+
+def settings_history(conn: psycopg.Connection, patient_id: str, *,
+                     limit: int = 50) -> list[SettingHistory]:
+    with conn.cursor(row_factory=class_row(SettingHistory)) as cur:
+        return cur.execute(
+            "SELECT setting_id, kind, parameter, spo2_scale, low, high, set_by, reason,"
+            " valid_from, valid_to, ended_by FROM patient_settings WHERE patient_id = %s"
+            " ORDER BY setting_id DESC LIMIT %s", (patient_id, limit)).fetchall()
+
+
+# ---------------------------------------------------------------- the ward's own figures
+
+@dataclass(frozen=True, slots=True)
+class Outcomes:
+    patient_days: float
+    per_kind: list[tuple[str, int]]  # alerts opened, by kind
+    reading_to_alert: list[Spread]  # by kind
+    alert_to_ack: list[Spread]  # by severity
+    management: list[tuple[str, int, int, int]]  # kind, changed, unchanged, unrecorded
+
+
+_SPREAD = ("count(*)::int, percentile_cont(ARRAY[0.05, 0.25, 0.5, 0.75, 0.95])"
+           " WITHIN GROUP (ORDER BY {x})")
+
+
+def outcomes(conn: psycopg.Connection, ward_id: str, start: datetime,
+             end: datetime) -> Outcomes:
+    """The ward's figures over alerts opened in [start, end)."""
+    args = {"ward": ward_id, "start": start, "end": end, "severities": list(SEVERITIES)}
+    days = conn.execute(
+        "SELECT coalesce(sum(extract(epoch FROM least(coalesce(discharged_at, %(end)s), %(end)s)"
+        " - greatest(admitted_at, %(start)s))), 0)::float8 / 86400"
+        " FROM patients WHERE ward_id = %(ward)s AND admitted_at < %(end)s"
+        " AND (discharged_at IS NULL OR discharged_at > %(start)s)", args).fetchone()[0]
+    window = (" FROM alerts WHERE ward_id = %(ward)s"
+              " AND opened_at >= %(start)s AND opened_at < %(end)s")
+    per_kind = [tuple(r) for r in conn.execute(
+        "SELECT kind, count(*)::int" + window + " GROUP BY kind ORDER BY count(*) DESC, kind",
+        args)]
+    delay = "extract(epoch FROM opened_at - condition_time)"
+    to_alert = [_spread(r) for r in conn.execute(
+        "SELECT kind, " + _SPREAD.format(x=delay) + window
+        + " AND condition_time IS NOT NULL GROUP BY kind ORDER BY kind", args)]
+    ack = "extract(epoch FROM acknowledged_at - opened_at)"
+    to_ack = [_spread(r) for r in conn.execute(
+        "SELECT severity, " + _SPREAD.format(x=ack) + window
+        + " AND acknowledged_at IS NOT NULL GROUP BY severity"
+        " ORDER BY array_position(%(severities)s::text[], severity) DESC", args)]
+    management = [tuple(r) for r in conn.execute(
+        "SELECT kind, count(*) FILTER (WHERE changed_management)::int,"
+        " count(*) FILTER (WHERE changed_management = false)::int,"
+        " count(*) FILTER (WHERE changed_management IS NULL)::int" + window
+        + " AND acknowledged_at IS NOT NULL GROUP BY kind ORDER BY kind", args)]
+    return Outcomes(float(days), per_kind, to_alert, to_ack, management)
+
+
+def _spread(row) -> Spread:
+    group, n, q = row
+    return Spread(group, n, *q)

@@ -1,0 +1,203 @@
+"""A sample ward for the README screenshot, the browser tests and a quick
+look: patients in every band with a day of readings, their scores (computed
+by alerts.news2, so sub-scores and totals agree), devices and alerts, written
+straight to the tables as ingest and the alerts engine would write them."""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import numpy as np
+import psycopg
+
+from alerts.news2 import PARAMETERS, score_news2
+from ward import devices
+
+NAN = math.nan
+_BASELINE = (16.0, 97.0, 0.0, 125.0, 75.0, 0.0, 36.9)
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    name: str
+    vitals: tuple[float, ...]  # in alerts.news2.PARAMETERS order, NaN = not measured
+    last_set_minutes: float = 10  # how long ago the latest set was measured
+    deteriorating: bool = False  # rose from a normal baseline over the last 8 h
+    spo2_scale: int = 1
+    online: bool = True
+    battery: float = 80.0
+    no_readings: bool = False
+
+
+# Synthetic names; vitals chosen to cover every band and flag (news2.md).
+PROFILES: tuple[Profile, ...] = (
+    Profile("Rowan Avery", (26, 91, 1, 95, 125, 0, 38.9), 3, deteriorating=True),
+    Profile("Morgan Blake", (24, 93, 1, 105, 105, 0, 38.5), 6, deteriorating=True),
+    Profile("Jordan Casey", (21, 94, 1, 112, 95, 0, 38.1), 12),
+    Profile("Taylor Drew", (21, 93, 0, 120, 95, 0, 37.5), 20, deteriorating=True),
+    Profile("Riley Ellis", (22, 95, 0, 108, 112, 0, 37.8), 35),
+    Profile("Quinn Foster", (23, 92, 0, NAN, 118, 0, NAN), 15),
+    Profile("Avery Grant", (26, 97, 0, 125, 80, 0, 37.0), 25),
+    Profile("Casey Hughes", (18, 97, 0, 130, 78, 1, 36.8), 40),
+    Profile("Drew Irving", (20, 95, 0, 118, 92, 0, 37.2), 55),
+    Profile("Emery Jones", (18, 96, 0, 109, 88, 0, 38.2), 70),
+    Profile("Finley Kerr", (19, 94, 0, NAN, 96, 0, NAN), 30),
+    Profile("Harper Lowe", (16, 96, 0, 122, 95, 0, 37.0), 5 * 60 + 10),
+    Profile("Jamie Moss", (11, 96, 0, 135, 50, 0, 36.0), 90),
+    Profile("Kendall Nash", (16, 97, 0, 125, 72, 0, 36.8), 120),
+    Profile("Logan Owen", (14, 98, 0, 132, 64, 0, 36.5), 180),
+    Profile("Marley Price", (17, 89, 0, 128, 70, 0, 36.9), 45, spo2_scale=2),
+    Profile("Noel Reid", (15, 97, 0, 120, 68, 0, 36.6), 200, online=False),
+    Profile("Parker Shaw", (16, 98, 0, 118, 74, 0, 36.7), 50, battery=12),
+    Profile("Reese Turner", (15, 97, 0, 126, 70, 0, 36.9), 13 * 60),
+    Profile("Sage Upton", (NAN,) * 7, no_readings=True),
+)
+
+
+def _trajectory(p: Profile, n: int, rng: random.Random) -> np.ndarray:
+    """(n, 7) readings every 30 min, oldest first, ending at the profile's values."""
+    target = np.array(p.vitals, dtype=float)
+    base = np.where(np.isnan(target), np.nan, np.array(_BASELINE))
+    if not p.deteriorating:
+        base = target
+    out = np.empty((n, 7))
+    for i in range(n):
+        ramp = min(1.0, max(0.0, (i - (n - 16)) / 15)) if p.deteriorating else 1.0
+        row = base + (target - base) * ramp
+        row[[2, 5]] = np.round(row[[2, 5]])  # oxygen and ACVPU are codes, not amounts
+        jitter = np.array([rng.choice((-1, 0, 0, 1)), rng.choice((-1, 0, 0, 1)), 0,
+                           rng.randint(-4, 4), rng.randint(-3, 3), 0,
+                           rng.choice((-0.1, 0, 0.1))])
+        out[i] = row if i == n - 1 else row + jitter
+    out[:, 1] = np.minimum(out[:, 1], 100)
+    return out
+
+
+def build_ward(conn: psycopg.Connection, *, now: datetime, ward_id: str = "ward-sample",
+               ward_name: str = "Virtual ward A", time_zone: str = "Europe/London",
+               prefix: str = "sample", profiles: tuple[Profile, ...] = PROFILES,
+               seed: int = 7) -> list[str]:
+    """Create the ward and its patients; returns the patient ids, profile order."""
+    rng = random.Random(seed)
+    ids = [f"{prefix}-{i + 1:02d}" for i in range(len(profiles))]
+    admitted = now - timedelta(days=3)
+    conn.execute("INSERT INTO wards (ward_id, name, time_zone) VALUES (%s, %s, %s)"
+                 " ON CONFLICT (ward_id) DO NOTHING", (ward_id, ward_name, time_zone))
+    devices.register_devices(conn, [devices.NewDevice(f"{pid}-ox", pid, ward_id, "oximeter")
+                                    for pid in ids], valid_from=admitted)
+    with conn.cursor() as cur:
+        cur.executemany("UPDATE patients SET display_name = %s, admitted_at = %s"
+                        " WHERE patient_id = %s",
+                        [(p.name, admitted, pid) for p, pid in zip(profiles, ids, strict=True)])
+        for p, pid in zip(profiles, ids, strict=True):
+            _patient(cur, p, pid, ward_id, now, rng)
+    if not conn.autocommit:
+        conn.commit()
+    return ids
+
+
+def _patient(cur: psycopg.Cursor, p: Profile, pid: str, ward_id: str, now: datetime,
+             rng: random.Random) -> None:
+    device = f"{pid}-ox"
+    last = now - timedelta(minutes=p.last_set_minutes)
+    cur.execute("INSERT INTO device_status (time, device_id, online, battery, raw)"
+                " VALUES (%s, %s, %s, %s, %s)",
+                (now - timedelta(minutes=2), device, p.online, p.battery,
+                 json.dumps({"online": p.online, "battery": p.battery})))
+    cur.execute("UPDATE devices SET last_seen = %s WHERE device_id = %s",
+                (last if p.online else now - timedelta(hours=3), device))
+    if p.spo2_scale == 2:
+        cur.execute("INSERT INTO patient_settings (patient_id, kind, spo2_scale, set_by, reason,"
+                    " valid_from) VALUES (%s, 'spo2_scale', 2, 'dr.sample',"
+                    " 'COPD with confirmed hypercapnic respiratory failure, target 88-92 %%', %s)",
+                    (pid, now - timedelta(days=3)))
+    if p.no_readings:
+        return
+    n = 48
+    times = [last - timedelta(minutes=30 * (n - 1 - i)) for i in range(n)]
+    values = _trajectory(p, n, rng)
+    cur.executemany(
+        "INSERT INTO observations (time, patient_id, device_id, type, value) VALUES"
+        " (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+        [(t, pid, device, name, float(v)) for t, row in zip(times, values, strict=True)
+         for name, v in zip(PARAMETERS, row, strict=True) if not math.isnan(v)])
+    result = score_news2(**{name: values[:, j] for j, name in enumerate(PARAMETERS)},
+                         spo2_scale=p.spo2_scale)
+    cur.executemany(
+        "INSERT INTO scores (time, patient_id, total, band, max_single, complete, missing,"
+        " sub_scores, inputs, spo2_scale) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+        " ON CONFLICT DO NOTHING",
+        [(t, pid, int(result.total[i]), str(result.band[i]), int(result.max_single[i]),
+          bool(result.complete[i]), list(result.missing_names(i)),
+          [int(s) for s in result.scores[i]],
+          [None if math.isnan(v) else float(v) for v in values[i]], p.spo2_scale)
+         for i, t in enumerate(times)])
+    _alerts(cur, p, pid, ward_id, device, now, last, str(result.band[-1]),
+            int(result.total[-1]), rng)
+
+
+def _alerts(cur, p, pid, ward_id, device, now, last, band, total, rng) -> None:
+    severity = {"high": "EMERGENCY", "medium": "URGENT", "low-medium": "URGENT"}.get(band)
+    live = []
+    if severity:
+        live.append(("news2", "clinical", "", severity,
+                     f"NEWS2 {total} ({band})" + (": a single parameter scores 3"
+                                                  if band == "low-medium" else "")))
+    if p.last_set_minutes > 4 * 60:
+        live.append(("overdue", "clinical", "", "LOW",
+                     f"No observations for {p.last_set_minutes / 60:.0f} h"))
+    if not p.online:
+        live.append(("device_offline", "technical", device, "LOW",
+                     f"{device} has missed its last two reports"))
+    if p.battery < 20:
+        live.append(("battery_low", "technical", device, "INFO",
+                     f"{device} battery at {p.battery:.0f} %"))
+    for i, (kind, category, dev, sev, reason) in enumerate(live):
+        opened = last + timedelta(seconds=20 + 7 * i)
+        acknowledged = sev == "URGENT" and band == "medium" and p.name.startswith("Riley")
+        _insert_alert(cur, pid, ward_id, kind, category, dev, sev, reason, last, opened,
+                      now, ack=(opened + timedelta(minutes=6), "nurse.sample",
+                                "Phoned the patient; GP visit arranged", True)
+                      if acknowledged else None)
+    # A week of handled alerts, for the ward's own figures.
+    for day in range(1, 8):
+        if rng.random() < 0.35:
+            condition = now - timedelta(days=day, hours=rng.randint(0, 12))
+            opened = condition + timedelta(seconds=rng.randint(20, 240))
+            ack = (opened + timedelta(minutes=rng.randint(2, 40)), "nurse.sample",
+                   "Reviewed by phone", rng.random() < 0.4)
+            _insert_alert(cur, pid, ward_id, rng.choice(("news2", "news2", "score_rising",
+                                                          "spo2_falling", "overdue")),
+                          "clinical", "", rng.choice(("URGENT", "LOW", "EMERGENCY")),
+                          "Sample history", condition, opened, now, ack=ack,
+                          resolved=ack[0] + timedelta(hours=2))
+
+
+def _insert_alert(cur, pid, ward_id, kind, category, device, severity, reason, condition,
+                  opened, now, *, ack=None, resolved=None) -> None:
+    state = "resolved" if resolved else "acknowledged" if ack else "open"
+    ack_at, ack_by, note, changed = ack or (None, None, None, None)
+    cur.execute(
+        "INSERT INTO alerts (patient_id, ward_id, kind, category, device_id, severity, state,"
+        " reason, condition_time, opened_at, updated_at, last_notified_severity,"
+        " acknowledged_at, acknowledged_by, ack_note, changed_management, resolved_at,"
+        " resolved_by) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
+        " %s, %s, %s) RETURNING alert_id",
+        (pid, ward_id, kind, category, device, severity, state, reason, condition, opened,
+         resolved or ack_at or opened, severity, ack_at, ack_by, note, changed, resolved,
+         "engine" if resolved else None))
+    alert_id = cur.fetchone()[0]
+    events = [(opened, "opened", "open", "engine", {})]
+    if ack:
+        events.append((ack_at, "acknowledged", "acknowledged", ack_by,
+                       {"note": note, "changed_management": changed}))
+    if resolved:
+        events.append((resolved, "resolved", "resolved", "engine", {}))
+    cur.executemany(
+        "INSERT INTO alert_events (alert_id, time, event, severity, state, actor, detail)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s)",
+        [(alert_id, t, e, severity, s, a, json.dumps(d)) for t, e, s, a, d in events])

@@ -1,0 +1,186 @@
+"""The dashboard's SQL against the real TimescaleDB: the ward in order of
+acuity, alerts, downsampling with time_bucket, the ward's figures, and a
+ward of 500 patients."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from conftest import unique
+
+from dashboard import queries, rows, sample
+from ward import db
+
+pytestmark = pytest.mark.db
+
+FRESH = timedelta(hours=12)
+
+
+@pytest.fixture(scope="module")
+def ward(services_up):
+    """A sample ward of 20 (dashboard/sample.py): (ward_id, patient ids, now)."""
+    now = datetime.now(UTC)
+    ward_id, prefix = unique("wq"), unique("q")
+    with db.connect(services_up, autocommit=True) as conn:
+        ids = sample.build_ward(conn, now=now, ward_id=ward_id, prefix=prefix)
+    return ward_id, ids, now
+
+
+def test_the_ward_comes_sickest_first(conn, ward):
+    ward_id, ids, now = ward
+    patients = queries.ward_patients(conn, ward_id, now=now, freshness=FRESH)
+    assert len(patients) == len(sample.PROFILES)
+    grid = rows.ward_rows(patients, now)
+    assert [r["patient_id"] for r in grid[:3]] == ids[:3]  # NEWS2 13, 9, 7: high
+    assert [r["score"] for r in grid[:3]] == ["13 High", "9 High", "7 High"]
+    order = [r["band"] for r in grid]
+    rank = {"high": 5, "medium": 4, "low-medium": 3, "none": 2.5, "low": 2, "zero": 1}
+    assert [rank[b] for b in order] == sorted((rank[b] for b in order), reverse=True)
+
+
+def test_a_ward_row_shows_what_a_clinician_needs(conn, ward):
+    ward_id, ids, now = ward
+    grid = {r["patient_id"]: r for r in
+            rows.ward_rows(queries.ward_patients(conn, ward_id, now=now, freshness=FRESH), now)}
+    first = grid[ids[0]]
+    assert (first["rr"], first["rr_s"], first["o2"], first["o2_s"]) == ("26", 3, "O₂", 2)
+    assert first["alerts"] == "EMERGENCY" and first["alert_new"]
+    assert first["trend"].count("L") > 5  # a day of hourly samples
+    assert grid[ids[5]]["score"] == "6+ Medium" and "no SBP, Temp" in grid[ids[5]]["flags"]
+    assert grid[ids[18]]["overdue"] and "OVERDUE" in grid[ids[18]]["flags"]  # 13 h silent
+    assert grid[ids[16]]["devices"].startswith("1 OFFLINE")
+    assert grid[ids[17]]["devices"] == "online · 12 % LOW"
+    assert (grid[ids[15]]["spo2"], grid[ids[15]]["spo2_s"]) == ("89 (S2)", 0)  # scale 2
+    assert grid[ids[19]]["score"] == "No score"
+
+
+def test_all_wards_and_an_empty_ward(conn, ward):
+    ward_id, _, now = ward
+    everyone = queries.ward_patients(conn, None, now=now, freshness=FRESH)
+    assert {p.ward_id for p in everyone} >= {ward_id}
+    assert queries.ward_patients(conn, unique("nowhere"), now=now, freshness=FRESH) == []
+
+
+def test_open_alerts_new_first_then_most_severe_then_newest(conn, ward):
+    ward_id, ids, _ = ward
+    alerts = queries.open_alerts(conn, ward_id)
+    assert alerts and all(a.state != "resolved" for a in alerts)
+    key = [((a.state == "open"), queries.SEVERITIES.index(a.severity), a.opened_at)
+           for a in alerts]
+    assert key == sorted(key, reverse=True)
+    emergencies = queries.unacknowledged_emergencies(conn, ward_id)
+    assert [a.patient_id for a in emergencies] == ids[:3]  # newest first: 01 was last
+    assert [e.event for e in queries.alert_events(conn, emergencies[0].alert_id)] == ["opened"]
+
+
+def _insert_minutely(conn, patient_id: str, device_id: str, end: datetime, days: int) -> int:
+    """A reading every 30 s for `days` days: heart rate 60..119 and SpO2."""
+    return conn.execute(
+        "INSERT INTO observations (time, patient_id, device_id, type, value)"
+        " SELECT t, %(p)s, %(d)s, kind, CASE kind WHEN 'heart_rate'"
+        "  THEN 60 + (extract(epoch FROM t)::bigint / 30) %% 60 ELSE 95 END"
+        " FROM generate_series(%(end)s::timestamptz - %(span)s, %(end)s, interval '30 s') t,"
+        " unnest(ARRAY['heart_rate', 'spo2']) kind",
+        {"p": patient_id, "d": device_id, "end": end, "span": timedelta(days=days)}).rowcount
+
+
+def test_long_ranges_are_downsampled_in_the_database(conn, register):
+    dev = register(ward_id=unique("wd"))
+    end = datetime.now(UTC).replace(microsecond=0)
+    assert _insert_minutely(conn, dev.patient_id, dev.device_id, end, 1) > 5000
+    week, bucket = queries.observations(conn, dev.patient_id, end - timedelta(days=7), end)
+    assert bucket == 900 and set(week) == {"heart_rate", "spo2"}
+    hr = week["heart_rate"]
+    assert 0 < len(hr.times) <= queries.MAX_POINTS
+    assert min(hr.low) == 60 and max(hr.high) == 119 and sum(hr.count) == 2881
+    hour, bucket = queries.observations(conn, dev.patient_id, end - timedelta(hours=1), end,
+                                        max_points=720)
+    assert bucket == 5 and len(hour["heart_rate"].times) == 121  # every reading, raw
+    assert set(hour["heart_rate"].count) == {1}
+
+
+def test_score_history_keeps_the_worst_of_each_bucket(conn, register):
+    dev = register(ward_id=unique("ws"))
+    end = datetime.now(UTC).replace(microsecond=0)
+    conn.execute(
+        "INSERT INTO scores (time, patient_id, total, band, max_single, complete, missing,"
+        " sub_scores, inputs, spo2_scale)"
+        " SELECT t, %s, CASE WHEN extract(minute FROM t) = 30 THEN 7 ELSE 1 END,"
+        "  CASE WHEN extract(minute FROM t) = 30 THEN 'high' ELSE 'low' END, 1, true, '{}',"
+        "  '{0,0,0,0,0,0,1}', '{18,97,0,120,80,0,36.0}', 1"
+        " FROM generate_series(%s::timestamptz - interval '3 days', %s, interval '1 min') t",
+        (dev.patient_id, end, end))
+    history = queries.score_history(conn, dev.patient_id, end - timedelta(days=3), end)
+    assert len(history.times) <= queries.MAX_POINTS and history.bucket == 600
+    assert set(history.totals) == {7, 1} and history.bands.count("high") == 72
+    assert queries.latest_score(conn, dev.patient_id).time == end
+
+
+def test_the_wards_own_figures(conn, register):
+    ward_id = unique("wo")
+    a, b = register(ward_id=ward_id), register(ward_id=ward_id)
+    now = datetime.now(UTC)
+    conn.execute("UPDATE patients SET admitted_at = %s WHERE ward_id = %s",
+                 (now - timedelta(days=30), ward_id))
+
+    def alert(pid, kind, severity, opened_ago, delay_s, ack_after_s=None, changed=None):
+        opened = now - opened_ago
+        ack = None if ack_after_s is None else opened + timedelta(seconds=ack_after_s)
+        conn.execute(
+            "INSERT INTO alerts (patient_id, ward_id, kind, category, severity, state, reason,"
+            " condition_time, opened_at, updated_at, last_notified_severity, acknowledged_at,"
+            " acknowledged_by, changed_management) VALUES (%s, %s, %s, 'clinical', %s, %s,"
+            " 'test', %s, %s, %s, %s, %s, %s, %s)",
+            (pid, ward_id, kind, severity, "open" if ack is None else "acknowledged",
+             opened - timedelta(seconds=delay_s), opened, opened, severity, ack,
+             None if ack is None else "ana", changed))
+
+    alert(a.patient_id, "news2", "URGENT", timedelta(days=1), 60, 600, True)
+    alert(b.patient_id, "news2", "EMERGENCY", timedelta(days=2), 120, 120, False)
+    alert(a.patient_id, "overdue", "LOW", timedelta(days=3), 30, 1800)
+    alert(b.patient_id, "score_rising", "LOW", timedelta(days=20), 60)  # before the week
+    o = queries.outcomes(conn, ward_id, now - timedelta(days=7), now)
+    assert o.patient_days == pytest.approx(14, abs=0.01)
+    assert o.per_kind == [("news2", 2), ("overdue", 1)]
+    news2 = next(s for s in o.reading_to_alert if s.group == "news2")
+    assert (news2.n, news2.p50) == (2, 90)
+    assert [s.group for s in o.alert_to_ack] == ["EMERGENCY", "URGENT", "LOW"]
+    assert o.management == [("news2", 1, 1, 0), ("overdue", 0, 0, 1)]
+
+
+def test_a_ward_of_500_stays_quick(conn, services_up):
+    """500 patients, a day of 5-minutely scores each: the whole ward view (one
+    query and the rows) well inside the 3-second refresh."""
+    ward_id, prefix = unique("big"), unique("b")
+    now = datetime.now(UTC)
+    conn.execute("INSERT INTO wards (ward_id, name) VALUES (%s, 'Big ward')", (ward_id,))
+    conn.execute("INSERT INTO patients (patient_id, ward_id, display_name, admitted_at)"
+                 " SELECT %s || '-' || i, %s, 'Patient ' || i, %s - interval '2 days'"
+                 " FROM generate_series(1, 500) i", (prefix, ward_id, now))
+    conn.execute(
+        "INSERT INTO scores (time, patient_id, total, band, max_single, complete, missing,"
+        " sub_scores, inputs, spo2_scale)"
+        " SELECT t, %s || '-' || i, (i + extract(minute FROM t)::int) %% 9,"
+        "  (ARRAY['zero','low','low','low','low','medium','medium','high','high'])"
+        "   [(i + extract(minute FROM t)::int) %% 9 + 1], 1, i %% 4 <> 0, '{}',"
+        "  '{0,1,0,0,1,0,0}', '{18,95,0,120,95,0,37.0}', 1"
+        " FROM generate_series(1, 500) i,"
+        " generate_series(%s::timestamptz - interval '24 hours', %s, interval '5 min') t",
+        (prefix, now, now))
+    conn.execute(
+        "INSERT INTO alerts (patient_id, ward_id, kind, category, severity, state, reason,"
+        " opened_at, updated_at, last_notified_severity)"
+        " SELECT %s || '-' || i, %s, 'news2', 'clinical', 'URGENT', 'open', 'test', %s, %s,"
+        " 'URGENT' FROM generate_series(1, 500, 7) i", (prefix, ward_id, now, now))
+    conn.execute("ANALYZE scores")
+    queries.ward_patients(conn, ward_id, now=now, freshness=FRESH)  # warm the cache
+    started = time.perf_counter()
+    grid = rows.ward_rows(queries.ward_patients(conn, ward_id, now=now, freshness=FRESH), now)
+    alerts = rows.alert_rows(queries.open_alerts(conn, ward_id), now)
+    elapsed = time.perf_counter() - started
+    print(f"ward of 500: {elapsed * 1000:.0f} ms")
+    assert len(grid) == 500 and len(alerts) == 72
+    assert grid[0]["band"] == "high" and grid[-1]["band"] in ("zero", "low")
+    assert elapsed < 1.5
