@@ -5,13 +5,18 @@ One element per observation set (a patient at an instant).  Encodings match the
 on_oxygen 1.0 (oxygen) / 0.0 (air), NaN for a missing value.  Sub-scores are
 ``int8`` with ``-1`` for a missing parameter; a missing parameter adds 0 to the
 total, so an incomplete total is a lower bound (news2.md, "Partial sets").
+
+Speed (``python -m alerts.bench_core``): each chart row is a sum of comparisons
+written into byte buffers (no searchsorted, no temporaries), and ``score_news2``
+works in blocks of rows so that a column read from memory once stays in cache
+while it is checked and compared with every edge.
 """
 
 from __future__ import annotations
 
 import numbers
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
@@ -33,8 +38,8 @@ PARAMETERS: tuple[str, ...] = (
 BANDS: tuple[str, ...] = ("zero", "low", "low-medium", "medium", "high")
 
 # RCP 2017 NEWS2 chart (news2.md, "Parameter scores"), applied as an
-# upper-inclusive cascade on the raw value: score = POINTS[searchsorted(EDGES, v)],
-# i.e. v <= EDGES[0] -> POINTS[0], EDGES[0] < v <= EDGES[1] -> POINTS[1], ...
+# upper-inclusive cascade on the raw value: v <= EDGES[0] -> POINTS[0],
+# EDGES[0] < v <= EDGES[1] -> POINTS[1], ..., v > EDGES[-1] -> POINTS[-1].
 # No rounding first: temperature 35.05 -> 1, systolic 90.5 -> 2.
 _RESPIRATORY_RATE_EDGES = np.array([8.0, 11.0, 20.0, 24.0])  # [/min]
 _RESPIRATORY_RATE_POINTS = np.array([3, 1, 0, 2, 3], dtype=np.int8)
@@ -69,6 +74,47 @@ _BAND_NAMES = np.array(BANDS)
 _MAX_BAD_ROWS = 5  # how many offending rows an error names
 _UNKNOWN_CODE = -1.0  # consciousness input that is neither a letter nor a code
 _LETTER_CODE = {letter: float(code) for code, letter in enumerate(ACVPU)}
+# Rows per block: a block's float64 column (1 MiB) stays in cache across its ~10
+# passes, and ~100 numpy calls per block cost little beside the work (measured).
+_BLOCK = 131_072
+
+Ladder = tuple[tuple[np.ufunc, float, int], ...]
+
+
+def _ladder(edges: NDArray[np.float64], points: NDArray[np.int8]) -> Ladder:
+    """A chart row as ``(compare, edge, weight)`` terms: points = sum(weight * compare).
+
+    The chart falls to its 0-point band and rises after it: below, each edge
+    adds its step when ``v <= edge``; above, when ``v > edge``.  All weights are
+    positive and NaN compares false, so a missing value scores 0 by itself.
+    """
+    zero = int(np.argmin(points))
+    steps = np.diff(points.astype(int))
+    assert points[zero] == 0 and (steps[:zero] <= 0).all() and (steps[zero:] >= 0).all()
+    terms = [
+        (np.less_equal, float(e), -int(d)) if k < zero else (np.greater, float(e), int(d))
+        for k, (e, d) in enumerate(zip(edges, steps, strict=True))
+    ]
+    return tuple(t for t in terms if t[2])
+
+
+_RESPIRATORY_RATE_LADDER = _ladder(_RESPIRATORY_RATE_EDGES, _RESPIRATORY_RATE_POINTS)
+_SPO2_SCALE1_LADDER = _ladder(_SPO2_SCALE1_EDGES, _SPO2_SCALE1_POINTS)
+_SPO2_SCALE2_AIR_LADDER = _ladder(_SPO2_SCALE2_EDGES, _SPO2_SCALE2_AIR_POINTS)
+# On oxygen, scale 2 adds the steps above 92 that the air row does not have.
+_SPO2_SCALE2_OXYGEN_EXTRA = _ladder(_SPO2_SCALE2_EDGES, _SPO2_SCALE2_OXYGEN_POINTS)[3:]
+assert _ladder(_SPO2_SCALE2_EDGES, _SPO2_SCALE2_OXYGEN_POINTS)[:3] == _SPO2_SCALE2_AIR_LADDER
+_SYSTOLIC_BP_LADDER = _ladder(_SYSTOLIC_BP_EDGES, _SYSTOLIC_BP_POINTS)
+_HEART_RATE_LADDER = _ladder(_HEART_RATE_EDGES, _HEART_RATE_POINTS)
+_CONSCIOUSNESS_LADDER = _ladder(np.arange(4.0), _CONSCIOUSNESS_POINTS)  # code > 0 -> 3
+_TEMPERATURE_LADDER = _ladder(_TEMPERATURE_EDGES, _TEMPERATURE_POINTS)
+# Columns scored by their ladder alone, no value below 0 nor infinite.
+_CASCADES = (
+    (0, _RESPIRATORY_RATE_LADDER),
+    (3, _SYSTOLIC_BP_LADDER),
+    (4, _HEART_RATE_LADDER),
+    (6, _TEMPERATURE_LADDER),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +126,8 @@ class News2Result:
     missing : (n, 7) bool, parameter absent (columns in ``PARAMETERS`` order)
     overridden : (n, 7) bool, a clinician-accepted range zeroed a non-zero sub-score
     total, unadjusted_total : int8 in 0..20, missing parameters counted as 0
-    band, unadjusted_band : str, one of ``BANDS``
+    band_code, unadjusted_band_code : int8, index into ``BANDS``
+    band, unadjusted_band : str, one of ``BANDS`` (built from the codes on first use)
     max_single : int8, the largest sub-score (0 when all are missing)
     complete : bool, all seven parameters present
     """
@@ -93,13 +140,27 @@ class News2Result:
     overridden: NDArray[np.bool_]
     total: NDArray[np.int8]
     unadjusted_total: NDArray[np.int8]
-    band: NDArray[np.str_]
-    unadjusted_band: NDArray[np.str_]
+    band_code: NDArray[np.int8]
+    unadjusted_band_code: NDArray[np.int8]
     max_single: NDArray[np.int8]
     complete: NDArray[np.bool_]
+    _names: dict[int, NDArray[np.str_]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def __len__(self) -> int:
         return len(self.total)
+
+    band = property(lambda self: self._band_names(self.band_code))
+    unadjusted_band = property(lambda self: self._band_names(self.unadjusted_band_code))
+
+    def _band_names(self, code: NDArray[np.int8]) -> NDArray[np.str_]:
+        # 40 bytes a row as str: built on first use from the codes, then kept.
+        if id(code) not in self._names:
+            names = _BAND_NAMES.take(code.astype(np.intp))  # twice as fast as [code]
+            names.flags.writeable = False
+            self._names[id(code)] = names
+        return self._names[id(code)]
 
     def missing_names(self, i: int) -> tuple[str, ...]:
         """Names of the parameters missing from row ``i``, in ``PARAMETERS`` order."""
@@ -163,54 +224,50 @@ def score_news2(
         _as_float("temperature", temperature),
     ]
     n = _common_length(PARAMETERS, columns)
-    scale = _spo2_scale(spo2_scale, n)
-    _validate(columns)
-    raw = np.empty((n, len(PARAMETERS)), dtype=np.int8, order="F")  # columns contiguous
-    raw[:, 0] = score_respiratory_rate(columns[0])
-    raw[:, 1] = score_spo2(columns[1], columns[2], scale)
-    raw[:, 2] = score_on_oxygen(columns[2])
-    raw[:, 3] = score_systolic_bp(columns[3])
-    raw[:, 4] = score_heart_rate(columns[4])
-    raw[:, 5] = score_consciousness(columns[5])
-    raw[:, 6] = score_temperature(columns[6])
-    missing = raw < 0
-    total_missing = _column_sum(missing.view(np.int8))
-    scores = raw if accepted is None else _apply_accepted(raw, columns, accepted)
-    total, top = _total(scores)
-    band = band_of(total, top)
-    raw_total, raw_top, raw_band = (total, top, band)
+    scale = _as_float("spo2_scale", np.atleast_1d(np.asarray(spo2_scale)))
+    if len(scale) not in (1, n):
+        raise ScoringInputError("spo2_scale", (), f"length {len(scale)}, expected {n}")
+    arena = np.empty(18 * n, np.int8)  # one allocation for all results beats six
+    raw = arena[: 7 * n].reshape(7, n).T  # (n, 7), columns contiguous
+    missing = arena[7 * n : 14 * n].view(np.bool_).reshape(7, n).T
+    total, top, band = arena[14 * n : 17 * n].reshape(3, n)
+    complete = arena[17 * n :].view(np.bool_)
+    tmp, x = np.empty((2, min(n, _BLOCK)), np.bool_), np.empty(min(n, _BLOCK))
+    for start in range(0, n, _BLOCK):
+        rows = slice(start, start + _BLOCK)
+        block = [c[rows] for c in columns]
+        block_scale = scale if len(scale) == 1 else scale[rows]
+        if not _score_block(block, block_scale, raw[rows], missing[rows], tmp, x):
+            _validate(columns, scale)  # names the parameter and rows, and raises
+            raise AssertionError("_score_block and _validate disagree")  # pragma: no cover
+        _aggregate(raw[rows], total[rows], top[rows], band[rows], tmp)
+        np.logical_not(np.logical_or.reduce(missing[rows], axis=1), out=complete[rows])
+        np.subtract(raw[rows], missing[rows].view(np.int8), out=raw[rows])  # -1 = missing
+    scores, raw_total, raw_band, overridden = raw, total, band, np.broadcast_to(False, raw.shape)
     if accepted is not None:
-        raw_total, raw_top = _total(raw)
-        raw_band = band_of(raw_total, raw_top)
-    arrays = {
-        "scores": scores,
-        "unadjusted_scores": raw,
-        "missing": missing,
-        "overridden": scores != raw,
-        "total": total,
-        "unadjusted_total": raw_total,
-        "band": band,
-        "unadjusted_band": raw_band,
-        "max_single": top,
-        "complete": total_missing == 0,
-    }
-    for array in arrays.values():
+        scores = _apply_accepted(raw, columns, accepted)
+        total, top, band = np.empty((3, n), np.int8)
+        _aggregate(np.maximum(scores, 0), total, top, band, np.empty((2, n), np.bool_))
+        overridden = scores != raw
+    arrays = (scores, raw, missing, overridden, total, raw_total, band, raw_band, top, complete)
+    for array in arrays:
         array.flags.writeable = False
-    return News2Result(**arrays)
+    return News2Result(*arrays)
 
 
 def band_of(total: NDArray[np.integer], max_single: NDArray[np.integer]) -> NDArray[np.str_]:
     """Aggregate band per news2.md: high >= 7; medium 5-6; low-medium when a single
     parameter scores 3 and the total is below 5; low 1-4; zero."""
-    total = np.asarray(total)
-    code = (total >= 1).view(np.int8) + 2 * (total >= 5).view(np.int8) + (total >= 7)
-    code[(code == 1) & (np.asarray(max_single) >= 3)] = 2  # low-medium
+    total, top = np.broadcast_arrays(np.asarray(total), np.asarray(max_single))
+    code = np.empty(total.shape, np.int8)
+    flat = (total.reshape(-1), top.reshape(-1), code.reshape(-1))
+    _band_code(*flat, np.empty((2, total.size), np.bool_))
     return _BAND_NAMES[code]
 
 
 def score_respiratory_rate(respiratory_rate: NDArray[np.float64]) -> NDArray[np.int8]:
     """NEWS2 respiration rate sub-score, -1 where NaN [/min]."""
-    return _cascade(_RESPIRATORY_RATE_EDGES, _RESPIRATORY_RATE_POINTS, respiratory_rate)
+    return _score(respiratory_rate, _RESPIRATORY_RATE_LADDER)
 
 
 def score_spo2(
@@ -220,62 +277,130 @@ def score_spo2(
 
     On scale 2 only oxygen (``on_oxygen == 1``) scores SpO2 above 92; NaN counts as air.
     """
-    scale1 = _SPO2_SCALE1_POINTS[np.searchsorted(_SPO2_SCALE1_EDGES, spo2)]
-    band2 = np.searchsorted(_SPO2_SCALE2_EDGES, spo2)
-    scale2 = np.where(
-        on_oxygen == 1, _SPO2_SCALE2_OXYGEN_POINTS[band2], _SPO2_SCALE2_AIR_POINTS[band2]
-    )
-    points = np.where(scale == 2, scale2, scale1)
-    return np.where(np.isnan(spo2), np.int8(-1), points).astype(np.int8, copy=False)
+    spo2 = np.asarray(spo2, np.float64)
+    scale2 = _spo2_scale2(spo2, np.broadcast_to(np.asarray(on_oxygen) == 1, spo2.shape))
+    points = np.where(np.asarray(scale) == 2, scale2, _points(spo2, _SPO2_SCALE1_LADDER))
+    return (points - np.isnan(spo2)).astype(np.int8)
 
 
 def score_on_oxygen(on_oxygen: NDArray[np.float64]) -> NDArray[np.int8]:
     """NEWS2 "air or oxygen" sub-score: 2 on oxygen, 0 on air, -1 where NaN [1]."""
-    points = np.where(on_oxygen == 1, _OXYGEN_POINTS, np.int8(0))
-    return np.where(np.isnan(on_oxygen), np.int8(-1), points).astype(np.int8, copy=False)
+    on_oxygen = np.asarray(on_oxygen, np.float64)
+    return ((on_oxygen == 1) * _OXYGEN_POINTS - np.isnan(on_oxygen)).astype(np.int8)
 
 
 def score_systolic_bp(systolic_bp: NDArray[np.float64]) -> NDArray[np.int8]:
     """NEWS2 systolic blood pressure sub-score, -1 where NaN [mm[Hg]]."""
-    return _cascade(_SYSTOLIC_BP_EDGES, _SYSTOLIC_BP_POINTS, systolic_bp)
+    return _score(systolic_bp, _SYSTOLIC_BP_LADDER)
 
 
 def score_heart_rate(heart_rate: NDArray[np.float64]) -> NDArray[np.int8]:
     """NEWS2 pulse sub-score, -1 where NaN [/min]."""
-    return _cascade(_HEART_RATE_EDGES, _HEART_RATE_POINTS, heart_rate)
+    return _score(heart_rate, _HEART_RATE_LADDER)
 
 
 def score_consciousness(code: NDArray[np.float64]) -> NDArray[np.int8]:
     """NEWS2 consciousness sub-score from ACVPU codes 0..4, -1 where NaN [{ACVPU}]."""
-    index = np.where(np.isnan(code), 0, code).astype(np.intp)
-    return np.where(np.isnan(code), np.int8(-1), _CONSCIOUSNESS_POINTS[index]).astype(
-        np.int8, copy=False
-    )
+    return _score(code, _CONSCIOUSNESS_LADDER)
 
 
 def score_temperature(temperature: NDArray[np.float64]) -> NDArray[np.int8]:
     """NEWS2 temperature sub-score, -1 where NaN [Cel]."""
-    return _cascade(_TEMPERATURE_EDGES, _TEMPERATURE_POINTS, temperature)
+    return _score(temperature, _TEMPERATURE_LADDER)
 
 
-def _cascade(
-    edges: NDArray[np.float64], points: NDArray[np.int8], values: NDArray[np.float64]
-) -> NDArray[np.int8]:
-    scored = points[np.searchsorted(edges, values)]
-    return np.where(np.isnan(values), np.int8(-1), scored).astype(np.int8, copy=False)
+# --- the kernel: comparisons written into byte buffers, a block of rows at a time ----------
 
 
-def _total(scores: NDArray[np.int8]) -> tuple[NDArray[np.int8], NDArray[np.int8]]:
-    present = np.maximum(scores, np.int8(0))
-    return _column_sum(present), np.maximum.reduce(present.T, axis=0, initial=0)
+def _points(values: NDArray[np.float64], ladder: Ladder, out: Any = None, tmp: Any = None) -> Any:
+    """The ladder's points for ``values``, 0 where NaN (into ``out``; ``tmp`` is scratch)."""
+    out = np.empty(values.shape, np.int8) if out is None else out
+    tmp = np.empty(values.shape, np.bool_) if tmp is None else tmp
+    for k, (compare, edge, weight) in enumerate(ladder):
+        step = compare(values, edge, out=out.view(np.bool_) if k == 0 else tmp).view(np.int8)
+        if weight != 1:
+            np.multiply(step, weight, out=step)
+        if k:
+            np.add(out, step, out=out)
+    return out
 
 
-def _column_sum(columns: NDArray[np.int8]) -> NDArray[np.int8]:
-    # Adding contiguous columns is several times faster than sum(axis=1) over 7 bytes.
-    total = columns[:, 0].copy()
-    for j in range(1, columns.shape[1]):
-        total += columns[:, j]
-    return total
+def _score(values: ArrayLike, ladder: Ladder) -> NDArray[np.int8]:
+    values = np.asarray(values, np.float64)
+    return np.subtract(_points(values, ladder), np.isnan(values), dtype=np.int8)
+
+
+def _spo2_scale2(spo2: NDArray[np.float64], oxygen: NDArray[np.bool_]) -> NDArray[np.int8]:
+    """SpO2 scale 2 points, 0 where NaN [%]; above 92 only oxygen scores."""
+    return (
+        _points(spo2, _SPO2_SCALE2_AIR_LADDER) + _points(spo2, _SPO2_SCALE2_OXYGEN_EXTRA) * oxygen
+    )
+
+
+def _score_block(
+    columns: list[NDArray[np.float64]],
+    scale: NDArray[np.float64],
+    points: NDArray[np.int8],
+    missing: NDArray[np.bool_],
+    tmp: NDArray[np.bool_],
+    x: NDArray[np.float64],
+) -> bool:
+    """Chart points (0 where missing) and ``missing`` of one block; False if input is bad.
+
+    The checks are exactly those of ``_validate``, made by reductions and counts
+    while the block is in cache; on False the caller runs ``_validate``.
+    """
+    n, count, fmin, fmax = len(points), np.count_nonzero, np.fmin.reduce, np.fmax.reduce
+    a, scale2 = tmp[0, :n], tmp[1, :n]
+    ok = True
+    for j, ladder in _CASCADES:
+        values = columns[j]  # fmin/fmax are NaN only when all values are
+        ok &= not (fmin(values) < 0 or fmax(values) == np.inf)
+        np.isnan(values, out=missing[:, j])
+        _points(values, ladder, points[:, j], a)
+    on_oxygen, oxygen = columns[2], points[:, 2].view(np.bool_)
+    np.isnan(on_oxygen, out=missing[:, 2])
+    np.equal(on_oxygen, 1.0, out=oxygen)
+    ok &= count(oxygen) + count(np.equal(on_oxygen, 0.0, out=a)) + count(missing[:, 2]) == n
+    code = columns[5]  # whole codes 0..4 or NaN
+    ok &= not (fmin(code) < 0 or fmax(code) > len(ACVPU) - 1)
+    np.isnan(code, out=missing[:, 5])
+    ok &= count(np.equal(np.trunc(code, out=x[:n]), code, out=a)) + count(missing[:, 5]) == n
+    _points(code, _CONSCIOUSNESS_LADDER, points[:, 5], a)
+    if len(scale) == 1:
+        ok &= scale[0] in (1.0, 2.0)
+        scale2[:] = scale[0] == 2.0
+    else:
+        np.equal(scale, 2.0, out=scale2)
+        ok &= count(np.equal(scale, 1.0, out=a)) + count(scale2) == n
+    spo2 = columns[1]
+    ok &= not (fmin(spo2) < 0 or fmax(spo2) > 100)
+    np.isnan(spo2, out=missing[:, 1])
+    _points(spo2, _SPO2_SCALE1_LADDER, points[:, 1], a)
+    if scale2.any():  # scale 2 is for few patients: score those rows apart
+        rows = np.flatnonzero(scale2) if len(scale) > 1 else slice(None)
+        points[rows, 1] = _spo2_scale2(spo2[rows], oxygen[rows])
+    np.multiply(points[:, 2], _OXYGEN_POINTS, out=points[:, 2])
+    return bool(ok)
+
+
+def _aggregate(points: Any, total: Any, top: Any, code: Any, tmp: NDArray[np.bool_]) -> None:
+    """Total, largest single and band code of (rows x 7) int8 points >= 0."""
+    np.add.reduce(points, axis=1, dtype=np.int8, out=total)
+    np.maximum.reduce(points, axis=1, out=top)
+    _band_code(total, top, code, tmp[:, : len(total)])
+
+
+def _band_code(total: Any, top: Any, code: NDArray[np.int8], tmp: NDArray[np.bool_]) -> None:
+    # [t >= 1] + 2 [t >= 5] + [t >= 7] indexes BANDS, but for low (1) -> low-medium (2)
+    # when a single parameter scores 3 and the total is below 5.
+    a, b = tmp[0].view(np.int8), tmp[1].view(np.int8)
+    np.greater_equal(total, 1, out=code.view(np.bool_))
+    np.add(code, np.greater_equal(total, 5, out=tmp[1]).view(np.int8), out=code)
+    np.add(code, b, out=code)
+    np.greater(np.greater_equal(top, 3, out=tmp[0]), tmp[1], out=tmp[0])  # 3, total < 5
+    np.add(code, a, out=code)
+    np.add(code, np.greater_equal(total, 7, out=tmp[0]).view(np.int8), out=code)
 
 
 def _apply_accepted(
@@ -308,7 +433,10 @@ def _reject(parameter: str, bad: NDArray[np.bool_], message: str) -> None:
         raise ScoringInputError(parameter, np.flatnonzero(bad)[:_MAX_BAD_ROWS], message)
 
 
-def _validate(columns: list[NDArray[np.float64]]) -> None:
+def _validate(columns: list[NDArray[np.float64]], scale: NDArray[np.float64]) -> None:
+    """Raise for the first bad parameter, naming its first bad rows."""
+    scale = np.broadcast_to(scale, (len(columns[0]),))
+    _reject("spo2_scale", (scale != 1) & (scale != 2), "must be 1 or 2")
     for name, values in zip(PARAMETERS, columns, strict=True):
         if name == "on_oxygen":
             bad = ~np.isnan(values) & (values != 0) & (values != 1)
@@ -327,16 +455,6 @@ def _common_length(names: tuple[str, ...], arrays: list[NDArray[Any]]) -> int:
         if len(array) != n:
             raise ScoringInputError(name, (), f"length {len(array)}, expected {n}")
     return n
-
-
-def _spo2_scale(spo2_scale: ArrayLike, n: int) -> NDArray[np.int8]:
-    scale = _as_float("spo2_scale", np.atleast_1d(np.asarray(spo2_scale)))
-    if len(scale) == 1:
-        scale = np.broadcast_to(scale, (n,))
-    elif len(scale) != n:
-        raise ScoringInputError("spo2_scale", (), f"length {len(scale)}, expected {n}")
-    _reject("spo2_scale", (scale != 1) & (scale != 2), "must be 1 or 2")
-    return scale.astype(np.int8)
 
 
 def _as_float(name: str, x: ArrayLike) -> NDArray[np.float64]:
@@ -368,10 +486,13 @@ def _element_to_float(v: Any) -> float:
 def _consciousness_codes(x: ArrayLike) -> NDArray[np.float64]:
     """Letters (any case; '' or 'nan' = missing), codes 0..4 or None/NaN -> float codes.
 
-    Unknown letters become -1 and are refused by ``_validate``.  A list is read
-    as objects so that numpy does not turn NaN into the string 'nan' silently.
+    Unknown letters become -1 and are refused by ``_validate``.  A list that is
+    not all numbers is read as objects, so that numpy does not turn NaN into the
+    string 'nan' silently, nor True into the code 1.
     """
-    array = x if isinstance(x, np.ndarray) else np.array(x, dtype=object)
+    array = x if isinstance(x, np.ndarray) else np.asarray(x)
+    if array.dtype.kind not in "iuf" and not isinstance(x, np.ndarray):
+        array = np.array(x, dtype=object)
     if array.dtype.kind in "US":
         codes = _letters_to_codes(array.astype(str))
     elif array.dtype.kind == "O":
