@@ -1,4 +1,6 @@
 """Virtual home devices: physiology models, device schedules and faults,
 scenarios.  The pure core (physiology, devices, messages, faults, scenario,
-plan) never touches the network; a runner publishes what `plan.Simulation`
-plans."""
+plan, pacing, summary) never touches the network; `connections` holds the
+devices' MQTT clients, `runner` paces what `plan.Simulation` plans onto them,
+`enrol` registers the devices, `commands` is `vward simulate` and `bench` is
+`vward bench simulate` (docs/simulators.md)."""

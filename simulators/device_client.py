@@ -1,6 +1,7 @@
 """A home device's side of the MQTT contract: connect with the device's own
 credentials, publish readings (QoS 1, waiting for the broker's ack), status
-with a last will.  Used by the simulator runner and by tests as a device."""
+with a last will.  One device, one thread: used by tests as a device; the
+simulator drives thousands from one thread in runner.py."""
 
 from __future__ import annotations
 

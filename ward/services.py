@@ -188,6 +188,9 @@ def broker_config(settings: Settings, paths: Paths) -> str:
         # 0 = no limit: a queued reading for an offline ingest worker is never dropped.
         "max_queued_messages 0",
         "max_queued_bytes 0",
+        # One connection per home device (10,000 for one simulator); the open-file
+        # limit that bounds it is raised in start_broker.
+        "max_connections -1",
         "persistent_client_expiration 14d",
         f"message_size_limit {max(settings.max_payload_bytes * 4, 1024 * 1024)}",
         f"log_dest file {paths.broker_log}",
@@ -233,6 +236,22 @@ def _write_private(path: Path, text: str) -> None:
     tmp.replace(path)
 
 
+def raise_open_files_limit() -> int:
+    """Raise this process's soft open-file limit to its hard limit (a 1,024
+    default would stop the broker near 1,000 devices); returns the soft limit."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = 1_048_576 if hard == resource.RLIM_INFINITY else hard
+    if soft != resource.RLIM_INFINITY and soft < target:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+        except (ValueError, OSError):
+            pass  # the kernel's cap (fs.nr_open) is lower: keep what we have
+    return soft
+
+
 def start_broker(settings: Settings, device_hashes: dict[str, str]) -> None:
     paths = Paths(settings.home)
     (paths.broker_dir / "data").mkdir(parents=True, exist_ok=True)
@@ -247,6 +266,7 @@ def start_broker(settings: Settings, device_hashes: dict[str, str]) -> None:
         paths.broker_log.touch()
         _chown_to(paths.broker_dir, "mosquitto")
         _chown_to(paths.broker_log, "mosquitto")
+    raise_open_files_limit()  # inherited by mosquitto: one descriptor per connected device
     _run(["mosquitto", "-d", "-c", str(paths.broker_conf)], "mosquitto", log=paths.broker_log)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:

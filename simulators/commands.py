@@ -1,0 +1,179 @@
+"""`vward simulate`: a simulated ward of patients at home and their devices,
+registered like real ones and publishing through the real broker."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+from simulators import scenario as scenarios
+from simulators.errors import SimulatorError
+from simulators.pacing import Timeline, choose_start, format_progress, parse_duration
+from simulators.plan import Simulation
+from ward.settings import Settings
+
+# Devices and patients are assigned from this long before the simulated start
+# (a skewed device clock stamps readings up to clock_skew_minutes early).
+_ASSIGNED_BEFORE = timedelta(days=1)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "simulate",
+        help="simulate a ward of patients at home and their devices",
+        description="Register simulated patients and devices (as `vward device add` does) and"
+        " publish their readings through the broker, stamped in simulated time.  Stops after"
+        " --duration, or on Ctrl-C / SIGTERM (a second one drops every connection at once).",
+    )
+    p.add_argument(
+        "--patients",
+        type=_positive_int,
+        metavar="N",
+        help="how many patients (default: the scenario's)",
+    )
+    p.add_argument(
+        "--scenario",
+        default="mixed",
+        metavar="NAME|FILE",
+        help=f"{', '.join(scenarios.BUILTIN)} or a TOML file (default: mixed)",
+    )
+    p.add_argument(
+        "--speed",
+        type=_positive_float,
+        metavar="X",
+        help="simulated seconds per real second (default: the scenario's)",
+    )
+    p.add_argument(
+        "--duration",
+        type=_duration,
+        metavar="D",
+        help="stop after this much real time: 90, 90s, 10m, 2h (default: until stopped)",
+    )
+    p.add_argument(
+        "--seed",
+        type=_seed,
+        default=1,
+        metavar="S",
+        help="the same seed (and --start) gives the same run (default: 1)",
+    )
+    p.add_argument("--ward", metavar="W", help="ward id (default: the scenario's)")
+    p.add_argument(
+        "--start",
+        type=_start,
+        metavar="TIME",
+        help="simulated start, ISO 8601 (default: the run ends at the present or,"
+        " without --duration, catches up with it)",
+    )
+    p.add_argument(
+        "--abrupt-stop",
+        action="store_true",
+        help="at the end, drop every connection without saying goodbye, so the"
+        " broker publishes each device's last will",
+    )
+    p.set_defaults(func=_cmd_simulate)
+
+
+def _cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
+    from simulators import summary
+    from simulators.enrol import enrol
+    from simulators.runner import Runner
+    from ward import devices
+
+    sc = scenarios.load(args.scenario)
+    if args.ward:
+        sc = replace(sc, ward_id=devices.check_id(args.ward, "ward id"))
+    speed = args.speed or sc.speed
+    now = datetime.now(UTC)
+    start = args.start or choose_start(now, speed, args.duration)
+    if start < now - timedelta(days=settings.max_age_days):
+        raise SimulatorError(
+            f"--start {start:%Y-%m-%dT%H:%M:%SZ} is more than {settings.max_age_days} days"
+            " ago: the ingest refuses readings that old (VWARD_MAX_AGE_DAYS)"
+        )
+    if start > now:
+        raise SimulatorError(
+            f"--start {start:%Y-%m-%dT%H:%M:%SZ} is in the future: the ingest"
+            " refuses readings from the future"
+        )
+    sim = Simulation(sc, n_patients=args.patients, seed=args.seed, speed=speed, start=start)
+    for line in summary.describe(
+        sim, Timeline(speed, (now - sim.start).total_seconds()), args.duration
+    ):
+        print(line, flush=True)
+    passwords = enrol(settings, sim, valid_from=sim.start - _ASSIGNED_BEFORE)
+    if settings.mqtt_external:
+        print(
+            "note: the broker is external (VWARD_MQTT_EXTERNAL): give it the simulated"
+            " devices' credentials yourself",
+            file=sys.stderr,
+        )
+    print(
+        f"registered {len(sim.devices):,} devices; connecting to the broker at"
+        f" {settings.mqtt_host}:{settings.mqtt_port} ...",
+        flush=True,
+    )
+    runner = Runner(
+        sim,
+        passwords,
+        host=settings.mqtt_host,
+        port=settings.mqtt_port,
+        progress=lambda p: print(format_progress(p), flush=True),
+        abrupt_stop=args.abrupt_stop,
+    )
+    previous = _on_signals(runner)
+    try:
+        report = runner.run(duration_s=args.duration)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    for line in summary.final(report, sim.start):
+        print(line, flush=True)
+    return 0
+
+
+def _on_signals(runner) -> dict[int, object]:
+    """SIGINT/SIGTERM stop the run cleanly; a second one drops the connections."""
+
+    def handler(signum, frame) -> None:
+        runner.stop(abrupt=runner.stopping)
+
+    return {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a number > 0, got {text}")
+    return value
+
+
+def _seed(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
+    return value
+
+
+def _duration(text: str) -> float:
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _start(text: str) -> datetime:
+    try:
+        t = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r}") from None
+    return (t if t.tzinfo else t.replace(tzinfo=UTC)).astimezone(UTC)
