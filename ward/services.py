@@ -129,6 +129,7 @@ def start_postgres(settings: Settings) -> None:
         with open(paths.pg_data / "postgresql.conf", "a", encoding="utf-8") as conf:
             conf.write(_postgres_conf(settings, paths))
     if pg_running(settings):
+        _refuse_foreign_server(settings, paths)
         return
     paths.pg_log.parent.mkdir(parents=True, exist_ok=True)
     paths.pg_socket.mkdir(parents=True, exist_ok=True)
@@ -140,6 +141,20 @@ def start_postgres(settings: Settings) -> None:
     _run(_as_postgres([_pg_bin("pg_ctl"), "-D", str(paths.pg_data), "-l", str(paths.pg_log),
                        "-o", f"-p {settings.pg_port}", "-w", "-t", "60", "start"]),
          "pg_ctl start", log=paths.pg_log)
+
+
+def _refuse_foreign_server(settings: Settings, paths: Paths) -> None:
+    """A server already answers on our port: carry on only if it is ours, so
+    that `vward up` never migrates somebody else's database."""
+    dsn = settings.dsn.replace(f"dbname={settings.pg_database}", "dbname=postgres")
+    with psycopg.connect(dsn, connect_timeout=2) as conn:
+        row = conn.execute("SHOW data_directory").fetchone()
+    theirs = Path(row[0]).resolve() if row else None
+    if theirs != paths.pg_data.resolve():
+        raise ServiceError(
+            f"another PostgreSQL (data directory {theirs}) already listens on port"
+            f" {settings.pg_port}; set VWARD_PG_PORT to a free port, or VWARD_DATABASE_URL"
+            " to use that server on purpose")
 
 
 def _postgres_conf(settings: Settings, paths: Paths) -> str:
@@ -260,6 +275,10 @@ def start_broker(settings: Settings, device_hashes: dict[str, str]) -> None:
     write_broker_credentials(settings, device_hashes)
     if broker_pid(settings):
         return
+    if _port_open(settings.mqtt_host, settings.mqtt_port):
+        raise ServiceError(f"another program already listens on port {settings.mqtt_port}; set"
+                           " VWARD_MQTT_PORT to a free port, or VWARD_MQTT_EXTERNAL=true with"
+                           " VWARD_MQTT_HOST/PORT to use that broker on purpose")
     _ensure_traversable(settings.home)
     if os.geteuid() == 0:
         # mosquitto started as root drops to the `mosquitto` user.
