@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from ward.errors import WardError
+
 
 class AlertsError(Exception):
     """Base class for errors raised by the alerts stage."""
@@ -32,3 +34,7 @@ class ScoringInputError(AlertsError, ValueError):
 
     def __reduce__(self) -> tuple[type[ScoringInputError], tuple[str, tuple[int, ...], str]]:
         return (type(self), (self.parameter, self.rows, self.message))
+
+
+class CommandError(AlertsError, WardError):
+    """A command line the alerts commands cannot act on (a bad time, an unknown id)."""

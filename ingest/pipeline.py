@@ -154,6 +154,10 @@ def prepare_batch(messages: list[Received]) -> Prepared:
                 refs.append(ref)
             prepared.pending.append(_Pending(m, device_id, d, tuple(refs)))
             counts["readings"] += len(d.readings) + sum(r.index is not None for r in d.refusals)
+        if m.retained:
+            # The broker's stored copy, resent on (re)subscription: old news,
+            # not a sign that the device is alive now.
+            continue
         seen = prepared.last_seen.get(device_id, m.received_at)
         prepared.last_seen[device_id] = max(seen, m.received_at)
     return prepared

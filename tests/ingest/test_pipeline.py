@@ -40,7 +40,10 @@ def _readings_msg(device: str, readings: list[Any], message_id: str | None = "m-
 
 
 def _status_msg(device: str, payload: bytes, received_at: datetime = NOW) -> Received:
-    return _msg(f"ward/v1/devices/{device}/status", payload, received_at, retained=True)
+    # Forwarded live, a retained publish arrives with the retain flag clear
+    # (MQTT 5 "retain as published" is off); only the broker's stored copy,
+    # resent on subscription, has it set.
+    return _msg(f"ward/v1/devices/{device}/status", payload, received_at, retained=False)
 
 
 def _prepare(messages: list[Received]) -> pipeline.Prepared:
@@ -368,6 +371,15 @@ def test_status_message_parsed() -> None:
     assert p.last_seen == {"dev-a": NOW}
     assert p.observations == [] and p.rejections(NONE) == []
     assert p.counts["messages"] == 1 and p.counts["readings"] == 0
+
+
+def test_a_retained_status_resent_by_the_broker_is_not_a_sign_of_life() -> None:
+    from dataclasses import replace
+
+    retained = replace(_status_msg("dev-a", b'{"online": true, "battery": 50}'), retained=True)
+    p = _prepare([retained])
+    assert [s.battery for s in p.statuses] == [50.0]
+    assert p.last_seen == {}
 
 
 def test_last_will_is_offline() -> None:

@@ -1,6 +1,12 @@
 -- Scores, alerts and their audit trail, and the clinical settings that change
 -- how a patient is scored.  Written by the alerts engine; read by the web app.
 
+-- While an engine holds a queue row (claimed_by), the `since` it took waits in
+-- claimed_since and `since` is 9999-12-31 until a new reading lowers it (ingest
+-- keeps the least): the engine then knows what came after its claim, and a
+-- crashed engine's successor takes least(since, claimed_since).
+ALTER TABLE score_queue ADD COLUMN claimed_since timestamptz;
+
 -- A clinician's setting for one patient, kept as history: who set it, why,
 -- from when and until when.  kind 'spo2_scale' uses spo2_scale; kind
 -- 'accepted_range' says that `parameter` between low and high is this
@@ -45,10 +51,17 @@ CREATE TABLE scores (
     spo2_scale    smallint NOT NULL,
     -- A clinician's accepted range changed at least one sub-score.
     overridden    boolean NOT NULL DEFAULT false,
+    -- Which parameters an accepted range zeroed (alerts.news2.PARAMETERS names).
+    overridden_parameters text[] NOT NULL DEFAULT '{}',
+    -- When the engine (re)computed it: scored_at minus the readings' commit is
+    -- the engine's latency.
     scored_at     timestamptz NOT NULL DEFAULT clock_timestamp()
 );
 SELECT create_hypertable('scores', 'time', chunk_time_interval => interval '1 day');
 CREATE UNIQUE INDEX scores_patient_time ON scores (patient_id, time DESC);
+-- The last complete set of each patient, for the overdue rule, without walking
+-- back through a patch's minute-by-minute partial scores.
+CREATE INDEX scores_patient_complete ON scores (patient_id, time DESC) WHERE complete;
 
 -- One row per alert; at most one open (or acknowledged) alert per patient,
 -- kind and device.  Clinical alerts come from the score, technical ones from
@@ -98,10 +111,17 @@ CREATE TABLE alert_events (
     severity    text NOT NULL,
     state       text NOT NULL,
     actor       text NOT NULL,
-    detail      jsonb NOT NULL DEFAULT '{}'
+    detail      jsonb NOT NULL DEFAULT '{}',
+    -- Why, in words a clinician reads (the engine's events; '' for a person's).
+    reason      text NOT NULL DEFAULT '',
+    -- The writing transaction: the outbox publishes in (txid, event_id) order
+    -- and only events of transactions older than every running one, so an event
+    -- committed late behind a higher event_id is never skipped.
+    txid        xid8 NOT NULL DEFAULT pg_current_xact_id()
 );
 CREATE INDEX alert_events_alert ON alert_events (alert_id, event_id);
 CREATE INDEX alert_events_time ON alert_events (time DESC);
+CREATE INDEX alert_events_outbox ON alert_events (txid, event_id);
 CREATE FUNCTION refuse_audit_change() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     RAISE EXCEPTION 'alert_events is an append-only audit trail';
@@ -109,3 +129,16 @@ END $$;
 CREATE TRIGGER alert_events_append_only
     BEFORE UPDATE OR DELETE OR TRUNCATE ON alert_events
     FOR EACH STATEMENT EXECUTE FUNCTION refuse_audit_change();
+
+-- What the alerts engine has published on MQTT (ward/v1/wards/{ward}/alerts):
+-- every alert_events row up to (txid, event_id) in outbox order.  One row; an
+-- engine publishes while holding its lock, so several engines never publish
+-- one event twice (a crash between publishing and committing may: at least once).
+CREATE TABLE alert_outbox (
+    one            boolean PRIMARY KEY DEFAULT true CHECK (one),
+    txid           xid8 NOT NULL,
+    event_id       bigint NOT NULL,
+    published      bigint NOT NULL DEFAULT 0,
+    published_at   timestamptz
+);
+INSERT INTO alert_outbox (txid, event_id) VALUES ('0', 0);

@@ -1,0 +1,361 @@
+"""The real-time alerts engine: fetch what changed, call the pure functions, write.
+
+``Engine`` works on one connection with a clock passed in, so tests drive it
+step by step: ``run_once(now)`` claims queued patients (score_queue, filled by
+ingest in the readings' own transaction), rescores them from their ``since``
+with the freshness window of context, writes the scores, reconciles their
+alerts and deletes the queue rows, all in one transaction: the queue is the
+committed watermark, so a restarted engine carries on where it stopped.
+``tick(now)`` does what time alone changes: overdue observations, escalation,
+resolution after the hold, devices offline and batteries low.  ``serve`` runs
+both, woken by LISTEN, and publishes the alert events (``outbox``).
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import psycopg
+
+from alerts import alert_store, conditions, lifecycle, rules, store
+from alerts.lifecycle import NEWS2, SCORE_RISING, SPO2_FALLING, Condition, LiveAlert
+from alerts.news2 import PARAMETERS
+from alerts.scoring import ScoreTable, score_rows
+from ward.settings import Settings
+
+log = logging.getLogger("alerts")
+
+_SCORE_KINDS = (NEWS2, SCORE_RISING, SPO2_FALLING)
+_SPO2 = PARAMETERS.index("spo2")
+_CONTEXT = max(rules.SCORE_RISE_WINDOW, np.timedelta64(rules.HOLD))  # scores kept for trends
+_REPORT_EVERY = 10.0  # [s] between counter lines in the log
+_BACKOFF: tuple[float, ...] = (0.5, 1, 2, 5, 10)  # [s] between database reconnect attempts
+Clock = Callable[[], datetime]
+_DB_ERRORS = (psycopg.OperationalError, psycopg.InterfaceError)
+
+
+def wards_of(settings: Settings) -> tuple[str, ...]:
+    return tuple(sorted(w.strip() for w in settings.alerts_wards.split(",") if w.strip()))
+
+
+class Engine:
+    """One alerts engine on one connection (autocommit; it opens its own transactions)."""
+
+    def __init__(self, conn: psycopg.Connection, *, engine_id: str, freshness: timedelta,
+                 wards: Sequence[str] = (), batch: int = 200,
+                 claim_for: timedelta = timedelta(seconds=60),
+                 device_interval: timedelta = timedelta(minutes=15)) -> None:
+        self.conn = conn
+        self.engine_id = engine_id
+        self.freshness = freshness
+        self.wards = tuple(wards)
+        self.batch = batch
+        self.claim_for = claim_for
+        self.device_interval = device_interval
+        self.counts: Counter[str] = Counter()
+        self.timings: dict[str, float] = defaultdict(float)  # [s] per scoring step, for the log
+        self._last_tick: datetime | None = None
+        self._restarted = True
+        store.prepare(conn)
+
+    @classmethod
+    def from_settings(cls, conn: psycopg.Connection, settings: Settings) -> Engine:
+        return cls(conn, engine_id=settings.alerts_engine_id,
+                   freshness=timedelta(minutes=settings.freshness_minutes),
+                   wards=wards_of(settings), batch=settings.alerts_batch_patients,
+                   claim_for=timedelta(seconds=settings.alerts_claim_seconds),
+                   device_interval=timedelta(minutes=settings.device_report_minutes))
+
+    # -- scoring -------------------------------------------------------------------------
+
+    def run_once(self, now: datetime) -> int:
+        """Claim one batch of queued patients and score them; returns how many."""
+        claims = store.claim(self.conn, self.engine_id, self.batch, self.claim_for, self.wards,
+                             own=self._restarted)
+        self._restarted = False  # own claims only once: one that failed waits for its expiry
+        if not claims:
+            return 0
+        try:
+            self._score_claims(claims, now)
+        except _DB_ERRORS:
+            raise
+        except Exception:
+            # A fault in one patient's data must not stop the ward: score one by one, and
+            # leave a patient that still fails claimed (retried when the claim expires).
+            log.exception("a batch of %d patients failed; scoring them one by one", len(claims))
+            for c in claims:
+                try:
+                    self._score_claims([c], now)
+                except _DB_ERRORS:
+                    raise
+                except Exception:
+                    self.counts["failed"] += 1
+                    log.exception("patient %s could not be scored; retried in %s", c.patient_id,
+                                  self.claim_for)
+        return len(claims)
+
+    def _score_claims(self, claims: list[store.Claim], now: datetime) -> None:
+        with self.conn.transaction():
+            self.score([c.patient_id for c in claims], [c.since for c in claims], now)
+            self.counts["queue_done"] += store.finish(self.conn, self.engine_id, claims)
+        self.counts["batches"] += 1
+
+    def drain(self, now: datetime | Clock, *, limit: int | None = None,
+              stop: Callable[[], bool] = lambda: False) -> int:
+        """Score batches until the queue has nothing this engine may claim (or ``stop``)."""
+        total = 0
+        while (limit is None or total < limit) and not stop():
+            n = self.run_once(now() if callable(now) else now)
+            if n == 0:
+                break
+            total += n
+        return total
+
+    def score(self, ids: Sequence[str], since: Sequence[datetime], now: datetime) -> int:
+        """Inside the caller's transaction: rescore ``ids`` from ``since`` on, write the
+        scores and reconcile their score-driven alerts.  Returns score rows written.
+        The one path of the engine and of ``vward rescore``."""
+        clock = _Stopwatch(self.timings)
+        patients = store.lock_patients(self.conn, ids)
+        wanted = dict(zip(ids, since, strict=True))
+        pids = [p.patient_id for p in patients]
+        wards = [p.ward_id for p in patients]
+        starts = [wanted[p] for p in pids]
+        if not pids:
+            return 0
+        spo2_window = _td(rules.SPO2_FALL_WINDOW)
+        obs = store.load_observations(
+            self.conn, pids, [min(s - self.freshness, now - spo2_window) for s in starts])
+        setting_rows = store.load_settings(self.conn, pids)
+        context = store.load_scores(self.conn, pids,
+                                    [min(s, now - _td(_CONTEXT)) for s in starts], starts)
+        live = alert_store.live_alerts(self.conn, patients=pids, kinds=_SCORE_KINDS)
+        clock.lap("read")
+        table = score_rows(obs, setting_rows, store.as_times(starts), _np(now),
+                           np.timedelta64(self.freshness))
+        clock.lap("score")
+        rewritten = self._rewritten(live, table, pids, wanted)
+        store.write_scores(self.conn, table, pids)
+        clock.lap("write")
+        history = context.merged(table)
+        keys = {a.key for a in live}
+        spo2 = obs.param == _SPO2
+        found = (conditions.news2_conditions(history, pids, wards, keys)
+                 + conditions.trend_conditions(history, obs.patient[spo2], obs.time[spo2],
+                                               obs.value[spo2], now, pids, wards, keys))
+        resolved = alert_store.last_resolved_basis(self.conn, pids, NEWS2)
+        changes = lifecycle.reconcile(live, found, now, last_resolved_basis=resolved,
+                                      rewritten=rewritten)
+        self._write(changes, now)
+        clock.lap("alerts")
+        self.counts["patients"] += len(pids)
+        self.counts["observations"] += len(obs)
+        self.counts["scores"] += len(table)
+        return len(table)
+
+    def _rewritten(self, live: list[LiveAlert], table: ScoreTable, pids: list[str],
+                   since: dict[str, datetime]) -> dict[lifecycle.Key, str]:
+        """Live NEWS2 alerts whose raising score is being rescored to something else."""
+        basis = [a for a in live if a.kind == NEWS2 and a.condition_time is not None
+                 and a.condition_time >= since[a.patient_id]]
+        old = store.scores_at(self.conn, [(a.patient_id, a.condition_time) for a in basis
+                                          if a.condition_time is not None])
+        index = {p: i for i, p in enumerate(pids)}
+        out = {}
+        for a in basis:
+            assert a.condition_time is not None
+            before = old.get((a.patient_id, a.condition_time))
+            at = np.flatnonzero((table.patient == index[a.patient_id])
+                                & (table.time == _np(a.condition_time)))
+            after = (int(table.total[at[0]]), str(table.band[at[0]])) if len(at) else None
+            if before is not None and after != before:
+                now_text = f"{after[0]} ({after[1]})" if after else "no score"
+                out[a.key] = (f"Late readings rescored the set that raised this alert: NEWS2 at"
+                              f" {a.condition_time:%Y-%m-%d %H:%M}Z was {before[0]}"
+                              f" ({before[1]}), now {now_text}")
+        return out
+
+    # -- the clock -------------------------------------------------------------------------
+
+    def tick(self, now: datetime) -> int:
+        """Overdue, escalation, hold, devices: what time alone changes.  One engine per
+        ward set ticks at a time (advisory lock); returns events written (-1: skipped)."""
+        with self.conn.transaction():
+            got = self.conn.execute("SELECT pg_try_advisory_xact_lock(hashtext(%s))",
+                                    (f"vward-alerts-tick:{','.join(self.wards)}",)).fetchone()
+            if not got or not got[0]:
+                return -1
+            after = self._last_tick or now - timedelta(days=1)
+            self.counts["settings_ended"] += store.enqueue_ended_settings(self.conn, after, now)
+            live = alert_store.live_alerts(self.conn, wards=self.wards)
+            keys = {a.key for a in live}
+            found = self._patient_conditions(now, keys) + self._device_conditions(now, keys)
+            found += self._score_conditions(live, now, keys)
+            changes = lifecycle.reconcile(live, found, now)
+            events = self._write(changes, now)
+        self._last_tick = now
+        self.counts["ticks"] += 1
+        return events
+
+    def _patient_conditions(self, now: datetime, keys: set) -> list[Condition]:
+        rows = alert_store.patient_states(self.conn, self.wards)
+        if not rows:
+            return []
+        pid, ward, admitted, band, complete = zip(*rows, strict=True)
+        return conditions.overdue_conditions(pid, ward, store.as_times(admitted),
+                                             store.as_times(complete), band, now, keys)
+
+    def _device_conditions(self, now: datetime, keys: set) -> list[Condition]:
+        rows = alert_store.device_states(self.conn, self.wards)
+        if not rows:
+            return []
+        dev, kind, pid, ward, seen, since, gone, battery = zip(*rows, strict=True)
+        return conditions.device_conditions(
+            dev, kind, pid, ward, store.as_times(seen), store.as_times(since), np.array(gone, bool),
+            store.as_floats(battery), now, self.device_interval, keys)
+
+    def _score_conditions(self, live: list[LiveAlert], now: datetime,
+                          keys: set) -> list[Condition]:
+        """Live score-driven alerts, judged again on the stored scores (hold, escalation)."""
+        pids = sorted({a.patient_id for a in live if a.kind in _SCORE_KINDS})
+        if not pids:
+            return []
+        wards = {a.patient_id: a.ward_id for a in live}
+        latest: dict[str, datetime] = dict(self.conn.execute(
+            "SELECT patient_id, max(time) FROM scores WHERE patient_id = ANY(%s)"
+            " GROUP BY patient_id", (pids,)).fetchall())
+        window = now - _td(_CONTEXT)
+        starts = [min(window, latest.get(p) or window) for p in pids]
+        history = store.load_scores(self.conn, pids, starts, [None] * len(pids))
+        spo2 = store.spo2_readings(self.conn, pids, now - _td(rules.SPO2_FALL_WINDOW))
+        ward_ids = [wards[p] for p in pids]
+        judged = [i for i, p in enumerate(pids)
+                  if (p, SCORE_RISING, "") in keys or (p, SPO2_FALLING, "") in keys]
+        found = [c for c in conditions.news2_conditions(history, pids, ward_ids, keys)
+                 if c.key in keys]
+        return found + conditions.trend_conditions(history, *spo2, now, pids, ward_ids, keys,
+                                                   judged=judged)
+
+    def _write(self, changes: list[lifecycle.Change], now: datetime) -> int:
+        events = alert_store.write_changes(self.conn, changes, now, self.engine_id)
+        for c in changes:
+            for e in c.events:
+                self.counts[f"event:{e.event}"] += 1
+        return events
+
+    def report(self) -> None:
+        c = self.counts
+        events = ", ".join(f"{k.split(':', 1)[1]} {v}" for k, v in sorted(c.items())
+                           if k.startswith("event:")) or "none"
+        depth = self.conn.execute("SELECT count(*) FROM score_queue").fetchone()
+        log.info("scored %d patients in %d batches: %d observations read, %d scores written;"
+                 " %d ticks; alert events: %s; queue depth %d", c["patients"], c["batches"],
+                 c["observations"], c["scores"], c["ticks"], events, depth[0] if depth else -1)
+        if c["batches"]:
+            t = self.timings
+            log.info("per batch: read %.1f ms, score %.1f ms, write %.1f ms, alerts %.1f ms",
+                     *(1000 * t[k] / c["batches"] for k in ("read", "score", "write", "alerts")))
+
+
+def rescore(engine: Engine, ids: Sequence[str], since: datetime, now: datetime, *,
+            chunk: int, progress: bool = True) -> None:
+    """Rescore ``ids`` from ``since`` in chunks of patients, one transaction each: the
+    engine's own scoring path (`vward rescore`, and the benchmark)."""
+    from tqdm import tqdm
+
+    with tqdm(total=len(ids), unit="patient", disable=not progress, file=sys.stderr) as bar:
+        for i in range(0, len(ids), chunk):
+            part = ids[i:i + chunk]
+            with engine.conn.transaction():
+                engine.score(part, [since] * len(part), now)
+            bar.update(len(part))
+
+
+class _Stopwatch:
+    def __init__(self, into: dict[str, float]) -> None:
+        self.into = into
+        self.last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.into[name] += now - self.last
+        self.last = now
+
+
+def serve(settings: Settings, *, stop: threading.Event | None = None,
+          clock: Clock = lambda: datetime.now(UTC)) -> int:
+    """`vward alerts`: score what is queued, tick, publish; until SIGTERM or ``stop``."""
+    from alerts.outbox import Outbox
+
+    stop = stop or threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    outbox = Outbox(settings)
+    outbox.start()
+    log.info("alerts engine %s started (wards: %s); publishing alert events to %s:%d",
+             settings.alerts_engine_id, ", ".join(wards_of(settings)) or "all",
+             settings.mqtt_host, settings.mqtt_port)
+    attempt = 0
+    try:
+        while not stop.is_set():
+            try:
+                _serve_connected(settings, stop, clock, outbox)
+            except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+                delay = _BACKOFF[min(attempt, len(_BACKOFF) - 1)]
+                log.warning("database unreachable (%s); retrying in %s s",
+                            str(exc).strip().splitlines()[0] if str(exc) else exc, delay)
+                attempt += 1
+                stop.wait(delay)
+    finally:
+        outbox.stop()
+    log.info("alerts engine %s stopped", settings.alerts_engine_id)
+    return 0
+
+
+def _serve_connected(settings: Settings, stop: threading.Event, clock: Clock, outbox) -> None:
+    tick_every = timedelta(seconds=settings.alerts_tick_seconds)
+    with psycopg.connect(settings.dsn, autocommit=True, connect_timeout=5) as work, \
+            psycopg.connect(settings.dsn, autocommit=True, connect_timeout=5) as listen:
+        listen.execute("LISTEN new_observations")
+        listen.execute("LISTEN alert_events")
+        engine = Engine.from_settings(work, settings)
+        log.info("connected to the database; catching up on the queue")
+        next_tick = clock()
+        last_report = time.monotonic()
+        try:
+            while not stop.is_set():
+                engine.drain(clock, stop=stop.is_set)
+                if clock() >= next_tick:
+                    engine.tick(clock())
+                    next_tick = clock() + tick_every
+                engine.counts["published"] += outbox.publish_pending(work)
+                if time.monotonic() - last_report >= _REPORT_EVERY:
+                    engine.report()
+                    log.info("published %d alert events", engine.counts["published"])
+                    last_report = time.monotonic()
+                wait = min(1.0, max(0.05, (next_tick - clock()).total_seconds()))
+                for _ in listen.notifies(timeout=wait, stop_after=1):
+                    pass
+        finally:
+            if not work.closed:
+                store.release(work, engine.engine_id)
+                engine.report()
+
+
+def _np(t: datetime) -> np.datetime64:
+    """An aware datetime as a naive-UTC datetime64[us]."""
+    return np.datetime64(t.astimezone(UTC).replace(tzinfo=None), "us")
+
+
+def _td(d: np.timedelta64 | timedelta) -> timedelta:
+    if isinstance(d, timedelta):
+        return d
+    return timedelta(microseconds=int(d / np.timedelta64(1, "us")))
