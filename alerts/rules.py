@@ -47,6 +47,11 @@ BAND_SEVERITY: dict[str, Severity | None] = {
 # 6 h spans the low band's 4-6 h monitoring, so two routine sets are compared.
 SCORE_RISE = 2  # [{score}]
 SCORE_RISE_WINDOW = np.timedelta64(6 * 3600, "s")
+# ... to a total of 3 or more.  A rise that ends at 0-2 changes no NEWS2
+# response (the low band, routine 4-6 hourly sets) and, on home devices, is
+# mostly a spot check's noise at a band edge (a cuff reading 109 instead of
+# 112 scores a point): alerting on it teaches the hub to ignore the trend alert.
+SCORE_RISE_TO = 3  # [{score}]
 # 3 points exceeds a home oximeter's +/-2 % accuracy, so the fall is real; within
 # an hour it is acute (infection, embolism, pneumothorax) even while still in range.
 SPO2_FALL = 3.0  # [%]
@@ -112,14 +117,16 @@ def score_rising(
     n_patients: int,
     window: np.timedelta64 | timedelta = SCORE_RISE_WINDOW,
     rise: float = SCORE_RISE,
+    to: float = SCORE_RISE_TO,
 ) -> NDArray[np.bool_]:
-    """Per patient: latest total minus the lowest total within ``window`` >= ``rise``.
+    """Per patient: latest total minus the lowest total within ``window`` >= ``rise``,
+    and the latest total >= ``to``.
 
     patient : int array 0..n_patients-1;  times : datetime64 array;  totals : [{score}]
     Only scores timed in ``[now - window, now]`` count; returns bool[n_patients].
     """
     latest, lowest = _latest_and_extreme(patient, times, totals, now, window, n_patients, np.fmin)
-    return latest - lowest >= rise
+    return (latest - lowest >= rise) & (latest >= to)
 
 
 def spo2_falling(

@@ -15,9 +15,11 @@ from simulators.pacing import Timeline, choose_start, format_progress, parse_dur
 from simulators.plan import Simulation
 from ward.settings import Settings
 
-# Devices and patients are assigned from this long before the simulated start
-# (a skewed device clock stamps readings up to clock_skew_minutes early).
-_ASSIGNED_BEFORE = timedelta(days=1)
+# Patients are admitted, and their devices assigned, this long before the
+# simulated start: a skewed device clock stamps readings up to
+# clock_skew_minutes early.  Not longer: the overdue rule counts from
+# admission, and a patient admitted a day before their first set is overdue.
+_ASSIGNED_BEFORE = timedelta(hours=1)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

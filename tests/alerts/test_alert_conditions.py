@@ -74,13 +74,13 @@ def test_quiet_patients_get_no_condition_unless_alerted() -> None:
 
 
 def test_trends_at_now() -> None:
-    table, obs = history((0, 0, {}), (0, 60, {"respiratory_rate": 22}),  # 0 -> 2: rising
+    table, obs = history((0, 0, {}), (0, 60, {"respiratory_rate": 22, "heart_rate": 95}),  # 0 -> 3
                          (1, 20, {"spo2": 98}), (1, 50, {"spo2": 95}))  # fell 3 in 30 min
     spo2 = obs.param == PARAMETERS.index("spo2")
     found = {(c.patient_id, c.kind): c for c in trend_conditions(
         table, obs.patient[spo2], obs.time[spo2], obs.value[spo2], now(61), IDS, WARDS, set())}
     assert set(found) == {("p0", SCORE_RISING), ("p1", SPO2_FALLING)}
-    assert found["p0", SCORE_RISING].reason == "NEWS2 rose from 0 to 2 within 6 h"
+    assert found["p0", SCORE_RISING].reason == "NEWS2 rose from 0 to 3 within 6 h"
     assert found["p1", SPO2_FALLING].reason == "SpO2 fell from 98 % to 95 % within 1 h"
     assert found["p1", SPO2_FALLING].severity == Severity.LOW
     later = trend_conditions(table, obs.patient[spo2], obs.time[spo2], obs.value[spo2],

@@ -86,9 +86,15 @@ def test_score_rising_custom_thresholds_and_latest_of_ties() -> None:
         [0, 0, 0], times(0, 10, 10), [0, 3, 1], at(10), n_patients=1, window=timedelta(hours=1)
     )
     assert rising.tolist() == [False]
-    assert score_rising([0, 0], times(0, 10), [0, 1], at(10), n_patients=1, rise=1).tolist() == [
-        True
-    ]
+    assert score_rising([0, 0], times(0, 10), [0, 1], at(10), n_patients=1, rise=1,
+                        to=0).tolist() == [True]
+
+
+def test_a_rise_that_stays_in_the_low_band_is_not_a_trend_alert() -> None:
+    # 0: 0 -> 2 (noise at a band edge, routine monitoring either way); 1: 0 -> 3; 2: 1 -> 3.
+    rising = score_rising([0, 0, 1, 1, 2, 2], times(0, 300, 0, 300, 0, 300), [0, 2, 0, 3, 1, 3],
+                          at(300), n_patients=3)
+    assert rising.tolist() == [False, True, True]
 
 
 def test_spo2_falling() -> None:
