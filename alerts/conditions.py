@@ -91,12 +91,16 @@ def trend_conditions(
     judged : patient indices to judge (default all); others get no condition.
     """
     n = len(patient_ids)
-    rising = rules.score_rising(history.patient, history.time, history.total, now, n_patients=n)
+    # Complete sets only: an incomplete score rises whenever a missing
+    # parameter arrives (news2.md: it is a lower bound), which is no trend.
+    full = np.asarray(history.complete, dtype=bool)
+    s_patient, s_time, s_total = history.patient[full], history.time[full], history.total[full]
+    rising = rules.score_rising(s_patient, s_time, s_total, now, n_patients=n)
     falling = rules.spo2_falling(spo2_patient, spo2_time, spo2_value, now, n_patients=n)
     patients = np.arange(n) if judged is None else np.asarray(judged, dtype=np.int64)
     out = []
     series = (
-        (SCORE_RISING, rising, history.patient, history.time, history.total.astype(float),
+        (SCORE_RISING, rising, s_patient, s_time, s_total.astype(float),
          rules.SCORE_RISE_WINDOW, np.min),
         (SPO2_FALLING, falling, np.asarray(spo2_patient), np.asarray(spo2_time),
          np.asarray(spo2_value, dtype=float), rules.SPO2_FALL_WINDOW, np.max),

@@ -135,3 +135,21 @@ def test_reason_wording() -> None:
     zeroed = news2_reason(0, "zero", [0, 0, 0, 0, 0, 0, 0], [16, 97, 0, 120, 105, 0, 37],
                           overridden=[False, False, False, False, True, False, False])
     assert zeroed == "NEWS2 0 (zero): pulse 105 scores 0 (within the patient's accepted range)"
+
+
+def test_a_score_that_rises_as_missing_parameters_arrive_is_no_trend() -> None:
+    # p0 sends heart rate and SpO2 first (score 0, incomplete), then the rest of
+    # the set with a temperature of 38.5 and a systolic of 105: 1 + 1 + ... = 3.
+    partial = [(0, 0, "heart_rate", 70.0), (0, 0, "spo2", 97.0)]
+    rest = [(0, 30, k, float(v)) for k, v in
+            {**NORMAL, "temperature": 38.5, "systolic_bp": 105, "heart_rate": 95}.items()]
+    rows = partial + rest
+    obs = Observations(np.array([r[0] for r in rows]), np.array([at(r[1]) for r in rows]),
+                       np.array([PARAMETERS.index(r[2]) for r in rows]),
+                       np.array([r[3] for r in rows], float))
+    table = score_rows(obs, Settings.empty(), np.array([at(-1000)]), at(10_000),
+                       np.timedelta64(12, "h"))
+    assert table.total.tolist() == [0, 3] and table.complete.tolist() == [False, True]
+    found = trend_conditions(table, obs.patient[:0], obs.time[:0], obs.value[:0], now(31),
+                             ["p0"], ["w"], set())
+    assert found == []
