@@ -127,7 +127,12 @@ def device_states(conn: psycopg.Connection, wards: Sequence[str]) -> list[tuple]
     of every device assigned to an admitted patient."""
     ward_filter = "AND p.ward_id = ANY(%s)" if wards else ""
     return conn.execute(
-        f"""SELECT d.device_id, d.kind, a.patient_id, p.ward_id, d.last_seen, a.valid_from,
+        # A device's silence counts from its assignment; one that has never
+        # reported and was assigned back in time (a backlog, a simulated ward)
+        # counts from its registration: it cannot have reported before it existed.
+        f"""SELECT d.device_id, d.kind, a.patient_id, p.ward_id, d.last_seen,
+                   CASE WHEN d.last_seen IS NULL THEN greatest(a.valid_from, d.created_at)
+                        ELSE a.valid_from END,
                    coalesce(NOT o.online AND o.time >= coalesce(d.last_seen, o.time), false),
                    b.battery
             FROM device_assignments a

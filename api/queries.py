@@ -11,6 +11,7 @@ import psycopg
 from psycopg.rows import class_row
 
 from ward.errors import NotFound
+from ward.records import ALERT_COLUMNS, AlertRow
 
 # Column order of scores.sub_scores and scores.inputs (migration 002): the
 # NEWS2 parameters, i.e. the reading types less diastolic BP, in
@@ -61,30 +62,6 @@ def get_patient(conn: psycopg.Connection, patient_id: str) -> PatientRow:
 
 
 @dataclass(frozen=True, slots=True)
-class AlertDetail:
-    alert_id: int
-    patient_id: str
-    ward_id: str
-    kind: str
-    category: str
-    device_id: str
-    severity: str
-    state: str
-    reason: str
-    condition_time: datetime | None
-    opened_at: datetime
-    updated_at: datetime
-    escalated_at: datetime | None
-    acknowledged_at: datetime | None
-    acknowledged_by: str | None
-    ack_note: str | None
-    ack_action: str | None
-    changed_management: bool | None
-    resolved_at: datetime | None
-    resolved_by: str | None
-
-
-@dataclass(frozen=True, slots=True)
 class AlertEvent:
     event_id: int
     time: datetime
@@ -96,17 +73,16 @@ class AlertEvent:
     reason: str
 
 
-_ALERT_COLUMNS = ", ".join(AlertDetail.__slots__)  # type: ignore[arg-type]
 ALERT_STATES = {"live": ("open", "acknowledged"), "open": ("open",),
                 "acknowledged": ("acknowledged",), "resolved": ("resolved",),
                 "all": ("open", "acknowledged", "resolved")}
 
 
 def list_alerts(conn: psycopg.Connection, *, ward_id: str | None, patient_id: str | None,
-                state: str, category: str | None, limit: int) -> list[AlertDetail]:
-    with conn.cursor(row_factory=class_row(AlertDetail)) as cur:
+                state: str, category: str | None, limit: int) -> list[AlertRow]:
+    with conn.cursor(row_factory=class_row(AlertRow)) as cur:
         return cur.execute(
-            f"SELECT {_ALERT_COLUMNS} FROM alerts"
+            f"SELECT {ALERT_COLUMNS} FROM alerts"
             " WHERE state = ANY(%(states)s)"
             " AND (%(ward)s::text IS NULL OR ward_id = %(ward)s)"
             " AND (%(patient)s::text IS NULL OR patient_id = %(patient)s)"
@@ -116,9 +92,9 @@ def list_alerts(conn: psycopg.Connection, *, ward_id: str | None, patient_id: st
              "category": category, "limit": limit}).fetchall()
 
 
-def get_alert(conn: psycopg.Connection, alert_id: int) -> tuple[AlertDetail, list[AlertEvent]]:
-    with conn.cursor(row_factory=class_row(AlertDetail)) as cur:
-        alert = cur.execute(f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE alert_id = %s",
+def get_alert(conn: psycopg.Connection, alert_id: int) -> tuple[AlertRow, list[AlertEvent]]:
+    with conn.cursor(row_factory=class_row(AlertRow)) as cur:
+        alert = cur.execute(f"SELECT {ALERT_COLUMNS} FROM alerts WHERE alert_id = %s",
                             (alert_id,)).fetchone()
     if alert is None:
         raise NotFound(f"no alert {alert_id}")

@@ -11,6 +11,8 @@ from datetime import datetime, timedelta
 import psycopg
 from psycopg.rows import class_row
 
+from ward.records import SCORE_COLUMNS, ScoreRow
+
 
 @dataclass(slots=True)
 class Series:
@@ -80,31 +82,12 @@ def bucketed_series(conn: psycopg.Connection, patient_id: str, start: datetime, 
     return list(out.values())
 
 
-@dataclass(frozen=True, slots=True)
-class ScoreRow:
-    time: datetime
-    patient_id: str
-    total: int
-    band: str
-    max_single: int
-    complete: bool
-    missing: list[str]
-    sub_scores: list[int]
-    inputs: list[float | None]
-    spo2_scale: int
-    overridden: bool
-    overridden_parameters: list[str]
-
-
-_SCORE_COLUMNS = ", ".join(ScoreRow.__slots__)  # type: ignore[arg-type]
-
-
 def list_scores(conn: psycopg.Connection, patient_id: str, start: datetime, end: datetime,
                 limit: int) -> list[ScoreRow]:
     """Scores in [start, end), oldest first; the newest `limit` when there are more."""
     with conn.cursor(row_factory=class_row(ScoreRow)) as cur:
         rows = cur.execute(
-            f"SELECT {_SCORE_COLUMNS} FROM scores WHERE patient_id = %s AND time >= %s"
+            f"SELECT {SCORE_COLUMNS} FROM scores WHERE patient_id = %s AND time >= %s"
             " AND time < %s ORDER BY time DESC LIMIT %s",
             (patient_id, start, end, limit)).fetchall()
     rows.reverse()
@@ -114,7 +97,7 @@ def list_scores(conn: psycopg.Connection, patient_id: str, start: datetime, end:
 def latest_score(conn: psycopg.Connection, patient_id: str) -> ScoreRow | None:
     with conn.cursor(row_factory=class_row(ScoreRow)) as cur:
         return cur.execute(
-            f"SELECT {_SCORE_COLUMNS} FROM scores WHERE patient_id = %s"
+            f"SELECT {SCORE_COLUMNS} FROM scores WHERE patient_id = %s"
             " ORDER BY time DESC LIMIT 1", (patient_id,)).fetchone()
 
 
@@ -142,6 +125,6 @@ def score_rows(conn: psycopg.Connection, patient_id: str, start: datetime, end: 
     order = "DESC" if newest_first else "ASC"
     with conn.cursor(row_factory=class_row(ScoreRow)) as cur:
         return cur.execute(
-            f"SELECT {_SCORE_COLUMNS} FROM scores WHERE patient_id = %s AND time >= %s"
+            f"SELECT {SCORE_COLUMNS} FROM scores WHERE patient_id = %s AND time >= %s"
             f" AND time < %s ORDER BY time {order} LIMIT %s",
             (patient_id, start, end, limit)).fetchall()

@@ -8,8 +8,9 @@ from datetime import datetime, timedelta
 
 from api import schemas
 from api.queries import NEWS2_PARAMETERS, SummaryRow
-from api.series import ScoreRow, Series
+from api.series import Series
 from ward.domain import TYPES, ReadingType
+from ward.records import ScoreRow
 
 BANDS = ("zero", "low", "low-medium", "medium", "high")
 

@@ -10,7 +10,7 @@ import dash
 import dash_ag_grid as dag
 from dash import Input, Output, State, dcc, html
 
-from dashboard import deps, queries
+from dashboard import actions, deps, queries
 from dashboard import format as fmt
 
 BANNER_REFRESH_MS = 3_000
@@ -175,8 +175,25 @@ def selected_alert(rows: list[dict] | None) -> tuple[str, bool, bool]:
     if not rows:
         return "Select an alert to act on it.", True, True
     a = rows[0]
-    text = f"{a['severity']} · {a['name']} · {a['kind']}: {a['reason']}"
+    text = f"{a['severity'].upper()} · {a['name']} · {a['kind']}: {a['reason']}"
     return text, a["state"] != "open", a["state"] == "resolved"
+
+
+def act_on_alert(acknowledging: bool, selected: list[dict] | None, note: str | None,
+                 changed: str | None, version: int | None) -> tuple:
+    """What the form's Acknowledge (or else Resolve) does to the selected
+    alert: the feedback, the next version (the alert panels reload) and the
+    note, cleared once the action is done."""
+    alert_id = selected[0]["alert_id"] if selected else None
+    if acknowledging:
+        result = actions.acknowledge(deps.database(), alert_id, user=deps.current_user(),
+                                     note=note, now=deps.now(),
+                                     changed_management=changed_management(changed))
+    else:
+        result = actions.resolve(deps.database(), alert_id, user=deps.current_user(), note=note,
+                                 now=deps.now())
+    return (feedback_view(result.ok, result.message), (version or 0) + 1,
+            "" if result.ok else dash.no_update)
 
 
 def feedback_view(ok: bool, message: str) -> html.Div:

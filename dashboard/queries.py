@@ -18,8 +18,10 @@ from psycopg.rows import class_row
 
 from alerts.rules import Severity
 from dashboard.figures import Series, Spread
+from ward.records import SCORE_COLUMNS, AlertRow, ScoreRow, select_list
 
-SEVERITIES: tuple[str, ...] = tuple(s.name for s in sorted(Severity))  # least severe first
+# As the engine stores them (lower case), least severe first.
+SEVERITIES: tuple[str, ...] = tuple(s.name.lower() for s in sorted(Severity))
 BANDS_ORDER: tuple[str, ...] = ("zero", "low", "low-medium", "medium", "high")
 # Patient charts: at most this many points per parameter reach the browser.
 MAX_POINTS = 720
@@ -134,37 +136,16 @@ def ward_patients(conn: psycopg.Connection, ward_id: str | None, *, now: datetim
 
 
 @dataclass(frozen=True, slots=True)
-class AlertItem:
-    alert_id: int
-    patient_id: str
+class AlertItem(AlertRow):
+    """An alert with the patient's name and the ward's time zone to show it in."""
+
     patient_name: str
-    ward_id: str
     time_zone: str
-    kind: str
-    category: str
-    device_id: str
-    severity: str
-    state: str
-    reason: str
-    condition_time: datetime | None
-    opened_at: datetime
-    updated_at: datetime
-    escalated_at: datetime | None
-    acknowledged_at: datetime | None
-    acknowledged_by: str | None
-    ack_note: str | None
-    ack_action: str | None
-    changed_management: bool | None
-    resolved_at: datetime | None
-    resolved_by: str | None
 
 
-_ALERT_SELECT = """
-SELECT a.alert_id, a.patient_id, coalesce(p.display_name, p.patient_id) AS patient_name,
-       a.ward_id, w.time_zone, a.kind, a.category, a.device_id, a.severity, a.state, a.reason,
-       a.condition_time, a.opened_at, a.updated_at, a.escalated_at, a.acknowledged_at,
-       a.acknowledged_by, a.ack_note, a.ack_action, a.changed_management, a.resolved_at,
-       a.resolved_by
+_ALERT_SELECT = f"""
+SELECT {select_list(AlertRow, "a")},
+       coalesce(p.display_name, p.patient_id) AS patient_name, w.time_zone
 FROM alerts a JOIN patients p USING (patient_id) JOIN wards w ON w.ward_id = a.ward_id
 """
 # Unacknowledged first, then the most severe, then the newest.
@@ -249,25 +230,10 @@ def patient(conn: psycopg.Connection, patient_id: str) -> PatientInfo | None:
             (patient_id,)).fetchone()
 
 
-@dataclass(frozen=True, slots=True)
-class ScoreRow:
-    time: datetime
-    total: int
-    band: str
-    max_single: int
-    complete: bool
-    missing: list[str]
-    sub_scores: list[int]
-    inputs: list[float | None]
-    spo2_scale: int
-    overridden: bool
-
-
 def latest_score(conn: psycopg.Connection, patient_id: str) -> ScoreRow | None:
     with conn.cursor(row_factory=class_row(ScoreRow)) as cur:
         return cur.execute(
-            "SELECT time, total, band, max_single, complete, missing, sub_scores, inputs,"
-            " spo2_scale, overridden FROM scores WHERE patient_id = %s"
+            f"SELECT {SCORE_COLUMNS} FROM scores WHERE patient_id = %s"
             " ORDER BY time DESC LIMIT 1", (patient_id,)).fetchone()
 
 

@@ -121,7 +121,7 @@ def _alerts(p: WardPatient) -> dict:
     tooltip counts them and names their kinds."""
     if not p.open_alerts:
         return {"alerts": "", "alert_severity": "none", "alert_detail": "", "alert_new": False}
-    text = (p.top_severity or "?") + (f" +{p.open_alerts - 1}" if p.open_alerts > 1 else "")
+    text = (p.top_severity or "?").upper() + (f" +{p.open_alerts - 1}" if p.open_alerts > 1 else "")
     detail = (f"{p.open_alerts} open, {p.unacknowledged} not acknowledged: "
               + ", ".join(fmt.kind_text(k) for k in p.alert_kinds))
     return {"alerts": text, "alert_severity": (p.top_severity or "none").lower(),
@@ -150,7 +150,7 @@ def alert_rows(alerts: Iterable[AlertItem], now: datetime) -> list[dict]:
         "opened": f"{fmt.local_text(a.opened_at, a.time_zone, date=False)}"
                   f" ({fmt.ago(a.opened_at, now)})",
         "status": _status(a, now),
-        "alert": f"{a.severity}\n{_status(a, now)}",
+        "alert": f"{a.severity.upper()}\n{_status(a, now)}",
         "opened_at": fmt.local_text(a.opened_at, a.time_zone),
         "acknowledged": "" if a.acknowledged_at is None else
         f"{a.acknowledged_by}, {fmt.local_text(a.acknowledged_at, a.time_zone)}"

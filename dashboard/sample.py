@@ -141,24 +141,24 @@ def _patient(cur: psycopg.Cursor, p: Profile, pid: str, ward_id: str, now: datet
 
 
 def _alerts(cur, p, pid, ward_id, device, now, last, band, total, rng) -> None:
-    severity = {"high": "EMERGENCY", "medium": "URGENT", "low-medium": "URGENT"}.get(band)
+    severity = {"high": "emergency", "medium": "urgent", "low-medium": "urgent"}.get(band)
     live = []
     if severity:
         live.append(("news2", "clinical", "", severity,
                      f"NEWS2 {total} ({band})" + (": a single parameter scores 3"
                                                   if band == "low-medium" else "")))
     if p.last_set_minutes > 4 * 60:
-        live.append(("overdue", "clinical", "", "LOW",
+        live.append(("overdue", "clinical", "", "low",
                      f"No observations for {p.last_set_minutes / 60:.0f} h"))
     if not p.online:
-        live.append(("device_offline", "technical", device, "LOW",
+        live.append(("device_offline", "technical", device, "low",
                      f"{device} has missed its last two reports"))
     if p.battery < 20:
-        live.append(("battery_low", "technical", device, "INFO",
+        live.append(("battery_low", "technical", device, "info",
                      f"{device} battery at {p.battery:.0f} %"))
     for i, (kind, category, dev, sev, reason) in enumerate(live):
         opened = last + timedelta(seconds=20 + 7 * i)
-        acknowledged = sev == "URGENT" and band == "medium" and p.name.startswith("Riley")
+        acknowledged = sev == "urgent" and band == "medium" and p.name.startswith("Riley")
         _insert_alert(cur, pid, ward_id, kind, category, dev, sev, reason, last, opened,
                       now, ack=(opened + timedelta(minutes=6), "nurse.sample",
                                 "Phoned the patient; GP visit arranged", True)
@@ -172,7 +172,7 @@ def _alerts(cur, p, pid, ward_id, device, now, last, band, total, rng) -> None:
                    "Reviewed by phone", rng.random() < 0.4)
             _insert_alert(cur, pid, ward_id, rng.choice(("news2", "news2", "score_rising",
                                                           "spo2_falling", "overdue")),
-                          "clinical", "", rng.choice(("URGENT", "LOW", "EMERGENCY")),
+                          "clinical", "", rng.choice(("urgent", "low", "emergency")),
                           "Sample history", condition, opened, now, ack=ack,
                           resolved=ack[0] + timedelta(hours=2))
 

@@ -54,8 +54,9 @@ class AssignmentIndex:
         return a.patient_id
 
 
-def map_observations(rows: Sequence[ObservationRow], index: AssignmentIndex
-                     ) -> tuple[list[MappedRow], frozenset[int], dict[str, datetime]]:
+def map_observations(
+    rows: Sequence[ObservationRow], index: AssignmentIndex
+) -> tuple[list[MappedRow], frozenset[int], dict[str, datetime]]:
     """Rows with their patient, the refs of rows no assignment covers, and
     each patient's earliest reading time (where its rescore must start)."""
     mapped: list[MappedRow] = []

@@ -46,18 +46,25 @@ def _payloads(n_messages: int, per_message: int, start: datetime, tag: str) -> l
         readings = []
         for _ in range(per_message):
             t = start + timedelta(milliseconds=k)
-            readings.append({"time": _iso(t), "type": "heart_rate", "value": 60 + k % 40,
-                             "unit": "/min"})
+            readings.append(
+                {"time": _iso(t), "type": "heart_rate", "value": 60 + k % 40, "unit": "/min"}
+            )
             k += 1
         out.append(json.dumps({"id": f"{tag}-{m}", "readings": readings}).encode())
     return out
 
 
-def _publish_all(settings: Settings, device_id: str, password: str, payloads: list[bytes],
-                 topic: str | None = None) -> None:
+def _publish_all(
+    settings: Settings,
+    device_id: str,
+    password: str,
+    payloads: list[bytes],
+    topic: str | None = None,
+) -> None:
     """Publish QoS 1 and wait until the broker has acked every message."""
-    c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"bench-pub-{device_id}",
-                    protocol=mqtt.MQTTv5)
+    c = mqtt.Client(
+        CallbackAPIVersion.VERSION2, client_id=f"bench-pub-{device_id}", protocol=mqtt.MQTTv5
+    )
     c.username_pw_set(device_id, password)
     c.max_inflight_messages_set(1000)
     c.max_queued_messages_set(0)
@@ -74,13 +81,26 @@ def _publish_all(settings: Settings, device_id: str, password: str, payloads: li
 def raw_copy_rate(settings: Settings, n: int) -> float:
     """Rows/s of COPY straight into the observations hypertable."""
     start = datetime(2020, 1, 1, tzinfo=UTC)
-    rows = [(start + timedelta(milliseconds=i), "bench-copy", "bench-copy-dev", "heart_rate",
-             60.0 + i % 40, start) for i in range(n)]
+    rows = [
+        (
+            start + timedelta(milliseconds=i),
+            "bench-copy",
+            "bench-copy-dev",
+            "heart_rate",
+            60.0 + i % 40,
+            start,
+        )
+        for i in range(n)
+    ]
     with psycopg.connect(settings.dsn) as conn:
         t0 = time.perf_counter()
-        with conn.cursor() as cur, cur.copy(
+        with (
+            conn.cursor() as cur,
+            cur.copy(
                 "COPY observations (time, patient_id, device_id, type, value, received_at)"
-                " FROM STDIN (FORMAT BINARY)") as copy:
+                " FROM STDIN (FORMAT BINARY)"
+            ) as copy,
+        ):
             copy.set_types(["timestamptz", "text", "text", "text", "float8", "timestamptz"])
             for r in rows:
                 copy.write_row(r)
@@ -109,8 +129,9 @@ def raw_broker_rate(settings: Settings, n: int) -> float:
             got.set()
 
     def make() -> mqtt.Client:
-        c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="bench-raw-sub",
-                        protocol=mqtt.MQTTv5)
+        c = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id="bench-raw-sub", protocol=mqtt.MQTTv5
+        )
         c.username_pw_set(settings.mqtt_username, settings.mqtt_password)
         return c
 
@@ -123,8 +144,13 @@ def raw_broker_rate(settings: Settings, n: int) -> float:
     time.sleep(0.5)
     sub.disconnect()
     sub.loop_stop()
-    _publish_all(settings, settings.mqtt_username, settings.mqtt_password,
-                 _payloads(n, 1, datetime.now(UTC), "raw"), topic=topic)
+    _publish_all(
+        settings,
+        settings.mqtt_username,
+        settings.mqtt_password,
+        _payloads(n, 1, datetime.now(UTC), "raw"),
+        topic=topic,
+    )
     sub = make()
     sub.on_message = on_message
     t0 = time.perf_counter()
@@ -139,31 +165,48 @@ def raw_broker_rate(settings: Settings, n: int) -> float:
 
 
 def _count(conn: psycopg.Connection, device_id: str) -> int:
-    return conn.execute("SELECT count(*) FROM observations WHERE device_id = %s",
-                        (device_id,)).fetchone()[0]
+    return conn.execute(
+        "SELECT count(*) FROM observations WHERE device_id = %s", (device_id,)
+    ).fetchone()[0]
 
 
 def _latest(conn: psycopg.Connection, device_id: str) -> datetime | None:
     """Newest stored time: an index probe, cheap enough to poll without
     stealing the CPU the benchmark measures."""
-    return conn.execute("SELECT max(time) FROM observations WHERE device_id = %s"
-                        " AND type = 'heart_rate'", (device_id,)).fetchone()[0]
+    return conn.execute(
+        "SELECT max(time) FROM observations WHERE device_id = %s AND type = 'heart_rate'",
+        (device_id,),
+    ).fetchone()[0]
 
 
-def ingest_rate(settings: Settings, device_id: str, password: str, n_messages: int,
-                per_message: int, tag: str, verbose: bool = False) -> tuple[float, float]:
+def ingest_rate(
+    settings: Settings,
+    device_id: str,
+    password: str,
+    n_messages: int,
+    per_message: int,
+    tag: str,
+    verbose: bool = False,
+) -> tuple[float, float]:
     """(readings/s, messages/s) of `vward ingest` draining a queued backlog."""
     start = datetime.now(UTC) - timedelta(days=1, hours=len(tag))
     payloads = _payloads(n_messages, per_message, start, tag)
     last = start + timedelta(milliseconds=n_messages * per_message - 1)
     _publish_all(settings, device_id, password, payloads)
     want = n_messages * per_message
-    env = {**settings.as_env(), "VWARD_MQTT_PASSWORD": settings.mqtt_password,
-           "PATH": "/usr/bin:/bin"}
+    env = {
+        **settings.as_env(),
+        "VWARD_MQTT_PASSWORD": settings.mqtt_password,
+        "PATH": "/usr/bin:/bin",
+    }
     log = settings.home / f"bench-ingest-{tag}.log"
     with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "ward.cli", "ingest"], env=env,
-                                stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "ward.cli", "ingest"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     try:
         with psycopg.connect(settings.dsn, autocommit=True) as conn:
             before = _count(conn, device_id)
@@ -192,20 +235,30 @@ def ingest_rate(settings: Settings, device_id: str, password: str, n_messages: i
 
 def run(quick: bool = False, verbose: bool = False) -> dict[str, float]:
     home = Path(tempfile.mkdtemp(prefix="vward-bench-"))
-    settings = Settings(home=home, pg_port=_free_port(), mqtt_port=_free_port(), database_url="",
-                        mqtt_external=False)
+    settings = Settings(
+        home=home,
+        pg_port=_free_port(),
+        mqtt_port=_free_port(),
+        database_url="",
+        mqtt_external=False,
+    )
     n_single = 5_000 if quick else 30_000
     n_multi = 200 if quick else 4_000
     n_copy = 20_000 if quick else 200_000
     try:
-        print("starting PostgreSQL+TimescaleDB and Mosquitto of the benchmark's own ...",
-              flush=True)
+        print(
+            "starting PostgreSQL+TimescaleDB and Mosquitto of the benchmark's own ...", flush=True
+        )
         services.up(settings)
         with db.connect(settings) as conn:
-            pw = devices.register_devices(conn, [
-                devices.NewDevice("bench-dev-2", "bench-p2", "bench"),
-                devices.NewDevice("bench-dev-3", "bench-p3", "bench")],
-                valid_from=datetime.now(UTC) - timedelta(days=3))
+            pw = devices.register_devices(
+                conn,
+                [
+                    devices.NewDevice("bench-dev-2", "bench-p2", "bench"),
+                    devices.NewDevice("bench-dev-3", "bench-p3", "bench"),
+                ],
+                valid_from=datetime.now(UTC) - timedelta(days=3),
+            )
             services.write_broker_credentials(settings, devices.password_hashes(conn))
         time.sleep(0.3)
         out: dict[str, float] = {}
@@ -215,10 +268,12 @@ def run(quick: bool = False, verbose: bool = False) -> dict[str, float]:
         out["broker_msgs_s"] = raw_broker_rate(settings, n_single)
         print(f"ingest, {n_single:,} single-reading messages ...", flush=True)
         out["single_readings_s"], out["single_msgs_s"] = ingest_rate(
-            settings, "bench-dev-2", pw["bench-dev-2"], n_single, 1, "s", verbose)
+            settings, "bench-dev-2", pw["bench-dev-2"], n_single, 1, "s", verbose
+        )
         print(f"ingest, {n_multi:,} messages of 50 readings ...", flush=True)
         out["multi_readings_s"], out["multi_msgs_s"] = ingest_rate(
-            settings, "bench-dev-3", pw["bench-dev-3"], n_multi, 50, "mm", verbose)
+            settings, "bench-dev-3", pw["bench-dev-3"], n_multi, 50, "mm", verbose
+        )
         return out
     finally:
         services.down(settings)
@@ -226,19 +281,21 @@ def run(quick: bool = False, verbose: bool = False) -> dict[str, float]:
 
 
 def format_report(r: dict[str, float]) -> str:
-    return "\n".join([
-        "ingest benchmark (2-core machine figures vary run to run; ratios are within one run)",
-        f"  raw COPY into observations        {r['copy_rows_s']:>10,.0f} rows/s",
-        f"  raw broker → one subscriber       {r['broker_msgs_s']:>10,.0f} messages/s",
-        f"  ingest, 1-reading messages        {r['single_msgs_s']:>10,.0f} messages/s"
-        f"  = {r['single_readings_s']:,.0f} readings/s",
-        f"  ingest, 50-reading messages       {r['multi_msgs_s']:>10,.0f} messages/s"
-        f"  = {r['multi_readings_s']:,.0f} readings/s",
-        f"  1-reading ingest / raw broker     {r['single_msgs_s'] / r['broker_msgs_s']:>10.0%}"
-        "   (aim ≥ 70 %)",
-        f"  50-reading ingest / raw COPY      {r['multi_readings_s'] / r['copy_rows_s']:>10.0%}"
-        "   (aim ≥ 50 %)",
-    ])
+    return "\n".join(
+        [
+            "ingest benchmark (2-core machine figures vary run to run; ratios are within one run)",
+            f"  raw COPY into observations        {r['copy_rows_s']:>10,.0f} rows/s",
+            f"  raw broker → one subscriber       {r['broker_msgs_s']:>10,.0f} messages/s",
+            f"  ingest, 1-reading messages        {r['single_msgs_s']:>10,.0f} messages/s"
+            f"  = {r['single_readings_s']:,.0f} readings/s",
+            f"  ingest, 50-reading messages       {r['multi_msgs_s']:>10,.0f} messages/s"
+            f"  = {r['multi_readings_s']:,.0f} readings/s",
+            f"  1-reading ingest / raw broker     {r['single_msgs_s'] / r['broker_msgs_s']:>10.0%}"
+            "   (aim ≥ 70 %)",
+            f"  50-reading ingest / raw COPY      {r['multi_readings_s'] / r['copy_rows_s']:>10.0%}"
+            "   (aim ≥ 50 %)",
+        ]
+    )
 
 
 def main(args, settings: Settings) -> int:

@@ -55,8 +55,19 @@ BAD_TIME = "bad_time"
 FUTURE_TIME = "future_time"
 TOO_OLD = "too_old"
 UNASSIGNED = "unassigned_device"
-REASON_CODES = (OVERSIZED, MALFORMED, BAD_STRUCTURE, UNKNOWN_TYPE, UNKNOWN_UNIT, BAD_VALUE,
-                IMPLAUSIBLE, BAD_TIME, FUTURE_TIME, TOO_OLD, UNASSIGNED)
+REASON_CODES = (
+    OVERSIZED,
+    MALFORMED,
+    BAD_STRUCTURE,
+    UNKNOWN_TYPE,
+    UNKNOWN_UNIT,
+    BAD_VALUE,
+    IMPLAUSIBLE,
+    BAD_TIME,
+    FUTURE_TIME,
+    TOO_OLD,
+    UNASSIGNED,
+)
 
 
 _TYPE_BY_NAME = {t.value: t for t in ReadingType}
@@ -73,12 +84,16 @@ def _no_constants(name: str) -> float:
     raise ValueError(f"{name} is not a JSON number")
 
 
-def decode_message(payload: bytes, device_id: str, *, now: datetime,
-                   limits: Limits = Limits()) -> Decoded:
+def decode_message(
+    payload: bytes, device_id: str, *, now: datetime, limits: Limits = Limits()
+) -> Decoded:
     """Decode a readings message (ours, or FHIR R4 Observation / Bundle)."""
     if len(payload) > limits.max_payload_bytes:
-        return _whole(None, OVERSIZED,
-                      f"message of {len(payload)} bytes exceeds the limit of {limits.max_payload_bytes}")
+        return _whole(
+            None,
+            OVERSIZED,
+            f"message of {len(payload)} bytes exceeds the limit of {limits.max_payload_bytes}",
+        )
     try:
         doc = json.loads(payload, parse_constant=_no_constants)
     except (ValueError, UnicodeDecodeError) as exc:
@@ -142,8 +157,10 @@ def _parse_time(raw: Any, *, now: datetime, limits: Limits) -> datetime:
     if time.tzinfo is None:
         raise _Refused(BAD_TIME, f"'time' {raw!r} has no time zone (use Z for UTC)")
     if time - now > limits.max_future:
-        raise _Refused(FUTURE_TIME, f"'time' {raw} is {_human(time - now)} in the future "
-                                    "(is the device's clock set?)")
+        raise _Refused(
+            FUTURE_TIME,
+            f"'time' {raw} is {_human(time - now)} in the future (is the device's clock set?)",
+        )
     if now - time > limits.max_age:
         raise _Refused(TOO_OLD, f"'time' {raw} is older than {limits.max_age.days} days")
     return time
@@ -170,13 +187,17 @@ def _parse_value(reading_type: ReadingType, value: Any, unit: Any) -> float:
         converted = units.convert(reading_type, number, unit)
     except KeyError:
         known = ", ".join(units.CONVERSIONS[reading_type])
-        raise _Refused(UNKNOWN_UNIT, f"{reading_type}: unit {unit!r} is not one we convert "
-                                     f"(accepted: {known})") from None
+        raise _Refused(
+            UNKNOWN_UNIT, f"{reading_type}: unit {unit!r} is not one we convert (accepted: {known})"
+        ) from None
     info = TYPES[reading_type]
     if not info.low <= converted <= info.high:
         shown = f"{value} {unit}" if unit else f"{value}"
-        raise _Refused(IMPLAUSIBLE, f"{reading_type} {shown} is outside what a body and a device "
-                                    f"produce ({info.low:g}–{info.high:g} {info.unit})")
+        raise _Refused(
+            IMPLAUSIBLE,
+            f"{reading_type} {shown} is outside what a body and a device "
+            f"produce ({info.low:g}–{info.high:g} {info.unit})",
+        )
     return converted
 
 
@@ -211,15 +232,21 @@ def _on_oxygen(value: Any, unit: str | None) -> float:
         value = number
         scale = units.OXYGEN_FLOW_UNITS.get(unit or "L/min")
         if scale is None:
-            raise _Refused(UNKNOWN_UNIT, f"on_oxygen: flow unit {unit!r} is not one we convert "
-                                         f"(accepted: {', '.join(units.OXYGEN_FLOW_UNITS)})")
+            raise _Refused(
+                UNKNOWN_UNIT,
+                f"on_oxygen: flow unit {unit!r} is not one we convert "
+                f"(accepted: {', '.join(units.OXYGEN_FLOW_UNITS)})",
+            )
         flow = value * scale
         if not 0 <= flow <= MAX_OXYGEN_FLOW:
-            raise _Refused(IMPLAUSIBLE, f"on_oxygen: flow {value} {unit or 'L/min'} is outside "
-                                        f"0–{MAX_OXYGEN_FLOW:g} L/min")
+            raise _Refused(
+                IMPLAUSIBLE,
+                f"on_oxygen: flow {value} {unit or 'L/min'} is outside 0–{MAX_OXYGEN_FLOW:g} L/min",
+            )
         return 1.0 if flow > 0 else 0.0
-    raise _Refused(BAD_VALUE,
-                   f"on_oxygen must be true/false or a flow in L/min, got {_short(value)}")
+    raise _Refused(
+        BAD_VALUE, f"on_oxygen must be true/false or a flow in L/min, got {_short(value)}"
+    )
 
 
 def describe(refusals: tuple[Refusal, ...] | list[Refusal]) -> tuple[str, str]:

@@ -18,8 +18,13 @@ BP_PANEL = "85354-9"
 # The vital-signs profile codes SpO2 as 2708-6 beside 59408-5 (pulse oximetry).
 EXTRA_LOINC = {"2708-6": ReadingType.SPO2}
 # ACVPU as SNOMED CT (news2.md, "Coding when data leaves as FHIR").
-SNOMED_ACVPU = {"248234008": "A", "130987000": "C", "300202002": "V",
-                "450847001": "P", "422768004": "U"}
+SNOMED_ACVPU = {
+    "248234008": "A",
+    "130987000": "C",
+    "300202002": "V",
+    "450847001": "P",
+    "422768004": "U",
+}
 _REFUSED_STATUS = {"entered-in-error", "cancelled"}
 
 
@@ -62,8 +67,11 @@ def _codings(concept: Any) -> list[dict[str, Any]]:
 
 
 def _loinc_codes(concept: Any) -> list[str]:
-    return [code for c in _codings(concept)
-            if c.get("system") == LOINC and (code := _text(c.get("code"))) is not None]
+    return [
+        code
+        for c in _codings(concept)
+        if c.get("system") == LOINC and (code := _text(c.get("code"))) is not None
+    ]
 
 
 def _type_of(concept: Any) -> str | None:
@@ -91,8 +99,14 @@ def _observation(obs: dict[str, Any]) -> list[Any]:
     """One Observation → one raw reading each for itself or its components."""
     time = _time(obs)
     if _text(obs.get("status")) in _REFUSED_STATUS:
-        return [{"type": _type_of(obs.get("code")), "time": time, "value": None,
-                 "_refused": f"Observation status is {obs['status']}"}]
+        return [
+            {
+                "type": _type_of(obs.get("code")),
+                "time": time,
+                "value": None,
+                "_refused": f"Observation status is {obs['status']}",
+            }
+        ]
     if BP_PANEL in _loinc_codes(obs.get("code")):
         out = []
         for comp in _list(obs.get("component")):

@@ -27,9 +27,19 @@ _PUBACK = struct.Struct("!BBH")  # PUBACK fixed header, remaining length 2, pack
 class IngestClient:
     """A persistent MQTT v5 session on the shared subscription, acking by hand."""
 
-    def __init__(self, *, host: str, port: int, username: str, password: str, client_id: str,
-                 inbox: queue.Queue[Received], receive_maximum: int, limits: decode.Limits,
-                 on_state: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        host: str,
+        port: int,
+        username: str,
+        password: str,
+        client_id: str,
+        inbox: queue.Queue[Received],
+        receive_maximum: int,
+        limits: decode.Limits,
+        on_state: Callable[[str], None] | None = None,
+    ) -> None:
         self._inbox = inbox
         self._limits = limits
         self._lock = threading.Lock()
@@ -38,8 +48,9 @@ class IngestClient:
         self._on_state = on_state or (lambda s: None)
         self._host, self._port = host, port
         self._receive_maximum = receive_maximum
-        c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
-                        protocol=mqtt.MQTTv5, manual_ack=True)
+        c = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5, manual_ack=True
+        )
         c.username_pw_set(username, password)
         c.reconnect_delay_set(min_delay=1, max_delay=30)
         c.on_connect = self._on_connect
@@ -53,8 +64,9 @@ class IngestClient:
         props = Properties(PacketTypes.CONNECT)
         props.SessionExpiryInterval = INGEST_SESSION_EXPIRY
         props.ReceiveMaximum = self._receive_maximum
-        self._client.connect_async(self._host, self._port, keepalive=30, clean_start=False,
-                                   properties=props)
+        self._client.connect_async(
+            self._host, self._port, keepalive=30, clean_start=False, properties=props
+        )
         self._client.loop_start()
 
     def stop(self, *, end_session: bool = False) -> None:
@@ -118,8 +130,12 @@ class IngestClient:
                 log.error("broker refused the connection: %s", reason_code)
                 self._on_state(f"refused: {reason_code}")
                 return
-            log.info("connected to %s:%s (session present: %s)", self._host, self._port,
-                     flags.session_present)
+            log.info(
+                "connected to %s:%s (session present: %s)",
+                self._host,
+                self._port,
+                flags.session_present,
+            )
             opts = SubscribeOptions(qos=1)
             client.subscribe([(t, opts) for t in INGEST_SUBSCRIPTIONS])
             self._connected.set()
@@ -139,11 +155,21 @@ class IngestClient:
 
     def _on_message(self, client, userdata, msg: mqtt.MQTTMessage) -> None:
         try:
-            item = receive(msg.topic, msg.payload, datetime.now(UTC), mid=msg.mid, qos=msg.qos,
-                           generation=self._generation, retained=bool(msg.retain),
-                           limits=self._limits)
+            item = receive(
+                msg.topic,
+                msg.payload,
+                datetime.now(UTC),
+                mid=msg.mid,
+                qos=msg.qos,
+                generation=self._generation,
+                retained=bool(msg.retain),
+                limits=self._limits,
+            )
             # Blocks when the writer is behind: backpressure, the broker keeps the rest.
             self._inbox.put(item)
         except Exception:
-            log.exception("dropping a message on %s that could not be queued (it stays unacked"
-                          " and the broker redelivers it)", getattr(msg, "topic", "?"))
+            log.exception(
+                "dropping a message on %s that could not be queued (it stays unacked"
+                " and the broker redelivers it)",
+                getattr(msg, "topic", "?"),
+            )

@@ -12,6 +12,7 @@ from ingest import decode
 from ingest.rows import Batch, ObservationRow, RejectionRow, StatusRow
 
 TOPIC_PREFIX = "ward/v1/devices/"
+_DEFAULT_LIMITS = decode.Limits()
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,9 +31,17 @@ class Received:
     decoded: decode.Decoded | None = None
 
 
-def receive(topic: str, payload: bytes, received_at: datetime, *, mid: int = 0, qos: int = 1,
-            generation: int = 0, retained: bool = False,
-            limits: decode.Limits = decode.Limits()) -> Received:
+def receive(
+    topic: str,
+    payload: bytes,
+    received_at: datetime,
+    *,
+    mid: int = 0,
+    qos: int = 1,
+    generation: int = 0,
+    retained: bool = False,
+    limits: decode.Limits = _DEFAULT_LIMITS,
+) -> Received:
     """Turn an MQTT message into our type, decoding a readings message."""
     decoded = None
     device_id, kind = device_and_kind(topic)
@@ -53,7 +62,7 @@ def device_and_kind(topic: str) -> tuple[str | None, str | None]:
     """`ward/v1/devices/{id}/{kind}` → (id, kind)."""
     if not topic.startswith(TOPIC_PREFIX):
         return None, None
-    parts = topic[len(TOPIC_PREFIX):].split("/")
+    parts = topic[len(TOPIC_PREFIX) :].split("/")
     if len(parts) != 2 or not parts[0]:
         return None, None
     return parts[0], parts[1]
@@ -100,20 +109,35 @@ class Prepared:
             refusals = list(p.decoded.refusals)
             for i, ref, r in zip(p.decoded.positions, p.refs, p.decoded.readings, strict=True):
                 if ref in unassigned:
-                    refusals.append(decode.Refusal(
-                        decode.UNASSIGNED,
-                        f"reading {i}: {r.type} at {r.time.isoformat()}: device {p.device_id}"
-                        " was not assigned to a patient at that time", i))
+                    refusals.append(
+                        decode.Refusal(
+                            decode.UNASSIGNED,
+                            f"reading {i}: {r.type} at {r.time.isoformat()}: device {p.device_id}"
+                            " was not assigned to a patient at that time",
+                            i,
+                        )
+                    )
             refusals.sort(key=lambda r: -1 if r.index is None else r.index)
             if not refusals:
                 continue
             kept = len(p.refs) - sum(ref in unassigned for ref in p.refs)
             code, reason = decode.describe(refusals)
             m = p.message
-            rows.append(RejectionRow(m.received_at, m.topic, p.device_id, p.decoded.message_id,
-                                     code, reason, kept == 0, m.payload))
-            self.feedback.append(rejection_feedback(p.device_id, p.decoded.message_id, refusals,
-                                                    kept))
+            rows.append(
+                RejectionRow(
+                    m.received_at,
+                    m.topic,
+                    p.device_id,
+                    p.decoded.message_id,
+                    code,
+                    reason,
+                    kept == 0,
+                    m.payload,
+                )
+            )
+            self.feedback.append(
+                rejection_feedback(p.device_id, p.decoded.message_id, refusals, kept)
+            )
             for r in refusals:
                 self.refusal_counts[f"rejected:{r.code}"] += 1
         return rows
@@ -122,9 +146,17 @@ class Prepared:
 def internal_error_row(m: Received, exc: BaseException) -> RejectionRow:
     """A message that made the service fail: kept whole, so it does not loop."""
     device_id, _ = device_and_kind(m.topic)
-    return RejectionRow(m.received_at, m.topic, device_id, None, "internal_error",
-                        f"the ward could not process this message ({type(exc).__name__}: "
-                        f"{str(exc)[:300]}); it is kept for the developers", True, m.payload)
+    return RejectionRow(
+        m.received_at,
+        m.topic,
+        device_id,
+        None,
+        "internal_error",
+        f"the ward could not process this message ({type(exc).__name__}: "
+        f"{str(exc)[:300]}); it is kept for the developers",
+        True,
+        m.payload,
+    )
 
 
 def prepare_batch(messages: list[Received]) -> Prepared:
@@ -150,7 +182,8 @@ def prepare_batch(messages: list[Received]) -> Prepared:
             for r in d.readings:
                 ref = len(prepared.observations)
                 prepared.observations.append(
-                    ObservationRow(ref, r.time, device_id, str(r.type), r.value, m.received_at))
+                    ObservationRow(ref, r.time, device_id, str(r.type), r.value, m.received_at)
+                )
                 refs.append(ref)
             prepared.pending.append(_Pending(m, device_id, d, tuple(refs)))
             counts["readings"] += len(d.readings) + sum(r.index is not None for r in d.refusals)
@@ -163,8 +196,9 @@ def prepare_batch(messages: list[Received]) -> Prepared:
     return prepared
 
 
-def rejection_feedback(device_id: str, message_id: str | None, refusals: list[decode.Refusal],
-                       stored: int) -> Feedback:
+def rejection_feedback(
+    device_id: str, message_id: str | None, refusals: list[decode.Refusal], stored: int
+) -> Feedback:
     body = {
         "id": message_id,
         "accepted": stored,
@@ -192,7 +226,8 @@ def parse_status(m: Received, device_id: str) -> StatusRow | None:
     online = doc.get("online")
     firmware = doc.get("firmware")
     return StatusRow(
-        m.received_at, device_id,
+        m.received_at,
+        device_id,
         online if isinstance(online, bool) else None,
         num("battery"),
         firmware if isinstance(firmware, str) else None,

@@ -10,7 +10,7 @@ import signal
 import threading
 import time
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import psycopg
 
@@ -30,8 +30,13 @@ _DB_BACKOFF = (0.5, 1, 2, 5, 10)  # [s] between database reconnect attempts
 class Writer:
     """Batches received messages and stores them; owns the database connection."""
 
-    def __init__(self, settings: Settings, inbox: queue.Queue[Received], client: IngestClient,
-                 stop: threading.Event) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        inbox: queue.Queue[Received],
+        client: IngestClient,
+        stop: threading.Event,
+    ) -> None:
         self.settings = settings
         self.inbox = inbox
         self.client = client
@@ -54,8 +59,11 @@ class Writer:
                     log.info("database reachable again")
             except psycopg.OperationalError as exc:
                 delay = _DB_BACKOFF[min(attempt, len(_DB_BACKOFF) - 1)]
-                log.warning("database unreachable (%s); retrying in %s s",
-                            str(exc).strip().splitlines()[0], delay)
+                log.warning(
+                    "database unreachable (%s); retrying in %s s",
+                    str(exc).strip().splitlines()[0],
+                    delay,
+                )
                 attempt += 1
                 time.sleep(delay)
         return self._conn
@@ -74,8 +82,9 @@ class Writer:
         while size < self.settings.ingest_batch_size:
             remaining = deadline - time.monotonic()
             try:
-                item = (self.inbox.get(timeout=remaining) if remaining > 0
-                        else self.inbox.get_nowait())
+                item = (
+                    self.inbox.get(timeout=remaining) if remaining > 0 else self.inbox.get_nowait()
+                )
             except queue.Empty:
                 break
             items.append(item)
@@ -95,8 +104,9 @@ class Writer:
                 for m in items:
                     self.handle([m])
                 return
-            log.exception("message on %s could not be processed; kept as internal_error",
-                          items[0].topic)
+            log.exception(
+                "message on %s could not be processed; kept as internal_error", items[0].topic
+            )
             row = pipeline.internal_error_row(items[0], exc)
             self._write_or_retry(Batch([], [], {}, lambda _: [row]))
             self.client.ack(items)
@@ -105,12 +115,15 @@ class Writer:
     def _write_or_retry(self, batch: Batch) -> Written | None:
         while True:
             try:
-                written, self._assignments = store.write_batch(self._connection(), batch,
-                                                               self._assignments)
+                written, self._assignments = store.write_batch(
+                    self._connection(), batch, self._assignments
+                )
                 return written
             except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
-                log.warning("database write failed (%s); the batch is kept and retried",
-                            str(exc).strip().splitlines()[0])
+                log.warning(
+                    "database write failed (%s); the batch is kept and retried",
+                    str(exc).strip().splitlines()[0],
+                )
                 if self._conn is not None:
                     self._conn.close()
                 if self.stop.is_set() and self._give_up():
@@ -135,12 +148,15 @@ class Writer:
             self.client.publish(f.topic, f.payload, qos=1)
         self.counts.update(prepared.counts)
         self.counts["stored"] += written.stored
-        self.counts["duplicates"] += (len(prepared.observations) - len(written.unassigned)
-                                      - written.stored)
+        self.counts["duplicates"] += (
+            len(prepared.observations) - len(written.unassigned) - written.stored
+        )
 
     def _give_up(self) -> bool:
-        log.error("stopping with the database unreachable: this batch stays unacked and the"
-                  " broker redelivers it to the next worker")
+        log.error(
+            "stopping with the database unreachable: this batch stays unacked and the"
+            " broker redelivers it to the next worker"
+        )
         return True
 
     def run(self) -> None:
@@ -163,7 +179,7 @@ class Writer:
             except queue.Empty:
                 break
         for i in range(0, len(pending), self.settings.ingest_batch_size):
-            self.handle(pending[i:i + self.settings.ingest_batch_size])
+            self.handle(pending[i : i + self.settings.ingest_batch_size])
         self.report()
         if self._conn is not None:
             self._conn.close()
@@ -172,13 +188,23 @@ class Writer:
         c = self.counts
         rejected = {k.split(":", 1)[1]: v for k, v in c.items() if k.startswith("rejected:")}
         why = ", ".join(f"{k} {v}" for k, v in sorted(rejected.items())) or "none"
-        log.info("received %d messages, %d readings; stored %d, duplicates %d; rejected: %s",
-                 c["messages"], c["readings"], c["stored"], c["duplicates"], why)
+        log.info(
+            "received %d messages, %d readings; stored %d, duplicates %d; rejected: %s",
+            c["messages"],
+            c["readings"],
+            c["stored"],
+            c["duplicates"],
+            why,
+        )
         if c["batches"]:
             t = self.timings
-            log.info("%d batches, %.0f readings each; per batch: prepare %.1f ms, database"
-                     " %.1f ms, ack %.1f ms", c["batches"], c["readings"] / c["batches"],
-                     *(1000 * t[k] / c["batches"] for k in ("prepare", "database", "ack")))
+            log.info(
+                "%d batches, %.0f readings each; per batch: prepare %.1f ms, database"
+                " %.1f ms, ack %.1f ms",
+                c["batches"],
+                c["readings"] / c["batches"],
+                *(1000 * t[k] / c["batches"] for k in ("prepare", "database", "ack")),
+            )
 
 
 def _size(item: Received) -> int:
@@ -222,9 +248,15 @@ def run(settings: Settings, *, retire: bool = False) -> int:
     )
     receive_max = max(1, min(65535, settings.ingest_queue_size // 2))
     client = IngestClient(
-        host=settings.mqtt_host, port=settings.mqtt_port, username=settings.mqtt_username,
-        password=settings.mqtt_password, client_id=settings.ingest_client_id, inbox=inbox,
-        receive_maximum=receive_max, limits=limits)
+        host=settings.mqtt_host,
+        port=settings.mqtt_port,
+        username=settings.mqtt_username,
+        password=settings.mqtt_password,
+        client_id=settings.ingest_client_id,
+        inbox=inbox,
+        receive_maximum=receive_max,
+        limits=limits,
+    )
     stop = threading.Event()
 
     def _on_signal(signum, frame) -> None:
@@ -235,8 +267,13 @@ def run(settings: Settings, *, retire: bool = False) -> int:
     signal.signal(signal.SIGINT, _on_signal)
     writer = Writer(settings, inbox, client, stop)
     writer._connection()
-    log.info("ingest worker %s: broker %s:%s, database %s", settings.ingest_client_id,
-             settings.mqtt_host, settings.mqtt_port, settings.dsn.split(" password")[0])
+    log.info(
+        "ingest worker %s: broker %s:%s, database %s",
+        settings.ingest_client_id,
+        settings.mqtt_host,
+        settings.mqtt_port,
+        settings.dsn.split(" password")[0],
+    )
     client.start()
     thread = threading.Thread(target=writer.run, name="ingest-writer")
     thread.start()

@@ -77,8 +77,9 @@ def _copy(cur: psycopg.Cursor, table: str, rows: list[MappedRow]) -> None:
             copy.write_row(r)
 
 
-def write_batch(conn: psycopg.Connection, batch: Batch,
-                assignments: AssignmentIndex) -> tuple[Written, AssignmentIndex]:
+def write_batch(
+    conn: psycopg.Connection, batch: Batch, assignments: AssignmentIndex
+) -> tuple[Written, AssignmentIndex]:
     """Store a batch in one transaction: how many readings were new (the rest
     were stored before: duplicates) and which had no patient; and the
     assignment index, reloaded if the database's had moved on."""
@@ -95,17 +96,40 @@ def write_batch(conn: psycopg.Connection, batch: Batch,
                 cur.execute(_QUEUE, (list(since), list(since.values())))
         rejections = batch.rejections(unassigned)
         if rejections:
-            with cur.copy("COPY rejected_messages (received_at, topic, device_id, message_id,"
-                          " reason_code, reason, whole, payload) FROM STDIN") as copy:
+            with cur.copy(
+                "COPY rejected_messages (received_at, topic, device_id, message_id,"
+                " reason_code, reason, whole, payload) FROM STDIN"
+            ) as copy:
                 for r in rejections:
-                    copy.write_row((r.received_at, r.topic, r.device_id, r.message_id,
-                                    r.reason_code, r.reason, r.whole, r.payload))
+                    copy.write_row(
+                        (
+                            r.received_at,
+                            r.topic,
+                            r.device_id,
+                            r.message_id,
+                            r.reason_code,
+                            r.reason,
+                            r.whole,
+                            r.payload,
+                        )
+                    )
         if batch.statuses:
             cur.executemany(
-                "INSERT INTO device_status (time, device_id, online, battery, firmware, signal, raw)"
+                "INSERT INTO device_status"
+                " (time, device_id, online, battery, firmware, signal, raw)"
                 " VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                [(s.time, s.device_id, s.online, s.battery, s.firmware, s.signal, json.dumps(s.raw))
-                 for s in batch.statuses],
+                [
+                    (
+                        s.time,
+                        s.device_id,
+                        s.online,
+                        s.battery,
+                        s.firmware,
+                        s.signal,
+                        json.dumps(s.raw),
+                    )
+                    for s in batch.statuses
+                ],
             )
         if batch.last_seen:
             cur.execute(
@@ -117,8 +141,12 @@ def write_batch(conn: psycopg.Connection, batch: Batch,
     return Written(stored, unassigned), assignments
 
 
-def _insert(conn: psycopg.Connection, cur: psycopg.Cursor, mapped: list[MappedRow],
-            since: dict[str, datetime]) -> tuple[int, dict[str, datetime]]:
+def _insert(
+    conn: psycopg.Connection,
+    cur: psycopg.Cursor,
+    mapped: list[MappedRow],
+    since: dict[str, datetime],
+) -> tuple[int, dict[str, datetime]]:
     """COPY straight in; on a duplicate, insert through staging instead."""
     try:
         with conn.transaction():

@@ -36,8 +36,15 @@ def _free_port() -> int:
 def settings() -> Iterator[Settings]:
     """Settings of this test run's own services (started lazily by `services_up`)."""
     home = Path(tempfile.mkdtemp(prefix="vward-test-"))
-    s = Settings(home=home, pg_port=_free_port(), mqtt_port=_free_port(), database_url="",
-                 mqtt_external=False, demo=True, ingest_batch_ms=20)
+    s = Settings(
+        home=home,
+        pg_port=_free_port(),
+        mqtt_port=_free_port(),
+        database_url="",
+        mqtt_external=False,
+        demo=True,
+        ingest_batch_ms=20,
+    )
     yield s
     services.down(s)
     shutil.rmtree(home, ignore_errors=True)
@@ -62,7 +69,11 @@ def unique(prefix: str) -> str:
 class RegisteredDevice:
     def __init__(self, device_id: str, patient_id: str, ward_id: str, password: str) -> None:
         self.device_id, self.patient_id, self.ward_id, self.password = (
-            device_id, patient_id, ward_id, password)
+            device_id,
+            patient_id,
+            ward_id,
+            password,
+        )
 
 
 @pytest.fixture
@@ -71,14 +82,20 @@ def register(services_up: Settings):
     `vward device add`; returns a RegisteredDevice."""
     from datetime import UTC, datetime, timedelta
 
-    def _register(*, patient_id: str | None = None, ward_id: str = "ward-test",
-                  kind: str = "generic", valid_from=None) -> RegisteredDevice:
+    def _register(
+        *,
+        patient_id: str | None = None,
+        ward_id: str = "ward-test",
+        kind: str = "generic",
+        valid_from=None,
+    ) -> RegisteredDevice:
         device_id = unique("dev")
         patient_id = patient_id or unique("pat")
         valid_from = valid_from or datetime.now(UTC) - timedelta(days=2)
         with db.connect(services_up) as c:
             pw = devices.register_devices(
-                c, [devices.NewDevice(device_id, patient_id, ward_id, kind)], valid_from=valid_from)
+                c, [devices.NewDevice(device_id, patient_id, ward_id, kind)], valid_from=valid_from
+            )
             services.write_broker_credentials(services_up, devices.password_hashes(c))
         return RegisteredDevice(device_id, patient_id, ward_id, pw[device_id])
 
@@ -103,9 +120,13 @@ class Process:
 
     def start(self) -> Process:
         with open(self.log, "ab") as out:
-            self.proc = subprocess.Popen([sys.executable, "-m", "ward.cli", *self.args],
-                                         env=self.env, stdout=out, stderr=subprocess.STDOUT,
-                                         cwd=ROOT)
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "ward.cli", *self.args],
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd=ROOT,
+            )
         return self
 
     def terminate(self, timeout: float = 30) -> int:
@@ -132,7 +153,9 @@ def spawn(services_up: Settings, tmp_path: Path):
     started: list[Process] = []
 
     def _spawn(*args: str, **env: str) -> Process:
-        p = Process(list(args), service_env(services_up, **env), tmp_path / f"{args[0]}-{len(started)}.log")
+        p = Process(
+            list(args), service_env(services_up, **env), tmp_path / f"{args[0]}-{len(started)}.log"
+        )
         started.append(p.start())
         return p
 
@@ -151,5 +174,7 @@ def wait_for(predicate, *, timeout: float = 20, interval: float = 0.05, what: st
         if value:
             return value
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what} (last: {value!r})")
+            raise AssertionError(
+                f"timed out after {timeout} s waiting for {what} (last: {value!r})"
+            )
         time.sleep(interval)

@@ -56,8 +56,11 @@ def _cmd_config(args: argparse.Namespace, settings: Settings) -> int:
 
 def _sync_broker(settings: Settings, conn) -> None:
     if settings.mqtt_external:
-        print("note: the broker is external (VWARD_MQTT_EXTERNAL): give it this device's "
-              "credentials yourself", file=sys.stderr)
+        print(
+            "note: the broker is external (VWARD_MQTT_EXTERNAL): give it this device's "
+            "credentials yourself",
+            file=sys.stderr,
+        )
         return
     from ward import devices, services
 
@@ -73,7 +76,9 @@ def _cmd_device_add(args: argparse.Namespace, settings: Settings) -> int:
         _sync_broker(settings, conn)
     topic = f"ward/v1/devices/{args.device_id}/readings"
     print(f"device {args.device_id} assigned to patient {args.patient} on ward {args.ward}")
-    print(f"MQTT {settings.mqtt_host}:{settings.mqtt_port}, user {args.device_id}, publish to {topic}")
+    print(
+        f"MQTT {settings.mqtt_host}:{settings.mqtt_port}, user {args.device_id}, publish to {topic}"
+    )
     print(passwords[args.device_id])
     return 0
 
@@ -89,8 +94,10 @@ def _cmd_device_list(args: argparse.Namespace, settings: Settings) -> int:
         seen = _ago(now, r.last_seen) if r.last_seen else "never"
         battery = f"{r.battery:.0f} %" if r.battery is not None else "-"
         state = "" if r.online is None else ("online" if r.online else "OFFLINE")
-        print(f"{r.device_id:<28} {r.kind:<12} {r.patient_id or '(unassigned)':<16} "
-              f"{r.ward_id or '-':<10} {seen:<20} {battery} {state}")
+        print(
+            f"{r.device_id:<28} {r.kind:<12} {r.patient_id or '(unassigned)':<16} "
+            f"{r.ward_id or '-':<10} {seen:<20} {battery} {state}"
+        )
     print(f"{len(rows)} devices")
     return 0
 
@@ -100,7 +107,9 @@ def _cmd_device_unassign(args: argparse.Namespace, settings: Settings) -> int:
 
     with db.connect(settings) as conn:
         ok = devices.unassign_device(conn, args.device_id)
-    print(f"device {args.device_id} unassigned" if ok else f"device {args.device_id} was not assigned")
+    print(
+        f"device {args.device_id} unassigned" if ok else f"device {args.device_id} was not assigned"
+    )
     return 0 if ok else 1
 
 
@@ -144,33 +153,43 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    sub.add_parser("up", help="start PostgreSQL+TimescaleDB and Mosquitto, apply migrations"
-                   ).set_defaults(func=_cmd_up)
+    sub.add_parser(
+        "up", help="start PostgreSQL+TimescaleDB and Mosquitto, apply migrations"
+    ).set_defaults(func=_cmd_up)
     sub.add_parser("down", help="stop the services `up` started").set_defaults(func=_cmd_down)
     c = sub.add_parser("config", help="print the effective settings as KEY=VALUE")
     c.add_argument("--show-secrets", action="store_true")
     c.set_defaults(func=_cmd_config)
 
     dev = sub.add_parser("device", help="register and list devices").add_subparsers(
-        dest="device_command", required=True, metavar="ACTION")
-    a = dev.add_parser("add", help="register a device and assign it to a patient; "
-                       "prints its MQTT password on the last line")
+        dest="device_command", required=True, metavar="ACTION"
+    )
+    a = dev.add_parser(
+        "add",
+        help="register a device and assign it to a patient; "
+        "prints its MQTT password on the last line",
+    )
     a.add_argument("device_id")
     a.add_argument("--patient", required=True)
     a.add_argument("--ward", default="ward-1")
-    a.add_argument("--kind", default="generic",
-                   help="oximeter, bp_cuff, thermometer, patch, tablet or generic")
+    a.add_argument(
+        "--kind", default="generic", help="oximeter, bp_cuff, thermometer, patch, tablet or generic"
+    )
     a.set_defaults(func=_cmd_device_add)
     dev.add_parser("list", help="devices, patients and last-seen times").set_defaults(
-        func=_cmd_device_list)
+        func=_cmd_device_list
+    )
     u = dev.add_parser("unassign", help="end a device's assignment to its patient")
     u.add_argument("device_id")
     u.set_defaults(func=_cmd_device_unassign)
 
     i = sub.add_parser("ingest", help="run an ingest worker (MQTT → TimescaleDB)")
-    i.add_argument("--retire", action="store_true",
-                   help="drain this worker's queued messages, leave the shared subscription and"
-                        " end its session (when removing a worker for good)")
+    i.add_argument(
+        "--retire",
+        action="store_true",
+        help="drain this worker's queued messages, leave the shared subscription and"
+        " end its session (when removing a worker for good)",
+    )
     i.set_defaults(func=_cmd_ingest)
 
     b = sub.add_parser("bench", help="benchmarks that print figures")

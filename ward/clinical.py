@@ -14,6 +14,7 @@ import psycopg
 from psycopg.rows import class_row
 
 from ward.errors import WardError
+from ward.records import ALERT_COLUMNS, AlertRow
 
 ALERT_EVENTS_CHANNEL = "alert_events"
 RESCORE_CHANNEL = "new_observations"
@@ -24,41 +25,30 @@ class ActionRefused(WardError):
     """The action does not apply (no such alert, already resolved, bad setting)."""
 
 
-@dataclass(frozen=True, slots=True)
-class AlertRow:
-    alert_id: int
-    patient_id: str
-    ward_id: str
-    kind: str
-    category: str
-    device_id: str
-    severity: str
-    state: str
-    reason: str
-    opened_at: datetime
-    acknowledged_at: datetime | None
-    acknowledged_by: str | None
-
-
-_ALERT_COLUMNS = ("alert_id, patient_id, ward_id, kind, category, device_id, severity, state,"
-                  " reason, opened_at, acknowledged_at, acknowledged_by")
-
-
 def _locked_alert(conn: psycopg.Connection, alert_id: int) -> AlertRow:
     with conn.cursor(row_factory=class_row(AlertRow)) as cur:
-        row = cur.execute(f"SELECT {_ALERT_COLUMNS} FROM alerts WHERE alert_id = %s FOR UPDATE",
-                          (alert_id,)).fetchone()
+        row = cur.execute(
+            f"SELECT {ALERT_COLUMNS} FROM alerts WHERE alert_id = %s FOR UPDATE", (alert_id,)
+        ).fetchone()
     if row is None:
         raise ActionRefused(f"no alert {alert_id}")
     return row
 
 
-def _event(conn: psycopg.Connection, alert: AlertRow, event: str, state: str, actor: str,
-           now: datetime, detail: dict) -> None:
+def _event(
+    conn: psycopg.Connection,
+    alert: AlertRow,
+    event: str,
+    state: str,
+    actor: str,
+    now: datetime,
+    detail: dict,
+) -> None:
     conn.execute(
         "INSERT INTO alert_events (alert_id, time, event, severity, state, actor, detail)"
         " VALUES (%s, %s, %s, %s, %s, %s, %s)",
-        (alert.alert_id, now, event, alert.severity, state, actor, json.dumps(detail)))
+        (alert.alert_id, now, event, alert.severity, state, actor, json.dumps(detail)),
+    )
     conn.execute(f"NOTIFY {ALERT_EVENTS_CHANNEL}")
 
 
@@ -69,9 +59,16 @@ def _who(by: str) -> str:
     return by
 
 
-def acknowledge(conn: psycopg.Connection, alert_id: int, *, by: str, now: datetime,
-                note: str = "", action: str = "", changed_management: bool | None = None,
-                ) -> AlertRow:
+def acknowledge(
+    conn: psycopg.Connection,
+    alert_id: int,
+    *,
+    by: str,
+    now: datetime,
+    note: str = "",
+    action: str = "",
+    changed_management: bool | None = None,
+) -> AlertRow:
     """A clinician has seen an open alert: record who, when, what they did and
     whether it changed the patient's management.  Stops time escalation until
     the severity rises."""
@@ -81,20 +78,32 @@ def acknowledge(conn: psycopg.Connection, alert_id: int, *, by: str, now: dateti
         if alert.state == "resolved":
             raise ActionRefused(f"alert {alert_id} is already resolved")
         if alert.state == "acknowledged":
-            raise ActionRefused(f"alert {alert_id} was already acknowledged by "
-                                f"{alert.acknowledged_by} at {alert.acknowledged_at:%Y-%m-%d %H:%M}Z")
+            raise ActionRefused(
+                f"alert {alert_id} was already acknowledged by"
+                f" {alert.acknowledged_by}"
+                f" at {alert.acknowledged_at:%Y-%m-%d %H:%M}Z"
+            )
         conn.execute(
             "UPDATE alerts SET state = 'acknowledged', acknowledged_at = %s, acknowledged_by = %s,"
             " ack_note = %s, ack_action = %s, changed_management = %s, updated_at = %s"
             " WHERE alert_id = %s",
-            (now, by, note, action, changed_management, now, alert_id))
-        _event(conn, alert, "acknowledged", "acknowledged", by, now,
-               {"note": note, "action": action, "changed_management": changed_management})
+            (now, by, note, action, changed_management, now, alert_id),
+        )
+        _event(
+            conn,
+            alert,
+            "acknowledged",
+            "acknowledged",
+            by,
+            now,
+            {"note": note, "action": action, "changed_management": changed_management},
+        )
         return _locked_alert(conn, alert_id)
 
 
-def resolve(conn: psycopg.Connection, alert_id: int, *, by: str, now: datetime,
-            note: str = "") -> AlertRow:
+def resolve(
+    conn: psycopg.Connection, alert_id: int, *, by: str, now: datetime, note: str = ""
+) -> AlertRow:
     """A clinician closes an alert by hand.  Should its condition still hold,
     the engine opens a new alert at its next scoring."""
     by = _who(by)
@@ -104,7 +113,9 @@ def resolve(conn: psycopg.Connection, alert_id: int, *, by: str, now: datetime,
             raise ActionRefused(f"alert {alert_id} is already resolved")
         conn.execute(
             "UPDATE alerts SET state = 'resolved', resolved_at = %s, resolved_by = %s,"
-            " updated_at = %s WHERE alert_id = %s", (now, by, now, alert_id))
+            " updated_at = %s WHERE alert_id = %s",
+            (now, by, now, alert_id),
+        )
         _event(conn, alert, "resolved", "resolved", by, now, {"note": note, "by_hand": True})
         return _locked_alert(conn, alert_id)
 
@@ -124,12 +135,22 @@ class SettingRow:
     valid_to: datetime | None
 
 
-_SETTING_COLUMNS = ("setting_id, patient_id, kind, parameter, spo2_scale, low, high, set_by,"
-                    " reason, valid_from, valid_to")
+_SETTING_COLUMNS = (
+    "setting_id, patient_id, kind, parameter, spo2_scale, low, high, set_by,"
+    " reason, valid_from, valid_to"
+)
 
 
-def set_spo2_scale(conn: psycopg.Connection, patient_id: str, scale: int, *, by: str,
-                   reason: str, now: datetime, until: datetime | None = None) -> SettingRow:
+def set_spo2_scale(
+    conn: psycopg.Connection,
+    patient_id: str,
+    scale: int,
+    *,
+    by: str,
+    reason: str,
+    now: datetime,
+    until: datetime | None = None,
+) -> SettingRow:
     """SpO2 scale 2 (confirmed hypercapnic respiratory failure) or back to 1;
     replaces the patient's current scale setting and rescores from now."""
     if scale not in (1, 2):
@@ -137,18 +158,29 @@ def set_spo2_scale(conn: psycopg.Connection, patient_id: str, scale: int, *, by:
     return _set(conn, patient_id, "spo2_scale", None, scale, None, None, by, reason, now, until)
 
 
-def set_accepted_range(conn: psycopg.Connection, patient_id: str, parameter: str,
-                       low: float, high: float, *, by: str, reason: str, now: datetime,
-                       until: datetime | None = None) -> SettingRow:
+def set_accepted_range(
+    conn: psycopg.Connection,
+    patient_id: str,
+    parameter: str,
+    low: float,
+    high: float,
+    *,
+    by: str,
+    reason: str,
+    now: datetime,
+    until: datetime | None = None,
+) -> SettingRow:
     """Values of `parameter` within [low, high] are this patient's normal and
     score 0 (e.g. a resting heart rate of 100); replaces the current range."""
     if parameter not in SCORED_PARAMETERS:
-        raise ActionRefused(f"an accepted range is for one of {', '.join(SCORED_PARAMETERS)},"
-                            f" not {parameter!r}")
+        raise ActionRefused(
+            f"an accepted range is for one of {', '.join(SCORED_PARAMETERS)}, not {parameter!r}"
+        )
     if not low <= high:
         raise ActionRefused(f"accepted range {low}–{high} is empty (low must not exceed high)")
-    return _set(conn, patient_id, "accepted_range", parameter, None, low, high, by, reason,
-                now, until)
+    return _set(
+        conn, patient_id, "accepted_range", parameter, None, low, high, by, reason, now, until
+    )
 
 
 def end_setting(conn: psycopg.Connection, setting_id: int, *, by: str, now: datetime) -> None:
@@ -158,7 +190,8 @@ def end_setting(conn: psycopg.Connection, setting_id: int, *, by: str, now: date
         row = conn.execute(
             "UPDATE patient_settings SET valid_to = %s, ended_by = %s WHERE setting_id = %s"
             " AND (valid_to IS NULL OR valid_to > %s) RETURNING patient_id",
-            (now, by, setting_id, now)).fetchone()
+            (now, by, setting_id, now),
+        ).fetchone()
         if row is None:
             raise ActionRefused(f"no current setting {setting_id}")
         _rescore(conn, row[0], now)
@@ -169,7 +202,8 @@ def current_settings(conn: psycopg.Connection, patient_id: str, now: datetime) -
         return cur.execute(
             f"SELECT {_SETTING_COLUMNS} FROM patient_settings WHERE patient_id = %s"
             " AND valid_from <= %s AND (valid_to IS NULL OR valid_to > %s) ORDER BY setting_id",
-            (patient_id, now, now)).fetchall()
+            (patient_id, now, now),
+        ).fetchall()
 
 
 def _set(conn, patient_id, kind, parameter, scale, low, high, by, reason, now, until):
@@ -179,14 +213,19 @@ def _set(conn, patient_id, kind, parameter, scale, low, high, by, reason, now, u
     if until is not None and until <= now:
         raise ActionRefused("the end date must be in the future")
     with conn.transaction():
-        if conn.execute("SELECT 1 FROM patients WHERE patient_id = %s FOR UPDATE",
-                        (patient_id,)).fetchone() is None:
+        if (
+            conn.execute(
+                "SELECT 1 FROM patients WHERE patient_id = %s FOR UPDATE", (patient_id,)
+            ).fetchone()
+            is None
+        ):
             raise ActionRefused(f"no patient {patient_id}")
         conn.execute(
             "UPDATE patient_settings SET valid_to = %s, ended_by = %s WHERE patient_id = %s"
             " AND kind = %s AND parameter IS NOT DISTINCT FROM %s"
             " AND (valid_to IS NULL OR valid_to > %s)",
-            (now, by, patient_id, kind, parameter, now))
+            (now, by, patient_id, kind, parameter, now),
+        )
         with conn.cursor(row_factory=class_row(SettingRow)) as cur:
             row = cur.execute(
                 "INSERT INTO patient_settings (patient_id, kind, parameter, spo2_scale, low, high,"
@@ -204,5 +243,7 @@ def _rescore(conn: psycopg.Connection, patient_id: str, since: datetime) -> None
     conn.execute(
         "INSERT INTO score_queue (patient_id, since) VALUES (%s, %s) ON CONFLICT (patient_id)"
         " DO UPDATE SET since = least(score_queue.since, EXCLUDED.since),"
-        " enqueued_at = clock_timestamp()", (patient_id, since))
+        " enqueued_at = clock_timestamp()",
+        (patient_id, since),
+    )
     conn.execute(f"NOTIFY {RESCORE_CHANNEL}")

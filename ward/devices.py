@@ -47,8 +47,13 @@ def check_id(value: str, what: str) -> str:
     return value
 
 
-def ensure_ward(conn: psycopg.Connection, ward_id: str, *, name: str | None = None,
-                time_zone: str = "Europe/London") -> None:
+def ensure_ward(
+    conn: psycopg.Connection,
+    ward_id: str,
+    *,
+    name: str | None = None,
+    time_zone: str = "Europe/London",
+) -> None:
     check_id(ward_id, "ward id")
     conn.execute(
         "INSERT INTO wards (ward_id, name, time_zone) VALUES (%s, %s, %s)"
@@ -57,8 +62,9 @@ def ensure_ward(conn: psycopg.Connection, ward_id: str, *, name: str | None = No
     )
 
 
-def register_devices(conn: psycopg.Connection, new: Iterable[NewDevice], *,
-                     valid_from: datetime | None = None) -> dict[str, str]:
+def register_devices(
+    conn: psycopg.Connection, new: Iterable[NewDevice], *, valid_from: datetime | None = None
+) -> dict[str, str]:
     """Register devices (creating wards and patients as needed), assign each
     to its patient from `valid_from` on, and return each device's new MQTT
     password.  A device already known gets a new password, and is moved to
@@ -76,13 +82,19 @@ def register_devices(conn: psycopg.Connection, new: Iterable[NewDevice], *,
         with conn.cursor() as cur:
             cur.executemany(
                 "INSERT INTO devices (device_id, kind, mqtt_password_hash) VALUES (%s, %s, %s)"
-                " ON CONFLICT (device_id) DO UPDATE SET mqtt_password_hash = EXCLUDED.mqtt_password_hash,"
-                " kind = CASE WHEN EXCLUDED.kind = 'generic' THEN devices.kind ELSE EXCLUDED.kind END",
-                [(d.device_id, d.kind, mqtt_auth.hash_password(passwords[d.device_id])) for d in items],
+                " ON CONFLICT (device_id) DO UPDATE"
+                " SET mqtt_password_hash = EXCLUDED.mqtt_password_hash,"
+                " kind = CASE WHEN EXCLUDED.kind = 'generic' THEN devices.kind"
+                " ELSE EXCLUDED.kind END",
+                [
+                    (d.device_id, d.kind, mqtt_auth.hash_password(passwords[d.device_id]))
+                    for d in items
+                ],
             )
             # Close an assignment to another patient, then open the new one.
             cur.executemany(
-                "UPDATE device_assignments SET valid_to = greatest(%s, valid_from + interval '1 microsecond')"
+                "UPDATE device_assignments"
+                " SET valid_to = greatest(%s, valid_from + interval '1 microsecond')"
                 " WHERE device_id = %s AND valid_to IS NULL AND patient_id <> %s",
                 [(valid_from, d.device_id, d.patient_id) for d in items],
             )
@@ -95,7 +107,9 @@ def register_devices(conn: psycopg.Connection, new: Iterable[NewDevice], *,
     return passwords
 
 
-def _ensure_patients(conn: psycopg.Connection, items: list[NewDevice], admitted_at: datetime) -> None:
+def _ensure_patients(
+    conn: psycopg.Connection, items: list[NewDevice], admitted_at: datetime
+) -> None:
     wanted = {d.patient_id: d.ward_id for d in items}
     rows = conn.execute(
         "SELECT patient_id, ward_id FROM patients WHERE patient_id = ANY(%s)", (list(wanted),)
@@ -112,11 +126,14 @@ def _ensure_patients(conn: psycopg.Connection, items: list[NewDevice], admitted_
         )
 
 
-def unassign_device(conn: psycopg.Connection, device_id: str, *, at: datetime | None = None) -> bool:
+def unassign_device(
+    conn: psycopg.Connection, device_id: str, *, at: datetime | None = None
+) -> bool:
     at = at or datetime.now(UTC)
     with conn.transaction():
         cur = conn.execute(
-            "UPDATE device_assignments SET valid_to = greatest(%s, valid_from + interval '1 microsecond')"
+            "UPDATE device_assignments"
+            " SET valid_to = greatest(%s, valid_from + interval '1 microsecond')"
             " WHERE device_id = %s AND valid_to IS NULL",
             (at, device_id),
         )

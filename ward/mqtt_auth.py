@@ -17,7 +17,9 @@ def new_password() -> str:
     return secrets.token_urlsafe(16)
 
 
-def hash_password(password: str, *, salt: bytes | None = None, iterations: int = _ITERATIONS) -> str:
+def hash_password(
+    password: str, *, salt: bytes | None = None, iterations: int = _ITERATIONS
+) -> str:
     salt = salt if salt is not None else secrets.token_bytes(_SALT_BYTES)
     digest = hashlib.pbkdf2_hmac("sha512", password.encode(), salt, iterations)
     return f"$7${iterations}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
@@ -28,8 +30,9 @@ def verify_password(password: str, hashed: str) -> bool:
         _, seven, iterations, salt, _digest = hashed.split("$")
         if seven != "7" or int(iterations) < 1:
             return False
-        expected = hash_password(password, salt=base64.b64decode(salt, validate=True),
-                                 iterations=int(iterations))
+        expected = hash_password(
+            password, salt=base64.b64decode(salt, validate=True), iterations=int(iterations)
+        )
     except ValueError:  # a corrupt hash (binascii.Error is a ValueError)
         return False
     return secrets.compare_digest(expected, hashed)

@@ -76,7 +76,9 @@ def _pg_bin(name: str) -> str:
         return str(majors[-1] / name)
     found = shutil.which(name)
     if not found:
-        raise ServiceError(f"PostgreSQL's {name} is not installed: run `make demo` or ward/scripts/bootstrap.sh")
+        raise ServiceError(
+            f"PostgreSQL's {name} is not installed: run `make demo` or ward/scripts/bootstrap.sh"
+        )
     return found
 
 
@@ -110,8 +112,10 @@ def _ensure_traversable(path: Path) -> None:
 
 def pg_running(settings: Settings) -> bool:
     try:
-        with psycopg.connect(settings.dsn.replace(f"dbname={settings.pg_database}", "dbname=postgres"),
-                             connect_timeout=2):
+        with psycopg.connect(
+            settings.dsn.replace(f"dbname={settings.pg_database}", "dbname=postgres"),
+            connect_timeout=2,
+        ):
             return True
     except psycopg.OperationalError:
         return False
@@ -124,8 +128,22 @@ def start_postgres(settings: Settings) -> None:
         paths.pg_socket.mkdir(parents=True, exist_ok=True)
         _ensure_traversable(settings.home)
         _chown_to(paths.pg_data.parent, "postgres")
-        _run(_as_postgres([_pg_bin("initdb"), "-D", str(paths.pg_data), "-U", settings.pg_user,
-                           "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"]), "initdb")
+        _run(
+            _as_postgres(
+                [
+                    _pg_bin("initdb"),
+                    "-D",
+                    str(paths.pg_data),
+                    "-U",
+                    settings.pg_user,
+                    "--auth=trust",
+                    "-E",
+                    "UTF8",
+                    "--locale=C.UTF-8",
+                ]
+            ),
+            "initdb",
+        )
         with open(paths.pg_data / "postgresql.conf", "a", encoding="utf-8") as conf:
             conf.write(_postgres_conf(settings, paths))
     if pg_running(settings):
@@ -138,9 +156,25 @@ def start_postgres(settings: Settings) -> None:
     if os.geteuid() == 0:
         paths.pg_log.touch()
         _chown_to(paths.pg_log, "postgres")
-    _run(_as_postgres([_pg_bin("pg_ctl"), "-D", str(paths.pg_data), "-l", str(paths.pg_log),
-                       "-o", f"-p {settings.pg_port}", "-w", "-t", "60", "start"]),
-         "pg_ctl start", log=paths.pg_log)
+    _run(
+        _as_postgres(
+            [
+                _pg_bin("pg_ctl"),
+                "-D",
+                str(paths.pg_data),
+                "-l",
+                str(paths.pg_log),
+                "-o",
+                f"-p {settings.pg_port}",
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ]
+        ),
+        "pg_ctl start",
+        log=paths.pg_log,
+    )
 
 
 def _refuse_foreign_server(settings: Settings, paths: Paths) -> None:
@@ -154,7 +188,8 @@ def _refuse_foreign_server(settings: Settings, paths: Paths) -> None:
         raise ServiceError(
             f"another PostgreSQL (data directory {theirs}) already listens on port"
             f" {settings.pg_port}; set VWARD_PG_PORT to a free port, or VWARD_DATABASE_URL"
-            " to use that server on purpose")
+            " to use that server on purpose"
+        )
 
 
 def _postgres_conf(settings: Settings, paths: Paths) -> str:
@@ -176,9 +211,23 @@ def stop_postgres(settings: Settings, *, mode: str = "fast") -> None:
     paths = Paths(settings.home)
     if not (paths.pg_data / "postmaster.pid").exists():
         return
-    subprocess.run(_as_postgres([_pg_bin("pg_ctl"), "-D", str(paths.pg_data), "-m", mode,
-                                 "-w", "-t", str(_PG_STOP_TIMEOUT), "stop"]),
-                   capture_output=True, check=False)
+    subprocess.run(
+        _as_postgres(
+            [
+                _pg_bin("pg_ctl"),
+                "-D",
+                str(paths.pg_data),
+                "-m",
+                mode,
+                "-w",
+                "-t",
+                str(_PG_STOP_TIMEOUT),
+                "stop",
+            ]
+        ),
+        capture_output=True,
+        check=False,
+    )
 
 
 # ---------------------------------------------------------------- Mosquitto
@@ -188,35 +237,37 @@ def broker_config(settings: Settings, paths: Paths) -> str:
     """Our broker: no anonymous clients, per-device ACLs, persistent sessions
     that never drop a queued message, and room for an ingest worker that acks
     only after commit (so many messages are in flight at once)."""
-    return "\n".join([
-        "# written by vward up; regenerated on every start",
-        "per_listener_settings false",
-        f"listener {settings.mqtt_port} 127.0.0.1",
-        "allow_anonymous false",
-        f"password_file {paths.broker_passwd}",
-        f"acl_file {paths.broker_acl}",
-        "persistence true",
-        f"persistence_location {paths.broker_dir}/data/",
-        "autosave_interval 5",
-        # Ingest acks after commit: a batch of thousands is in flight at once.
-        "max_inflight_messages 5000",
-        # 0 = no limit: a queued reading for an offline ingest worker is never dropped.
-        "max_queued_messages 0",
-        "max_queued_bytes 0",
-        # One connection per home device (10,000 for one simulator); the open-file
-        # limit that bounds it is raised in start_broker.
-        "max_connections -1",
-        "persistent_client_expiration 14d",
-        f"message_size_limit {max(settings.max_payload_bytes * 4, 1024 * 1024)}",
-        f"log_dest file {paths.broker_log}",
-        "log_type error",
-        "log_type warning",
-        "log_type notice",
-        "log_type information",
-        "connection_messages true",
-        f"pid_file {paths.broker_pid}",
-        "",
-    ])
+    return "\n".join(
+        [
+            "# written by vward up; regenerated on every start",
+            "per_listener_settings false",
+            f"listener {settings.mqtt_port} 127.0.0.1",
+            "allow_anonymous false",
+            f"password_file {paths.broker_passwd}",
+            f"acl_file {paths.broker_acl}",
+            "persistence true",
+            f"persistence_location {paths.broker_dir}/data/",
+            "autosave_interval 5",
+            # Ingest acks after commit: a batch of thousands is in flight at once.
+            "max_inflight_messages 5000",
+            # 0 = no limit: a queued reading for an offline ingest worker is never dropped.
+            "max_queued_messages 0",
+            "max_queued_bytes 0",
+            # One connection per home device (10,000 for one simulator); the open-file
+            # limit that bounds it is raised in start_broker.
+            "max_connections -1",
+            "persistent_client_expiration 14d",
+            f"message_size_limit {max(settings.max_payload_bytes * 4, 1024 * 1024)}",
+            f"log_dest file {paths.broker_log}",
+            "log_type error",
+            "log_type warning",
+            "log_type notice",
+            "log_type information",
+            "connection_messages true",
+            f"pid_file {paths.broker_pid}",
+            "",
+        ]
+    )
 
 
 def broker_pid(settings: Settings) -> int | None:
@@ -234,7 +285,10 @@ def write_broker_credentials(settings: Settings, device_hashes: dict[str, str]) 
     make a running broker reread them."""
     paths = Paths(settings.home)
     paths.broker_dir.mkdir(parents=True, exist_ok=True)
-    users = {settings.mqtt_username: mqtt_auth.hash_password(settings.mqtt_password), **device_hashes}
+    users = {
+        settings.mqtt_username: mqtt_auth.hash_password(settings.mqtt_password),
+        **device_hashes,
+    }
     _write_private(paths.broker_passwd, mqtt_auth.password_file(users))
     _write_private(paths.broker_acl, mqtt_auth.acl_file(service_users=[settings.mqtt_username]))
     pid = broker_pid(settings)
@@ -276,9 +330,11 @@ def start_broker(settings: Settings, device_hashes: dict[str, str]) -> None:
     if broker_pid(settings):
         return
     if _port_open(settings.mqtt_host, settings.mqtt_port):
-        raise ServiceError(f"another program already listens on port {settings.mqtt_port}; set"
-                           " VWARD_MQTT_PORT to a free port, or VWARD_MQTT_EXTERNAL=true with"
-                           " VWARD_MQTT_HOST/PORT to use that broker on purpose")
+        raise ServiceError(
+            f"another program already listens on port {settings.mqtt_port}; set"
+            " VWARD_MQTT_PORT to a free port, or VWARD_MQTT_EXTERNAL=true with"
+            " VWARD_MQTT_HOST/PORT to use that broker on purpose"
+        )
     _ensure_traversable(settings.home)
     if os.geteuid() == 0:
         # mosquitto started as root drops to the `mosquitto` user.
@@ -312,8 +368,9 @@ def ensure_ingest_session(settings: Settings) -> None:
 
     done = threading.Event()
     state: dict[str, object] = {}
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=settings.ingest_client_id,
-                         protocol=mqtt.MQTTv5)
+    client = mqtt.Client(
+        CallbackAPIVersion.VERSION2, client_id=settings.ingest_client_id, protocol=mqtt.MQTTv5
+    )
     client.username_pw_set(settings.mqtt_username, settings.mqtt_password)
 
     def on_connect(c, userdata, flags, reason_code, properties):
@@ -328,11 +385,17 @@ def ensure_ingest_session(settings: Settings) -> None:
     props = Properties(PacketTypes.CONNECT)
     props.SessionExpiryInterval = INGEST_SESSION_EXPIRY
     try:
-        client.connect(settings.mqtt_host, settings.mqtt_port, keepalive=10, clean_start=False,
-                       properties=props)
+        client.connect(
+            settings.mqtt_host,
+            settings.mqtt_port,
+            keepalive=10,
+            clean_start=False,
+            properties=props,
+        )
     except OSError as exc:
-        raise ServiceError(f"cannot reach the broker at {settings.mqtt_host}:{settings.mqtt_port}:"
-                           f" {exc}") from exc
+        raise ServiceError(
+            f"cannot reach the broker at {settings.mqtt_host}:{settings.mqtt_port}: {exc}"
+        ) from exc
     client.loop_start()
     try:
         if not done.wait(10):
@@ -376,7 +439,9 @@ def _run(cmd: list[str], what: str, *, log: Path | None = None) -> None:
         tail = ""
         if log and log.exists():
             tail = "\n".join(log.read_text(errors="replace").splitlines()[-15:])
-        raise ServiceError(f"{what} failed ({proc.returncode}): {proc.stderr.strip()}\n{tail}".strip())
+        raise ServiceError(
+            f"{what} failed ({proc.returncode}): {proc.stderr.strip()}\n{tail}".strip()
+        )
 
 
 # ---------------------------------------------------------------- up / down
@@ -392,8 +457,10 @@ def up(settings: Settings) -> list[str]:
         was_running = pg_running(settings)
         start_postgres(settings)
         db.ensure_database(settings)
-        done.append(("PostgreSQL already running" if was_running else "started PostgreSQL")
-                    + f" on 127.0.0.1:{settings.pg_port}")
+        done.append(
+            ("PostgreSQL already running" if was_running else "started PostgreSQL")
+            + f" on 127.0.0.1:{settings.pg_port}"
+        )
     applied = db.migrate(settings)
     done.append(f"applied migrations: {', '.join(applied)}" if applied else "schema up to date")
     if not settings.mqtt_external:
@@ -404,8 +471,10 @@ def up(settings: Settings) -> list[str]:
             hashes = devices.password_hashes(conn)
         start_broker(settings, hashes)
         ensure_ingest_session(settings)
-        done.append(("Mosquitto already running" if was_running else "started Mosquitto")
-                    + f" on {settings.mqtt_host}:{settings.mqtt_port}")
+        done.append(
+            ("Mosquitto already running" if was_running else "started Mosquitto")
+            + f" on {settings.mqtt_host}:{settings.mqtt_port}"
+        )
     return done
 
 

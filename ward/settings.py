@@ -21,47 +21,98 @@ def _default_home() -> Path:
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="VWARD_", extra="ignore")
 
-    home: Path = Field(default_factory=_default_home, description="Data, logs and configuration of the services `vward up` runs")
+    home: Path = Field(
+        default_factory=_default_home,
+        description="Data, logs and configuration of the services `vward up` runs",
+    )
     demo: bool = Field(default=True, description="Demo mode: default secrets are allowed")
 
     # Database.  Left empty, `vward up` runs its own PostgreSQL on pg_port.
-    database_url: str = Field(default="", description="psycopg URL of an existing TimescaleDB; empty runs our own")
+    database_url: str = Field(
+        default="", description="psycopg URL of an existing TimescaleDB; empty runs our own"
+    )
     pg_port: int = Field(default=15432, description="Port of the PostgreSQL that `vward up` runs")
-    pg_user: str = Field(default="postgres", description="Database user of the PostgreSQL that `vward up` runs")
+    pg_user: str = Field(
+        default="postgres", description="Database user of the PostgreSQL that `vward up` runs"
+    )
     pg_database: str = Field(default="vward", description="Database name")
 
     # MQTT.  With mqtt_external the broker is someone else's: `vward up` leaves it alone.
     mqtt_host: str = Field(default="127.0.0.1", description="MQTT broker host")
     mqtt_port: int = Field(default=18830, description="MQTT broker port")
     mqtt_external: bool = Field(default=False, description="The broker is not run by `vward up`")
-    mqtt_username: str = Field(default="ward-service", description="MQTT user of the ward's own services")
-    mqtt_password: str = Field(default=_DEFAULT_SERVICE_PASSWORD, description="MQTT password of the ward's own services")
+    mqtt_username: str = Field(
+        default="ward-service", description="MQTT user of the ward's own services"
+    )
+    mqtt_password: str = Field(
+        default=_DEFAULT_SERVICE_PASSWORD, description="MQTT password of the ward's own services"
+    )
 
     # Ingest.
-    ingest_client_id: str = Field(default="vward-ingest-1", description="MQTT client id of this ingest worker (persistent session)")
+    ingest_client_id: str = Field(
+        default="vward-ingest-1",
+        description="MQTT client id of this ingest worker (persistent session)",
+    )
     ingest_batch_size: int = Field(default=10000, description="Readings per COPY batch at most")
-    ingest_batch_ms: int = Field(default=50, description="Longest a reading waits for its batch [ms]")
-    ingest_queue_size: int = Field(default=20000, description="Messages held between the MQTT thread and the writer")
-    max_payload_bytes: int = Field(default=256 * 1024, description="Largest readings message accepted [bytes]")
-    max_future_seconds: int = Field(default=300, description="How far a reading's time may run ahead of ours (clock skew) [s]")
+    ingest_batch_ms: int = Field(
+        default=50, description="Longest a reading waits for its batch [ms]"
+    )
+    ingest_queue_size: int = Field(
+        default=20000, description="Messages held between the MQTT thread and the writer"
+    )
+    max_payload_bytes: int = Field(
+        default=256 * 1024, description="Largest readings message accepted [bytes]"
+    )
+    max_future_seconds: int = Field(
+        default=300, description="How far a reading's time may run ahead of ours (clock skew) [s]"
+    )
     max_age_days: int = Field(default=30, description="Oldest backlog reading accepted [days]")
 
     # Scoring and alerts.
-    freshness_minutes: int = Field(default=720, description="A parameter older than this is missing from the score [min]")
-    alerts_engine_id: str = Field(default="vward-alerts-1", description="Name of this alerts engine: its queue claims and the actor of its alert events; give each engine its own")
-    alerts_wards: str = Field(default="", description="Comma-separated wards this alerts engine handles; empty: all (engines partition by ward)")
-    alerts_batch_patients: int = Field(default=200, description="Patients the alerts engine scores per transaction at most")
-    alerts_claim_seconds: int = Field(default=60, description="How long an engine's claim on queued patients lasts before another engine may take them [s]")
-    alerts_tick_seconds: float = Field(default=5.0, description="Interval of the alerts engine's clock-driven checks: overdue, escalation, hold, devices [s]")
-    device_report_minutes: int = Field(default=15, description="How often a device is expected to report (readings or status); two missed reports make it offline [min]")
+    freshness_minutes: int = Field(
+        default=720, description="A parameter older than this is missing from the score [min]"
+    )
+    alerts_engine_id: str = Field(
+        default="vward-alerts-1",
+        description="Name of this alerts engine: its queue claims and the actor of its alert"
+        " events; give each engine its own",
+    )
+    alerts_wards: str = Field(
+        default="",
+        description="Comma-separated wards this alerts engine handles; empty: all"
+        " (engines partition by ward)",
+    )
+    alerts_batch_patients: int = Field(
+        default=200, description="Patients the alerts engine scores per transaction at most"
+    )
+    alerts_claim_seconds: int = Field(
+        default=60,
+        description="How long an engine's claim on queued patients lasts before another"
+        " engine may take them [s]",
+    )
+    alerts_tick_seconds: float = Field(
+        default=5.0,
+        description="Interval of the alerts engine's clock-driven checks: overdue,"
+        " escalation, hold, devices [s]",
+    )
+    device_report_minutes: int = Field(
+        default=15,
+        description="How often a device is expected to report (readings or status);"
+        " two missed reports make it offline [min]",
+    )
 
     # Web.
     web_host: str = Field(default="127.0.0.1", description="Address `vward web` listens on")
     web_port: int = Field(default=8050, description="Port `vward web` listens on")
     secret_key: str = Field(default=_DEFAULT_SECRET, description="Signs dashboard sessions")
     session_hours: int = Field(default=12, description="How long a dashboard login lasts [h]")
-    web_pool_size: int = Field(default=10, description="Database connections the web app holds at most")
-    demo_password: str = Field(default="virtual-ward", description="Password of the demo clinician `vward web` creates in demo mode")
+    web_pool_size: int = Field(
+        default=10, description="Database connections the web app holds at most"
+    )
+    demo_password: str = Field(
+        default="virtual-ward",
+        description="Password of the demo clinician `vward web` creates in demo mode",
+    )
 
     @model_validator(mode="after")
     def _refuse_default_secrets_outside_demo(self) -> Settings:

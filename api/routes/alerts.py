@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query
 from api import queries, schemas
 from api.deps import Conn, CurrentUser
 from ward import clinical
+from ward.records import AlertRow
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
 
@@ -26,7 +27,7 @@ def list_alerts(
                      Query(description="live: open or acknowledged")] = "live",
     category: Literal["clinical", "technical"] | None = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 500,
-) -> list[queries.AlertDetail]:
+) -> list[AlertRow]:
     """Newest first."""
     return queries.list_alerts(conn, ward_id=ward, patient_id=patient, state=state,
                                category=category, limit=limit)
@@ -43,7 +44,7 @@ def get_alert(alert_id: int, user: CurrentUser, conn: Conn) -> schemas.AlertWith
 
 @router.post("/{alert_id}/acknowledge", response_model=schemas.AlertOut, responses=_ACTION)
 def acknowledge(alert_id: int, body: schemas.Acknowledge, user: CurrentUser,
-                conn: Conn) -> queries.AlertDetail:
+                conn: Conn) -> AlertRow:
     """The signed-in clinician has seen the alert: recorded with what they
     did and whether it changed the patient's management."""
     queries.require_alert(conn, alert_id)
@@ -54,7 +55,7 @@ def acknowledge(alert_id: int, body: schemas.Acknowledge, user: CurrentUser,
 
 @router.post("/{alert_id}/resolve", response_model=schemas.AlertOut, responses=_ACTION)
 def resolve(alert_id: int, body: schemas.Resolve, user: CurrentUser,
-            conn: Conn) -> queries.AlertDetail:
+            conn: Conn) -> AlertRow:
     """Close the alert by hand; should its condition still hold, the alerts
     engine opens a new one at its next scoring."""
     queries.require_alert(conn, alert_id)

@@ -293,8 +293,9 @@ def audit_trail(alert_id: int | None) -> list:
     except deps.DatabaseUnavailable as exc:
         return [html.Li(f"Cannot load the audit trail: {exc}")]
     zone = tz[0] if tz else None
-    return [html.Li([html.Strong(fmt.local_text(e.time, zone)), f" · {e.event} · {e.severity}"
-                     f" · {e.actor}", f" · {e.reason}" if e.reason else "", _detail(e.detail)])
+    return [html.Li([html.Strong(fmt.local_text(e.time, zone)),
+                     f" · {e.event} · {e.severity.upper()} · {e.actor}",
+                     f" · {e.reason}" if e.reason else "", _detail(e.detail)])
             for e in events] or [
         html.Li("No events recorded.", className="vw-muted")]
 
@@ -312,16 +313,8 @@ def _detail(detail: dict) -> str:
                State("pt-alert-changed", "value"), State("pt-alert-version", "data"),
                prevent_initial_call=True)
 def act(_ack, _resolve, selected, note, changed, version):
-    alert_id = selected[0]["alert_id"] if selected else None
-    if dash.ctx.triggered_id == "pt-alert-ack":
-        result = actions.acknowledge(deps.database(), alert_id, user=deps.current_user(),
-                                     note=note, now=deps.now(),
-                                     changed_management=frame.changed_management(changed))
-    else:
-        result = actions.resolve(deps.database(), alert_id, user=deps.current_user(), note=note,
-                                 now=deps.now())
-    return (frame.feedback_view(result.ok, result.message), (version or 0) + 1,
-            "" if result.ok else dash.no_update)
+    return frame.act_on_alert(dash.ctx.triggered_id == "pt-alert-ack", selected, note,
+                              changed, version)
 
 
 @dash.callback(Output("pt-settings-feedback", "children"),

@@ -8,7 +8,7 @@ import dash
 import dash_ag_grid as dag
 from dash import Input, Output, Patch, State, dcc, html
 
-from dashboard import actions, deps, queries, rows
+from dashboard import deps, queries, rows
 from dashboard import format as fmt
 from dashboard import layout as frame
 from dashboard.figures import BAND_LABELS
@@ -155,13 +155,5 @@ def select_alert(selected):
                State("ward-alert-changed", "value"), State("ward-alert-version", "data"),
                prevent_initial_call=True)
 def act(_ack, _resolve, selected, note, changed, version):
-    alert_id = selected[0]["alert_id"] if selected else None
-    if dash.ctx.triggered_id == "ward-alert-ack":
-        result = actions.acknowledge(deps.database(), alert_id, user=deps.current_user(),
-                                     note=note, now=deps.now(),
-                                     changed_management=frame.changed_management(changed))
-    else:
-        result = actions.resolve(deps.database(), alert_id, user=deps.current_user(), note=note,
-                                 now=deps.now())
-    return (frame.feedback_view(result.ok, result.message), (version or 0) + 1,
-            "" if result.ok else dash.no_update)
+    return frame.act_on_alert(dash.ctx.triggered_id == "ward-alert-ack", selected, note,
+                              changed, version)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from engine_fixtures import (
@@ -213,6 +213,19 @@ def test_tick_raises_overdue_device_offline_and_battery_low(services_up, conn, m
     e.tick(t0 + minutes(4 * 60 - 27))
     e.tick(t0 + minutes(4 * 60 - 26))  # no hold for overdue
     assert "overdue" not in {a[1] for a in alerts_of(conn, p)}
+
+
+def test_a_device_assigned_back_in_time_is_silent_only_from_its_registration(
+        services_up, conn, make) -> None:
+    ward = unique("ward")
+    # Registered now, assigned from 5 h ago (a simulated ward, a backlog to come).
+    [(p, _)] = admit(services_up, ward, kind="oximeter",
+                     admitted=datetime.now(UTC) - timedelta(hours=5))
+    e = make(ward)
+    e.tick(datetime.now(UTC) + minutes(5))
+    assert "device_offline" not in {a[1] for a in alerts_of(conn, p)}
+    e.tick(datetime.now(UTC) + minutes(31))  # two missed 15-min reports since registration
+    assert "device_offline" in {a[1] for a in alerts_of(conn, p)}
 
 
 def test_spo2_scale_setting_rescored_from_the_change(services_up, conn, make) -> None:

@@ -45,7 +45,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_web_serves_and_in_demo_mode_prints_a_demo_login(services_up, spawn):
+def test_web_serves_and_in_demo_mode_prints_a_demo_login(services_up, spawn, conn):
+    # A first start: no demo user yet (another test's `vward web` may have made one).
+    conn.execute("DELETE FROM users WHERE name = 'demo'")
     port = _free_port()
     p = spawn("web", VWARD_WEB_PORT=str(port), VWARD_DEMO_PASSWORD="demo-pass-123")
     wait_for(lambda: "Uvicorn running" in p.output() or not p.running, timeout=30,

@@ -88,7 +88,9 @@ def test_sign_in_see_the_ward_open_a_patient_and_acknowledge(driver, site, conn,
     first = _css(driver, f"#ward-grid .ag-row[row-id='{ids[0]}'] .band-high")
     assert first and first[0].text == "13 High"
     banner = driver.find_element("id", "emergency-banner")
-    assert "vw-flash" in banner.get_attribute("class") and ids[0] in banner.text
+    # The banner follows the chosen ward from its next refresh (within 5 s).
+    wait_for(lambda: "vw-flash" in banner.get_attribute("class") and ids[0] in banner.text,
+             timeout=10, what="the emergency banner naming the high patient")
     driver.save_screenshot(str(tmp_path / "ward.png"))
 
     # The refresh keeps the clinician's place: a selected row stays selected.

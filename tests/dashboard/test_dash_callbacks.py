@@ -71,7 +71,7 @@ def test_the_ward_refresh_sends_rows_sickest_first(app, ward):
                  ("ward-alert-version", "data", 0)])
     grid = out["ward-grid"]["rowData"]
     assert [r["patient_id"] for r in grid[:3]] == ids[:3]
-    assert out["ward-alerts"]["rowData"][0]["severity"] == "EMERGENCY"
+    assert out["ward-alerts"]["rowData"][0]["severity"] == "emergency"
     assert out["ward-status"]["children"].startswith("Updated")
     assert out["ward-choice"]["data"] == ward_id
 
@@ -88,8 +88,8 @@ def _ack(app, alert_row, note, *, user):
 def test_acknowledge_from_the_ward_records_who_and_why(app, ward, conn):
     _ward_id, ids = ward
     alert_id = conn.execute("SELECT alert_id FROM alerts WHERE patient_id = %s AND state = 'open'"
-                            " AND severity = 'EMERGENCY'", (ids[1],)).fetchone()[0]
-    row = {"alert_id": alert_id, "state": "open", "severity": "EMERGENCY", "name": "x",
+                            " AND severity = 'emergency'", (ids[1],)).fetchone()[0]
+    row = {"alert_id": alert_id, "state": "open", "severity": "emergency", "name": "x",
            "kind": "NEWS2", "reason": "r"}
     refused = _ack(app, row, "called", user=None)
     assert "Not signed in" in json.dumps(refused)
@@ -126,7 +126,7 @@ def test_the_patient_page_draws_charts_panels_and_the_audit_trail(app, ward, con
                    [("pt-id", "data", pid), ("pt-tick", "n_intervals", 0),
                     ("pt-alert-version", "data", 0), ("pt-settings-version", "data", 0)])
     alerts = panels["pt-alerts"]["rowData"]
-    assert alerts[0]["state"] == "open" and alerts[0]["severity"] == "EMERGENCY"
+    assert alerts[0]["state"] == "open" and alerts[0]["severity"] == "emergency"
     assert panels["pt-devices"]["rowData"][0]["state"] == "online"
     audit = _call(app, [("pt-alert-selected", "children"), ("pt-alert-ack", "disabled"),
                         ("pt-alert-resolve", "disabled"), ("pt-audit", "children")],

@@ -137,16 +137,16 @@ def test_the_wards_own_figures(conn, register):
              opened - timedelta(seconds=delay_s), opened, opened, severity, ack,
              None if ack is None else "ana", changed))
 
-    alert(a.patient_id, "news2", "URGENT", timedelta(days=1), 60, 600, True)
-    alert(b.patient_id, "news2", "EMERGENCY", timedelta(days=2), 120, 120, False)
-    alert(a.patient_id, "overdue", "LOW", timedelta(days=3), 30, 1800)
-    alert(b.patient_id, "score_rising", "LOW", timedelta(days=20), 60)  # before the week
+    alert(a.patient_id, "news2", "urgent", timedelta(days=1), 60, 600, True)
+    alert(b.patient_id, "news2", "emergency", timedelta(days=2), 120, 120, False)
+    alert(a.patient_id, "overdue", "low", timedelta(days=3), 30, 1800)
+    alert(b.patient_id, "score_rising", "low", timedelta(days=20), 60)  # before the week
     o = queries.outcomes(conn, ward_id, now - timedelta(days=7), now)
     assert o.patient_days == pytest.approx(14, abs=0.01)
     assert o.per_kind == [("news2", 2), ("overdue", 1)]
     news2 = next(s for s in o.reading_to_alert if s.group == "news2")
     assert (news2.n, news2.p50) == (2, 90)
-    assert [s.group for s in o.alert_to_ack] == ["EMERGENCY", "URGENT", "LOW"]
+    assert [s.group for s in o.alert_to_ack] == ["emergency", "urgent", "low"]
     assert o.management == [("news2", 1, 1, 0), ("overdue", 0, 0, 1)]
 
 
@@ -172,8 +172,8 @@ def test_a_ward_of_500_stays_quick(conn, services_up):
     conn.execute(
         "INSERT INTO alerts (patient_id, ward_id, kind, category, severity, state, reason,"
         " opened_at, updated_at, last_notified_severity)"
-        " SELECT %s || '-' || i, %s, 'news2', 'clinical', 'URGENT', 'open', 'test', %s, %s,"
-        " 'URGENT' FROM generate_series(1, 500, 7) i", (prefix, ward_id, now, now))
+        " SELECT %s || '-' || i, %s, 'news2', 'clinical', 'urgent', 'open', 'test', %s, %s,"
+        " 'urgent' FROM generate_series(1, 500, 7) i", (prefix, ward_id, now, now))
     conn.execute("ANALYZE scores")
     queries.ward_patients(conn, ward_id, now=now, freshness=FRESH)  # warm the cache
     started = time.perf_counter()

@@ -37,7 +37,7 @@ def test_sickest_first():
 
 def test_ties_go_to_the_worse_alert_then_the_overdue():
     calm = patient("calm", 2, "low")
-    alerted = patient("alerted", 2, "low", open_alerts=1, top_severity="LOW",
+    alerted = patient("alerted", 2, "low", open_alerts=1, top_severity="low",
                       alert_kinds=["score_rising"])
     late = patient("late", 2, "low", scored_time=NOW - timedelta(hours=5))
     order = [r["patient_id"] for r in rows.ward_rows([calm, late, alerted], NOW)]
@@ -57,7 +57,7 @@ def test_overdue_follows_the_band_monitoring_interval():
 def test_a_row_carries_values_sub_scores_and_plain_flags():
     p = patient("p", 4, "low", complete=False, missing=["systolic_bp", "temperature"],
                 inputs=[18, 95, 0, None, 80, 0, None], sub_scores=[0, 1, 0, -1, 0, 0, -1],
-                spo2_scale=2, open_alerts=2, unacknowledged=1, top_severity="URGENT",
+                spo2_scale=2, open_alerts=2, unacknowledged=1, top_severity="urgent",
                 alert_kinds=["news2", "battery_low"], battery=12.0)
     r = rows.ward_rows([p], NOW)[0]
     assert r["score"] == "4+ Low" and r["incomplete"]
@@ -91,8 +91,9 @@ def test_band_summary_counts():
 def test_alert_rows_say_who_acknowledged_and_when():
     a = AlertItem(alert_id=7, patient_id="p", patient_name="Pat", ward_id="w",
                   time_zone="Europe/London", kind="news2", category="clinical", device_id="",
-                  severity="URGENT", state="acknowledged", reason="NEWS2 5 (medium)",
+                  severity="urgent", state="acknowledged", reason="NEWS2 5 (medium)",
                   condition_time=NOW, opened_at=NOW - timedelta(minutes=30), updated_at=NOW,
+                  last_notified_severity="urgent", clear_since=None,
                   escalated_at=None, acknowledged_at=NOW - timedelta(minutes=5),
                   acknowledged_by="ana", ack_note="called GP", ack_action="",
                   changed_management=True, resolved_at=None, resolved_by=None)

@@ -110,6 +110,7 @@ def test_message_id_forms() -> None:
 
 # --- whole-message refusals --------------------------------------------------
 
+
 def _whole(d: Decoded, code: str) -> Refusal:
     assert d.readings == ()
     assert d.whole_refused
@@ -156,19 +157,31 @@ def test_nan_and_infinity_literals_refused(literal: str) -> None:
     assert literal in r.reason
 
 
-@pytest.mark.parametrize(("payload", "kind"), [
-    (b"[1, 2]", "list"), (b"42", "int"), (b'"readings"', "str"), (b"null", "NoneType"),
-    (b"true", "bool"),
-])
+@pytest.mark.parametrize(
+    ("payload", "kind"),
+    [
+        (b"[1, 2]", "list"),
+        (b"42", "int"),
+        (b'"readings"', "str"),
+        (b"null", "NoneType"),
+        (b"true", "bool"),
+    ],
+)
 def test_non_object_json_refused(payload: bytes, kind: str) -> None:
     r = _whole(_decode(payload), decode.BAD_STRUCTURE)
     assert "object" in r.reason and kind in r.reason
 
 
-@pytest.mark.parametrize("doc", [
-    {"id": "m"}, {"id": "m", "readings": []}, {"id": "m", "readings": None},
-    {"id": "m", "readings": {"type": "heart_rate"}}, {"id": "m", "readings": "x"},
-])
+@pytest.mark.parametrize(
+    "doc",
+    [
+        {"id": "m"},
+        {"id": "m", "readings": []},
+        {"id": "m", "readings": None},
+        {"id": "m", "readings": {"type": "heart_rate"}},
+        {"id": "m", "readings": "x"},
+    ],
+)
 def test_missing_or_empty_readings_refused(doc: dict[str, Any]) -> None:
     d = _decode(json.dumps(doc).encode())
     r = _whole(d, decode.BAD_STRUCTURE)
@@ -177,6 +190,7 @@ def test_missing_or_empty_readings_refused(doc: dict[str, Any]) -> None:
 
 
 # --- reading-level refusals --------------------------------------------------
+
 
 def test_reading_that_is_not_an_object_refused() -> None:
     d = _decode(_payload([5]))
@@ -196,10 +210,17 @@ def test_missing_type_refused() -> None:
     assert d.refusals[0].code == decode.UNKNOWN_TYPE
 
 
-@pytest.mark.parametrize(("type_", "unit"), [
-    ("temperature", "K"), ("temperature", "degF"), ("spo2", "1"), ("heart_rate", "Hz"),
-    ("systolic_bp", "mmHg"), ("respiratory_rate", "/s"),
-])
+@pytest.mark.parametrize(
+    ("type_", "unit"),
+    [
+        ("temperature", "K"),
+        ("temperature", "degF"),
+        ("spo2", "1"),
+        ("heart_rate", "Hz"),
+        ("systolic_bp", "mmHg"),
+        ("respiratory_rate", "/s"),
+    ],
+)
 def test_unknown_unit_refused(type_: str, unit: str) -> None:
     r = _refusal(type_, 50, unit)
     assert r.code == decode.UNKNOWN_UNIT
@@ -275,8 +296,9 @@ def test_range_edges_are_accepted(type_: str, low: float, high: float) -> None:
 
 @pytest.mark.parametrize(("type_", "low", "high"), RANGES)
 @pytest.mark.parametrize("side", ["below", "above"])
-def test_just_beyond_range_edges_is_implausible(type_: str, low: float, high: float,
-                                                side: str) -> None:
+def test_just_beyond_range_edges_is_implausible(
+    type_: str, low: float, high: float, side: str
+) -> None:
     value = low - 0.1 if side == "below" else high + 0.1
     r = _refusal(type_, value)
     assert r.code == decode.IMPLAUSIBLE
@@ -291,15 +313,18 @@ def test_design_examples_of_implausible_values() -> None:
     assert r.code == decode.IMPLAUSIBLE and "spo2 140" in r.reason
 
 
-@pytest.mark.parametrize(("raw", "words"), [
-    ("2026-11-23T08:00:00", "time zone"),
-    ("2026-11-23", "time zone"),
-    ("23/11/2026 08:00", "ISO 8601"),
-    ("yesterday", "ISO 8601"),
-    ("", "ISO 8601"),
-    (1795420800, "ISO 8601"),
-    (None, "ISO 8601"),
-])
+@pytest.mark.parametrize(
+    ("raw", "words"),
+    [
+        ("2026-11-23T08:00:00", "time zone"),
+        ("2026-11-23", "time zone"),
+        ("23/11/2026 08:00", "ISO 8601"),
+        ("yesterday", "ISO 8601"),
+        ("", "ISO 8601"),
+        (1795420800, "ISO 8601"),
+        (None, "ISO 8601"),
+    ],
+)
 def test_bad_time_refused(raw: Any, words: str) -> None:
     r = _refusal("heart_rate", 70, time=raw)
     assert r.code == decode.BAD_TIME
@@ -363,27 +388,32 @@ def test_time_outside_datetime_range_after_offset_is_refused_not_raised() -> Non
 
 # --- good readings survive beside refused ones -------------------------------
 
+
 def test_good_readings_kept_beside_refused_ones_with_right_indices() -> None:
     items = [
-        {"time": T0, "type": "heart_rate", "value": 70},                       # 0 ok
-        {"time": T0, "type": "heart_rate", "value": 900},                      # 1 implausible
-        {"time": T0, "type": "glucose", "value": 5},                           # 2 unknown type
-        {"time": T0, "type": "spo2", "value": 97, "unit": "%"},                # 3 ok
-        {"time": T0, "type": "temperature", "value": 37, "unit": "K"},         # 4 unknown unit
-        {"time": "2026-11-23T08:00:00", "type": "spo2", "value": 95},          # 5 bad time
+        {"time": T0, "type": "heart_rate", "value": 70},  # 0 ok
+        {"time": T0, "type": "heart_rate", "value": 900},  # 1 implausible
+        {"time": T0, "type": "glucose", "value": 5},  # 2 unknown type
+        {"time": T0, "type": "spo2", "value": 97, "unit": "%"},  # 3 ok
+        {"time": T0, "type": "temperature", "value": 37, "unit": "K"},  # 4 unknown unit
+        {"time": "2026-11-23T08:00:00", "type": "spo2", "value": 95},  # 5 bad time
         {"time": T0, "type": "temperature", "value": 98.6, "unit": "[degF]"},  # 6 ok
-        {"time": T0, "type": "respiratory_rate", "value": "fast"},             # 7 bad value
+        {"time": T0, "type": "respiratory_rate", "value": "fast"},  # 7 bad value
     ]
     d = _decode(_payload(items))
     assert not d.whole_refused
     assert d.message_id == "m-1"
     assert [(r.type, r.value) for r in d.readings] == [
-        (ReadingType.HEART_RATE, 70.0), (ReadingType.SPO2, 97.0),
+        (ReadingType.HEART_RATE, 70.0),
+        (ReadingType.SPO2, 97.0),
         (ReadingType.TEMPERATURE, pytest.approx(37.0)),
     ]
     assert [(r.index, r.code) for r in d.refusals] == [
-        (1, decode.IMPLAUSIBLE), (2, decode.UNKNOWN_TYPE), (4, decode.UNKNOWN_UNIT),
-        (5, decode.BAD_TIME), (7, decode.BAD_VALUE),
+        (1, decode.IMPLAUSIBLE),
+        (2, decode.UNKNOWN_TYPE),
+        (4, decode.UNKNOWN_UNIT),
+        (5, decode.BAD_TIME),
+        (7, decode.BAD_VALUE),
     ]
     for r in d.refusals:
         assert r.reason.startswith(f"reading {r.index}: ")
@@ -396,8 +426,11 @@ def test_whole_refusal_has_no_positions() -> None:
 
 
 def test_all_readings_refused_is_not_a_whole_refusal() -> None:
-    d = _decode(_payload([{"time": T0, "type": "x", "value": 1},
-                          {"time": T0, "type": "spo2", "value": 200}]))
+    d = _decode(
+        _payload(
+            [{"time": T0, "type": "x", "value": 1}, {"time": T0, "type": "spo2", "value": 200}]
+        )
+    )
     assert d.readings == ()
     assert not d.whole_refused
     assert [r.index for r in d.refusals] == [0, 1]
@@ -405,6 +438,7 @@ def test_all_readings_refused_is_not_a_whole_refusal() -> None:
 
 
 # --- units ---------------------------------------------------------------------
+
 
 def test_fahrenheit_to_celsius() -> None:
     assert _value("temperature", 98.6, "[degF]") == pytest.approx(37.0, abs=1e-9)
@@ -448,19 +482,39 @@ def test_unit_of_another_type_refused() -> None:
 
 # --- on_oxygen -----------------------------------------------------------------
 
-@pytest.mark.parametrize(("value", "unit", "stored"), [
-    (True, None, 1.0), (False, None, 0.0),
-    (0, None, 0.0), (2, None, 1.0), (0.5, None, 1.0), (60, None, 1.0),
-    (0, "L/min", 0.0), (2, "L/min", 1.0), (15, "L/min", 1.0),
-    (0, "mL/min", 0.0), (500, "mL/min", 1.0), (1, "mL/min", 1.0), (60000, "mL/min", 1.0),
-])
+
+@pytest.mark.parametrize(
+    ("value", "unit", "stored"),
+    [
+        (True, None, 1.0),
+        (False, None, 0.0),
+        (0, None, 0.0),
+        (2, None, 1.0),
+        (0.5, None, 1.0),
+        (60, None, 1.0),
+        (0, "L/min", 0.0),
+        (2, "L/min", 1.0),
+        (15, "L/min", 1.0),
+        (0, "mL/min", 0.0),
+        (500, "mL/min", 1.0),
+        (1, "mL/min", 1.0),
+        (60000, "mL/min", 1.0),
+    ],
+)
 def test_on_oxygen_as_bool_or_flow(value: Any, unit: str | None, stored: float) -> None:
     assert _value("on_oxygen", value, unit) == stored
 
 
-@pytest.mark.parametrize(("value", "unit"), [
-    (-1, None), (-0.5, "L/min"), (61, "L/min"), (60001, "mL/min"), (-10, "mL/min"),
-])
+@pytest.mark.parametrize(
+    ("value", "unit"),
+    [
+        (-1, None),
+        (-0.5, "L/min"),
+        (61, "L/min"),
+        (60001, "mL/min"),
+        (-10, "mL/min"),
+    ],
+)
 def test_on_oxygen_implausible_flow_refused(value: float, unit: str | None) -> None:
     r = _refusal("on_oxygen", value, unit)
     assert r.code == decode.IMPLAUSIBLE
@@ -481,10 +535,23 @@ def test_on_oxygen_bad_value_refused(value: Any) -> None:
 
 # --- consciousness -----------------------------------------------------------
 
-@pytest.mark.parametrize(("letter", "code"), [
-    ("A", 0.0), ("C", 1.0), ("V", 2.0), ("P", 3.0), ("U", 4.0),
-    ("a", 0.0), ("c", 1.0), ("v", 2.0), ("p", 3.0), ("u", 4.0), (" p ", 3.0),
-])
+
+@pytest.mark.parametrize(
+    ("letter", "code"),
+    [
+        ("A", 0.0),
+        ("C", 1.0),
+        ("V", 2.0),
+        ("P", 3.0),
+        ("U", 4.0),
+        ("a", 0.0),
+        ("c", 1.0),
+        ("v", 2.0),
+        ("p", 3.0),
+        ("u", 4.0),
+        (" p ", 3.0),
+    ],
+)
 def test_consciousness_letters(letter: str, code: float) -> None:
     assert _value("consciousness", letter) == code
 
@@ -498,9 +565,12 @@ def test_consciousness_bad_value_refused(value: Any) -> None:
 
 # --- describe ----------------------------------------------------------------
 
+
 def test_describe_one_code() -> None:
-    refusals = [Refusal("implausible", "reading 1: a", 1),
-                Refusal("implausible", "reading 3: b", 3)]
+    refusals = [
+        Refusal("implausible", "reading 1: a", 1),
+        Refusal("implausible", "reading 3: b", 3),
+    ]
     assert decode.describe(refusals) == ("implausible", "reading 1: a; reading 3: b")
 
 
@@ -515,12 +585,18 @@ def test_reason_codes_are_distinct() -> None:
 
 # --- properties ----------------------------------------------------------------
 
-_json_scalars = (st.none() | st.booleans() | st.integers()
-                 | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=12))
+_json_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=12)
+)
 _json_values = st.recursive(
     _json_scalars,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
-                                                                max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
     max_leaves=12,
 )
 _quick = settings(database=None, deadline=None, max_examples=300)
@@ -548,19 +624,37 @@ def test_arbitrary_json_objects_never_raise(doc: dict[str, Any]) -> None:
 
 
 _times = st.one_of(
-    st.sampled_from([T0, "2026-11-23T08:00:00", "2026-11-23T09:00:00+01:00", "nope",
-                     _iso(NOW + timedelta(days=1)), _iso(NOW - timedelta(days=40))]),
+    st.sampled_from(
+        [
+            T0,
+            "2026-11-23T08:00:00",
+            "2026-11-23T09:00:00+01:00",
+            "nope",
+            _iso(NOW + timedelta(days=1)),
+            _iso(NOW - timedelta(days=40)),
+        ]
+    ),
     st.datetimes(timezones=st.just(UTC)).map(lambda t: t.isoformat()),
     _json_values,
 )
 _types = st.one_of(st.sampled_from([str(t) for t in ReadingType]), _json_values)
-_units = st.one_of(st.sampled_from(["/min", "%", "Cel", "[degF]", "kPa", "mm[Hg]", "L/min",
-                                    "mL/min", "{beats}/min", "K"]), _json_values)
-_values = st.one_of(st.integers(-1000, 1000), st.floats(-1e6, 1e6), st.booleans(),
-                    st.sampled_from(["A", "c", "X"]), _json_values)
+_units = st.one_of(
+    st.sampled_from(
+        ["/min", "%", "Cel", "[degF]", "kPa", "mm[Hg]", "L/min", "mL/min", "{beats}/min", "K"]
+    ),
+    _json_values,
+)
+_values = st.one_of(
+    st.integers(-1000, 1000),
+    st.floats(-1e6, 1e6),
+    st.booleans(),
+    st.sampled_from(["A", "c", "X"]),
+    _json_values,
+)
 _items = st.one_of(
-    st.fixed_dictionaries({"time": _times, "type": _types, "value": _values},
-                          optional={"unit": _units}),
+    st.fixed_dictionaries(
+        {"time": _times, "type": _types, "value": _values}, optional={"unit": _units}
+    ),
     _json_values,
 )
 
@@ -584,8 +678,9 @@ def test_every_reading_is_kept_or_refused_once(items: list[Any], message_id: Any
 
 @_quick
 @given(st.sampled_from(RANGES), st.floats(allow_nan=False, allow_infinity=False))
-def test_stored_value_is_within_the_plausible_range(rng: tuple[str, float, float],
-                                                    value: float) -> None:
+def test_stored_value_is_within_the_plausible_range(
+    rng: tuple[str, float, float], value: float
+) -> None:
     type_, low, high = rng
     d = _one({"time": T0, "type": type_, "value": value})
     if low <= value <= high:

@@ -38,15 +38,32 @@ def _quantity(value: Any, code: str | None, unit: str | None = None) -> dict[str
     return q
 
 
-def _obs(loinc: str | tuple[str, ...], value: Any = None, unit: str | None = None, *,
-         status: str = "final", time: str | None = T0, oid: str | None = "obs-1",
-         **extra: Any) -> dict[str, Any]:
+def _obs(
+    loinc: str | tuple[str, ...],
+    value: Any = None,
+    unit: str | None = None,
+    *,
+    status: str = "final",
+    time: str | None = T0,
+    oid: str | None = "obs-1",
+    **extra: Any,
+) -> dict[str, Any]:
     codes = (loinc,) if isinstance(loinc, str) else loinc
-    doc: dict[str, Any] = {"resourceType": "Observation", "status": status,
-                           "category": [{"coding": [{
-                               "system": "http://terminology.hl7.org/CodeSystem/observation-category",
-                               "code": "vital-signs"}]}],
-                           "code": _code(*codes)}
+    doc: dict[str, Any] = {
+        "resourceType": "Observation",
+        "status": status,
+        "category": [
+            {
+                "coding": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                        "code": "vital-signs",
+                    }
+                ]
+            }
+        ],
+        "code": _code(*codes),
+    }
     if oid is not None:
         doc["id"] = oid
     if time is not None:
@@ -72,6 +89,7 @@ def _single(doc: dict[str, Any]) -> tuple[ReadingType, float]:
 
 
 # --- single Observations -------------------------------------------------------
+
 
 def test_heart_rate_observation() -> None:
     doc = _obs("8867-4", 72, "/min")
@@ -141,13 +159,17 @@ def test_implausible_fhir_value_refused() -> None:
 
 # --- consciousness (ACVPU as SNOMED CT, news2.md) -----------------------------
 
-@pytest.mark.parametrize(("snomed", "code"), [
-    ("248234008", 0.0),  # alert
-    ("130987000", 1.0),  # acute confusion
-    ("300202002", 2.0),  # voice
-    ("450847001", 3.0),  # pain
-    ("422768004", 4.0),  # unresponsive
-])
+
+@pytest.mark.parametrize(
+    ("snomed", "code"),
+    [
+        ("248234008", 0.0),  # alert
+        ("130987000", 1.0),  # acute confusion
+        ("300202002", 2.0),  # voice
+        ("450847001", 3.0),  # pain
+        ("422768004", 4.0),  # unresponsive
+    ],
+)
 def test_consciousness_by_snomed_code(snomed: str, code: float) -> None:
     doc = _obs("67775-7", valueCodeableConcept=_code(snomed, system=SNOMED))
     assert _single(doc) == (ReadingType.CONSCIOUSNESS, code)
@@ -172,9 +194,15 @@ def test_unknown_snomed_consciousness_code_refused() -> None:
 
 # --- time ----------------------------------------------------------------------
 
+
 def test_effective_period_start_is_the_time() -> None:
-    doc = _obs("8867-4", 70, "/min", time=None,
-               effectivePeriod={"start": T0, "end": "2026-11-23T08:00:30Z"})
+    doc = _obs(
+        "8867-4",
+        70,
+        "/min",
+        time=None,
+        effectivePeriod={"start": T0, "end": "2026-11-23T08:00:30Z"},
+    )
     assert _single(doc) == (ReadingType.HEART_RATE, 70.0)
 
 
@@ -195,11 +223,16 @@ def test_date_only_effective_time_refused_for_lack_of_zone() -> None:
 
 # --- blood-pressure panel ------------------------------------------------------
 
+
 def _bp_panel(systolic: Any, diastolic: Any, unit: str = "mm[Hg]") -> dict[str, Any]:
-    return _obs("85354-9", oid="bp-1", component=[
-        {"code": _code("8480-6"), "valueQuantity": _quantity(systolic, unit)},
-        {"code": _code("8462-4"), "valueQuantity": _quantity(diastolic, unit)},
-    ])
+    return _obs(
+        "85354-9",
+        oid="bp-1",
+        component=[
+            {"code": _code("8480-6"), "valueQuantity": _quantity(systolic, unit)},
+            {"code": _code("8462-4"), "valueQuantity": _quantity(diastolic, unit)},
+        ],
+    )
 
 
 def test_bp_panel_gives_one_reading_per_component() -> None:
@@ -207,7 +240,9 @@ def test_bp_panel_gives_one_reading_per_component() -> None:
     assert d.refusals == ()
     assert d.message_id == "bp-1"
     assert [(r.type, r.value, r.time) for r in d.readings] == [
-        (ReadingType.SYSTOLIC_BP, 128.0, T0_DT), (ReadingType.DIASTOLIC_BP, 84.0, T0_DT)]
+        (ReadingType.SYSTOLIC_BP, 128.0, T0_DT),
+        (ReadingType.DIASTOLIC_BP, 84.0, T0_DT),
+    ]
 
 
 def test_bp_panel_in_kpa() -> None:
@@ -240,6 +275,7 @@ def test_bp_panel_raw_mapping() -> None:
 
 # --- status --------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("status", ["entered-in-error", "cancelled"])
 def test_withdrawn_status_refused(status: str) -> None:
     d = _decode(_obs("8867-4", 72, "/min", status=status))
@@ -257,9 +293,12 @@ def test_usable_status_accepted(status: str) -> None:
 
 # --- Bundles -------------------------------------------------------------------
 
+
 def test_bundle_non_observation_entry_refused_others_kept() -> None:
     bundle = {
-        "resourceType": "Bundle", "id": "bundle-7", "type": "collection",
+        "resourceType": "Bundle",
+        "id": "bundle-7",
+        "type": "collection",
         "entry": [
             {"resource": _obs("8867-4", 72, "/min", oid="a")},
             {"resource": {"resourceType": "Patient", "id": "p1"}},
@@ -273,24 +312,34 @@ def test_bundle_non_observation_entry_refused_others_kept() -> None:
     assert d.message_id == "bundle-7"
     assert not d.whole_refused
     assert [(r.type, r.value) for r in d.readings] == [
-        (ReadingType.HEART_RATE, 72.0), (ReadingType.SPO2, 96.0),
+        (ReadingType.HEART_RATE, 72.0),
+        (ReadingType.SPO2, 96.0),
         (ReadingType.TEMPERATURE, pytest.approx(38.0, abs=1e-9)),
     ]
     assert [(r.index, r.code) for r in d.refusals] == [
-        (1, decode.BAD_STRUCTURE), (4, decode.BAD_STRUCTURE), (5, decode.BAD_STRUCTURE)]
+        (1, decode.BAD_STRUCTURE),
+        (4, decode.BAD_STRUCTURE),
+        (5, decode.BAD_STRUCTURE),
+    ]
     assert all("not an Observation" in r.reason for r in d.refusals)
 
 
 def test_bundle_with_panel_and_withdrawn_entry() -> None:
-    bundle = {"resourceType": "Bundle", "id": "b2", "entry": [
-        {"resource": _bp_panel(140, 90)},
-        {"resource": _obs("8867-4", 72, "/min", status="entered-in-error")},
-        {"resource": _obs("9279-1", 22, "/min")},
-    ]}
+    bundle = {
+        "resourceType": "Bundle",
+        "id": "b2",
+        "entry": [
+            {"resource": _bp_panel(140, 90)},
+            {"resource": _obs("8867-4", 72, "/min", status="entered-in-error")},
+            {"resource": _obs("9279-1", 22, "/min")},
+        ],
+    }
     d = _decode(bundle)
     assert [(r.type, r.value) for r in d.readings] == [
-        (ReadingType.SYSTOLIC_BP, 140.0), (ReadingType.DIASTOLIC_BP, 90.0),
-        (ReadingType.RESPIRATORY_RATE, 22.0)]
+        (ReadingType.SYSTOLIC_BP, 140.0),
+        (ReadingType.DIASTOLIC_BP, 90.0),
+        (ReadingType.RESPIRATORY_RATE, 22.0),
+    ]
     assert len(d.refusals) == 1 and "entered-in-error" in d.refusals[0].reason
 
 
@@ -336,17 +385,30 @@ def test_non_loinc_code_refused() -> None:
 
 # --- robustness ------------------------------------------------------------------
 
-@pytest.mark.parametrize("doc", [
-    {"resourceType": "Observation", "status": []},
-    {"resourceType": "Observation", "status": {"x": 1}},
-    {"resourceType": "Observation", "code": {"coding": 5}},
-    {"resourceType": "Observation", "code": {"coding": [{"system": LOINC, "code": ["8867-4"]}]}},
-    {"resourceType": "Observation", "code": _code("85354-9"), "component": 5},
-    {"resourceType": "Observation", "code": _code("67775-7"), "effectiveDateTime": T0,
-     "valueCodeableConcept": {"coding": [{"system": SNOMED, "code": ["248234008"]}]}},
-    {"resourceType": "Bundle", "entry": [{"resource": {"resourceType": "Observation",
-                                                       "status": ["final"]}}]},
-])
+
+@pytest.mark.parametrize(
+    "doc",
+    [
+        {"resourceType": "Observation", "status": []},
+        {"resourceType": "Observation", "status": {"x": 1}},
+        {"resourceType": "Observation", "code": {"coding": 5}},
+        {
+            "resourceType": "Observation",
+            "code": {"coding": [{"system": LOINC, "code": ["8867-4"]}]},
+        },
+        {"resourceType": "Observation", "code": _code("85354-9"), "component": 5},
+        {
+            "resourceType": "Observation",
+            "code": _code("67775-7"),
+            "effectiveDateTime": T0,
+            "valueCodeableConcept": {"coding": [{"system": SNOMED, "code": ["248234008"]}]},
+        },
+        {
+            "resourceType": "Bundle",
+            "entry": [{"resource": {"resourceType": "Observation", "status": ["final"]}}],
+        },
+    ],
+)
 def test_malformed_fhir_is_refused_not_raised(doc: dict[str, Any]) -> None:
     # design.md: "Nothing crashes the service" — a wrong JSON type anywhere
     # in a FHIR document must give a refusal, not an exception.
@@ -355,21 +417,37 @@ def test_malformed_fhir_is_refused_not_raised(doc: dict[str, Any]) -> None:
     assert d.refusals and all(r.reason for r in d.refusals)
 
 
-_json_scalars = (st.none() | st.booleans() | st.integers(-10**6, 10**6)
-                 | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=10))
+_json_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**6), 10**6)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=10)
+)
 _json_values = st.recursive(
     _json_scalars,
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner,
-                                                                max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
     max_leaves=8,
 )
-_codings = st.lists(st.fixed_dictionaries(
-    {}, optional={"system": st.sampled_from([LOINC, SNOMED, UCUM]) | _json_values,
-                  "code": st.sampled_from(["8867-4", "85354-9", "8480-6", "67775-7",
-                                           "248234008", "3151-8"]) | _json_values}),
-    max_size=3)
-_concepts = st.fixed_dictionaries({}, optional={"coding": _codings | _json_values,
-                                                "text": _json_values}) | _json_values
+_codings = st.lists(
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "system": st.sampled_from([LOINC, SNOMED, UCUM]) | _json_values,
+            "code": st.sampled_from(
+                ["8867-4", "85354-9", "8480-6", "67775-7", "248234008", "3151-8"]
+            )
+            | _json_values,
+        },
+    ),
+    max_size=3,
+)
+_concepts = (
+    st.fixed_dictionaries({}, optional={"coding": _codings | _json_values, "text": _json_values})
+    | _json_values
+)
 _observations = st.fixed_dictionaries(
     {"resourceType": st.just("Observation")},
     optional={
@@ -379,21 +457,35 @@ _observations = st.fixed_dictionaries(
         "effectiveDateTime": st.just(T0) | _json_values,
         "effectivePeriod": _json_values,
         "valueQuantity": st.fixed_dictionaries(
-            {}, optional={"value": _json_values, "code": _json_values,
-                          "system": st.just(UCUM) | _json_values}) | _json_values,
+            {},
+            optional={
+                "value": _json_values,
+                "code": _json_values,
+                "system": st.just(UCUM) | _json_values,
+            },
+        )
+        | _json_values,
         "valueCodeableConcept": _concepts,
         "valueBoolean": _json_values,
-        "component": st.lists(st.fixed_dictionaries(
-            {}, optional={"code": _concepts, "valueQuantity": _json_values}) | _json_values,
-            max_size=3) | _json_values,
+        "component": st.lists(
+            st.fixed_dictionaries({}, optional={"code": _concepts, "valueQuantity": _json_values})
+            | _json_values,
+            max_size=3,
+        )
+        | _json_values,
     },
 )
 _bundles = st.fixed_dictionaries(
     {"resourceType": st.just("Bundle")},
-    optional={"id": _json_values,
-              "entry": st.lists(st.fixed_dictionaries({}, optional={
-                  "resource": _observations | _json_values}) | _json_values, max_size=4)
-              | _json_values},
+    optional={
+        "id": _json_values,
+        "entry": st.lists(
+            st.fixed_dictionaries({}, optional={"resource": _observations | _json_values})
+            | _json_values,
+            max_size=4,
+        )
+        | _json_values,
+    },
 )
 
 

@@ -27,8 +27,12 @@ def _count(conn, sql: str, *params) -> int:
 
 
 def _device(settings, reg) -> DeviceClient:
-    return DeviceClient(host=settings.mqtt_host, port=settings.mqtt_port,
-                        device_id=reg.device_id, password=reg.password).connect()
+    return DeviceClient(
+        host=settings.mqtt_host,
+        port=settings.mqtt_port,
+        device_id=reg.device_id,
+        password=reg.password,
+    ).connect()
 
 
 @pytest.fixture
@@ -46,25 +50,34 @@ def test_design_example_is_stored_for_the_assigned_patient(services_up, register
     reg = register()
     t = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
     with _device(services_up, reg) as dev:
-        rc = dev.send_readings([
-            {"time": _iso(t), "type": "heart_rate", "value": 72, "unit": "/min"},
-            {"time": _iso(t), "type": "spo2", "value": 96, "unit": "%"},
-            {"time": _iso(t), "type": "on_oxygen", "value": False},
-        ], message_id="5f2c-0042")
+        rc = dev.send_readings(
+            [
+                {"time": _iso(t), "type": "heart_rate", "value": 72, "unit": "/min"},
+                {"time": _iso(t), "type": "spo2", "value": 96, "unit": "%"},
+                {"time": _iso(t), "type": "on_oxygen", "value": False},
+            ],
+            message_id="5f2c-0042",
+        )
     assert not rc.is_failure
     wait_for(lambda: _stored(conn, reg.device_id) == 3, what="3 readings stored")
     rows = conn.execute(
         "SELECT time, patient_id, type, value, received_at >= time FROM observations"
-        " WHERE device_id = %s ORDER BY type", (reg.device_id,)).fetchall()
+        " WHERE device_id = %s ORDER BY type",
+        (reg.device_id,),
+    ).fetchall()
     assert [(r[1], r[2], r[3]) for r in rows] == [
-        (reg.patient_id, "heart_rate", 72.0), (reg.patient_id, "on_oxygen", 0.0),
-        (reg.patient_id, "spo2", 96.0)]
+        (reg.patient_id, "heart_rate", 72.0),
+        (reg.patient_id, "on_oxygen", 0.0),
+        (reg.patient_id, "spo2", 96.0),
+    ]
     assert all(r[0] == t for r in rows)
-    queued = conn.execute("SELECT since FROM score_queue WHERE patient_id = %s",
-                          (reg.patient_id,)).fetchone()
+    queued = conn.execute(
+        "SELECT since FROM score_queue WHERE patient_id = %s", (reg.patient_id,)
+    ).fetchone()
     assert queued == (t,)
-    seen = conn.execute("SELECT last_seen FROM devices WHERE device_id = %s",
-                        (reg.device_id,)).fetchone()[0]
+    seen = conn.execute(
+        "SELECT last_seen FROM devices WHERE device_id = %s", (reg.device_id,)
+    ).fetchone()[0]
     assert seen is not None and seen >= t
 
 
@@ -75,28 +88,36 @@ def test_a_retransmission_is_stored_once(services_up, register, ingest, conn):
     with _device(services_up, reg) as dev:
         dev.send_readings(readings, message_id="m1")
         dev.send_readings(readings, message_id="m1")  # retransmission
-        dev.send_readings(readings + [{"time": _iso(t), "type": "spo2", "value": 97}],
-                          message_id="m2")  # overlaps the first
+        dev.send_readings(
+            [*readings, {"time": _iso(t), "type": "spo2", "value": 97}], message_id="m2"
+        )  # overlaps the first
     wait_for(lambda: _stored(conn, reg.device_id) == 2, what="2 distinct readings")
     wait_for(lambda: "duplicates 2" in ingest.output() or _stored(conn, reg.device_id) == 2)
     assert _stored(conn, reg.device_id) == 2
 
 
-def test_late_and_out_of_order_readings_keep_their_measurement_time(services_up, register,
-                                                                    ingest, conn):
+def test_late_and_out_of_order_readings_keep_their_measurement_time(
+    services_up, register, ingest, conn
+):
     reg = register()
     now = datetime.now(UTC).replace(microsecond=0)
     times = [now - timedelta(hours=h) for h in (3, 20, 1, 47, 2)]  # a backlog, shuffled
     with _device(services_up, reg) as dev:
         for i, t in enumerate(times):
-            dev.send_readings([{"time": _iso(t), "type": "temperature", "value": 37 + i / 10,
-                                "unit": "Cel"}], message_id=f"late-{i}")
+            dev.send_readings(
+                [{"time": _iso(t), "type": "temperature", "value": 37 + i / 10, "unit": "Cel"}],
+                message_id=f"late-{i}",
+            )
     wait_for(lambda: _stored(conn, reg.device_id) == 5, what="backlog stored")
-    stored = dict(conn.execute("SELECT time, value FROM observations WHERE device_id = %s",
-                               (reg.device_id,)).fetchall())
+    stored = dict(
+        conn.execute(
+            "SELECT time, value FROM observations WHERE device_id = %s", (reg.device_id,)
+        ).fetchall()
+    )
     assert stored == {t: pytest.approx(37 + i / 10) for i, t in enumerate(times)}
-    since = conn.execute("SELECT since FROM score_queue WHERE patient_id = %s",
-                         (reg.patient_id,)).fetchone()[0]
+    since = conn.execute(
+        "SELECT since FROM score_queue WHERE patient_id = %s", (reg.patient_id,)
+    ).fetchone()[0]
     assert since == min(times)  # the rescore starts at the oldest late reading
 
 
@@ -108,24 +129,26 @@ def _listen_rejections(settings, device_id: str) -> tuple[mqtt.Client, list[dict
     c.on_message = lambda cl, ud, msg: got.append(json.loads(msg.payload))
     c.on_subscribe = lambda *a: ready.set()
     c.on_connect = lambda cl, ud, fl, rc, pr: cl.subscribe(
-        f"ward/v1/devices/{device_id}/rejections", qos=1)
+        f"ward/v1/devices/{device_id}/rejections", qos=1
+    )
     c.connect(settings.mqtt_host, settings.mqtt_port)
     c.loop_start()
     assert ready.wait(10)
     return c, got
 
 
-def test_bad_input_is_refused_with_reasons_and_good_readings_kept(services_up, register,
-                                                                  ingest, conn):
+def test_bad_input_is_refused_with_reasons_and_good_readings_kept(
+    services_up, register, ingest, conn
+):
     reg = register()
     now = datetime.now(UTC).replace(microsecond=0)
     listener, feedback = _listen_rejections(services_up, reg.device_id)
     good = {"time": _iso(now), "type": "heart_rate", "value": 70}
     mixed = [
         good,
-        {"time": _iso(now), "type": "heart_rate", "value": 900},            # implausible
-        {"time": _iso(now), "type": "spo2", "value": 140, "unit": "%"},     # implausible
-        {"time": _iso(now), "type": "glucose", "value": 5},                 # unknown type
+        {"time": _iso(now), "type": "heart_rate", "value": 900},  # implausible
+        {"time": _iso(now), "type": "spo2", "value": 140, "unit": "%"},  # implausible
+        {"time": _iso(now), "type": "glucose", "value": 5},  # unknown type
         {"time": _iso(now), "type": "temperature", "value": 37, "unit": "K"},  # unknown unit
         {"time": _iso(now + timedelta(days=2)), "type": "spo2", "value": 95},  # future
         {"time": _iso(now), "type": "temperature", "value": 98.6, "unit": "[degF]"},  # converted
@@ -133,24 +156,46 @@ def test_bad_input_is_refused_with_reasons_and_good_readings_kept(services_up, r
     with _device(services_up, reg) as dev:
         dev.send_readings(mixed, message_id="mixed-1")
         dev.publish(f"ward/v1/devices/{reg.device_id}/readings", b"{not json")
-        dev.publish(f"ward/v1/devices/{reg.device_id}/readings",
-                    b'{"id": "big", "readings": [' + b" " * 300_000 + b"]}")
-    wait_for(lambda: _count(conn, "SELECT count(*) FROM rejected_messages WHERE device_id = %s",
-                            reg.device_id) == 3, what="3 rejected messages")
+        dev.publish(
+            f"ward/v1/devices/{reg.device_id}/readings",
+            b'{"id": "big", "readings": [' + b" " * 300_000 + b"]}",
+        )
+    wait_for(
+        lambda: (
+            _count(
+                conn, "SELECT count(*) FROM rejected_messages WHERE device_id = %s", reg.device_id
+            )
+            == 3
+        ),
+        what="3 rejected messages",
+    )
     rows = conn.execute(
         "SELECT reason_code, reason, whole, payload FROM rejected_messages WHERE device_id = %s"
-        " ORDER BY rejection_id", (reg.device_id,)).fetchall()
+        " ORDER BY rejection_id",
+        (reg.device_id,),
+    ).fetchall()
     partial, malformed, oversized = rows
     assert partial[0] == "several" and partial[2] is False
-    for words in ("reading 1", "heart_rate 900", "reading 2", "spo2 140", "reading 3",
-                  "glucose", "reading 4", "'K'", "reading 5", "future"):
+    for words in (
+        "reading 1",
+        "heart_rate 900",
+        "reading 2",
+        "spo2 140",
+        "reading 3",
+        "glucose",
+        "reading 4",
+        "'K'",
+        "reading 5",
+        "future",
+    ):
         assert words in partial[1]
     assert json.loads(partial[3])["id"] == "mixed-1"  # kept whole
     assert malformed[:1] == ("malformed_json",) and malformed[2] is True
     assert malformed[3] == b"{not json"
     assert oversized[0] == "oversized" and oversized[2] is True
-    stored = conn.execute("SELECT type, value FROM observations WHERE device_id = %s ORDER BY type",
-                          (reg.device_id,)).fetchall()
+    stored = conn.execute(
+        "SELECT type, value FROM observations WHERE device_id = %s ORDER BY type", (reg.device_id,)
+    ).fetchall()
     assert stored[0] == ("heart_rate", 70.0)
     assert stored[1][0] == "temperature" and stored[1][1] == pytest.approx(37.0)
     assert len(stored) == 2
@@ -166,12 +211,24 @@ def test_a_reading_before_the_device_was_assigned_is_refused(services_up, regist
     reg = register(valid_from=datetime.now(UTC) - timedelta(hours=1))
     now = datetime.now(UTC).replace(microsecond=0)
     with _device(services_up, reg) as dev:
-        dev.send_readings([{"time": _iso(now - timedelta(hours=3)), "type": "spo2", "value": 95},
-                           {"time": _iso(now), "type": "spo2", "value": 94}], message_id="a")
-    wait_for(lambda: _count(conn, "SELECT count(*) FROM rejected_messages WHERE device_id = %s",
-                            reg.device_id) == 1)
-    reason = conn.execute("SELECT reason_code, reason FROM rejected_messages WHERE device_id = %s",
-                          (reg.device_id,)).fetchone()
+        dev.send_readings(
+            [
+                {"time": _iso(now - timedelta(hours=3)), "type": "spo2", "value": 95},
+                {"time": _iso(now), "type": "spo2", "value": 94},
+            ],
+            message_id="a",
+        )
+    wait_for(
+        lambda: (
+            _count(
+                conn, "SELECT count(*) FROM rejected_messages WHERE device_id = %s", reg.device_id
+            )
+            == 1
+        )
+    )
+    reason = conn.execute(
+        "SELECT reason_code, reason FROM rejected_messages WHERE device_id = %s", (reg.device_id,)
+    ).fetchone()
     assert reason[0] == "unassigned_device" and "not assigned" in reason[1]
     assert _stored(conn, reg.device_id) == 1
 
@@ -180,27 +237,59 @@ def test_fhir_bundle_and_status_are_recorded(services_up, register, ingest, conn
     reg = register()
     t = _iso(datetime.now(UTC).replace(microsecond=0))
     loinc = "http://loinc.org"
-    bundle = {"resourceType": "Bundle", "id": "b-1", "type": "collection", "entry": [
-        {"resource": {"resourceType": "Observation", "status": "final", "effectiveDateTime": t,
-                      "code": {"coding": [{"system": loinc, "code": "8867-4"}]},
-                      "valueQuantity": {"value": 88, "unit": "beats/minute",
-                                        "system": "http://unitsofmeasure.org", "code": "/min"}}},
-        {"resource": {"resourceType": "Observation", "status": "final", "effectiveDateTime": t,
-                      "code": {"coding": [{"system": loinc, "code": "8310-5"}]},
-                      "valueQuantity": {"value": 100.4, "system": "http://unitsofmeasure.org",
-                                        "code": "[degF]"}}}]}
+    bundle = {
+        "resourceType": "Bundle",
+        "id": "b-1",
+        "type": "collection",
+        "entry": [
+            {
+                "resource": {
+                    "resourceType": "Observation",
+                    "status": "final",
+                    "effectiveDateTime": t,
+                    "code": {"coding": [{"system": loinc, "code": "8867-4"}]},
+                    "valueQuantity": {
+                        "value": 88,
+                        "unit": "beats/minute",
+                        "system": "http://unitsofmeasure.org",
+                        "code": "/min",
+                    },
+                }
+            },
+            {
+                "resource": {
+                    "resourceType": "Observation",
+                    "status": "final",
+                    "effectiveDateTime": t,
+                    "code": {"coding": [{"system": loinc, "code": "8310-5"}]},
+                    "valueQuantity": {
+                        "value": 100.4,
+                        "system": "http://unitsofmeasure.org",
+                        "code": "[degF]",
+                    },
+                }
+            },
+        ],
+    }
     with _device(services_up, reg) as dev:
         dev.publish(f"ward/v1/devices/{reg.device_id}/readings", json.dumps(bundle))
         dev.send_status(online=True, battery=64, firmware="2.1.0", signal=-70)
     wait_for(lambda: _stored(conn, reg.device_id) == 2)
-    values = dict(conn.execute("SELECT type, value FROM observations WHERE device_id = %s",
-                               (reg.device_id,)).fetchall())
+    values = dict(
+        conn.execute(
+            "SELECT type, value FROM observations WHERE device_id = %s", (reg.device_id,)
+        ).fetchall()
+    )
     assert values["heart_rate"] == 88.0
     assert values["temperature"] == pytest.approx(38.0)
-    status = wait_for(lambda: conn.execute(
-        "SELECT online, battery, firmware, signal FROM device_status WHERE device_id = %s"
-        " AND online",
-        (reg.device_id,)).fetchone(), what="status row")
+    status = wait_for(
+        lambda: conn.execute(
+            "SELECT online, battery, firmware, signal FROM device_status WHERE device_id = %s"
+            " AND online",
+            (reg.device_id,),
+        ).fetchone(),
+        what="status row",
+    )
     assert status == (True, 64.0, "2.1.0", -70.0)
 
 
@@ -208,17 +297,22 @@ def test_the_broker_refuses_a_device_publishing_as_another(services_up, register
     mine, other = register(), register()
     t = _iso(datetime.now(UTC))
     with _device(services_up, mine) as dev:
-        rc = dev.publish(f"ward/v1/devices/{other.device_id}/readings",
-                         json.dumps({"id": "x", "readings": [
-                             {"time": t, "type": "heart_rate", "value": 60}]}))
+        rc = dev.publish(
+            f"ward/v1/devices/{other.device_id}/readings",
+            json.dumps({"id": "x", "readings": [{"time": t, "type": "heart_rate", "value": 60}]}),
+        )
         ok = dev.send_readings([{"time": t, "type": "heart_rate", "value": 61}], message_id="y")
     assert rc.value == 135  # Not authorized (MQTT v5 PUBACK)
     assert not ok.is_failure
     wait_for(lambda: _stored(conn, mine.device_id) == 1)
     assert _stored(conn, other.device_id) == 0
     with pytest.raises(DeviceError, match="refused"):
-        DeviceClient(host=services_up.mqtt_host, port=services_up.mqtt_port,
-                     device_id=mine.device_id, password="wrong").connect()
+        DeviceClient(
+            host=services_up.mqtt_host,
+            port=services_up.mqtt_port,
+            device_id=mine.device_id,
+            password="wrong",
+        ).connect()
 
 
 def _started(p):
@@ -232,8 +326,17 @@ def test_sigterm_flushes_and_exits_cleanly(services_up, register, spawn, conn):
     t = datetime.now(UTC)
     with _device(services_up, reg) as dev:
         for i in range(200):
-            dev.send_readings([{"time": _iso(t - timedelta(seconds=i)), "type": "heart_rate",
-                                "value": 60 + i % 30}], message_id=str(i), wait=False)
+            dev.send_readings(
+                [
+                    {
+                        "time": _iso(t - timedelta(seconds=i)),
+                        "type": "heart_rate",
+                        "value": 60 + i % 30,
+                    }
+                ],
+                message_id=str(i),
+                wait=False,
+            )
         dev.publish(f"ward/v1/devices/{reg.device_id}/status", b'{"online": true}')
     assert p.terminate() == 0
     out = p.output()
@@ -257,8 +360,9 @@ class _Stream:
     def _run(self) -> None:
         for i in range(self.n):
             t = self.start + timedelta(seconds=i)
-            self.dev.send_readings([{"time": _iso(t), "type": "heart_rate", "value": 60 + i % 40}],
-                                   message_id=f"s{i}")
+            self.dev.send_readings(
+                [{"time": _iso(t), "type": "heart_rate", "value": 60 + i % 40}], message_id=f"s{i}"
+            )
             self.sent += 1
         self.dev.close()
 
@@ -270,8 +374,8 @@ class _Stream:
 def _exactly_once(conn, device_id: str, n: int) -> None:
     wait_for(lambda: _stored(conn, device_id) >= n, timeout=60, what=f"{n} readings")
     total, distinct = conn.execute(
-        "SELECT count(*), count(DISTINCT time) FROM observations WHERE device_id = %s",
-        (device_id,)).fetchone()
+        "SELECT count(*), count(DISTINCT time) FROM observations WHERE device_id = %s", (device_id,)
+    ).fetchone()
     assert (total, distinct) == (n, n)
 
 
@@ -304,8 +408,9 @@ def test_database_restart_mid_stream_loses_nothing(services_up, register, spawn,
     assert "database write failed" in p.output() or "database unreachable" in p.output()
 
 
-def test_two_workers_share_the_stream_nothing_lost_nothing_twice(services_up, register, spawn,
-                                                                 conn):
+def test_two_workers_share_the_stream_nothing_lost_nothing_twice(
+    services_up, register, spawn, conn
+):
     w1 = _started(spawn("ingest"))
     w2 = _started(spawn("ingest", VWARD_INGEST_CLIENT_ID="vward-ingest-2"))
     reg = register()
@@ -335,7 +440,12 @@ def test_a_device_that_vanishes_leaves_its_last_will(services_up, register, inge
     dev.send_status(online=True, battery=50)
     dev._client._sock.close()  # the connection dies without a DISCONNECT
     dev._client.loop_stop()
-    row = wait_for(lambda: conn.execute(
-        "SELECT online FROM device_status WHERE device_id = %s AND online = false",
-        (reg.device_id,)).fetchone(), timeout=60, what="last will stored")
+    row = wait_for(
+        lambda: conn.execute(
+            "SELECT online FROM device_status WHERE device_id = %s AND online = false",
+            (reg.device_id,),
+        ).fetchone(),
+        timeout=60,
+        what="last will stored",
+    )
     assert row == (False,)

@@ -26,17 +26,29 @@ def _iso(t: datetime) -> str:
     return t.isoformat().replace("+00:00", "Z")
 
 
-def _msg(topic: str, payload: bytes, received_at: datetime = NOW, *, retained: bool = False,
-         limits: decode.Limits = LIMITS) -> Received:
+def _msg(
+    topic: str,
+    payload: bytes,
+    received_at: datetime = NOW,
+    *,
+    retained: bool = False,
+    limits: decode.Limits = LIMITS,
+) -> Received:
     """A message as the MQTT thread hands it over: decoded on arrival."""
     return pipeline.receive(topic, payload, received_at, retained=retained, limits=limits)
 
 
-def _readings_msg(device: str, readings: list[Any], message_id: str | None = "m-1",
-                  received_at: datetime = NOW, limits: decode.Limits = LIMITS) -> Received:
+def _readings_msg(
+    device: str,
+    readings: list[Any],
+    message_id: str | None = "m-1",
+    received_at: datetime = NOW,
+    limits: decode.Limits = LIMITS,
+) -> Received:
     body = {"id": message_id, "readings": readings}
-    return _msg(f"ward/v1/devices/{device}/readings", json.dumps(body).encode(), received_at,
-                limits=limits)
+    return _msg(
+        f"ward/v1/devices/{device}/readings", json.dumps(body).encode(), received_at, limits=limits
+    )
 
 
 def _status_msg(device: str, payload: bytes, received_at: datetime = NOW) -> Received:
@@ -60,19 +72,23 @@ def _refused(feedback: pipeline.Feedback) -> list[tuple[int | None, str]]:
 
 # --- topics ----------------------------------------------------------------------
 
-@pytest.mark.parametrize(("topic", "expected"), [
-    ("ward/v1/devices/dev-1/readings", ("dev-1", "readings")),
-    ("ward/v1/devices/dev-1/status", ("dev-1", "status")),
-    ("ward/v1/devices/5f2c/rejections", ("5f2c", "rejections")),
-    ("ward/v1/devices//readings", (None, None)),
-    ("ward/v1/devices/dev-1", (None, None)),
-    ("ward/v1/devices/dev-1/readings/extra", (None, None)),
-    ("ward/v1/devices/", (None, None)),
-    ("ward/v2/devices/dev-1/readings", (None, None)),
-    ("ward/v1/wards/w1/alerts", (None, None)),
-    ("", (None, None)),
-    ("xward/v1/devices/dev-1/readings", (None, None)),
-])
+
+@pytest.mark.parametrize(
+    ("topic", "expected"),
+    [
+        ("ward/v1/devices/dev-1/readings", ("dev-1", "readings")),
+        ("ward/v1/devices/dev-1/status", ("dev-1", "status")),
+        ("ward/v1/devices/5f2c/rejections", ("5f2c", "rejections")),
+        ("ward/v1/devices//readings", (None, None)),
+        ("ward/v1/devices/dev-1", (None, None)),
+        ("ward/v1/devices/dev-1/readings/extra", (None, None)),
+        ("ward/v1/devices/", (None, None)),
+        ("ward/v2/devices/dev-1/readings", (None, None)),
+        ("ward/v1/wards/w1/alerts", (None, None)),
+        ("", (None, None)),
+        ("xward/v1/devices/dev-1/readings", (None, None)),
+    ],
+)
 def test_device_and_kind(topic: str, expected: tuple[str | None, str | None]) -> None:
     assert device_and_kind(topic) == expected
 
@@ -92,10 +108,24 @@ def test_receive_decodes_only_readings_topics() -> None:
 
 
 def test_receive_keeps_the_message_as_it_arrived() -> None:
-    m = pipeline.receive("ward/v1/devices/dev-a/status", b'{"online": false}', NOW,
-                         mid=17, qos=0, generation=3, retained=True)
+    m = pipeline.receive(
+        "ward/v1/devices/dev-a/status",
+        b'{"online": false}',
+        NOW,
+        mid=17,
+        qos=0,
+        generation=3,
+        retained=True,
+    )
     assert (m.topic, m.payload, m.received_at, m.mid, m.qos, m.generation, m.retained) == (
-        "ward/v1/devices/dev-a/status", b'{"online": false}', NOW, 17, 0, 3, True)
+        "ward/v1/devices/dev-a/status",
+        b'{"online": false}',
+        NOW,
+        17,
+        0,
+        3,
+        True,
+    )
     d = pipeline.receive("ward/v1/devices/dev-a/readings", b"{}", NOW)
     assert (d.mid, d.qos, d.generation, d.retained) == (0, 1, 0, False)  # the defaults
 
@@ -114,15 +144,25 @@ def test_receive_judges_time_against_the_arrival_time() -> None:
 
 # --- readings → rows ---------------------------------------------------------
 
+
 def test_good_message_becomes_observation_rows() -> None:
     t = NOW - timedelta(minutes=1)
-    p = _prepare([_readings_msg("dev-b", [
-        _hr(t, 72),
-        {"time": _iso(t), "type": "temperature", "value": 98.6, "unit": "[degF]"},
-    ])])
+    p = _prepare(
+        [
+            _readings_msg(
+                "dev-b",
+                [
+                    _hr(t, 72),
+                    {"time": _iso(t), "type": "temperature", "value": 98.6, "unit": "[degF]"},
+                ],
+            )
+        ]
+    )
     obs = p.observations
     assert [(o.ref, o.device_id, o.type, o.time, o.received_at) for o in obs] == [
-        (0, "dev-b", "heart_rate", t, NOW), (1, "dev-b", "temperature", t, NOW)]
+        (0, "dev-b", "heart_rate", t, NOW),
+        (1, "dev-b", "temperature", t, NOW),
+    ]
     assert obs[0].value == 72.0
     assert obs[1].value == pytest.approx(37.0)
     assert type(obs[0].type) is str  # stored as plain text
@@ -132,12 +172,21 @@ def test_good_message_becomes_observation_rows() -> None:
 
 
 def test_refs_are_unique_across_the_batch() -> None:
-    p = _prepare([_readings_msg("dev-a", [_hr(NOW), _hr(NOW, 71)]),
-                  _readings_msg("dev-b", [_hr(NOW, 72)]),
-                  _readings_msg("dev-a", [_hr(NOW, 73), _hr(NOW, 74)])])
+    p = _prepare(
+        [
+            _readings_msg("dev-a", [_hr(NOW), _hr(NOW, 71)]),
+            _readings_msg("dev-b", [_hr(NOW, 72)]),
+            _readings_msg("dev-a", [_hr(NOW, 73), _hr(NOW, 74)]),
+        ]
+    )
     assert [o.ref for o in p.observations] == [0, 1, 2, 3, 4]
     assert [(o.device_id, o.value) for o in p.observations] == [
-        ("dev-a", 70.0), ("dev-a", 71.0), ("dev-b", 72.0), ("dev-a", 73.0), ("dev-a", 74.0)]
+        ("dev-a", 70.0),
+        ("dev-a", 71.0),
+        ("dev-b", 72.0),
+        ("dev-a", 73.0),
+        ("dev-a", 74.0),
+    ]
 
 
 def test_backlog_reading_keeps_its_own_measurement_time() -> None:
@@ -148,8 +197,12 @@ def test_backlog_reading_keeps_its_own_measurement_time() -> None:
 
 
 def test_batch_hands_the_rows_to_the_store() -> None:
-    p = _prepare([_readings_msg("dev-b", [_hr(NOW), _hr(NOW, 900)]),
-                  _status_msg("dev-a", b'{"battery": 50}')])
+    p = _prepare(
+        [
+            _readings_msg("dev-b", [_hr(NOW), _hr(NOW, 900)]),
+            _status_msg("dev-a", b'{"battery": 50}'),
+        ]
+    )
     batch = p.batch()
     assert list(batch.observations) == p.observations
     assert list(batch.statuses) == p.statuses and len(batch.statuses) == 1
@@ -159,6 +212,7 @@ def test_batch_hands_the_rows_to_the_store() -> None:
 
 
 # --- refusals and feedback -----------------------------------------------------
+
 
 def test_unassigned_reading_refused_rest_kept() -> None:
     t_unassigned = NOW - timedelta(days=3)
@@ -193,11 +247,14 @@ def test_unassigned_device_refused_whole() -> None:
 def test_unassigned_refusal_index_is_the_position_in_the_message() -> None:
     # Item 0 is refused by decode, item 1 decodes but has no patient, item 2
     # is good: the device is told "0" and "1", the positions it sent them at.
-    msg = _readings_msg("dev-a", [
-        {"time": _iso(NOW), "type": "glucose", "value": 5},
-        _hr(NOW - timedelta(days=3)),
-        _hr(NOW),
-    ])
+    msg = _readings_msg(
+        "dev-a",
+        [
+            {"time": _iso(NOW), "type": "glucose", "value": 5},
+            _hr(NOW - timedelta(days=3)),
+            _hr(NOW),
+        ],
+    )
     p = _prepare([msg])
     assert len(p.observations) == 2
     [row] = p.rejections(frozenset({p.observations[0].ref}))
@@ -207,8 +264,12 @@ def test_unassigned_refusal_index_is_the_position_in_the_message() -> None:
 
 
 def test_unassigned_refs_of_another_message_do_not_leak() -> None:
-    p = _prepare([_readings_msg("dev-a", [_hr(NOW)], message_id="a"),
-                  _readings_msg("dev-b", [_hr(NOW)], message_id="b")])
+    p = _prepare(
+        [
+            _readings_msg("dev-a", [_hr(NOW)], message_id="a"),
+            _readings_msg("dev-b", [_hr(NOW)], message_id="b"),
+        ]
+    )
     rows = p.rejections(frozenset({1}))  # dev-b's only reading
     assert [(r.device_id, r.message_id, r.whole) for r in rows] == [("dev-b", "b", True)]
     assert [f.topic for f in p.feedback] == ["ward/v1/devices/dev-b/rejections"]
@@ -216,11 +277,11 @@ def test_unassigned_refs_of_another_message_do_not_leak() -> None:
 
 def test_partial_rejection_row_and_feedback() -> None:
     items = [
-        _hr(NOW, 70),                                                            # 0 ok
-        _hr(NOW, 900),                                                           # 1 implausible
-        {"time": _iso(NOW), "type": "spo2", "value": 140, "unit": "%"},          # 2 implausible
-        {"time": _iso(NOW + timedelta(days=2)), "type": "spo2", "value": 95},    # 3 future
-        {"time": _iso(NOW), "type": "spo2", "value": 95},                        # 4 ok
+        _hr(NOW, 70),  # 0 ok
+        _hr(NOW, 900),  # 1 implausible
+        {"time": _iso(NOW), "type": "spo2", "value": 140, "unit": "%"},  # 2 implausible
+        {"time": _iso(NOW + timedelta(days=2)), "type": "spo2", "value": 95},  # 3 future
+        {"time": _iso(NOW), "type": "spo2", "value": 95},  # 4 ok
     ]
     msg = _readings_msg("dev-b", items, message_id="mixed-1")
     p = _prepare([msg])
@@ -297,8 +358,7 @@ def test_rejections_can_be_asked_again_with_the_same_answer() -> None:
 
 
 def test_counts_are_the_received_counts_plus_the_refusals() -> None:
-    p = _prepare([_readings_msg("dev-b", [_hr(NOW), _hr(NOW, 900)]),
-                  _status_msg("dev-a", b"{bad")])
+    p = _prepare([_readings_msg("dev-b", [_hr(NOW), _hr(NOW, 900)]), _status_msg("dev-a", b"{bad")])
     p.rejections(NONE)
     assert p.counts == p.received_counts + p.refusal_counts
     assert p.received_counts == {"messages": 2, "readings": 2, "rejected:bad_status": 1}
@@ -309,13 +369,15 @@ def test_counts_are_the_received_counts_plus_the_refusals() -> None:
 
 def test_several_messages_in_one_batch() -> None:
     later = NOW + timedelta(seconds=2)
-    p = _prepare([
-        _readings_msg("dev-a", [_hr(NOW)], message_id="1"),
-        _readings_msg("dev-b", [_hr(NOW)], message_id="2", received_at=later),
-        _msg("ward/v1/devices/dev-b/readings", b"[]", later),
-        _status_msg("dev-a", b'{"battery": 50}', received_at=later),
-        _msg("ward/v1/devices/dev-b/rejections", b"{}", later),
-    ])
+    p = _prepare(
+        [
+            _readings_msg("dev-a", [_hr(NOW)], message_id="1"),
+            _readings_msg("dev-b", [_hr(NOW)], message_id="2", received_at=later),
+            _msg("ward/v1/devices/dev-b/readings", b"[]", later),
+            _status_msg("dev-a", b'{"battery": 50}', received_at=later),
+            _msg("ward/v1/devices/dev-b/rejections", b"{}", later),
+        ]
+    )
     assert [o.device_id for o in p.observations] == ["dev-a", "dev-b"]
     assert [r.reason_code for r in p.rejections(NONE)] == ["bad_structure"]
     assert len(p.statuses) == 1
@@ -326,14 +388,22 @@ def test_several_messages_in_one_batch() -> None:
 
 def test_last_seen_keeps_the_latest_arrival() -> None:
     early = NOW - timedelta(seconds=30)
-    p = _prepare([_readings_msg("dev-b", [_hr(NOW)], received_at=NOW),
-                  _readings_msg("dev-b", [_hr(NOW)], received_at=early)])
+    p = _prepare(
+        [
+            _readings_msg("dev-b", [_hr(NOW)], received_at=NOW),
+            _readings_msg("dev-b", [_hr(NOW)], received_at=early),
+        ]
+    )
     assert p.last_seen == {"dev-b": NOW}
 
 
 def test_ignored_topic_is_counted_only() -> None:
-    p = _prepare([_msg("ward/v1/devices/dev-b/rejections", b'{"x": 1}', NOW),
-                  _msg("somewhere/else", b"1", NOW)])
+    p = _prepare(
+        [
+            _msg("ward/v1/devices/dev-b/rejections", b'{"x": 1}', NOW),
+            _msg("somewhere/else", b"1", NOW),
+        ]
+    )
     assert p.counts["ignored_topic"] == 2 and p.counts["messages"] == 2
     assert p.observations == [] and p.statuses == [] and p.last_seen == {}
     assert p.rejections(NONE) == [] and p.feedback == []
@@ -344,7 +414,8 @@ def test_rejection_feedback_message() -> None:
     fb = pipeline.rejection_feedback("dev-9", "msg-9", refusals, 3)
     assert fb.topic == "ward/v1/devices/dev-9/rejections"
     assert json.loads(fb.payload) == {
-        "id": "msg-9", "accepted": 3,
+        "id": "msg-9",
+        "accepted": 3,
         "refused": [{"index": 2, "code": "implausible", "reason": "reading 2: heart_rate 900 ..."}],
     }
 
@@ -361,12 +432,19 @@ def test_internal_error_row_keeps_the_message_whole() -> None:
 
 # --- status ----------------------------------------------------------------------
 
+
 def test_status_message_parsed() -> None:
     payload = b'{"online": true, "battery": 87, "firmware": "1.4.2", "signal": -67.5}'
     p = _prepare([_status_msg("dev-a", payload)])
     [s] = p.statuses
     assert (s.time, s.device_id, s.online, s.battery, s.firmware, s.signal) == (
-        NOW, "dev-a", True, 87.0, "1.4.2", -67.5)
+        NOW,
+        "dev-a",
+        True,
+        87.0,
+        "1.4.2",
+        -67.5,
+    )
     assert s.raw == {"online": True, "battery": 87, "firmware": "1.4.2", "signal": -67.5}
     assert p.last_seen == {"dev-a": NOW}
     assert p.observations == [] and p.rejections(NONE) == []

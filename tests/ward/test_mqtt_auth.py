@@ -29,8 +29,9 @@ def test_hash_is_pbkdf2_hmac_sha512_of_the_salt() -> None:
     salt = bytes(range(12))
     expected = hashlib.pbkdf2_hmac("sha512", b"pa55word", salt, 1000)
     hashed = mqtt_auth.hash_password("pa55word", salt=salt, iterations=1000)
-    assert hashed == ("$7$1000$" + base64.b64encode(salt).decode() + "$"
-                      + base64.b64encode(expected).decode())
+    assert hashed == (
+        "$7$1000$" + base64.b64encode(salt).decode() + "$" + base64.b64encode(expected).decode()
+    )
 
 
 def test_iterations_are_written_into_the_hash() -> None:
@@ -71,8 +72,9 @@ def test_tampered_hash_fails() -> None:
     assert not mqtt_auth.verify_password("right", f"${seven}${int(it) + 1}${salt}${digest}")
 
 
-@pytest.mark.parametrize("hashed", ["", "plain", "$6$1000$AAAA$AAAA", "$7$1000$AAAA",
-                                    "$7$1000$AAAA$AAAA$AAAA"])
+@pytest.mark.parametrize(
+    "hashed", ["", "plain", "$6$1000$AAAA$AAAA", "$7$1000$AAAA", "$7$1000$AAAA$AAAA$AAAA"]
+)
 def test_wrong_scheme_or_shape_fails(hashed: str) -> None:
     assert mqtt_auth.verify_password("x", hashed) is False
 
@@ -85,8 +87,9 @@ def test_verify_is_checked_against_a_hash_made_by_hand() -> None:
     assert not mqtt_auth.verify_password("device-pX", hashed)
 
 
-@pytest.mark.parametrize("hashed", ["$7$many$AAAAAAAAAAAAAAAA$AAAA", "$7$1000$abc$abc",
-                                    "$7$0$AAAAAAAAAAAAAAAA$AAAA"])
+@pytest.mark.parametrize(
+    "hashed", ["$7$many$AAAAAAAAAAAAAAAA$AAAA", "$7$1000$abc$abc", "$7$0$AAAAAAAAAAAAAAAA$AAAA"]
+)
 def test_corrupt_hash_fails_rather_than_raises(hashed: str) -> None:
     # verify_password already answers False for a wrong shape or scheme; a
     # corrupt field inside a "$7$" hash is the same case.
@@ -117,18 +120,23 @@ def test_password_file_lines_verify() -> None:
 
 
 def _acl_lines(text: str) -> list[str]:
-    return [line.strip() for line in text.splitlines()
-            if line.strip() and not line.lstrip().startswith("#")]
+    return [
+        line.strip()
+        for line in text.splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
 
 
 def test_acl_device_patterns() -> None:
     lines = _acl_lines(mqtt_auth.acl_file(service_users=["vward"]))
     patterns = [line for line in lines if line.startswith("pattern ")]
-    assert sorted(patterns) == sorted([
-        "pattern write ward/v1/devices/%u/readings",
-        "pattern readwrite ward/v1/devices/%u/status",
-        "pattern read ward/v1/devices/%u/rejections",
-    ])
+    assert sorted(patterns) == sorted(
+        [
+            "pattern write ward/v1/devices/%u/readings",
+            "pattern readwrite ward/v1/devices/%u/status",
+            "pattern read ward/v1/devices/%u/rejections",
+        ]
+    )
 
 
 def test_acl_services_get_every_topic() -> None:
@@ -144,8 +152,9 @@ def test_acl_gives_nothing_to_anonymous_clients() -> None:
     # a client without a user name.
     for users in ([], ["vward"], ["a", "b"]):
         lines = _acl_lines(mqtt_auth.acl_file(service_users=users))
-        first_user = next((i for i, line in enumerate(lines) if line.startswith("user ")),
-                          len(lines))
+        first_user = next(
+            (i for i, line in enumerate(lines) if line.startswith("user ")), len(lines)
+        )
         assert not any(line.startswith("topic ") for line in lines[:first_user])
         for line in lines:
             if line.startswith("pattern "):

@@ -22,15 +22,25 @@ def other_home():
 
 def test_up_refuses_a_postgres_of_another_data_directory(services_up, other_home):
     # The test run's own PostgreSQL plays "another server on our port".
-    other = Settings(home=other_home, pg_port=services_up.pg_port, mqtt_port=services_up.mqtt_port,
-                     database_url="", demo=True)
+    other = Settings(
+        home=other_home,
+        pg_port=services_up.pg_port,
+        mqtt_port=services_up.mqtt_port,
+        database_url="",
+        demo=True,
+    )
     with pytest.raises(ServiceError, match=f"already listens on port {services_up.pg_port}"):
         services.start_postgres(other)
 
 
 def test_up_refuses_a_port_taken_by_another_broker(services_up, other_home):
-    other = Settings(home=other_home, pg_port=services_up.pg_port, mqtt_port=services_up.mqtt_port,
-                     database_url="", demo=True)
+    other = Settings(
+        home=other_home,
+        pg_port=services_up.pg_port,
+        mqtt_port=services_up.mqtt_port,
+        database_url="",
+        demo=True,
+    )
     with pytest.raises(ServiceError, match=f"already listens on port {services_up.mqtt_port}"):
         services.start_broker(other, {})
 

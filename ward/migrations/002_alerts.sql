@@ -73,7 +73,8 @@ CREATE TABLE alerts (
     kind                text NOT NULL,
     category            text NOT NULL CHECK (category IN ('clinical', 'technical')),
     device_id           text NOT NULL DEFAULT '',
-    severity            text NOT NULL,
+    -- alerts.rules.Severity, lower case: info < low < urgent < emergency.
+    severity            text NOT NULL CHECK (severity IN ('info', 'low', 'urgent', 'emergency')),
     state               text NOT NULL CHECK (state IN ('open', 'acknowledged', 'resolved')),
     -- Why it fired, in words a clinician reads (e.g. "NEWS2 7 (high): RR 26 scores 3 ...").
     reason              text NOT NULL,
@@ -108,7 +109,7 @@ CREATE TABLE alert_events (
     -- (late readings rewrote the history that raised it).
     event       text NOT NULL CHECK (event IN ('opened', 'updated', 'escalated',
                                                'acknowledged', 'resolved', 'reconciled')),
-    severity    text NOT NULL,
+    severity    text NOT NULL CHECK (severity IN ('info', 'low', 'urgent', 'emergency')),
     state       text NOT NULL,
     actor       text NOT NULL,
     detail      jsonb NOT NULL DEFAULT '{}',

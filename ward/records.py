@@ -1,0 +1,69 @@
+"""Rows of the ward's tables as psycopg returns them (class_row), written out
+once for every stage that reads them, so that a change to the schema is made
+in one place.  Fields follow the table's columns (ward/migrations)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import datetime
+
+
+def select_list(row: type, alias: str = "") -> str:
+    """The SELECT list that fills ``row``: its fields in order, each
+    qualified by ``alias`` when one is given (for a join)."""
+    prefix = f"{alias}." if alias else ""
+    return ", ".join(prefix + f.name for f in fields(row))
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRow:
+    """A row of ``alerts`` (migration 002)."""
+
+    alert_id: int
+    patient_id: str
+    ward_id: str
+    kind: str
+    category: str
+    device_id: str
+    severity: str
+    state: str
+    reason: str
+    condition_time: datetime | None
+    opened_at: datetime
+    updated_at: datetime
+    last_notified_severity: str
+    clear_since: datetime | None
+    escalated_at: datetime | None
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    ack_note: str | None
+    ack_action: str | None
+    changed_management: bool | None
+    resolved_at: datetime | None
+    resolved_by: str | None
+
+
+ALERT_COLUMNS = select_list(AlertRow)
+
+
+@dataclass(frozen=True, slots=True)
+class ScoreRow:
+    """A row of ``scores`` (migration 002); sub_scores and inputs in
+    alerts.news2.PARAMETERS order."""
+
+    time: datetime
+    patient_id: str
+    total: int
+    band: str
+    max_single: int
+    complete: bool
+    missing: list[str]
+    sub_scores: list[int]
+    inputs: list[float | None]
+    spo2_scale: int
+    overridden: bool
+    overridden_parameters: list[str]
+    scored_at: datetime
+
+
+SCORE_COLUMNS = select_list(ScoreRow)
