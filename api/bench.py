@@ -10,7 +10,7 @@ app up to its first byte: auth, pool, SQL, rows into models, JSON), beside
 the client's round trip, and the same SQL is timed alone on a plain
 connection, alternating with the requests so that both see the same load.
 
-Dashboard pages: `dashboard.bench.timings(client, seed)`, when that module
+Dashboard pages: `dashboard.bench.timings(client, seed, settings)`, when that module
 exists, returns more `Timing`s, measured the same way with the signed-in
 client given here; they are printed in the same table."""
 
@@ -218,7 +218,7 @@ def measure(settings: Settings, data: Seed, reps: int) -> list[Timing]:
             if exc.name not in ("dashboard", "dashboard.bench"):
                 raise
         else:
-            out.extend(dashboard_bench.timings(client, data))
+            out.extend(dashboard_bench.timings(client, data, settings))
     return out
 
 
