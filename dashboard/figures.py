@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
@@ -169,6 +170,16 @@ def vital_signs_figure(series: Mapping[str, Series], *, start: datetime, end: da
     return fig
 
 
+def _times(times: Sequence[datetime]) -> np.ndarray:
+    """Times as an array: plotly checks a list element by element (half a second
+    for a week of readings) but takes an array whole."""
+    return np.array([naive_utc(t) for t in times], dtype="datetime64[us]")
+
+
+def _values(values: Sequence[float | None]) -> np.ndarray:
+    return np.array(values, dtype=float)  # None (no value) becomes NaN: a gap
+
+
 def _hover_times(times: Sequence[datetime], tz: str) -> list[str]:
     return [local_text(t, tz) for t in times]
 
@@ -180,12 +191,12 @@ def _add_series(fig: go.Figure, row_index: int, row: ChartRow, s: Series | None,
                            yref=f"y{_ax(row_index)} domain", x=0.5, y=0.5, showarrow=False,
                            font={"color": "#5a6570", "size": 11})
         return
-    x = [naive_utc(t) for t in s.times]
+    x = _times(s.times)
     trace = _trace_cls(len(x))
     if s.low and s.high and any(c > 1 for c in s.count):
-        fig.add_trace(trace(x=x, y=list(s.high), mode="lines", line={"width": 0},
+        fig.add_trace(trace(x=x, y=_values(s.high), mode="lines", line={"width": 0},
                             hoverinfo="skip"), row=row_index, col=1)
-        fig.add_trace(trace(x=x, y=list(s.low), mode="lines", line={"width": 0},
+        fig.add_trace(trace(x=x, y=_values(s.low), mode="lines", line={"width": 0},
                             fill="tonexty", fillcolor="rgba(31,78,121,0.18)",
                             hoverinfo="skip"), row=row_index, col=1)
     _add_line(fig, row_index, row.label.replace("<br>", " "), s, tz)
@@ -193,12 +204,12 @@ def _add_series(fig: go.Figure, row_index: int, row: ChartRow, s: Series | None,
 
 def _add_line(fig: go.Figure, row_index: int, name: str, s: Series, tz: str, *,
               colour: str = "#1f4e79", dash: str = "solid") -> None:
-    x = [naive_utc(t) for t in s.times]
+    x = _times(s.times)
     many = len(x) > 200
     fig.add_trace(_trace_cls(len(x))(
-        x=x, y=list(s.mean), name=name, mode="lines" if many else "lines+markers",
+        x=x, y=_values(s.mean), name=name, mode="lines" if many else "lines+markers",
         line={"color": colour, "width": 1.6, "dash": dash}, marker={"size": 5},
-        customdata=_hover_times(s.times, tz),
+        customdata=np.array(_hover_times(s.times, tz)),
         hovertemplate=f"%{{customdata}}<br>{name}: %{{y:.4~g}}<extra></extra>"),
         row=row_index, col=1)
 
