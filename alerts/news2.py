@@ -14,7 +14,6 @@ while it is checked and compared with every edge.
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -23,6 +22,10 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from alerts.errors import ScoringInputError
+from alerts.news2_inputs import as_float as _as_float
+from alerts.news2_inputs import common_length as _common_length
+from alerts.news2_inputs import consciousness_codes as _consciousness_codes
+from alerts.news2_inputs import reject as _reject
 from ward.domain import ACVPU
 
 # Column order of every (rows x 7) array; also the parameter index used by asof.py.
@@ -71,9 +74,6 @@ MONITORING_INTERVAL: dict[str, np.timedelta64] = {
 }
 
 _BAND_NAMES = np.array(BANDS)
-_MAX_BAD_ROWS = 5  # how many offending rows an error names
-_UNKNOWN_CODE = -1.0  # consciousness input that is neither a letter nor a code
-_LETTER_CODE = {letter: float(code) for code, letter in enumerate(ACVPU)}
 # Rows per block: a block's float64 column (1 MiB) stays in cache across its ~10
 # passes, and ~100 numpy calls per block cost little beside the work (measured).
 _BLOCK = 131_072
@@ -428,11 +428,6 @@ def _apply_accepted(
 # --- input conversion and validation ---------------------------------------------------
 
 
-def _reject(parameter: str, bad: NDArray[np.bool_], message: str) -> None:
-    if bad.any():
-        raise ScoringInputError(parameter, np.flatnonzero(bad)[:_MAX_BAD_ROWS], message)
-
-
 def _validate(columns: list[NDArray[np.float64]], scale: NDArray[np.float64]) -> None:
     """Raise for the first bad parameter, naming its first bad rows."""
     scale = np.broadcast_to(scale, (len(columns[0]),))
@@ -447,78 +442,3 @@ def _validate(columns: list[NDArray[np.float64]], scale: NDArray[np.float64]) ->
         else:
             _reject(name, (values < 0) | np.isinf(values), "negative or infinite value")
     _reject("spo2", columns[1] > 100, "above 100 %")
-
-
-def _common_length(names: tuple[str, ...], arrays: list[NDArray[Any]]) -> int:
-    n = len(arrays[0])
-    for name, array in zip(names, arrays, strict=True):
-        if len(array) != n:
-            raise ScoringInputError(name, (), f"length {len(array)}, expected {n}")
-    return n
-
-
-def _as_float(name: str, x: ArrayLike) -> NDArray[np.float64]:
-    """Numbers (None/NaN = missing) as a 1-D float64 array; anything else refused."""
-    array = np.asarray(x)
-    if array.dtype.kind in "US" and not isinstance(x, np.ndarray):
-        array = np.array(x, dtype=object)  # a list mixing numbers and text: find the text
-    if array.dtype.kind in "biuf":
-        out = array.astype(np.float64, copy=False)
-    elif array.dtype.kind == "O":
-        not_number = np.frompyfunc(_is_not_number, 1, 1)(array).astype(bool)
-        _reject(name, np.atleast_1d(not_number), "not a number")
-        out = np.frompyfunc(_element_to_float, 1, 1)(array).astype(np.float64)
-    else:
-        raise ScoringInputError(name, (), f"expected numbers, got dtype {array.dtype}")
-    if out.ndim != 1:
-        raise ScoringInputError(name, (), f"expected a 1-D array, got shape {out.shape}")
-    return out
-
-
-def _is_not_number(v: object) -> bool:
-    return not (v is None or isinstance(v, numbers.Real | np.bool_))
-
-
-def _element_to_float(v: Any) -> float:
-    return np.nan if v is None else float(v)
-
-
-def _consciousness_codes(x: ArrayLike) -> NDArray[np.float64]:
-    """Letters (any case; '' or 'nan' = missing), codes 0..4 or None/NaN -> float codes.
-
-    Unknown letters become -1 and are refused by ``_validate``.  A list that is
-    not all numbers is read as objects, so that numpy does not turn NaN into the
-    string 'nan' silently, nor True into the code 1.
-    """
-    array = x if isinstance(x, np.ndarray) else np.asarray(x)
-    if array.dtype.kind not in "iuf" and not isinstance(x, np.ndarray):
-        array = np.array(x, dtype=object)
-    if array.dtype.kind in "US":
-        codes = _letters_to_codes(array.astype(str))
-    elif array.dtype.kind == "O":
-        codes = np.frompyfunc(_acvpu_element, 1, 1)(array).astype(np.float64)
-    else:
-        codes = _as_float("consciousness", array)
-    if codes.ndim != 1:
-        raise ScoringInputError("consciousness", (), f"expected a 1-D array, got {codes.shape}")
-    return codes
-
-
-def _letters_to_codes(letters: NDArray[np.str_]) -> NDArray[np.float64]:
-    upper = np.char.upper(np.char.strip(letters))
-    codes = np.full(upper.shape, _UNKNOWN_CODE)
-    for code, letter in enumerate(ACVPU):
-        codes[upper == letter] = code
-    codes[(upper == "") | (upper == "NAN")] = np.nan
-    return codes
-
-
-def _acvpu_element(v: Any) -> float:
-    if v is None:
-        return np.nan
-    if isinstance(v, str):
-        letter = v.strip().upper()
-        return np.nan if letter in ("", "NAN") else _LETTER_CODE.get(letter, _UNKNOWN_CODE)
-    if isinstance(v, bool | np.bool_) or not isinstance(v, numbers.Real):
-        return _UNKNOWN_CODE
-    return float(v)
