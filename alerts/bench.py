@@ -16,15 +16,11 @@ Figures are printed, never asserted: they vary with the machine.
 
 from __future__ import annotations
 
-import shutil
-import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import numpy as np
 import psycopg
@@ -41,11 +37,6 @@ _NORMAL = np.array([16, 97, 0, 125, 78, 0, 37.0])  # PARAMETERS order
 _SPREAD = np.array([3, 2, 0, 15, 12, 0, 0.5])
 _PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # --- 1. the core -------------------------------------------------------------------------
@@ -246,18 +237,9 @@ def latency(settings: Settings, n_patients: int, seconds: float) -> dict[str, fl
 
 def run(quick: bool) -> list[str]:
     lines = core_lines(100_000 if quick else 1_000_000)
-    home = Path(tempfile.mkdtemp(prefix="vward-bench-scoring-"))
-    settings = Settings(home=home, pg_port=_free_port(), mqtt_port=_free_port(),
-                        database_url="", mqtt_external=False)
-    try:
-        print("starting PostgreSQL+TimescaleDB and Mosquitto of the benchmark's own ...",
-              flush=True)
-        services.up(settings)
+    with services.scratch("vward-bench-scoring-") as settings:
         r = rescore_throughput(settings, 1_000_000 if quick else 10_000_000)
         lt = latency(settings, 200 if quick else 1000, 5 if quick else 20)
-    finally:
-        services.down(settings)
-        shutil.rmtree(home, ignore_errors=True)
     steps = ", ".join(f"{k[2:]} {v:.1f} s" for k, v in r.items() if k.startswith("t_"))
     lines += [
         f"Rescore from raw observations ({_PATIENTS:,} patients, engine path, 100 per"

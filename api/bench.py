@@ -19,16 +19,12 @@ from __future__ import annotations
 import importlib
 import logging
 import random
-import shutil
-import socket
 import statistics
-import tempfile
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import httpx
 import psycopg
@@ -42,11 +38,6 @@ WARD = "bench-ward"
 _TYPES = ("respiratory_rate", "spo2", "on_oxygen", "systolic_bp", "heart_rate",
           "consciousness", "temperature")
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,7 +154,7 @@ class _Server:
     def __init__(self, settings: Settings) -> None:
         import uvicorn
 
-        self.port = _free_port()
+        self.port = services.free_port()
         config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=self.port,
                                 log_level="warning", access_log=False)
         self.server = uvicorn.Server(config)
@@ -223,22 +214,13 @@ def measure(settings: Settings, data: Seed, reps: int) -> list[Timing]:
 
 
 def run(quick: bool = False) -> list[Timing]:
-    home = Path(tempfile.mkdtemp(prefix="vward-bench-web-"))
-    settings = Settings(home=home, pg_port=_free_port(), mqtt_port=_free_port(), database_url="",
-                        mqtt_external=False)
     n_patients, days, reps = (100, 7, 5) if quick else (500, 7, 30)
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    try:
-        print("starting PostgreSQL+TimescaleDB and Mosquitto of the benchmark's own ...",
-              flush=True)
-        services.up(settings)
+    with services.scratch("vward-bench-web-") as settings:
         print(f"seeding {n_patients} patients and {days} days of one-minute data ...", flush=True)
         data = seed(settings, n_patients, days)
         print(f"timing, median of {reps} requests each ...", flush=True)
         return measure(settings, data, reps)
-    finally:
-        services.down(settings)
-        shutil.rmtree(home, ignore_errors=True)
 
 
 def format_report(timings: list[Timing]) -> str:

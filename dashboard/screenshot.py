@@ -10,13 +10,14 @@ of dashboard/sample.py)."""
 from __future__ import annotations
 
 import argparse
-import socket
 import sys
 import threading
 import time
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+
+from ward.services import free_port
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -39,11 +40,6 @@ def chrome(width: int = 1920, height: int = 1080):
         "width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
     return driver
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextmanager

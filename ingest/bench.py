@@ -9,15 +9,11 @@ timed until it has taken them all."""
 from __future__ import annotations
 
 import json
-import shutil
-import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import paho.mqtt.client as mqtt
 import psycopg
@@ -27,12 +23,6 @@ from paho.mqtt.properties import Properties
 
 from ward import db, devices, services
 from ward.settings import Settings
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _iso(t: datetime) -> str:
@@ -234,22 +224,10 @@ def ingest_rate(
 
 
 def run(quick: bool = False, verbose: bool = False) -> dict[str, float]:
-    home = Path(tempfile.mkdtemp(prefix="vward-bench-"))
-    settings = Settings(
-        home=home,
-        pg_port=_free_port(),
-        mqtt_port=_free_port(),
-        database_url="",
-        mqtt_external=False,
-    )
     n_single = 5_000 if quick else 30_000
     n_multi = 200 if quick else 4_000
     n_copy = 20_000 if quick else 200_000
-    try:
-        print(
-            "starting PostgreSQL+TimescaleDB and Mosquitto of the benchmark's own ...", flush=True
-        )
-        services.up(settings)
+    with services.scratch("vward-bench-") as settings:
         with db.connect(settings) as conn:
             pw = devices.register_devices(
                 conn,
@@ -275,9 +253,6 @@ def run(quick: bool = False, verbose: bool = False) -> dict[str, float]:
             settings, "bench-dev-3", pw["bench-dev-3"], n_multi, 50, "mm", verbose
         )
         return out
-    finally:
-        services.down(settings)
-        shutil.rmtree(home, ignore_errors=True)
 
 
 def format_report(r: dict[str, float]) -> str:

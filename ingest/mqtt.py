@@ -97,12 +97,14 @@ class IngestClient:
         are redelivered by the broker (and deduplicated), so they are skipped:
         their message ids may already name other messages."""
         with self._lock:
-            mids = [m.mid for m in messages if m.generation == self._generation and m.qos == 1]
-            for m in messages:
-                if m.generation == self._generation and m.qos == 2:
+            current = [m for m in messages if m.generation == self._generation and m.qos > 0]
+            # We subscribe at QoS 1, so the broker sends nothing higher; a QoS 2
+            # message would need paho's own PUBREC/PUBCOMP exchange.
+            for m in current:
+                if m.qos == 2:
                     self._client.ack(m.mid, m.qos)
-            self._puback(mids)
-        return len(mids) + sum(m.qos == 2 for m in messages if m.generation == self._generation)
+            self._puback([m.mid for m in current if m.qos == 1])
+        return len(current)
 
     def _puback(self, mids: list[int]) -> None:
         """PUBACK every mid in one socket write.  paho's own ack() queues one

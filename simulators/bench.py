@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import os
-import shutil
-import socket
-import tempfile
 import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -30,11 +27,6 @@ INTERVAL_S = 10.0  # one reading set per device every 10 simulated seconds
 WARM_UP_S = 10.0  # the first interval also carries every device's first status message
 _CLOCK_TICK = os.sysconf("SC_CLK_TCK")
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _cpu_seconds(pid: int | None) -> float:
@@ -82,20 +74,8 @@ def _count_arrivals(host, port, username, password, ready, stop, result) -> None
 def run(quick: bool = False) -> dict:
     n_devices = 1_000 if quick else 10_000
     duration = 30.0 if quick else 60.0
-    home = Path(tempfile.mkdtemp(prefix="vward-bench-sim-"))
-    settings = Settings(
-        home=home,
-        pg_port=_free_port(),
-        mqtt_port=_free_port(),
-        database_url="",
-        mqtt_external=False,
-    )
     ctx = mp.get_context("spawn")
-    try:
-        print(
-            "starting PostgreSQL+TimescaleDB and Mosquitto of the benchmark's own ...", flush=True
-        )
-        services.up(settings)
+    with services.scratch("vward-bench-sim-") as settings:
         load = scenario.load("load")
         load = replace(load, interval_s={**load.interval_s, "patch": INTERVAL_S})
         now = datetime.now(UTC).replace(microsecond=0)
@@ -147,9 +127,6 @@ def run(quick: bool = False) -> dict:
             "broker_cpu": broker_cpu,
             "duration": duration,
         }
-    finally:
-        services.down(settings)
-        shutil.rmtree(home, ignore_errors=True)
 
 
 def format_report(r: dict) -> str:

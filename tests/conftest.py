@@ -6,12 +6,9 @@ directory of the test run's own, started by the project's own code
 from __future__ import annotations
 
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -26,28 +23,12 @@ from ward.settings import Settings
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def settings() -> Iterator[Settings]:
     """Settings of this test run's own services (started lazily by `services_up`)."""
-    home = Path(tempfile.mkdtemp(prefix="vward-test-"))
-    s = Settings(
-        home=home,
-        pg_port=_free_port(),
-        mqtt_port=_free_port(),
-        database_url="",
-        mqtt_external=False,
-        demo=True,
-        ingest_batch_ms=20,
-    )
+    s = services.scratch_settings("vward-test-", demo=True, ingest_batch_ms=20)
     yield s
-    services.down(s)
-    shutil.rmtree(home, ignore_errors=True)
+    services.discard(s)
 
 
 @pytest.fixture(scope="session")

@@ -9,8 +9,12 @@ import os
 import pwd
 import shutil
 import signal
+import socket
 import subprocess
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -487,3 +491,45 @@ def down(settings: Settings) -> list[str]:
         stop_postgres(settings)
         done.append("stopped PostgreSQL")
     return done or ["nothing was running"]
+
+
+# ---------------------------------------------------------------- scratch services
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on now (the kernel's pick)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def scratch_settings(prefix: str, **overrides: object) -> Settings:
+    """Settings for services of their own, in a new temporary directory on free
+    ports (tests, benchmarks): never the ward's own `.vward`."""
+    values: dict[str, object] = {
+        "home": Path(tempfile.mkdtemp(prefix=prefix)), "pg_port": free_port(),
+        "mqtt_port": free_port(), "database_url": "", "mqtt_external": False,
+    }
+    return Settings(**{**values, **overrides})
+
+
+def discard(settings: Settings) -> None:
+    """Stop scratch services and remove their directory."""
+    try:
+        down(settings)
+    finally:
+        shutil.rmtree(settings.home, ignore_errors=True)
+
+
+@contextmanager
+def scratch(prefix: str, **overrides: object) -> Iterator[Settings]:
+    """Start PostgreSQL+TimescaleDB and Mosquitto of their own, yield their
+    settings, and stop and remove them afterwards, whatever happened."""
+    settings = scratch_settings(prefix, **overrides)
+    try:
+        print("starting PostgreSQL+TimescaleDB and Mosquitto of the benchmark's own ...",
+              flush=True)
+        up(settings)
+        yield settings
+    finally:
+        discard(settings)
