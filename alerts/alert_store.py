@@ -62,7 +62,7 @@ def write_changes(conn: psycopg.Connection, changes: Sequence[Change], now: date
                   actor: str) -> int:
     """Insert or update the alerts and append their events; returns the events written.
     A new alert that another engine opened first (same live key) is skipped."""
-    events = 0
+    events: list[tuple] = []
     for c in changes:
         s = c.state
         resolved = s.state == "resolved"
@@ -93,16 +93,15 @@ def write_changes(conn: psycopg.Connection, changes: Sequence[Change], now: date
                  severity_name(s.last_notified_severity), s.clear_since, s.escalated_at,
                  s.acknowledged_at, s.acknowledged_at, now if resolved else None,
                  actor if resolved else None, alert_id))
-        for e in c.events:
-            conn.execute(
-                "INSERT INTO alert_events (alert_id, time, event, severity, state, actor, detail,"
-                " reason) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-                (alert_id, now, e.event, severity_name(s.severity), s.state, actor,
-                 json.dumps(dict(e.detail)), e.reason))
-            events += 1
+        events += [(alert_id, now, e.event, severity_name(s.severity), s.state, actor,
+                    json.dumps(dict(e.detail)), e.reason) for e in c.events]
     if events:
+        with conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO alert_events (alert_id, time, event, severity, state, actor, detail,"
+                " reason) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)", events)
         conn.execute("NOTIFY alert_events")
-    return events
+    return len(events)
 
 
 # --- what the tick reads -----------------------------------------------------------------
@@ -122,19 +121,15 @@ def patient_states(conn: psycopg.Connection, wards: Sequence[str]) -> list[tuple
             ORDER BY p.patient_id""", [list(wards)] if wards else []).fetchall()
 
 
-def device_states(conn: psycopg.Connection, wards: Sequence[str]) -> list[tuple]:
-    """(device_id, kind, patient_id, ward_id, last_seen, assigned_from, said_offline, battery)
-    of every device assigned to an admitted patient."""
-    ward_filter = "AND p.ward_id = ANY(%s)" if wards else ""
+def device_states(conn: psycopg.Connection, wards: Sequence[str], now: datetime) -> list[tuple]:
+    """(device_id, kind, patient_id, ward_id, last_seen, assigned_from, registered_at,
+    online, online_at, battery) of every device assigned at ``now`` to an admitted
+    patient; ``online, online_at`` from its latest status that said either (None if none).
+    What these mean for the alerts: rules.silence_start, rules.said_offline."""
+    ward_filter = "AND p.ward_id = ANY(%(wards)s)" if wards else ""
     return conn.execute(
-        # A device's silence counts from its assignment; one that has never
-        # reported and was assigned back in time (a backlog, a simulated ward)
-        # counts from its registration: it cannot have reported before it existed.
-        f"""SELECT d.device_id, d.kind, a.patient_id, p.ward_id, d.last_seen,
-                   CASE WHEN d.last_seen IS NULL THEN greatest(a.valid_from, d.created_at)
-                        ELSE a.valid_from END,
-                   coalesce(NOT o.online AND o.time >= coalesce(d.last_seen, o.time), false),
-                   b.battery
+        f"""SELECT d.device_id, d.kind, a.patient_id, p.ward_id, d.last_seen, a.valid_from,
+                   d.created_at, o.online, o.time, b.battery
             FROM device_assignments a
             JOIN devices d ON d.device_id = a.device_id
             JOIN patients p ON p.patient_id = a.patient_id
@@ -144,5 +139,6 @@ def device_states(conn: psycopg.Connection, wards: Sequence[str]) -> list[tuple]
             LEFT JOIN LATERAL (SELECT battery FROM device_status s
                                WHERE s.device_id = a.device_id AND s.battery IS NOT NULL
                                ORDER BY time DESC LIMIT 1) b ON true
-            WHERE a.valid_to IS NULL AND a.valid_from <= now() AND p.discharged_at IS NULL
-            {ward_filter} ORDER BY d.device_id""", [list(wards)] if wards else []).fetchall()
+            WHERE a.valid_to IS NULL AND a.valid_from <= %(now)s AND p.discharged_at IS NULL
+            {ward_filter} ORDER BY d.device_id""",
+        {"now": now, "wards": list(wards)}).fetchall()

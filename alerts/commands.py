@@ -4,6 +4,7 @@ clinician's actions (through ward.clinical, as the API and dashboard do)."""
 from __future__ import annotations
 
 import argparse
+import math
 import re
 import time
 from datetime import UTC, datetime, timedelta
@@ -60,8 +61,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                                             " normal (scores 0)")
     acc.add_argument("patient_id", metavar="PATIENT")
     acc.add_argument("parameter", metavar="PARAM")
-    acc.add_argument("low", type=float)
-    acc.add_argument("high", type=float)
+    acc.add_argument("low", type=_number)
+    acc.add_argument("high", type=_number)
     _setting_args(acc)
     acc.set_defaults(func=_cmd_patient_accept)
 
@@ -70,6 +71,17 @@ def _setting_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--by", required=True, help="the clinician setting it")
     p.add_argument("--reason", required=True, help="the clinical reason")
     p.add_argument("--until", type=_time_arg, default=None, help="review date (ISO 8601)")
+
+
+def _number(text: str) -> float:
+    """A finite number: 'nan' or 'inf' would make a range that hides every value."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"not a finite number: {text!r}")
+    return value
 
 
 def _time_arg(text: str) -> datetime:
@@ -122,12 +134,15 @@ def _cmd_rescore(args: argparse.Namespace, settings: Settings) -> int:
             unknown = sorted(set(args.patient) - set(ids))
             if unknown:
                 raise CommandError(f"no patient {', '.join(unknown)}")
-        rescore(engine, ids, since, now, chunk=chunk)
+        failed = rescore(engine, ids, since, now, chunk=chunk)
     c = engine.counts
     events = sum(v for k, v in c.items() if k.startswith("event:"))
     print(f"rescored {c['patients']} patients from {since:%Y-%m-%d %H:%M}Z:"
           f" {c['observations']:,} observations → {c['scores']:,} scores,"
           f" {events} alert events, in {time.perf_counter() - started:.1f} s")
+    if failed:
+        raise CommandError(f"{len(failed)} patients could not be scored (see the log):"
+                           f" {', '.join(failed[:10])}{' …' if len(failed) > 10 else ''}")
     return 0
 
 

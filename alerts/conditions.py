@@ -163,16 +163,18 @@ def device_conditions(
     now: datetime,
     expected_interval: timedelta,
     live: Container[Key],
+    registered_at: ArrayLike | None = None,
 ) -> list[Condition]:
     """Device offline and battery low, one element per assigned device.
 
-    last_seen : datetime64, NaT if never;  assigned_from : when it came to the patient
-        (a device never seen counts from then, so a new one is not offline at once)
-    said_offline : bool, its last word was the last will ``{"online": false}``
+    last_seen : datetime64, NaT if never;  assigned_from : when it came to the patient;
+        registered_at : when the device was registered (rules.silence_start says how
+        these start its silence)
+    said_offline : bool, its last word was the last will (rules.said_offline)
     battery : float [%], NaN if unknown
     """
     seen = np.asarray(last_seen).astype("datetime64[us]")
-    start = np.fmax(seen, np.asarray(assigned_from).astype("datetime64[us]"))
+    start = rules.silence_start(seen, assigned_from, registered_at)
     silent = rules.device_offline(start, now, expected_interval)
     gone = np.asarray(said_offline, dtype=bool)
     offline = silent | gone

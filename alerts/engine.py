@@ -21,6 +21,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 import numpy as np
 import psycopg
@@ -40,6 +41,7 @@ _REPORT_EVERY = 10.0  # [s] between counter lines in the log
 _BACKOFF: tuple[float, ...] = (0.5, 1, 2, 5, 10)  # [s] between database reconnect attempts
 Clock = Callable[[], datetime]
 _DB_ERRORS = (psycopg.OperationalError, psycopg.InterfaceError)
+_T = TypeVar("_T")
 
 
 def wards_of(settings: Settings) -> tuple[str, ...]:
@@ -83,23 +85,9 @@ class Engine:
         self._restarted = False  # own claims only once: one that failed waits for its expiry
         if not claims:
             return 0
-        try:
-            self._score_claims(claims, now)
-        except _DB_ERRORS:
-            raise
-        except Exception:
-            # A fault in one patient's data must not stop the ward: score one by one, and
-            # leave a patient that still fails claimed (retried when the claim expires).
-            log.exception("a batch of %d patients failed; scoring them one by one", len(claims))
-            for c in claims:
-                try:
-                    self._score_claims([c], now)
-                except _DB_ERRORS:
-                    raise
-                except Exception:
-                    self.counts["failed"] += 1
-                    log.exception("patient %s could not be scored; retried in %s", c.patient_id,
-                                  self.claim_for)
+        # A patient that still fails alone stays claimed: retried when the claim expires.
+        self.each_alone(claims, lambda part: self._score_claims(part, now),
+                        lambda c: c.patient_id, f"retried in {self.claim_for}")
         return len(claims)
 
     def _score_claims(self, claims: list[store.Claim], now: datetime) -> None:
@@ -107,6 +95,30 @@ class Engine:
             self.score([c.patient_id for c in claims], [c.since for c in claims], now)
             self.counts["queue_done"] += store.finish(self.conn, self.engine_id, claims)
         self.counts["batches"] += 1
+
+    def each_alone(self, items: list[_T], work: Callable[[list[_T]], object],
+                   name: Callable[[_T], str], then: str) -> list[_T]:
+        """``work(items)``; should it fail (not the database), ``work([item])`` for each,
+        so that a fault in one patient's data never stops the others.  Returns the items
+        that failed alone (each logged and counted as ``failed``); database errors raise."""
+        try:
+            work(items)
+            return []
+        except _DB_ERRORS:
+            raise
+        except Exception:
+            log.exception("a batch of %d patients failed; scoring them one by one", len(items))
+        failed = []
+        for item in items:
+            try:
+                work([item])
+            except _DB_ERRORS:
+                raise
+            except Exception:
+                self.counts["failed"] += 1
+                failed.append(item)
+                log.exception("patient %s could not be scored; %s", name(item), then)
+        return failed
 
     def drain(self, now: datetime | Clock, *, limit: int | None = None,
               stop: Callable[[], bool] = lambda: False) -> int:
@@ -214,13 +226,17 @@ class Engine:
                                              store.as_times(complete), band, now, keys)
 
     def _device_conditions(self, now: datetime, keys: set) -> list[Condition]:
-        rows = alert_store.device_states(self.conn, self.wards)
+        rows = alert_store.device_states(self.conn, self.wards, now)
         if not rows:
             return []
-        dev, kind, pid, ward, seen, since, gone, battery = zip(*rows, strict=True)
+        dev, kind, pid, ward, seen, assigned, registered, online, online_at, battery = zip(
+            *rows, strict=True)
+        last_seen = store.as_times(seen)
+        gone = rules.said_offline(store.as_floats(online), store.as_times(online_at), last_seen)
         return conditions.device_conditions(
-            dev, kind, pid, ward, store.as_times(seen), store.as_times(since), np.array(gone, bool),
-            store.as_floats(battery), now, self.device_interval, keys)
+            dev, kind, pid, ward, last_seen, store.as_times(assigned), gone,
+            store.as_floats(battery), now, self.device_interval, keys,
+            registered_at=store.as_times(registered))
 
     def _score_conditions(self, live: list[LiveAlert], now: datetime,
                           keys: set) -> list[Condition]:
@@ -229,9 +245,7 @@ class Engine:
         if not pids:
             return []
         wards = {a.patient_id: a.ward_id for a in live}
-        latest: dict[str, datetime] = dict(self.conn.execute(
-            "SELECT patient_id, max(time) FROM scores WHERE patient_id = ANY(%s)"
-            " GROUP BY patient_id", (pids,)).fetchall())
+        latest = store.latest_score_times(self.conn, pids)
         window = now - _td(_CONTEXT)
         starts = [min(window, latest.get(p) or window) for p in pids]
         history = store.load_scores(self.conn, pids, starts, [None] * len(pids))
@@ -266,17 +280,23 @@ class Engine:
 
 
 def rescore(engine: Engine, ids: Sequence[str], since: datetime, now: datetime, *,
-            chunk: int, progress: bool = True) -> None:
+            chunk: int, progress: bool = True) -> list[str]:
     """Rescore ``ids`` from ``since`` in chunks of patients, one transaction each: the
-    engine's own scoring path (`vward rescore`, and the benchmark)."""
+    engine's own scoring path (`vward rescore`, and the benchmark).  Returns the patients
+    that could not be scored (logged; the others are scored all the same)."""
     from tqdm import tqdm
 
+    def score(part: list[str]) -> None:
+        with engine.conn.transaction():
+            engine.score(part, [since] * len(part), now)
+
+    failed: list[str] = []
     with tqdm(total=len(ids), unit="patient", disable=not progress, file=sys.stderr) as bar:
         for i in range(0, len(ids), chunk):
-            part = ids[i:i + chunk]
-            with engine.conn.transaction():
-                engine.score(part, [since] * len(part), now)
+            part = list(ids[i:i + chunk])
+            failed += engine.each_alone(part, score, str, "left as it was")
             bar.update(len(part))
+    return failed
 
 
 class _Stopwatch:

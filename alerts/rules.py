@@ -178,6 +178,43 @@ def device_offline(
     return np.isnat(seen) | (_datetime(now) > seen + limit)
 
 
+def silence_start(
+    last_seen: ArrayLike, assigned_at: ArrayLike, registered_at: ArrayLike | None = None
+) -> NDArray[np.datetime64]:
+    """Per device: when its silence counts from (the time ``device_offline`` judges).
+
+    The later of its last report and its assignment to the patient, so a device newly
+    given to a patient is not offline the moment it is registered.  A device that has
+    never reported and was assigned back in time (a backlog, a simulated ward) counts
+    from its registration: it cannot have reported before it existed.
+
+    last_seen : datetime64 array, NaT if never;  assigned_at, registered_at : datetime64
+    """
+    seen = _datetimes(last_seen)
+    start = np.fmax(seen, _datetimes(assigned_at))
+    if registered_at is None:
+        return start
+    never = np.isnat(seen)
+    start[never] = np.fmax(start[never], _datetimes(registered_at)[never])
+    return start
+
+
+def said_offline(
+    online: ArrayLike, status_time: ArrayLike, last_seen: ArrayLike
+) -> NDArray[np.bool_]:
+    """Per device: its last word was the MQTT last will (``{"online": false}``).
+
+    online : the latest status that said online or not (1.0, 0.0; NaN if none)
+    status_time : datetime64 of that status (NaT if none)
+    last_seen : datetime64 of its latest message of any kind (NaT if never); a report
+        after the will means it came back (a status at the same instant still counts)
+    """
+    said = np.asarray(online, dtype=np.float64) == 0
+    at = _datetimes(status_time)
+    seen = _datetimes(last_seen)
+    return said & ~np.isnat(at) & (np.isnat(seen) | (at >= seen))
+
+
 def battery_low(battery_percent: ArrayLike) -> NDArray[np.bool_]:
     """Battery at or below ``BATTERY_LOW_PERCENT`` [%]; unknown (NaN) is not low."""
     return np.asarray(battery_percent, dtype=np.float64) <= BATTERY_LOW_PERCENT

@@ -114,9 +114,6 @@ class ScoreTable:
     def missing_names(self, i: int) -> list[str]:
         return [p for p, s in zip(PARAMETERS, self.sub_scores[i], strict=True) if s < 0]
 
-    def overridden_names(self, i: int) -> list[str]:
-        return [p for p, o in zip(PARAMETERS, self.overridden[i], strict=True) if o]
-
     def merged(self, newer: ScoreTable) -> ScoreTable:
         """Both tables' rows, sorted; at an instant present in both, ``newer``'s row."""
         both = ScoreTable(*(np.concatenate([getattr(self, f.name), getattr(newer, f.name)])

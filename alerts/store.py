@@ -292,6 +292,13 @@ def load_scores(conn: psycopg.Connection, ids: Sequence[str], start: Sequence[da
     )
 
 
+def latest_score_times(conn: psycopg.Connection, ids: Sequence[str]) -> dict[str, datetime]:
+    """The time of each patient's latest score (patients never scored are left out)."""
+    rows = conn.execute("SELECT patient_id, max(time) FROM scores WHERE patient_id = ANY(%s)"
+                        " GROUP BY patient_id", (list(ids),)).fetchall()
+    return {r[0]: r[1] for r in rows}
+
+
 def scores_at(conn: psycopg.Connection, keys: Sequence[tuple[str, datetime]],
               ) -> dict[tuple[str, datetime], tuple[int, str]]:
     if not keys:

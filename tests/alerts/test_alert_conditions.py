@@ -121,6 +121,17 @@ def test_devices_offline_by_will_or_silence_and_battery() -> None:
     assert got["d2", BATTERY_LOW].reason == "Device d2 (oximeter) battery 15 % (at or below 20 %)"
 
 
+def test_a_device_never_seen_counts_from_its_registration() -> None:
+    nat = np.datetime64("NaT", "us")
+    args = dict(last_seen=np.array([nat, nat]), assigned_from=np.array([at(-300), at(-300)]),
+                said_offline=[False, False], battery=[np.nan, np.nan], now=now(0),
+                expected_interval=timedelta(minutes=15), live=set())
+    ids = (["d1", "d2"], ["oximeter"] * 2, ["p"] * 2, ["w"] * 2)
+    found = device_conditions(*ids, **args, registered_at=np.array([at(-30), at(-31)]))
+    assert [c.device_id for c in found] == ["d2"]  # 30 min exactly is not yet two missed
+    assert len(device_conditions(*ids, **args)) == 2  # assigned 5 h ago, never registered
+
+
 def test_reason_wording() -> None:
     scores = [3, 2, 2, 1, 0, 3, 1]
     inputs = [26, 93, 1, 105, 80, 1, 38.5]

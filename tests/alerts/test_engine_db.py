@@ -275,3 +275,34 @@ def test_a_patient_that_cannot_be_scored_does_not_stop_the_others(services_up, c
     assert e.counts["failed"] == 1 and "could not be scored" in caplog.text
     assert len(scores_of(conn, good)) == 1 and queued(conn, good) is None
     assert queued(conn, bad)[1] == e.engine_id  # kept, retried when the claim expires
+
+
+def test_rescore_goes_on_past_a_patient_that_cannot_be_scored(services_up, conn, make,
+                                                              monkeypatch, caplog) -> None:
+    ward = unique("ward")
+    [(bad, d1), (good, d2)] = admit(services_up, ward, 2)
+    t0 = base_time()
+    send(conn, bad, d1, t0 - minutes(1))
+    send(conn, good, d2, t0 - minutes(1))
+    from alerts import engine as engine_module
+
+    real = engine_module.score_rows
+    locked: list[str] = []
+
+    def failing(obs, settings, since, now, freshness):
+        if bad in locked:
+            raise RuntimeError("a bug that only this patient's data shows")
+        return real(obs, settings, since, now, freshness)
+
+    def remember(c, ids):
+        locked[:] = ids
+        return original(c, ids)
+
+    original = store.lock_patients
+    monkeypatch.setattr(engine_module, "score_rows", failing)
+    monkeypatch.setattr(store, "lock_patients", remember)
+    e = make(ward)
+    failed = engine_module.rescore(e, [bad, good], t0 - minutes(60), t0, chunk=10,
+                                   progress=False)
+    assert failed == [bad] and e.counts["failed"] == 1 and "could not be scored" in caplog.text
+    assert len(scores_of(conn, good)) == 1 and scores_of(conn, bad) == []

@@ -144,6 +144,11 @@ def test_patient_settings_commands(services_up, conn) -> None:
     bad = vward(services_up, "patient", "accept", p, "consciousness", "0", "1", "--by", "X",
                 "--reason", "y")
     assert bad.returncode == 2 and bad.stderr.startswith("vward: an accepted range is for")
+    for low, high in (("nan", "110"), ("90", "inf"), ("ninety", "110")):
+        refused = vward(services_up, "patient", "accept", p, "heart_rate", low, high, "--by",
+                        "Dr Bo", "--reason", "athlete")
+        assert refused.returncode == 2 and "number" in refused.stderr
+        assert "Traceback" not in refused.stderr
     when = vward(services_up, "rescore", "--since", "yesterday")
     assert when.returncode == 2 and "not a time" in when.stderr
 

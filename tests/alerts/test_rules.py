@@ -19,7 +19,9 @@ from alerts.rules import (
     battery_low,
     device_offline,
     overdue,
+    said_offline,
     score_rising,
+    silence_start,
     spo2_falling,
     step,
 )
@@ -157,6 +159,29 @@ def test_device_offline_after_two_missed_reports() -> None:
     assert device_offline(last, at(60), interval).tolist() == [False, False, True, False]
     assert device_offline(last, at(60) + US, interval).tolist() == [True, True, True, True]
     assert device_offline(last[:1], at(61), timedelta(minutes=30)).tolist() == [True]
+
+
+def test_silence_counts_from_the_last_report_or_the_assignment_or_the_registration() -> None:
+    nat = np.datetime64("NaT", "us")
+    seen = np.array([at(-5), at(-50), nat, nat, nat], dtype="datetime64[us]")
+    assigned = times(-100, -10, -300, -10, -300)
+    registered = np.array([at(0), at(-400), at(-20), at(-20), nat], dtype="datetime64[us]")
+    # seen: the later of the report and the assignment (registration does not matter);
+    # never seen: the later of the assignment and the registration.
+    assert silence_start(seen, assigned, registered).tolist() == silence_start(
+        times(-5, -10, -20, -10, -300), times(-5, -10, -20, -10, -300)).tolist()
+    assert silence_start(seen, assigned).tolist() == times(-5, -10, -300, -10, -300).tolist()
+    assert device_offline(silence_start(seen, assigned, registered), at(10),
+                          timedelta(minutes=15)).tolist() == [False, False, False, False, True]
+
+
+def test_said_offline_only_while_nothing_came_after_the_will() -> None:
+    nat = np.datetime64("NaT", "us")
+    online = [0.0, 0.0, 0.0, 1.0, np.nan, 0.0]
+    status = np.array([at(0), at(0), at(0), at(0), nat, nat], dtype="datetime64[us]")
+    seen = np.array([at(-1), at(0), at(0) + US, at(-1), at(-1), nat], dtype="datetime64[us]")
+    assert said_offline(online, status, seen).tolist() == [True, True, False, False, False, False]
+    assert said_offline([0.0], status[:1], [nat]).tolist() == [True]  # a will, nothing else
 
 
 def test_battery_low() -> None:
