@@ -56,17 +56,15 @@ def discharge(conn: psycopg.Connection, patient_id: str, *, by: str, note: str,
         _patient_ward(conn, patient_id, lock=True)
         conn.execute("UPDATE patients SET discharged_at = %s WHERE patient_id = %s",
                      (now, patient_id))
-        device_ids = [r[0] for r in conn.execute(
-            "SELECT device_id FROM device_assignments WHERE patient_id = %s AND valid_to IS NULL",
-            (patient_id,))]
-        for device_id in device_ids:
-            devices.unassign_device(conn, device_id, at=now)
-        alert_ids = [r[0] for r in conn.execute(
-            "SELECT alert_id FROM alerts WHERE patient_id = %s AND state <> 'resolved'"
-            " ORDER BY alert_id", (patient_id,))]
-        for alert_id in alert_ids:
-            clinical.resolve(conn, alert_id, by=by, now=now,
-                             note=note or "patient discharged from the virtual ward")
+        # Set-based, as ward.devices.unassign_device does one device.
+        device_ids = sorted(r[0] for r in conn.execute(
+            "UPDATE device_assignments"
+            " SET valid_to = greatest(%s, valid_from + interval '1 microsecond')"
+            " WHERE patient_id = %s AND valid_to IS NULL RETURNING device_id",
+            (now, patient_id)))
+        alert_ids = clinical.resolve_patient_alerts(
+            conn, patient_id, by=by, now=now,
+            note=note or "patient discharged from the virtual ward")
     return device_ids, alert_ids
 
 

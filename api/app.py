@@ -128,14 +128,20 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:
+    """422 with where and why; the offending input is left out, since it may
+    not even be JSON (Infinity, NaN) and the client has it anyway."""
     assert isinstance(exc, RequestValidationError)
+    errors = [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
     if request.url.path.startswith("/fhir"):
-        text = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
-                         for e in exc.errors())
+        text = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in errors)
         return _error(request, 400, text)
-    from fastapi.exception_handlers import request_validation_exception_handler
+    return JSONResponse({"detail": errors}, status_code=422)
 
-    return await request_validation_exception_handler(request, exc)
+
+async def _data_error(request: Request, exc: Exception) -> Response:
+    """A value the database cannot store (a NUL character in a text, say):
+    the client's input, so a 422 with the database's reason, not a 500."""
+    return _error(request, 422, f"a value the database cannot store: {str(exc).strip()}")
 
 
 def _dashboard(app: FastAPI, settings: Settings) -> WSGIApp | None:
@@ -169,6 +175,7 @@ def create_app(settings: Settings, *, frontend: WSGIApp | None = _AUTO) -> FastA
     app.add_exception_handler(WardError, _ward_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(psycopg.DataError, _data_error)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict:

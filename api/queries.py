@@ -11,7 +11,7 @@ import psycopg
 from psycopg.rows import class_row
 
 from ward.errors import NotFound
-from ward.records import ALERT_COLUMNS, AlertRow
+from ward.records import ALERT_COLUMNS, ALERT_EVENT_COLUMNS, AlertEventRow, AlertRow
 
 # Column order of scores.sub_scores and scores.inputs (migration 002): the
 # NEWS2 parameters, i.e. the reading types less diastolic BP, in
@@ -61,18 +61,6 @@ def get_patient(conn: psycopg.Connection, patient_id: str) -> PatientRow:
 # ---------------------------------------------------------------- alerts
 
 
-@dataclass(frozen=True, slots=True)
-class AlertEvent:
-    event_id: int
-    time: datetime
-    event: str
-    severity: str
-    state: str
-    actor: str
-    detail: dict
-    reason: str
-
-
 ALERT_STATES = {"live": ("open", "acknowledged"), "open": ("open",),
                 "acknowledged": ("acknowledged",), "resolved": ("resolved",),
                 "all": ("open", "acknowledged", "resolved")}
@@ -92,18 +80,26 @@ def list_alerts(conn: psycopg.Connection, *, ward_id: str | None, patient_id: st
              "category": category, "limit": limit}).fetchall()
 
 
-def get_alert(conn: psycopg.Connection, alert_id: int) -> tuple[AlertRow, list[AlertEvent]]:
+def get_alert(conn: psycopg.Connection,
+              alert_id: int) -> tuple[AlertRow, list[AlertEventRow]]:
     with conn.cursor(row_factory=class_row(AlertRow)) as cur:
         alert = cur.execute(f"SELECT {ALERT_COLUMNS} FROM alerts WHERE alert_id = %s",
                             (alert_id,)).fetchone()
     if alert is None:
         raise NotFound(f"no alert {alert_id}")
-    with conn.cursor(row_factory=class_row(AlertEvent)) as cur:
+    with conn.cursor(row_factory=class_row(AlertEventRow)) as cur:
         events = cur.execute(
-            "SELECT event_id, time, event, severity, state, actor, detail, reason"
-            " FROM alert_events"
+            f"SELECT {ALERT_EVENT_COLUMNS} FROM alert_events"
             " WHERE alert_id = %s ORDER BY event_id", (alert_id,)).fetchall()
     return alert, events
+
+
+def live_alert_count(conn: psycopg.Connection, patient_id: str) -> int:
+    """The patient's alerts not yet resolved (open or acknowledged)."""
+    row = conn.execute("SELECT count(*)::int FROM alerts WHERE patient_id = %s"
+                       " AND state <> 'resolved'", (patient_id,)).fetchone()
+    assert row is not None
+    return row[0]
 
 
 def require_alert(conn: psycopg.Connection, alert_id: int) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 
 class _Out(BaseModel):
@@ -125,15 +125,19 @@ class Discharged(BaseModel):
 class Spo2ScaleSet(BaseModel):
     scale: Literal[1, 2] = Field(description="2 only for confirmed hypercapnic respiratory"
                                              " failure with a prescribed target of 88-92 %")
-    reason: str = Field(min_length=1, description="The clinical reason, kept in the record")
-    until: datetime | None = Field(None, description="Review date; left out: until changed")
+    reason: str = Field(pattern=r"\S", description="The clinical reason, kept in the record")
+    # Aware: a review date without a time zone is ambiguous (and cannot be
+    # compared with now).
+    until: AwareDatetime | None = Field(None, description="Review date; left out: until changed")
 
 
 class AcceptedRangeSet(BaseModel):
+    # Finite: checked in the route (a non-finite value in a 422's echoed
+    # input would not serialise).
     low: float
     high: float
-    reason: str = Field(min_length=1)
-    until: datetime | None = None
+    reason: str = Field(pattern=r"\S", description="The clinical reason, kept in the record")
+    until: AwareDatetime | None = Field(None, description="Review date; left out: until changed")
 
 
 # ---------------------------------------------------------------- devices

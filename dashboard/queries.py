@@ -18,7 +18,16 @@ from psycopg.rows import class_row
 
 from alerts.rules import Severity
 from dashboard.figures import Series, Spread
-from ward.records import SCORE_COLUMNS, AlertRow, ScoreRow, select_list
+from ward.records import (
+    ALERT_EVENT_COLUMNS,
+    SCORE_COLUMNS,
+    SETTING_COLUMNS,
+    AlertEventRow,
+    AlertRow,
+    ScoreRow,
+    SettingRow,
+    select_list,
+)
 
 # As the engine stores them (lower case), least severe first.
 SEVERITIES: tuple[str, ...] = tuple(s.name.lower() for s in sorted(Severity))
@@ -187,25 +196,12 @@ def patient_alerts(conn: psycopg.Connection, patient_id: str, *,
             {"patient": patient_id, "limit": limit}).fetchall()
 
 
-@dataclass(frozen=True, slots=True)
-class AlertEvent:
-    event_id: int
-    alert_id: int
-    time: datetime
-    event: str
-    severity: str
-    state: str
-    actor: str
-    detail: dict
-    reason: str
-
-
-def alert_events(conn: psycopg.Connection, alert_id: int) -> list[AlertEvent]:
+def alert_events(conn: psycopg.Connection, alert_id: int) -> list[AlertEventRow]:
     """The audit trail of one alert, oldest first."""
-    with conn.cursor(row_factory=class_row(AlertEvent)) as cur:
+    with conn.cursor(row_factory=class_row(AlertEventRow)) as cur:
         return cur.execute(
-            "SELECT event_id, alert_id, time, event, severity, state, actor, detail, reason"
-            " FROM alert_events WHERE alert_id = %s ORDER BY event_id", (alert_id,)).fetchall()
+            f"SELECT {ALERT_EVENT_COLUMNS} FROM alert_events WHERE alert_id = %s"
+            " ORDER BY event_id", (alert_id,)).fetchall()
 
 
 # ---------------------------------------------------------------- one patient
@@ -326,27 +322,12 @@ def patient_devices(conn: psycopg.Connection, patient_id: str) -> list[DeviceSta
             " ORDER BY (da.valid_to IS NULL) DESC, da.valid_from DESC", (patient_id,)).fetchall()
 
 
-@dataclass(frozen=True, slots=True)
-class SettingHistory:
-    setting_id: int
-    kind: str
-    parameter: str | None
-    spo2_scale: int | None
-    low: float | None
-    high: float | None
-    set_by: str
-    reason: str
-    valid_from: datetime
-    valid_to: datetime | None
-    ended_by: str | None
-
-
 def settings_history(conn: psycopg.Connection, patient_id: str, *,
-                     limit: int = 50) -> list[SettingHistory]:
-    with conn.cursor(row_factory=class_row(SettingHistory)) as cur:
+                     limit: int = 50) -> list[SettingRow]:
+    """The patient's settings, current and ended, newest first."""
+    with conn.cursor(row_factory=class_row(SettingRow)) as cur:
         return cur.execute(
-            "SELECT setting_id, kind, parameter, spo2_scale, low, high, set_by, reason,"
-            " valid_from, valid_to, ended_by FROM patient_settings WHERE patient_id = %s"
+            f"SELECT {SETTING_COLUMNS} FROM patient_settings WHERE patient_id = %s"
             " ORDER BY setting_id DESC LIMIT %s", (patient_id, limit)).fetchall()
 
 

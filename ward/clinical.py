@@ -7,14 +7,13 @@ transaction that also writes the audit trail and tells the alerts engine
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import datetime
 
 import psycopg
 from psycopg.rows import class_row
 
 from ward.errors import WardError
-from ward.records import ALERT_COLUMNS, AlertRow
+from ward.records import ALERT_COLUMNS, SETTING_COLUMNS, AlertRow, SettingRow
 
 ALERT_EVENTS_CHANNEL = "alert_events"
 RESCORE_CHANNEL = "new_observations"
@@ -120,25 +119,28 @@ def resolve(
         return _locked_alert(conn, alert_id)
 
 
-@dataclass(frozen=True, slots=True)
-class SettingRow:
-    setting_id: int
-    patient_id: str
-    kind: str
-    parameter: str | None
-    spo2_scale: int | None
-    low: float | None
-    high: float | None
-    set_by: str
-    reason: str
-    valid_from: datetime
-    valid_to: datetime | None
-
-
-_SETTING_COLUMNS = (
-    "setting_id, patient_id, kind, parameter, spo2_scale, low, high, set_by,"
-    " reason, valid_from, valid_to"
-)
+def resolve_patient_alerts(
+    conn: psycopg.Connection, patient_id: str, *, by: str, now: datetime, note: str = ""
+) -> list[int]:
+    """Close every live alert of a patient by hand (a discharge), as
+    `resolve` does one: one statement for all of them, whatever their
+    number.  Returns the ids closed."""
+    by = _who(by)
+    with conn.transaction():
+        rows = conn.execute(
+            "WITH closed AS (UPDATE alerts SET state = 'resolved', resolved_at = %(now)s,"
+            " resolved_by = %(by)s, updated_at = %(now)s"
+            " WHERE patient_id = %(patient)s AND state <> 'resolved'"
+            " RETURNING alert_id, severity)"
+            " INSERT INTO alert_events (alert_id, time, event, severity, state, actor, detail)"
+            " SELECT alert_id, %(now)s, 'resolved', severity, 'resolved', %(by)s,"
+            " %(detail)s::jsonb FROM closed ORDER BY alert_id RETURNING alert_id",
+            {"now": now, "by": by, "patient": patient_id,
+             "detail": json.dumps({"note": note, "by_hand": True})},
+        ).fetchall()
+        if rows:
+            conn.execute(f"NOTIFY {ALERT_EVENTS_CHANNEL}")
+    return sorted(r[0] for r in rows)
 
 
 def set_spo2_scale(
@@ -200,7 +202,7 @@ def end_setting(conn: psycopg.Connection, setting_id: int, *, by: str, now: date
 def current_settings(conn: psycopg.Connection, patient_id: str, now: datetime) -> list[SettingRow]:
     with conn.cursor(row_factory=class_row(SettingRow)) as cur:
         return cur.execute(
-            f"SELECT {_SETTING_COLUMNS} FROM patient_settings WHERE patient_id = %s"
+            f"SELECT {SETTING_COLUMNS} FROM patient_settings WHERE patient_id = %s"
             " AND valid_from <= %s AND (valid_to IS NULL OR valid_to > %s) ORDER BY setting_id",
             (patient_id, now, now),
         ).fetchall()
@@ -230,7 +232,7 @@ def _set(conn, patient_id, kind, parameter, scale, low, high, by, reason, now, u
             row = cur.execute(
                 "INSERT INTO patient_settings (patient_id, kind, parameter, spo2_scale, low, high,"
                 f" set_by, reason, valid_from, valid_to) VALUES (%s, %s, %s, %s, %s, %s, %s, %s,"
-                f" %s, %s) RETURNING {_SETTING_COLUMNS}",
+                f" %s, %s) RETURNING {SETTING_COLUMNS}",
                 (patient_id, kind, parameter, scale, low, high, by, reason.strip(), now, until),
             ).fetchone()
         _rescore(conn, patient_id, now)

@@ -67,3 +67,44 @@ class ScoreRow:
 
 
 SCORE_COLUMNS = select_list(ScoreRow)
+
+
+@dataclass(frozen=True, slots=True)
+class AlertEventRow:
+    """A row of ``alert_events`` (migration 002), the alert's audit trail;
+    ``txid`` is the outbox's business and left out."""
+
+    event_id: int
+    alert_id: int
+    time: datetime
+    event: str
+    severity: str
+    state: str
+    actor: str
+    detail: dict
+    reason: str
+
+
+ALERT_EVENT_COLUMNS = select_list(AlertEventRow)
+
+
+@dataclass(frozen=True, slots=True)
+class SettingRow:
+    """A row of ``patient_settings`` (migration 002): a clinician's SpO2
+    scale or accepted range for one patient; ``created_at`` left out."""
+
+    setting_id: int
+    patient_id: str
+    kind: str
+    parameter: str | None
+    spo2_scale: int | None
+    low: float | None
+    high: float | None
+    set_by: str
+    reason: str
+    valid_from: datetime
+    valid_to: datetime | None
+    ended_by: str | None
+
+
+SETTING_COLUMNS = select_list(SettingRow)

@@ -48,9 +48,9 @@ def acknowledge(alert_id: int, body: schemas.Acknowledge, user: CurrentUser,
     """The signed-in clinician has seen the alert: recorded with what they
     did and whether it changed the patient's management."""
     queries.require_alert(conn, alert_id)
-    clinical.acknowledge(conn, alert_id, by=user.name, now=datetime.now(UTC), note=body.note,
-                         action=body.action, changed_management=body.changed_management)
-    return queries.get_alert(conn, alert_id)[0]
+    return clinical.acknowledge(conn, alert_id, by=user.name, now=datetime.now(UTC),
+                                note=body.note, action=body.action,
+                                changed_management=body.changed_management)
 
 
 @router.post("/{alert_id}/resolve", response_model=schemas.AlertOut, responses=_ACTION)
@@ -59,5 +59,4 @@ def resolve(alert_id: int, body: schemas.Resolve, user: CurrentUser,
     """Close the alert by hand; should its condition still hold, the alerts
     engine opens a new one at its next scoring."""
     queries.require_alert(conn, alert_id)
-    clinical.resolve(conn, alert_id, by=user.name, now=datetime.now(UTC), note=body.note)
-    return queries.get_alert(conn, alert_id)[0]
+    return clinical.resolve(conn, alert_id, by=user.name, now=datetime.now(UTC), note=body.note)

@@ -13,7 +13,6 @@ from fastapi.responses import JSONResponse
 
 from api import fhir, queries, series
 from api.deps import Conn, CurrentUser
-from ward.errors import NotFound
 
 router = APIRouter(prefix="/fhir", tags=["fhir"])
 
@@ -51,10 +50,7 @@ def capability_statement(request: Request, user: CurrentUser) -> dict:
 @router.get("/Patient/{patient_id}", response_class=FhirResponse,
             responses={404: {"description": "OperationOutcome: no such patient"}})
 def read_patient(patient_id: str, user: CurrentUser, conn: Conn) -> dict:
-    try:
-        row = queries.get_patient(conn, patient_id)
-    except NotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    row = queries.get_patient(conn, patient_id)  # NotFound: a 404 OperationOutcome (app.py)
     return fhir.patient(row.patient_id, row.ward_id, row.display_name, row.discharged_at)
 
 

@@ -19,7 +19,11 @@ _MAX_BUCKETS = 200_000  # per type; past it, a wider bucket
 def _window(start: datetime | None, end: datetime | None,
             default: timedelta) -> tuple[datetime, datetime]:
     end = end or datetime.now(UTC)
-    start = start or end - default
+    try:
+        start = start or end - default
+    except OverflowError:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                            f"end {end.isoformat()} is too early: give a start") from None
     for t, name in ((start, "start"), (end, "end")):
         if t.tzinfo is None:
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,

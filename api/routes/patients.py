@@ -3,6 +3,7 @@ through ward.clinical so that every door records them the same way."""
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -41,14 +42,12 @@ def get_patient(patient_id: str, user: CurrentUser, conn: Conn) -> schemas.Patie
     now = datetime.now(UTC)
     row = queries.get_patient(conn, patient_id)
     latest = series.latest_score(conn, patient_id)
-    live = queries.list_alerts(conn, ward_id=None, patient_id=patient_id, state="live",
-                               category=None, limit=1000)
     return schemas.PatientDetail(
         **schemas.PatientOut.model_validate(row).model_dump(),
         latest_score=views.score_row(latest) if latest else None,
         settings=[schemas.SettingOut.model_validate(s)
                   for s in clinical.current_settings(conn, patient_id, now)],
-        live_alerts=len(live))
+        live_alerts=queries.live_alert_count(conn, patient_id))
 
 
 @router.post("/{patient_id}/discharge", response_model=schemas.Discharged,
@@ -92,6 +91,9 @@ def set_accepted_range(patient_id: str, parameter: str, body: schemas.AcceptedRa
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
                             f"an accepted range is for one of"
                             f" {', '.join(clinical.SCORED_PARAMETERS)}, not {parameter!r}")
+    if not (math.isfinite(body.low) and math.isfinite(body.high)):
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                            "low and high must be finite numbers")
     if not body.low <= body.high:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
                             f"accepted range {body.low}–{body.high} is empty"

@@ -59,6 +59,7 @@ def test_observations_raw_and_bucketed_in_sql(web, admin, clinician, conn):
     {"bucket": "5 parsecs"}, {"bucket": "0m"}, {"bucket": "1s", "start": "2026-01-01T00:00:00Z"},
     {"start": "2026-11-20T09:00:00Z", "end": "2026-11-20T08:00:00Z"},
     {"start": "2026-11-20T08:00:00"}, {"type": "glucose"}, {"limit": 0},
+    {"end": "0001-01-01T00:00:00Z"},
 ])
 def test_bad_observation_queries_are_422(web, admin, clinician, params):
     patient_id = api_fixtures.admit(web, admin)

@@ -122,6 +122,9 @@ def _open_alert(conn, patient_id: str, ward_id: str, kind: str = "news2") -> int
 def test_discharge_unassigns_devices_and_resolves_live_alerts(web, admin, clinician, conn):
     dev = api_fixtures.admit_with_device(web, admin)
     alert_id = _open_alert(conn, dev.patient_id, dev.ward_id)
+    second = _open_alert(conn, dev.patient_id, dev.ward_id, kind="spo2_low")
+    got = web.get(f"/api/v1/patients/{dev.patient_id}", headers=clinician.headers).json()
+    assert got["live_alerts"] == 2
     assert web.post(f"/api/v1/patients/{dev.patient_id}/discharge", json={},
                     headers=clinician.headers).status_code == 403
     r = web.post(f"/api/v1/patients/{dev.patient_id}/discharge", json={"note": "home, well"},
@@ -129,11 +132,17 @@ def test_discharge_unassigns_devices_and_resolves_live_alerts(web, admin, clinic
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["unassigned_devices"] == [dev.device_id]
-    assert body["resolved_alerts"] == [alert_id]
+    assert body["resolved_alerts"] == [alert_id, second]
     assert body["patient"]["discharged_at"] is not None and body["patient"]["devices"] == []
-    state, by = conn.execute("SELECT state, resolved_by FROM alerts WHERE alert_id = %s",
-                             (alert_id,)).fetchone()
-    assert (state, by) == ("resolved", admin.name)
+    for a in (alert_id, second):
+        state, by = conn.execute("SELECT state, resolved_by FROM alerts WHERE alert_id = %s",
+                                 (a,)).fetchone()
+        assert (state, by) == ("resolved", admin.name)
+        event = conn.execute("SELECT event, state, actor, detail FROM alert_events"
+                             " WHERE alert_id = %s ORDER BY event_id DESC LIMIT 1",
+                             (a,)).fetchone()
+        assert event == ("resolved", "resolved", admin.name,
+                         {"note": "home, well", "by_hand": True})
     again = web.post(f"/api/v1/patients/{dev.patient_id}/discharge", json={},
                      headers=admin.headers)
     assert again.status_code == 409
@@ -176,11 +185,27 @@ def test_bad_settings_are_refused_clearly_and_nothing_is_stored(web, admin, clin
                                "until": (datetime.now(UTC) - timedelta(days=1)).isoformat()},
          409, "end date must be in the future"),
         ("/api/v1/patients/nobody/settings/spo2-scale", {"scale": 2, "reason": "x"}, 404, None),
+        (f"{url}/spo2-scale", {"scale": 2, "reason": "x", "until": "2099-01-01T08:00:00"}, 422,
+         None),
+        (f"{url}/spo2-scale", {"scale": 2, "reason": "   "}, 422, None),
     ]
     for path, body, code, words in cases:
         r = web.put(path, json=body, headers=clinician.headers)
         assert r.status_code == code, (path, body, r.text)
         if words:
             assert words in r.json()["detail"]
+    # Python's JSON reader takes these; a range of them means nothing.
+    r = web.put(f"{url}/accepted-ranges/heart_rate",
+                content=b'{"low": -Infinity, "high": Infinity, "reason": "x"}',
+                headers={**clinician.headers, "Content-Type": "application/json"})
+    assert r.status_code == 422 and "finite" in r.json()["detail"], r.text
+    # A non-JSON number where validation fails, and a NUL the database cannot
+    # store: a 422 saying where and why, never a 500.
+    r = web.put(f"{url}/spo2-scale", content=b'{"scale": Infinity, "reason": "x"}',
+                headers={**clinician.headers, "Content-Type": "application/json"})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "scale"], r.text
+    r = web.put(f"{url}/spo2-scale", json={"scale": 2, "reason": "type 2\u0000 RF"},
+                headers=clinician.headers)
+    assert r.status_code == 422 and "cannot store" in r.json()["detail"], r.text
     assert _count(conn, "SELECT count(*) FROM patient_settings WHERE patient_id = %s",
                   patient_id) == 0

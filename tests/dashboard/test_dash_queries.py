@@ -11,7 +11,7 @@ import pytest
 from conftest import unique
 
 from dashboard import queries, rows, sample
-from ward import db
+from ward import clinical, db
 
 pytestmark = pytest.mark.db
 
@@ -99,6 +99,20 @@ def test_long_ranges_are_downsampled_in_the_database(conn, register):
                                         max_points=720)
     assert bucket == 5 and len(hour["heart_rate"].times) == 121  # every reading, raw
     assert set(hour["heart_rate"].count) == {1}
+
+
+def test_settings_history_has_ended_settings_and_who_ended_them(conn, register):
+    dev = register(ward_id=unique("ws"))
+    now = datetime.now(UTC)
+    first = clinical.set_spo2_scale(conn, dev.patient_id, 2, by="dr a", reason="type 2 RF",
+                                    now=now - timedelta(hours=2))
+    clinical.end_setting(conn, first.setting_id, by="dr b", now=now - timedelta(hours=1))
+    second = clinical.set_accepted_range(conn, dev.patient_id, "heart_rate", 50, 110,
+                                         by="dr a", reason="resting rate", now=now)
+    history = queries.settings_history(conn, dev.patient_id)
+    assert [s.setting_id for s in history] == [second.setting_id, first.setting_id]
+    assert history[0] == second and history[0].ended_by is None
+    assert history[1].ended_by == "dr b" and history[1].patient_id == dev.patient_id
 
 
 def test_score_history_keeps_the_worst_of_each_bucket(conn, register):
