@@ -26,7 +26,7 @@ def create_dash(settings: Settings) -> dash.Dash:
         "dashboard", use_pages=True, pages_folder=str(_HERE / "pages"),
         assets_folder=str(_HERE / "assets"), url_base_pathname="/",
         suppress_callback_exceptions=True, title="Virtual ward", update_title=None,
-        serve_locally=True)
+        serve_locally=True, on_error=layout.callback_failed)
     _claim_page_callbacks(app)
     app.server.config["SECRET_KEY"] = settings.secret_key
     deps.install(app.server, settings)

@@ -33,10 +33,6 @@ class DatabaseUnavailable(Exception):
     """The database cannot be reached or did not answer in time."""
 
 
-class NotSignedIn(Exception):
-    """An action needs a clinician's name and the request carries none."""
-
-
 class Database:
     """The app's connection pool, opened lazily by the first callback."""
 
@@ -103,13 +99,6 @@ def current_role() -> str | None:
     if not flask.has_request_context():
         return None
     return flask.request.headers.get(ROLE_HEADER, "").strip() or None
-
-
-def require_user() -> str:
-    name = current_user()
-    if name is None:
-        raise NotSignedIn("sign in to act on the ward's records")
-    return name
 
 
 def now() -> datetime:

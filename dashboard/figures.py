@@ -37,8 +37,8 @@ from dashboard.format import local_text, local_ticks
 from ward.domain import ACVPU
 
 # RCP NEWS2 chart colours (news2.md): 0 white, 1 yellow, 2 orange, 3 red.
-# Cell colours are strong (text on them); shading is light (lines over it).
-SUBSCORE_COLOURS: dict[int, str] = {0: "#ffffff", 1: "#ffe45c", 2: "#ff9a3c", 3: "#c8102e"}
+# Light shading, for lines drawn over it (the grid's strong cell colours are in
+# assets/ward.css).
 SUBSCORE_SHADES: dict[int, str] = {0: "#ffffff", 1: "#fff4b8", 2: "#ffd6ad", 3: "#f7b6bf"}
 # Bands: zero and low green-ish, low-medium amber, medium orange, high red.
 BAND_COLOURS: dict[str, str] = {"zero": "#d6efd6", "low": "#9fd89f", "low-medium": "#ffd23f",
@@ -267,7 +267,7 @@ def sparkline_path(values: Sequence[float | None], *, width: float = 96, height:
 
 # ---------------------------------------------------------------- the ward's own figures
 
-def _empty(message: str, height: int = 300) -> go.Figure:
+def empty_figure(message: str, height: int = 300) -> go.Figure:
     fig = go.Figure()
     fig.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper",
                        yref="paper", font={"size": 14, "color": "#5a6570"})
@@ -279,7 +279,7 @@ def _empty(message: str, height: int = 300) -> go.Figure:
 def rate_figure(kinds: Sequence[str], rates: Sequence[float], *, title: str) -> go.Figure:
     """Alerts per patient-day, one bar per kind."""
     if not kinds:
-        return _empty("no alerts in this period")
+        return empty_figure("no alerts in this period")
     fig = go.Figure(go.Bar(x=list(rates), y=list(kinds), orientation="h",
                            marker_color="#1f4e79", text=[f"{r:.2f}" for r in rates],
                            textposition="auto"))
@@ -308,7 +308,7 @@ def delay_figure(spreads: Sequence[Spread], *, title: str) -> go.Figure:
     whiskers 5th-95th."""
     spreads = [s for s in spreads if s.n]
     if not spreads:
-        return _empty("nothing measured in this period")
+        return empty_figure("nothing measured in this period")
     fig = go.Figure()
     for s in spreads:
         fig.add_trace(go.Box(
@@ -325,7 +325,7 @@ def share_figure(kinds: Sequence[str], changed: Sequence[int], unchanged: Sequen
                  unrecorded: Sequence[int], *, title: str) -> go.Figure:
     """Share of acknowledged alerts that changed management, per kind."""
     if not kinds:
-        return _empty("no acknowledged alerts in this period")
+        return empty_figure("no acknowledged alerts in this period")
     totals = [max(a + b + c, 1) for a, b, c in zip(changed, unchanged, unrecorded, strict=True)]
     fig = go.Figure()
     for name, counts, colour in (("changed management", changed, "#2e7d32"),

@@ -4,6 +4,7 @@ alert grid's columns and the acknowledge/resolve form."""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 import dash
@@ -13,8 +14,11 @@ from dash import Input, Output, State, dcc, html
 from dashboard import actions, deps, queries
 from dashboard import format as fmt
 
+log = logging.getLogger(__name__)
+
 BANNER_REFRESH_MS = 3_000
 LOGOUT_PATH = "/logout"
+PAGE_ERROR_ID = "page-error"
 
 
 def shell() -> html.Div:
@@ -25,6 +29,7 @@ def shell() -> html.Div:
                  **{"aria-live": "assertive"}),
         dcc.Interval(id="shell-tick", interval=BANNER_REFRESH_MS),
         dcc.Store(id="ward-choice", storage_type="local"),
+        html.Div(id=PAGE_ERROR_ID, className="vw-error vw-hidden", role="alert"),
         html.Main(dash.page_container, className="vw-main"),
     ], className="vw-app")
 
@@ -47,13 +52,27 @@ def _header(user: str | None, role: str | None) -> html.Header:
     ], className="vw-header")
 
 
-def ward_options() -> tuple[list[dict], str | None]:
-    """Dropdown options of the wards and a default; the page shows the error
-    when the database cannot be reached."""
+def callback_failed(exc: Exception) -> None:
+    """Dash's ``on_error`` for every callback: one that raises leaves its
+    outputs as they were and says so above the page, where otherwise the
+    page would fail silently (a 500 it never shows) or show a traceback."""
+    log.error("dashboard callback failed", exc_info=exc)
+    dash.set_props(PAGE_ERROR_ID, {"className": "vw-error", "children": (
+        f"Part of this page could not be updated at {deps.now():%H:%M:%S} UTC: what it shows"
+        " may not be current. Reload the page; if this stays, tell the ward's support.")})
+
+
+def ward_select(component_id: str, ward: str | None) -> dcc.Dropdown:
+    """The wards' dropdown: ``ward`` from the address, else the one chosen last
+    on this browser, else the first.  Raises DatabaseUnavailable, which the
+    page shows."""
     with deps.database().connection() as conn:
         wards = queries.wards(conn)
     options = [{"label": f"{w.name} ({w.time_zone})", "value": w.ward_id} for w in wards]
-    return options, (wards[0].ward_id if wards else None)
+    return dcc.Dropdown(id=component_id, options=options,
+                        value=ward or (wards[0].ward_id if wards else None), clearable=False,
+                        persistence=ward is None, persistence_type="local",
+                        className="vw-ward-select")
 
 
 def unavailable(message: str) -> html.Div:

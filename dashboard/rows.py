@@ -4,11 +4,13 @@ order of acuity; pure: database rows and ``now`` in, dicts out."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 import numpy as np
 
-from alerts.news2 import MONITORING_INTERVAL, PARAMETERS
+from alerts import rules
+from alerts.lifecycle import OVERDUE
+from alerts.news2 import PARAMETERS
 from dashboard import format as fmt
 from dashboard.figures import BAND_LABELS, band_rank, sparkline_path
 from dashboard.queries import SEVERITIES, AlertItem, WardPatient
@@ -23,7 +25,6 @@ SHORT_NAMES: dict[str, str] = {
 # A patient with no score at all sorts just below low-medium: nothing is known,
 # and a silent patient must not sink to the bottom with the well ones.
 _NO_SCORE_RANK = 1.5
-BATTERY_LOW = 20.0  # [%] alerts.rules.BATTERY_LOW_PERCENT, shown, not decided, here
 
 
 def severity_rank(severity: str | None) -> int:
@@ -32,31 +33,50 @@ def severity_rank(severity: str | None) -> int:
 
 
 def is_overdue(p: WardPatient, now: datetime) -> bool:
-    """No reading for longer than the band's minimum monitoring interval
-    (news2.md), or the engine has raised an overdue alert, or no score at all."""
-    if any("overdue" in k for k in p.alert_kinds):
-        return True
-    if p.scored_time is None or p.band is None:
-        return True
-    interval = MONITORING_INTERVAL[p.band] / np.timedelta64(1, "s")
-    return (now - p.scored_time).total_seconds() > interval
+    """The engine's decision: its open overdue alert or, between its ticks,
+    its own rule (``alerts.rules.overdue``, the band's monitoring interval)
+    on the latest score.  That score stands in for the last complete set,
+    which is never later, so the rule here can only under-report, and the
+    alert covers the rest.  A patient never scored is overdue: never hide one."""
+    return overdue([p], now)[0]
 
 
-def acuity_key(p: WardPatient, now: datetime) -> tuple:
+def overdue(patients: Sequence[WardPatient], now: datetime) -> list[bool]:
+    """``is_overdue`` for many patients, in one call of the engine's rule."""
+    if not patients:
+        return []
+    scored = np.array([np.datetime64("NaT") if p.scored_time is None else
+                       _naive_utc(p.scored_time) for p in patients], dtype="datetime64[us]")
+    late = rules.overdue(scored, [p.band or "" for p in patients], now,
+                         np.full(len(patients), np.datetime64("NaT"), dtype="datetime64[us]"))
+    return [bool(x) or OVERDUE in p.alert_kinds for p, x in zip(patients, late, strict=True)]
+
+
+def battery_low(battery: float | None) -> bool:
+    """The engine's battery rule (``alerts.rules.battery_low``); unknown is not low."""
+    return battery is not None and bool(rules.battery_low(battery))
+
+
+def _naive_utc(t: datetime) -> np.datetime64:
+    return np.datetime64(t.astimezone(UTC).replace(tzinfo=None) if t.tzinfo else t, "us")
+
+
+def acuity_key(p: WardPatient, overdue: bool) -> tuple:
     """Sickest first: band, total, worst open alert, overdue, then name."""
     rank = band_rank(p.band)
     return (-(rank if rank >= 0 else _NO_SCORE_RANK), -(p.total or 0),
-            -severity_rank(p.top_severity), not is_overdue(p, now), p.name.lower())
+            -severity_rank(p.top_severity), not overdue, p.name.lower())
 
 
 def ward_rows(patients: Iterable[WardPatient], now: datetime) -> list[dict]:
     """AG Grid rowData, sickest first, each row keyed by patient_id."""
-    ordered = sorted(patients, key=lambda p: acuity_key(p, now))
-    return [_row(p, i, now) for i, p in enumerate(ordered, start=1)]
+    patients = list(patients)
+    ordered = sorted(zip(patients, overdue(patients, now), strict=True),
+                     key=lambda pair: acuity_key(*pair))
+    return [_row(p, i, late, now) for i, (p, late) in enumerate(ordered, start=1)]
 
 
-def _row(p: WardPatient, rank: int, now: datetime) -> dict:
-    overdue = is_overdue(p, now)
+def _row(p: WardPatient, rank: int, overdue: bool, now: datetime) -> dict:
     incomplete = p.complete is False
     label = BAND_LABELS.get(p.band or "", "No score")
     row: dict = {
@@ -80,13 +100,13 @@ def _row(p: WardPatient, rank: int, now: datetime) -> dict:
         row[f"{key}_s"] = int(sub) if value is not None else -1
     if p.spo2_scale == 2 and row["spo2"]:
         row["spo2"] += " (S2)"
-    row["flags"] = _flags(p, overdue, now)
+    row["flags"] = _flags(p, overdue)
     row.update(_devices(p))
     row.update(_alerts(p))
     return row
 
 
-def _flags(p: WardPatient, overdue: bool, now: datetime) -> str:
+def _flags(p: WardPatient, overdue: bool) -> str:
     flags = []
     if p.total is None:
         flags.append("NO SCORE")
@@ -105,7 +125,7 @@ def _devices(p: WardPatient) -> dict:
     if not p.devices:
         return {"devices": "no device", "devices_detail": "no device assigned",
                 "device_problem": True}
-    low = p.battery is not None and p.battery < BATTERY_LOW
+    low = battery_low(p.battery)
     short = [f"{p.offline} OFFLINE" if p.offline else "online"]
     if p.battery is not None:
         short.append(fmt.battery_text(p.battery) + (" LOW" if low else ""))
@@ -143,7 +163,7 @@ def alert_rows(alerts: Iterable[AlertItem], now: datetime) -> list[dict]:
     return [{
         "alert_id": a.alert_id, "row_id": str(a.alert_id), "patient_id": a.patient_id,
         "name": a.patient_name,
-        "href": f"/patient/{a.patient_id}",
+        "href": f"/patient/{a.patient_id}", "time_zone": a.time_zone,
         "severity": a.severity, "severity_class": a.severity.lower(), "state": a.state,
         "kind": fmt.kind_text(a.kind), "category": a.category, "device_id": a.device_id,
         "reason": a.reason,

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from simulators.messages import ACVPU, COLUMN, TYPES, UNITS
+from simulators.messages import ACVPU, COLUMN, FAHRENHEIT, TYPES, UNITS
 
 _HOUR = 3600.0
 
@@ -85,15 +85,8 @@ def device_units(kind: str, fahrenheit: bool = False) -> dict[str, str | None]:
     """The unit a device sends with each of its types."""
     units = {t: UNITS[t] for t in KINDS[kind].types}
     if fahrenheit and "temperature" in units:
-        units["temperature"] = "[degF]"
+        units["temperature"] = FAHRENHEIT
     return units
-
-
-def kind_codes(kinds: list[str]) -> NDArray[np.int8]:
-    unknown = sorted(set(kinds) - set(KIND_NAMES))
-    if unknown:
-        raise ValueError(f"unknown device kind(s) {unknown}; known: {', '.join(KIND_NAMES)}")
-    return np.array([KIND_NAMES.index(k) for k in kinds], dtype=np.int8)
 
 
 # (kinds x types): which columns each kind fills, and its noise there.

@@ -21,14 +21,12 @@ PERIODS = {"7 days": 7, "30 days": 30, "90 days": 90}
 
 def layout(ward: str | None = None, **_query) -> html.Div:
     try:
-        options, default = frame.ward_options()
+        select = frame.ward_select("outcomes-ward", ward)
     except deps.DatabaseUnavailable as exc:
         return frame.unavailable(str(exc))
     return html.Div([
         html.Div([
-            dcc.Dropdown(id="outcomes-ward", options=options, value=ward or default,
-                         clearable=False, persistence=ward is None, persistence_type="local",
-                         className="vw-ward-select"),
+            select,
             dcc.RadioItems(id="outcomes-period", options=list(PERIODS), value="30 days",
                            inline=True, className="vw-radio"),
             html.Div(id="outcomes-summary", className="vw-summary"),
@@ -49,13 +47,13 @@ def show(ward, period):
 
 def ward_figures(ward: str | None, period: str | None, now):
     if not ward:
-        return (*(figures._empty("choose a ward") for _ in range(4)), [])
+        return (*(figures.empty_figure("choose a ward") for _ in range(4)), [])
     start = now - timedelta(days=PERIODS.get(period or "", 30))
     try:
         with deps.database().connection() as conn:
             o = queries.outcomes(conn, ward, start, now)
     except deps.DatabaseUnavailable as exc:
-        return (*(figures._empty("database unreachable") for _ in range(4)),
+        return (*(figures.empty_figure("database unreachable") for _ in range(4)),
                 [html.Span(str(exc), className="vw-chip")])
     days = max(o.patient_days, 1e-9)
     kinds = [fmt.kind_text(k) for k, _ in o.per_kind]

@@ -226,12 +226,14 @@ def patient_panels(patient_id: str | None, now):
             history = queries.settings_history(conn, patient_id)
     except deps.DatabaseUnavailable:
         return dash.no_update, dash.no_update, dash.no_update, dash.no_update
-    current = [s for s in history if s.valid_from <= now and (s.valid_to is None
-                                                              or s.valid_to > now)]
-    now_list = [html.Li(_setting_text(s)) for s in current] or [
+    now_list = [html.Li(_setting_text(s)) for s in history if _in_force(s, now)] or [
         html.Li("Standard NEWS2 chart: SpO₂ scale 1, no accepted ranges.")]
     return (rows.alert_rows(alerts, now), device_rows(devices, tz, now),
             setting_rows(history, tz, now), now_list)
+
+
+def _in_force(s: queries.SettingRow, now) -> bool:
+    return s.valid_from <= now and (s.valid_to is None or s.valid_to > now)
 
 
 def _setting_text(s) -> str:
@@ -244,7 +246,6 @@ def _setting_text(s) -> str:
 def setting_rows(history, tz, now) -> list[dict]:
     out = []
     for s in history:
-        current = s.valid_from <= now and (s.valid_to is None or s.valid_to > now)
         period = f"from {fmt.local_text(s.valid_from, tz)}"
         if s.valid_to is not None:
             period += f" to {fmt.local_text(s.valid_to, tz)}"
@@ -252,7 +253,7 @@ def setting_rows(history, tz, now) -> list[dict]:
                 period += f" (ended by {s.ended_by})"
         out.append({"setting_id": s.setting_id, "row_id": str(s.setting_id),
                     "what": _setting_text(s), "by": s.set_by, "reason": s.reason,
-                    "period": period, "current": current})
+                    "period": period, "current": _in_force(s, now)})
     return out
 
 
@@ -262,7 +263,7 @@ def device_rows(devices, tz, now) -> list[dict]:
         current = d.valid_to is None
         state = "unassigned" if not current else (
             "offline" if d.online is False else "online" if d.online else "unknown")
-        low = d.battery is not None and d.battery < rows.BATTERY_LOW
+        low = rows.battery_low(d.battery)
         out.append({
             "device_id": d.device_id, "kind": d.kind, "state": state,
             "problem": current and (d.online is False or low),
@@ -279,20 +280,21 @@ def device_rows(devices, tz, now) -> list[dict]:
                Input("pt-alerts", "selectedRows"), Input("pt-alert-version", "data"))
 def select_alert(selected, _version):
     text, no_ack, no_resolve = frame.selected_alert(selected)
-    return text, no_ack, no_resolve, audit_trail(selected[0]["alert_id"] if selected else None)
+    if not selected:
+        return text, no_ack, no_resolve, audit_trail(None, None)
+    return text, no_ack, no_resolve, audit_trail(selected[0]["alert_id"],
+                                                 selected[0].get("time_zone"))
 
 
-def audit_trail(alert_id: int | None) -> list:
+def audit_trail(alert_id: int | None, zone: str | None) -> list:
+    """The alert's events, times in ``zone`` (the ward's, carried by its row)."""
     if alert_id is None:
         return [html.Li("Select an alert to see its history.", className="vw-muted")]
     try:
         with deps.database().connection() as conn:
             events = queries.alert_events(conn, alert_id)
-            tz = conn.execute("SELECT w.time_zone FROM alerts a JOIN wards w USING (ward_id)"
-                              " WHERE a.alert_id = %s", (alert_id,)).fetchone()
     except deps.DatabaseUnavailable as exc:
         return [html.Li(f"Cannot load the audit trail: {exc}")]
-    zone = tz[0] if tz else None
     return [html.Li([html.Strong(fmt.local_text(e.time, zone)),
                      f" · {e.event} · {e.severity.upper()} · {e.actor}",
                      f" · {e.reason}" if e.reason else "", _detail(e.detail)])

@@ -61,15 +61,13 @@ COLUMNS = [
 
 def layout(ward: str | None = None, **_query) -> html.Div:
     try:
-        options, default = frame.ward_options()
+        select = frame.ward_select("ward-select", ward)
     except deps.DatabaseUnavailable as exc:
         return frame.unavailable(str(exc))
     return html.Div([
         dcc.Interval(id="ward-tick", interval=REFRESH_MS),
         html.Div([
-            dcc.Dropdown(id="ward-select", options=options, value=ward or default,
-                         clearable=False, persistence=ward is None, persistence_type="local",
-                         className="vw-ward-select"),
+            select,
             dcc.Input(id="ward-search", type="search", placeholder="Search patient (name or id)",
                       debounce=False, className="vw-search", value=""),
             html.Div(id="ward-summary", className="vw-summary"),

@@ -200,3 +200,48 @@ def test_two_apps_in_one_process_each_keep_their_callbacks(services_up, app):
         assert len(deps[1]) >= 12
     finally:
         close_dash(second)
+
+
+def test_a_failing_callback_keeps_the_page_and_says_so(app, ward, monkeypatch):
+    """Not a traceback nor a silent 500: the outputs stay, a message shows."""
+    from dashboard import deps
+
+    def broken(self):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(deps.Database, "connection", broken)
+    # Four figures and a summary: post all five outputs as the page does.
+    out = _call_raw(app, [("outcomes-rate", "figure"), ("outcomes-to-alert", "figure"),
+                          ("outcomes-to-ack", "figure"), ("outcomes-management", "figure"),
+                          ("outcomes-summary", "children")],
+                    [("outcomes-ward", "value", ward[0]), ("outcomes-period", "value", "7 days")])
+    side = out.get("sideUpdate", {}).get("page-error", {})
+    assert side.get("className") == "vw-error"
+    assert "could not be updated" in side.get("children", "")
+    assert "Traceback" not in json.dumps(out)
+
+
+def _call_raw(app, outputs, inputs):
+    body = {"output": "..." .join(f"{i}.{p}" for i, p in outputs).join(("..", "..")),
+            "outputs": [{"id": i, "property": p} for i, p in outputs],
+            "inputs": [{"id": i, "property": p, "value": v} for i, p, v in inputs],
+            "changedPropIds": [f"{inputs[0][0]}.{inputs[0][1]}"]}
+    response = app.server.test_client().post("/_dash-update-component", json=body,
+                                             headers={USER_HEADER: "ana.clinician"})
+    assert response.status_code == 200, response.get_data(as_text=True)[:2000]
+    return json.loads(response.get_data(as_text=True))
+
+
+def test_the_audit_trail_shows_times_in_the_alerts_ward_zone(app, ward):
+    from dashboard import queries
+    from dashboard.deps import Database
+    from dashboard.rows import alert_rows
+
+    with Database.connection(app.server.extensions["vward_dashboard"]) as conn:
+        alerts = queries.open_alerts(conn, ward[0])
+    row = alert_rows(alerts, datetime.now(UTC))[0]
+    assert row["time_zone"] == "Europe/London"
+    audit = _call(app, [("pt-alert-selected", "children"), ("pt-alert-ack", "disabled"),
+                        ("pt-alert-resolve", "disabled"), ("pt-audit", "children")],
+                  [("pt-alerts", "selectedRows", [row]), ("pt-alert-version", "data", 0)])
+    assert "opened" in json.dumps(audit["pt-audit"]["children"])

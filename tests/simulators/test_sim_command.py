@@ -94,3 +94,27 @@ def test_bad_arguments_are_refused(spawn, tmp_path) -> None:
     assert "'speed' must be > 0" in p.output()
     p = spawn("simulate", "--duration", "soon")
     assert p.proc.wait(60) == 2 and "duration" in p.output()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--patients", "many"], "argument --patients: not a whole number: 'many'"),
+        (["--patients", "0"], "argument --patients: must be at least 1, got 0"),
+        (["--seed", "-1"], "argument --seed: must be at least 0, got -1"),
+        (["--speed", "fast"], "argument --speed: not a number: 'fast'"),
+        (["--duration", "inf"], "argument --duration: a duration is a positive number"),
+    ],
+)
+def test_a_bad_number_gets_a_one_line_reason(args, message, capsys) -> None:
+    import argparse
+
+    from simulators import commands
+
+    parser = argparse.ArgumentParser(prog="vward")
+    commands.register(parser.add_subparsers())
+    with pytest.raises(SystemExit) as exit_:
+        parser.parse_args(["simulate", *args])
+    assert exit_.value.code == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    assert last.startswith("vward simulate: error: ") and message in last
