@@ -88,9 +88,8 @@ class Ingestor:
         message = pipeline.receive(topic, payload, received_at, limits=self.limits)
         prepared = pipeline.prepare_batch([message])
         batch = prepared.batch()
-        http = Batch(batch.observations, batch.statuses, batch.last_seen,
-                     lambda unassigned: [replace(r, topic=http_topic(device_id))
-                                         for r in batch.rejections(unassigned)])
+        http = replace(batch, rejections=lambda unassigned: [
+            replace(r, topic=http_topic(device_id)) for r in batch.rejections(unassigned)])
         written, self._assignments = store.write_batch(conn, http, self._assignments)
         decoded = message.decoded
         assert decoded is not None
@@ -99,8 +98,11 @@ class Ingestor:
         if prepared.feedback:
             body = json.loads(prepared.feedback[0].payload)
             refused = tuple(Refused(r["index"], r["code"], r["reason"]) for r in body["refused"])
+        # A correction (a stored reading's new value) counts as stored: the
+        # device's value is now the ward's; duplicates changed nothing.
+        stored = written.stored + written.corrected
         return Outcome(status_for(decoded, accepted), decoded.message_id, accepted,
-                       written.stored, accepted - written.stored, refused)
+                       stored, accepted - stored, refused)
 
     def keep_failed(self, conn: psycopg.Connection, device_id: str, payload: bytes,
                     received_at: datetime, exc: BaseException) -> None:

@@ -97,7 +97,18 @@ class Prepared:
         return self.received_counts + self.refusal_counts
 
     def batch(self) -> Batch:
-        return Batch(self.observations, self.statuses, self.last_seen, self.rejections)
+        return Batch(
+            self.observations, self.statuses, self.last_seen, self.rejections, self.message_ids
+        )
+
+    def message_ids(self) -> list[str | None]:
+        """The id of each reading's message, by ref; built only when asked
+        (a batch that meets a reading stored before), not on every batch."""
+        ids: list[str | None] = [None] * len(self.observations)
+        for p in self.pending:
+            for ref in p.refs:
+                ids[ref] = p.decoded.message_id
+        return ids
 
     def rejections(self, unassigned: frozenset[int]) -> list[RejectionRow]:
         """Rows for rejected_messages (and the devices' feedback), once the

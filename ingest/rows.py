@@ -56,6 +56,10 @@ class StatusRow:
     raw: dict
 
 
+def _no_message_ids() -> Sequence[str | None]:
+    return ()
+
+
 @dataclass(frozen=True, slots=True)
 class Batch:
     observations: Sequence[ObservationRow]
@@ -63,9 +67,17 @@ class Batch:
     last_seen: dict[str, datetime]
     # Given the refs of readings no assignment covers, the rejected-messages rows.
     rejections: Callable[[frozenset[int]], Sequence[RejectionRow]]
+    # The message id of each reading, by ref: asked for only when the batch
+    # meets a reading stored before, so that a correction names its message.
+    message_ids: Callable[[], Sequence[str | None]] = _no_message_ids
 
 
 @dataclass(frozen=True, slots=True)
 class Written:
+    """New readings stored, the refs no assignment covered, and corrections:
+    readings stored before with another value, which now take this one.  The
+    rest of the batch were retransmissions (duplicates)."""
+
     stored: int
     unassigned: frozenset[int]
+    corrected: int = 0

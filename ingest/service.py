@@ -148,8 +148,12 @@ class Writer:
             self.client.publish(f.topic, f.payload, qos=1)
         self.counts.update(prepared.counts)
         self.counts["stored"] += written.stored
+        self.counts["corrected"] += written.corrected
         self.counts["duplicates"] += (
-            len(prepared.observations) - len(written.unassigned) - written.stored
+            len(prepared.observations)
+            - len(written.unassigned)
+            - written.stored
+            - written.corrected
         )
 
     def _give_up(self) -> bool:
@@ -189,10 +193,12 @@ class Writer:
         rejected = {k.split(":", 1)[1]: v for k, v in c.items() if k.startswith("rejected:")}
         why = ", ".join(f"{k} {v}" for k, v in sorted(rejected.items())) or "none"
         log.info(
-            "received %d messages, %d readings; stored %d, duplicates %d; rejected: %s",
+            "received %d messages, %d readings; stored %d, corrected %d, duplicates %d;"
+            " rejected: %s",
             c["messages"],
             c["readings"],
             c["stored"],
+            c["corrected"],
             c["duplicates"],
             why,
         )

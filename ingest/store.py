@@ -3,11 +3,27 @@
 Readings are mapped onto patients with a cached copy of the device
 assignments, checked against the database's assignment version inside the
 same transaction (a device registered a moment ago is always seen), and
-COPied straight into the hypertable.  Should a reading already be stored (a
-retransmission), the unique index refuses the COPY; the batch then goes
-through a staging table and INSERT ... ON CONFLICT DO NOTHING, which stores
-each reading once.  The same transaction queues the patients for rescoring
-and keeps refused messages and device status."""
+COPied straight into the hypertable.  Should a reading already be stored, the
+unique index (device, type, time) refuses the COPY, and the batch goes
+through a staging table instead, in arrival order:
+
+- a new reading is inserted (the first of its key, if the batch has several);
+- the same value again is a retransmission: stored once, a duplicate;
+- another value is a correction: the row takes it, so it is what scores from
+  now on, and the value it replaced goes to `observation_revisions`
+  (append-only) with both arrival times and the correcting message's id.
+  Several values for one reading in a batch are a chain: the last wins, and
+  each one it passed through is a revision.
+
+The staged insert locks the readings it found stored, in key order (ON
+CONFLICT DO UPDATE ... WHERE false locks without writing), before the next
+statement reads their values, so two workers correcting one reading at once
+are put in order and each revision names the value it really replaced.
+Arrival order is the only order the ward knows: docs/ingest.md says what
+that means for a message redelivered late.  The same transaction queues the
+patients for rescoring from the earliest new or corrected reading, and keeps
+refused messages and device status.  A batch without a stored reading never
+sees any of this: the COPY is the whole write."""
 
 from __future__ import annotations
 
@@ -24,20 +40,68 @@ NOTIFY_CHANNEL = "new_observations"
 _COLUMNS = "time, patient_id, device_id, type, value, received_at"
 _TYPES = ["timestamptz", "text", "text", "text", "float8", "timestamptz"]
 
+# n: arrival order (COPY assigns it row by row), which decides which of two
+# values for one reading in a batch came last.
 _STAGING = """
 CREATE TEMP TABLE IF NOT EXISTS _incoming (
     time timestamptz, patient_id text, device_id text, type text,
-    value double precision, received_at timestamptz
+    value double precision, received_at timestamptz, message_id text,
+    n bigint GENERATED ALWAYS AS IDENTITY
 ) ON COMMIT DELETE ROWS
 """
+_STAGED_TYPES = [*_TYPES, "text"]
 
-_INSERT_DEDUP = f"""
+# New readings go in; the stored ones are locked (the WHERE false updates
+# nothing) so that their values hold until this transaction ends.
+_INSERT_NEW = f"""
 WITH ins AS (
-    INSERT INTO observations ({_COLUMNS}) SELECT {_COLUMNS} FROM _incoming
-    ON CONFLICT DO NOTHING
+    INSERT INTO observations ({_COLUMNS})
+    SELECT DISTINCT ON (device_id, type, time) {_COLUMNS} FROM _incoming
+    ORDER BY device_id, type, time, n
+    ON CONFLICT (device_id, type, time) DO UPDATE SET value = observations.value WHERE false
     RETURNING patient_id, time
 )
 SELECT patient_id, min(time), count(*) FROM ins GROUP BY patient_id
+"""
+
+# Each staged value against the one before it (the stored value for the
+# first): where it differs, a correction.  Each correction replaces the
+# previous correction's value, or the stored one; the last is the new value.
+# A new statement, so it sees the rows locked above as they now are.
+_CORRECT = """
+WITH steps AS (
+    SELECT o.patient_id, i.device_id, i.type, i.time, i.value, i.received_at, i.message_id, i.n,
+           o.value AS stored_value, o.received_at AS stored_received_at,
+           i.value <> lag(i.value, 1, o.value) OVER (
+               PARTITION BY i.device_id, i.type, i.time ORDER BY i.n) AS changed
+    FROM _incoming i CROSS JOIN LATERAL (
+        -- An index probe per staged reading (LIMIT: unique anyway, and it
+        -- keeps the planner from scanning whole chunks to join them).
+        SELECT patient_id, value, received_at FROM observations o
+        WHERE o.device_id = i.device_id AND o.type = i.type AND o.time = i.time LIMIT 1
+    ) o
+),
+changes AS (
+    SELECT patient_id, device_id, type, time, value, received_at, message_id, n,
+           lag(value, 1, stored_value) OVER w AS previous_value,
+           lag(received_at, 1, stored_received_at) OVER w AS previous_received_at
+    FROM steps WHERE changed
+    WINDOW w AS (PARTITION BY device_id, type, time ORDER BY n)
+),
+revisions AS (
+    INSERT INTO observation_revisions (time, patient_id, device_id, type, previous_value,
+                                       previous_received_at, value, received_at, message_id)
+    SELECT time, patient_id, device_id, type, previous_value, previous_received_at, value,
+           received_at, message_id
+    FROM changes ORDER BY n
+),
+updated AS (
+    UPDATE observations o SET value = c.value, received_at = c.received_at
+    FROM (SELECT DISTINCT ON (device_id, type, time) * FROM changes
+          ORDER BY device_id, type, time, n DESC) c
+    WHERE o.device_id = c.device_id AND o.type = c.type AND o.time = c.time
+)
+SELECT patient_id, min(time), count(*) FROM changes GROUP BY patient_id
 """
 
 # Queue the patients and wake the engines in one round trip (a data-modifying
@@ -70,20 +134,28 @@ def load_assignments(conn: psycopg.Connection) -> AssignmentIndex:
     return AssignmentIndex((Assignment(*r[1:]) for r in rows if r[1] is not None), version)
 
 
-def _copy(cur: psycopg.Cursor, table: str, rows: list[MappedRow]) -> None:
-    with cur.copy(f"COPY {table} ({_COLUMNS}) FROM STDIN (FORMAT BINARY)") as copy:
+def _copy(cur: psycopg.Cursor, rows: list[MappedRow]) -> None:
+    with cur.copy(f"COPY observations ({_COLUMNS}) FROM STDIN (FORMAT BINARY)") as copy:
         copy.set_types(_TYPES)
         for r in rows:
             copy.write_row(r)
 
 
+def _stage(cur: psycopg.Cursor, rows: list[MappedRow], message_ids: list[str | None]) -> None:
+    with cur.copy(f"COPY _incoming ({_COLUMNS}, message_id) FROM STDIN (FORMAT BINARY)") as copy:
+        copy.set_types(_STAGED_TYPES)
+        for r, message_id in zip(rows, message_ids, strict=True):
+            copy.write_row((*r, message_id))
+
+
 def write_batch(
     conn: psycopg.Connection, batch: Batch, assignments: AssignmentIndex
 ) -> tuple[Written, AssignmentIndex]:
-    """Store a batch in one transaction: how many readings were new (the rest
-    were stored before: duplicates) and which had no patient; and the
-    assignment index, reloaded if the database's had moved on."""
-    stored, unassigned = 0, frozenset[int]()
+    """Store a batch in one transaction: how many readings were new, which
+    had no patient and how many corrected a stored value (the rest were
+    stored before: duplicates); and the assignment index, reloaded if the
+    database's had moved on."""
+    stored, corrected, unassigned = 0, 0, frozenset[int]()
     with conn.transaction(), conn.cursor() as cur:
         if batch.observations:
             row = cur.execute("SELECT version FROM assignment_version").fetchone()
@@ -91,7 +163,7 @@ def write_batch(
                 assignments = load_assignments(conn)
             mapped, unassigned, since = map_observations(batch.observations, assignments)
             if mapped:
-                stored, since = _insert(conn, cur, mapped, since)
+                stored, corrected, since = _insert(conn, cur, mapped, since, batch, unassigned)
             if since:
                 cur.execute(_QUEUE, (list(since), list(since.values())))
         rejections = batch.rejections(unassigned)
@@ -138,7 +210,7 @@ def write_batch(
                 " WHERE d.device_id = s.device_id",
                 (list(batch.last_seen), list(batch.last_seen.values())),
             )
-    return Written(stored, unassigned), assignments
+    return Written(stored, unassigned, corrected), assignments
 
 
 def _insert(
@@ -146,13 +218,26 @@ def _insert(
     cur: psycopg.Cursor,
     mapped: list[MappedRow],
     since: dict[str, datetime],
-) -> tuple[int, dict[str, datetime]]:
-    """COPY straight in; on a duplicate, insert through staging instead."""
+    batch: Batch,
+    unassigned: frozenset[int],
+) -> tuple[int, int, dict[str, datetime]]:
+    """COPY straight in; on a reading stored before, stage the batch, insert
+    the new readings and apply the corrections.  Returns the readings new,
+    the corrected, and each patient's earliest of either."""
     try:
         with conn.transaction():
-            _copy(cur, "observations", mapped)
-        return len(mapped), since
+            _copy(cur, mapped)
+        return len(mapped), 0, since
     except errors.UniqueViolation:
-        _copy(cur, "_incoming", mapped)
-        new = cur.execute(_INSERT_DEDUP).fetchall()
-        return sum(n for _, _, n in new), {p: t for p, t, _ in new}
+        by_ref = batch.message_ids()
+        # map_observations keeps the batch's order, leaving out the unassigned.
+        message_ids = [
+            by_ref[r.ref] if by_ref else None for r in batch.observations if r.ref not in unassigned
+        ]
+        _stage(cur, mapped, message_ids)
+        new = cur.execute(_INSERT_NEW).fetchall()
+        changed = cur.execute(_CORRECT).fetchall()
+        first: dict[str, datetime] = {}
+        for patient, t, _ in (*new, *changed):
+            first[patient] = min(t, first.get(patient, t))
+        return sum(n for _, _, n in new), sum(n for _, _, n in changed), first

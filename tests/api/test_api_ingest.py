@@ -234,3 +234,28 @@ def test_http_and_mqtt_give_the_same_rows_queue_and_refusals(web, services_up, r
     assert json.loads(swap(json.dumps(feedback[0]["refused"]))) == body["refused"]
     assert [(x["index"], x["code"]) for x in body["refused"]] == [
         (2, "unassigned_device"), (3, "implausible"), (4, "unknown_unit")]
+
+
+def test_a_correction_over_http_is_kept_like_one_over_mqtt(web, admin, conn):
+    """The same store as MQTT: a new value for a stored reading replaces it,
+    the old one goes to observation_revisions with the message id, and the
+    patient is queued from the reading's time; the device is told it was stored."""
+    dev = api_fixtures.admit_with_device(web, admin)
+    t = datetime.now(UTC)  # the device is assigned from its admission, a moment ago
+    first = _post(web, dev, {"id": "m-1", "readings": [
+        {"time": iso(t), "type": "heart_rate", "value": 140}]})
+    assert (first.json()["stored"], first.json()["duplicates"]) == (1, 0)
+    conn.execute("DELETE FROM score_queue WHERE patient_id = %s", (dev.patient_id,))
+    fix = _post(web, dev, {"id": "fix-1", "readings": [
+        {"time": iso(t), "type": "heart_rate", "value": 70}]})
+    assert fix.status_code == 200, fix.text
+    assert (fix.json()["accepted"], fix.json()["stored"], fix.json()["duplicates"]) == (1, 1, 0)
+    assert [r[2:] for r in _rows(conn, dev.device_id)] == [("heart_rate", 70.0)]
+    assert conn.execute(
+        "SELECT previous_value, value, message_id FROM observation_revisions"
+        " WHERE device_id = %s", (dev.device_id,)).fetchall() == [(140.0, 70.0, "fix-1")]
+    assert conn.execute("SELECT since FROM score_queue WHERE patient_id = %s",
+                        (dev.patient_id,)).fetchone() == (t,)
+    again = _post(web, dev, {"id": "fix-1", "readings": [
+        {"time": iso(t), "type": "heart_rate", "value": 70}]})
+    assert (again.json()["stored"], again.json()["duplicates"]) == (0, 1)  # a retransmission

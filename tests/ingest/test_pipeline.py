@@ -189,6 +189,19 @@ def test_refs_are_unique_across_the_batch() -> None:
     ]
 
 
+def test_each_reading_names_its_message_for_a_correction() -> None:
+    # The store asks only when a reading was stored before (a revision records it).
+    p = _prepare(
+        [
+            _readings_msg("dev-a", [_hr(NOW), _hr(NOW, 71)], message_id="a-1"),
+            _readings_msg("dev-b", [_hr(NOW, 72), _hr(NOW, 900)], message_id=None),
+            _status_msg("dev-a", b'{"battery": 80}'),
+            _readings_msg("dev-a", [_hr(NOW, 73)], message_id="a-2"),
+        ]
+    )
+    assert p.batch().message_ids() == ["a-1", "a-1", None, "a-2"]  # the 900 was refused
+
+
 def test_backlog_reading_keeps_its_own_measurement_time() -> None:
     # the database maps each reading by its measurement time, not its arrival
     old = NOW - timedelta(hours=9)
