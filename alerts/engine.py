@@ -30,6 +30,7 @@ from alerts import alert_store, conditions, lifecycle, rules, store
 from alerts.lifecycle import NEWS2, SCORE_RISING, SPO2_FALLING, Condition, LiveAlert
 from alerts.news2 import PARAMETERS
 from alerts.scoring import ScoreTable, score_rows
+from ward.heartbeats import Heartbeat
 from ward.settings import Settings
 
 log = logging.getLogger("alerts")
@@ -347,6 +348,9 @@ def _serve_connected(settings: Settings, stop: threading.Event, clock: Clock, ou
         listen.execute("LISTEN new_observations")
         listen.execute("LISTEN alert_events")
         engine = Engine.from_settings(work, settings)
+        heart = Heartbeat("alerts", engine.engine_id, interval=settings.alerts_tick_seconds,
+                          wards=engine.wards)  # read by `vward status` and /api/v1/health
+        heart.beat(work)
         log.info("connected to the database; catching up on the queue")
         next_tick = clock()
         last_report = time.monotonic()
@@ -354,7 +358,7 @@ def _serve_connected(settings: Settings, stop: threading.Event, clock: Clock, ou
             while not stop.is_set():
                 engine.drain(clock, stop=stop.is_set)
                 if clock() >= next_tick:
-                    engine.tick(clock())
+                    heart.beat(work, ticked=engine.tick(clock()) >= 0)  # -1: another ticked
                     next_tick = clock() + tick_every
                 engine.counts["published"] += outbox.publish_pending(work)
                 if time.monotonic() - last_report >= _REPORT_EVERY:
@@ -368,6 +372,8 @@ def _serve_connected(settings: Settings, stop: threading.Event, clock: Clock, ou
             if not work.closed:
                 store.release(work, engine.engine_id)
                 engine.report()
+                if stop.is_set():
+                    heart.stopped(work)
 
 
 def _np(t: datetime) -> np.datetime64:

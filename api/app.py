@@ -29,6 +29,7 @@ from api.gate import ROLE_HEADER, USER_HEADER, Gate, ServerTiming
 from api.ingestion import Ingestor
 from api.routes import alerts, auth, devices, login, observations, patients, wards
 from api.routes import fhir as fhir_routes
+from api.routes import health as health_routes
 from api.routes import ingest as ingest_routes
 from ingest import store
 from ward import clinical
@@ -49,6 +50,8 @@ _TAGS = [
     {"name": "observations", "description": "Readings and NEWS2 scores over time"},
     {"name": "alerts", "description": "List, acknowledge, resolve"},
     {"name": "wards", "description": "The ward summary"},
+    {"name": "health", "description": "Is the ward working, is alerting running (no credential"
+                                      " needed)"},
     {"name": "fhir", "description": "FHIR R4: Patient read, Observation search"},
 ]
 
@@ -172,6 +175,7 @@ def create_app(settings: Settings, *, frontend: WSGIApp | None = _AUTO) -> FastA
     for module in (auth, patients, devices, ingest_routes, observations, alerts, wards,
                    fhir_routes, login):
         app.include_router(module.router)
+    app.include_router(health_routes.router)
     app.add_exception_handler(WardError, _ward_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
@@ -179,6 +183,8 @@ def create_app(settings: Settings, *, frontend: WSGIApp | None = _AUTO) -> FastA
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict:
+        """Liveness only: this process answers.  Whether the ward works (the
+        database, the broker, alerting) is GET /api/v1/health."""
         return {"ok": True}
 
     # Unknown API paths answer as the API does, not with the dashboard's page.

@@ -19,6 +19,7 @@ from ingest.assignments import AssignmentIndex
 from ingest.mqtt import IngestClient
 from ingest.pipeline import Received
 from ingest.rows import Batch, Written
+from ward.heartbeats import Heartbeat
 from ward.settings import Settings
 
 log = logging.getLogger("ingest")
@@ -45,6 +46,11 @@ class Writer:
         self.timings: Counter = Counter()  # [s] spent per step, for the log
         self._conn: psycopg.Connection | None = None
         self._assignments = AssignmentIndex([])  # version -1: loaded on first use
+        self._heart = Heartbeat(
+            "ingest", settings.ingest_client_id, interval=settings.ingest_heartbeat_seconds
+        )
+        self._batch_done: float | None = None  # monotonic time of the latest commit
+        self.retired = False  # set by _retire: the heartbeat row goes with the worker
 
     # -- database ------------------------------------------------------------
 
@@ -144,6 +150,7 @@ class Writer:
         self.timings["database"] += t2 - t1
         self.timings["ack"] += t3 - t2
         self.counts["batches"] += 1
+        self._batch_done = time.monotonic()
         for f in prepared.feedback:
             self.client.publish(f.topic, f.payload, qos=1)
         self.counts.update(prepared.counts)
@@ -165,7 +172,11 @@ class Writer:
 
     def run(self) -> None:
         last_report, reported = time.monotonic(), -1
+        last_beat = -float("inf")
         while not self.stop.is_set():
+            if time.monotonic() - last_beat >= self.settings.ingest_heartbeat_seconds:
+                self.beat()
+                last_beat = time.monotonic()
             items = self.take_batch()
             if items:
                 self.handle(items)
@@ -185,8 +196,21 @@ class Writer:
         for i in range(0, len(pending), self.settings.ingest_batch_size):
             self.handle(pending[i : i + self.settings.ingest_batch_size])
         self.report()
+        self._heart.stopped(self._conn, forget=self.retired)
         if self._conn is not None:
             self._conn.close()
+
+    def beat(self) -> None:
+        """Record this worker's activity in service_heartbeats (`vward status`,
+        /api/v1/health), on its connection only if open: never waits, never raises."""
+        done = self._batch_done
+        self._heart.beat(
+            self._conn,
+            batch_age=None if done is None else time.monotonic() - done,
+            messages=self.counts["messages"],
+            readings=self.counts["readings"],
+            broker_connected=self.client.wait_connected(0),
+        )
 
     def report(self) -> None:
         c = self.counts
@@ -228,6 +252,7 @@ def _retire(writer: Writer, client: IngestClient, stop: threading.Event) -> None
     client.leave_group()
     _wait_idle(writer, 1.0, stop)
     log.info("retired: queue drained, left the shared subscription, session ended")
+    writer.retired = True
     stop.set()
 
 

@@ -51,6 +51,20 @@ def _cmd_config(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+    from ward import db, health, heartbeats, probes
+
+    if args.forget:
+        with db.connect(settings, autocommit=True) as conn:
+            gone = heartbeats.forget(conn, args.forget)
+        print(f"forgot {args.forget}" if gone else f"no heartbeat of {args.forget}")
+        return 0 if gone else 1
+    checked = probes.check(settings)
+    for line in health.status_lines(checked):
+        print(line)
+    return 1 if checked.failing else 0
+
+
 # ---------------------------------------------------------------- devices
 
 
@@ -160,6 +174,17 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("config", help="print the effective settings as KEY=VALUE")
     c.add_argument("--show-secrets", action="store_true")
     c.set_defaults(func=_cmd_config)
+    st = sub.add_parser(
+        "status",
+        help="database, broker, alerts engines and ingest workers, one line each;"
+        " exits 1 when alerting has stopped or the database is unreachable",
+    )
+    st.add_argument(
+        "--forget",
+        metavar="ID",
+        help="remove the heartbeat of an engine or worker retired for good",
+    )
+    st.set_defaults(func=_cmd_status)
 
     dev = sub.add_parser("device", help="register and list devices").add_subparsers(
         dest="device_command", required=True, metavar="ACTION"

@@ -108,3 +108,27 @@ class SettingRow:
 
 
 SETTING_COLUMNS = select_list(SettingRow)
+
+
+@dataclass(frozen=True, slots=True)
+class HeartbeatRow:
+    """A row of ``service_heartbeats`` (migration 007): an alerts engine's or an
+    ingest worker's latest sign of life, every time on the database's clock."""
+
+    component: str
+    instance_id: str
+    pid: int
+    host: str
+    wards: list[str]
+    interval_seconds: float
+    started_at: datetime
+    beat_at: datetime
+    last_tick_at: datetime | None
+    last_batch_at: datetime | None
+    messages: int | None
+    readings: int | None
+    broker_connected: bool | None
+    stopped_at: datetime | None
+
+
+HEARTBEAT_COLUMNS = select_list(HeartbeatRow)

@@ -67,6 +67,11 @@ class Settings(BaseSettings):
         default=300, description="How far a reading's time may run ahead of ours (clock skew) [s]"
     )
     max_age_days: int = Field(default=30, description="Oldest backlog reading accepted [days]")
+    ingest_heartbeat_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="How often an ingest worker records its activity in service_heartbeats [s]",
+    )
 
     # Scoring and alerts.
     freshness_minutes: int = Field(
