@@ -13,6 +13,7 @@ from dash import Input, Output, State, dcc, html
 
 from dashboard import actions, deps, queries
 from dashboard import format as fmt
+from ward import health, heartbeats
 
 log = logging.getLogger(__name__)
 
@@ -25,8 +26,12 @@ def shell() -> html.Div:
     """The app's layout, built per request so that it names the signed-in user."""
     return html.Div([
         _header(deps.current_user(), deps.current_role()),
-        html.Div(id="emergency-banner", className="vw-banner vw-hidden", role="alert",
-                 **{"aria-live": "assertive"}),
+        html.Div([
+            html.Div(id="alerting-banner", className=_ALERTING_HIDDEN, role="alert",
+                     **{"aria-live": "assertive"}),
+            html.Div(id="emergency-banner", className="vw-banner vw-hidden", role="alert",
+                     **{"aria-live": "assertive"}),
+        ], className="vw-banners"),
         dcc.Interval(id="shell-tick", interval=BANNER_REFRESH_MS),
         dcc.Store(id="ward-choice", storage_type="local"),
         html.Div(id=PAGE_ERROR_ID, className="vw-error vw-hidden", role="alert"),
@@ -96,7 +101,50 @@ def banner_content(alerts: list[queries.AlertItem], now: datetime) -> tuple[list
     return [html.Div(title, className="vw-banner-title"), html.Ul(items)], "vw-banner vw-flash"
 
 
+# ---------------------------------------------------------------- alerting stopped
+
+_ALERTING_HIDDEN = "vw-banner vw-stopped vw-hidden"
+
+
+def alerting_banner_content(alerting: health.Alerting, zone: str | None) -> tuple[list, str]:
+    """The banner "Alerting stopped since HH:MM", in the ward's zone, while
+    ward/health.py judges so; hidden while alerting runs."""
+    if alerting.running:
+        return [], _ALERTING_HIDDEN
+    since, now = alerting.since, alerting.now
+    stopped = alerting.stopped_sets
+    wards = ("" if any(s.wards == health.ALL_WARDS for s in stopped)
+             else " for wards " + ", ".join(sorted({w for s in stopped for w in s.wards})))
+    if since is None:
+        title = f"Alerting stopped{wards}: no alerts engine is running"
+    else:
+        same_day = fmt.to_local(since, zone).date() == fmt.to_local(now, zone).date()
+        title = (f"Alerting stopped since {fmt.local_text(since, zone, date=not same_day)}"
+                 f"{wards} ({fmt.ago(since, now)})")
+    return [html.Div(title, className="vw-banner-title", id="alerting-stopped-title"),
+            html.Div("No new alerts, overdue checks or escalations are being raised. Watch the"
+                     " patients by other means and call the ward's technical support.")], \
+        "vw-banner vw-stopped"
+
+
+def alerting_banner(ward: str | None) -> tuple[list, str]:
+    try:
+        with deps.database().connection() as conn:
+            now, rows = heartbeats.read(conn)
+            zones = {w.ward_id: w.time_zone for w in queries.wards(conn)}
+    except deps.DatabaseUnavailable:
+        return dash.no_update, dash.no_update  # the emergency banner says the link is lost
+    zone = zones.get(ward or "") or next(iter(zones.values()), None)
+    return alerting_banner_content(health.judge_alerting(rows, now), zone)
+
+
 def register_shell_callbacks(app: dash.Dash) -> None:
+    @app.callback(Output("alerting-banner", "children"),
+                  Output("alerting-banner", "className"),
+                  Input("shell-tick", "n_intervals"), State("ward-choice", "data"))
+    def _alerting(_n, ward):
+        return alerting_banner(ward)
+
     @app.callback(Output("emergency-banner", "children"),
                   Output("emergency-banner", "className"),
                   Input("shell-tick", "n_intervals"), State("ward-choice", "data"))
