@@ -193,7 +193,8 @@ def measure(settings: Settings, data: Seed, reps: int) -> list[Timing]:
         out.append(time_endpoint(
             client, f"ward summary, {len(data.patient_ids)} patients",
             f"/api/v1/wards/{data.ward_id}/summary", reps,
-            sql=_sql(conn, queries.WARD_SUMMARY_SQL, {"ward": data.ward_id})))
+            sql=_sql(conn, queries.WARD_SUMMARY_SQL,
+                     queries.ward_summary_params(data.ward_id, data.now))))
         out.append(time_endpoint(
             client, "one patient, 7 days bucketed 15 min", f"/api/v1/patients/{week}/observations",
             reps, params={**span, "bucket": "15m"}, sql=_sql(conn, series.BUCKET_SQL, bucket_sql),

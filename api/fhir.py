@@ -1,7 +1,13 @@
 """Our rows as FHIR R4 resources, and FHIR search parameters as our query;
 pure.  Vital signs carry their LOINC code from ward/domain.py and the
 vital-signs category; NEWS2 totals carry SNOMED CT 1104051000000101 with
-their sub-scores as components (news2.md, "Coding when data leaves as FHIR")."""
+their sub-scores as components (news2.md, "Coding when data leaves as FHIR").
+
+The SNOMED NEWS2 total is always the true NEWS2 (RCP chart, no per-patient
+adjustment).  Where a clinician's accepted range changed a sub-score, the
+adjusted score leaves as an Observation of its own, coded only in our local
+system (``ADJUSTED_SYSTEM``) and named "not NEWS2", derived from the true one,
+so that nobody reading the record can mistake it for NEWS2."""
 
 from __future__ import annotations
 
@@ -22,6 +28,10 @@ DEVICE_SYSTEM = "urn:vward:device"
 _CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
 
 NEWS2_TOTAL = "1104051000000101"
+# The adjusted score: a local code, never SNOMED's (it is not NEWS2).
+ADJUSTED_SYSTEM = "urn:vward:score"
+NEWS2_ADJUSTED = "news2-adjusted"
+NEWS2_ADJUSTED_TEXT = "NEWS2 adjusted by patient-specific accepted ranges (not NEWS2)"
 # news2.md: sub-score codes, per NEWS2 parameter (SpO2 by scale).
 NEWS2_SUBSCORE = {
     "respiratory_rate": "1104301000000104",
@@ -106,7 +116,12 @@ def vital_sign(patient_id: str, time: datetime, type_: str, value: float,
 
 def news2_score(patient_id: str, time: datetime, total: int, band: str, complete: bool,
                 missing: list[str], sub_scores: Iterable[int], parameters: tuple[str, ...],
-                spo2_scale: int) -> dict[str, Any]:
+                spo2_scale: int, *, adjusted_total: int | None = None,
+                adjusted_band: str | None = None, overridden_parameters: Iterable[str] = (),
+                stale: Iterable[str] = ()) -> dict[str, Any]:
+    """The true NEWS2 total (``total``, ``sub_scores``: never adjusted) as an
+    Observation; its notes say what is missing or stale and point to the adjusted
+    score when there is one (``news2_adjusted``)."""
     components = []
     for name, points in zip(parameters, sub_scores, strict=True):
         if points < 0:  # parameter missing from this score
@@ -129,9 +144,49 @@ def news2_score(patient_id: str, time: datetime, total: int, band: str, complete
         "interpretation": [{"text": band}],
         "component": components,
     }
+    notes = []
     if not complete:
-        out["note"] = [{"text": "incomplete set (a lower bound): missing "
-                                + ", ".join(missing)}]
+        notes.append("incomplete set (a lower bound)"
+                     + (": missing " + ", ".join(missing) if missing else ""))
+    stale = list(stale)
+    if stale:
+        notes.append("measured longer ago than the monitoring interval allows (stale): "
+                     + ", ".join(stale))
+    if adjusted_total is not None:
+        notes.append(f"a clinician's accepted range applies to"
+                     f" {', '.join(overridden_parameters)}: the adjusted score"
+                     f" ({adjusted_total}, {adjusted_band}) is Observation/"
+                     f"{_id('news2-adjusted', patient_id, time.isoformat())}, which is not"
+                     " NEWS2")
+    if notes:
+        out["note"] = [{"text": n} for n in notes]
+    return out
+
+
+def news2_adjusted(patient_id: str, time: datetime, adjusted_total: int, adjusted_band: str,
+                   complete: bool, overridden_parameters: Iterable[str]) -> dict[str, Any]:
+    """The score after a clinician's accepted ranges (what the ward's alerts follow), as
+    an Observation of its own: a local code only, the words "not NEWS2", derived from
+    the true NEWS2 Observation of the same instant."""
+    overridden = ", ".join(overridden_parameters)
+    out: dict[str, Any] = {
+        "resourceType": "Observation",
+        "id": _id("news2-adjusted", patient_id, time.isoformat()),
+        "status": "final",
+        "category": [{"coding": [{"system": _CATEGORY, "code": "survey", "display": "Survey"}]}],
+        "code": {"coding": [{"system": ADJUSTED_SYSTEM, "code": NEWS2_ADJUSTED,
+                             "display": NEWS2_ADJUSTED_TEXT}],
+                 "text": NEWS2_ADJUSTED_TEXT},
+        "subject": {"reference": f"Patient/{patient_id}"},
+        "effectiveDateTime": _instant(time),
+        "valueQuantity": _score_quantity(adjusted_total),
+        "interpretation": [{"text": adjusted_band}],
+        "derivedFrom": [{"reference": f"Observation/{_id('news2', patient_id, time.isoformat())}",
+                         "display": "NEWS2 total (true score)"}],
+        "note": [{"text": f"Not NEWS2: the NEWS2 total with the sub-scores of {overridden}"
+                          " counted 0 within the patient's accepted range, set by a clinician."
+                          + ("" if complete else " Incomplete set (a lower bound).")}],
+    }
     return out
 
 
@@ -162,27 +217,32 @@ def operation_outcome(code: str, text: str) -> dict[str, Any]:
 
 @dataclass(frozen=True, slots=True)
 class Codes:
-    """What `code=` asks for: reading types, and whether NEWS2 totals."""
+    """What `code=` asks for: reading types, whether NEWS2 totals, whether
+    adjusted scores."""
 
     types: tuple[str, ...]
     news2: bool
+    adjusted: bool = False
 
 
 def parse_codes(values: list[str] | None) -> Codes:
-    """`code=8867-4`, `code=http://loinc.org|8867-4,http://snomed.info/sct|1104051000000101`.
-    No code: every vital sign and the NEWS2 totals.  An unknown code matches
-    nothing (FHIR search semantics), it is no error."""
+    """`code=8867-4`, `code=http://loinc.org|8867-4,http://snomed.info/sct|1104051000000101`,
+    `code=urn:vward:score|news2-adjusted`.  No code: every vital sign, the NEWS2
+    totals and the adjusted scores.  An unknown code matches nothing (FHIR search
+    semantics), it is no error."""
     if not values:
-        return Codes(tuple(str(t) for t in TYPES), True)
+        return Codes(tuple(str(t) for t in TYPES), True, True)
     types: list[str] = []
-    news2 = False
+    news2 = adjusted = False
     for token in (v for value in values for v in value.split(",") if v):
         system, _, code = token.rpartition("|")
         if system in ("", SNOMED) and code == NEWS2_TOTAL:
             news2 = True
+        elif system in ("", ADJUSTED_SYSTEM) and code == NEWS2_ADJUSTED:
+            adjusted = True
         elif system in ("", LOINC) and code in LOINC_TYPES:
             types.append(str(LOINC_TYPES[code]))
-    return Codes(tuple(dict.fromkeys(types)), news2)
+    return Codes(tuple(dict.fromkeys(types)), news2, adjusted)
 
 
 def parse_patient(value: str) -> str:

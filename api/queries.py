@@ -11,13 +11,16 @@ import psycopg
 from psycopg.rows import class_row
 
 from ward.errors import NotFound
+from ward.news2_chart import BANDS, MONITORING_INTERVAL, PARAMETERS
 from ward.records import ALERT_COLUMNS, ALERT_EVENT_COLUMNS, AlertEventRow, AlertRow
+from ward.score_view import effective_band_sql
 
-# Column order of scores.sub_scores and scores.inputs (migration 002): the
-# NEWS2 parameters, i.e. the reading types less diastolic BP, in
-# alerts.news2.PARAMETERS order (a test holds the two together).
-NEWS2_PARAMETERS = ("respiratory_rate", "spo2", "on_oxygen", "systolic_bp", "heart_rate",
-                    "consciousness", "temperature")
+# Column order of scores.sub_scores, inputs and input_times: the NEWS2
+# parameters, i.e. the reading types less diastolic BP.
+NEWS2_PARAMETERS = PARAMETERS
+# A complete set older than the longest monitoring interval leaves every band
+# overdue: the ward summary looks no further back for one.
+COMPLETE_SET_WINDOW = max(MONITORING_INTERVAL.values())
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +148,8 @@ def get_ward(conn: psycopg.Connection, ward_id: str) -> WardRow:
 @dataclass(frozen=True, slots=True)
 class SummaryRow:
     """One admitted patient on the ward view: their latest score (with the
-    values that made it), their latest reading and their live alerts."""
+    values that made it and when each was measured), their latest complete
+    set, their latest reading and their live alerts."""
 
     patient_id: str
     display_name: str | None
@@ -161,6 +165,12 @@ class SummaryRow:
     spo2_scale: int | None
     overridden: bool | None
     overridden_parameters: list[str] | None
+    adjusted_total: int | None
+    adjusted_band: str | None
+    input_times: list[datetime | None] | None
+    stale: list[str] | None
+    monitoring_band: str | None
+    last_complete_set: datetime | None
     last_reading: datetime | None
     open_alerts: int
     acknowledged_alerts: int
@@ -168,8 +178,9 @@ class SummaryRow:
     top_severity: str | None
 
 
-# Highest risk first: the ward view must never bury a deteriorating patient.
-WARD_SUMMARY_SQL = """
+# Highest risk first: the ward view must never bury a deteriorating patient, nor
+# lift one because a value aged out (the effective band, ward/score_view.py).
+WARD_SUMMARY_SQL = f"""
 -- Live alerts once for the ward (MATERIALIZED: never re-run per patient).
 WITH live AS MATERIALIZED (
     SELECT patient_id,
@@ -186,29 +197,39 @@ WITH live AS MATERIALIZED (
 SELECT p.patient_id, p.display_name, p.admitted_at,
        s.time AS score_time, s.total, s.band, s.max_single, s.complete, s.missing,
        s.sub_scores, s.inputs, s.spo2_scale, s.overridden, s.overridden_parameters,
-       o.time AS last_reading,
+       s.adjusted_total, s.adjusted_band, s.input_times, s.stale, s.monitoring_band,
+       c.time AS last_complete_set, o.time AS last_reading,
        coalesce(a.open_alerts, 0)::int AS open_alerts,
        coalesce(a.acknowledged_alerts, 0)::int AS acknowledged_alerts,
-       coalesce(a.kinds, '{}') AS alert_kinds,
+       coalesce(a.kinds, '{{}}') AS alert_kinds,
        a.top_severity
 FROM patients p
 LEFT JOIN LATERAL (
     SELECT time, total, band, max_single, complete, missing, sub_scores, inputs, spo2_scale,
-           overridden, overridden_parameters
+           overridden, overridden_parameters, adjusted_total, adjusted_band, input_times,
+           stale, monitoring_band
     FROM scores WHERE scores.patient_id = p.patient_id ORDER BY time DESC LIMIT 1
 ) s ON true
+LEFT JOIN LATERAL (
+    SELECT time FROM scores WHERE scores.patient_id = p.patient_id AND complete
+      AND time >= %(now)s::timestamptz - %(window)s::interval
+    ORDER BY time DESC LIMIT 1
+) c ON true
 LEFT JOIN LATERAL (
     SELECT time FROM observations WHERE observations.patient_id = p.patient_id
     ORDER BY time DESC LIMIT 1
 ) o ON true
 LEFT JOIN live a ON a.patient_id = p.patient_id
 WHERE p.ward_id = %(ward)s AND p.discharged_at IS NULL
-ORDER BY CASE s.band WHEN 'high' THEN 4 WHEN 'medium' THEN 3 WHEN 'low-medium' THEN 2
-                     WHEN 'low' THEN 1 WHEN 'zero' THEN 0 END DESC NULLS LAST,
+ORDER BY array_position(%(bands)s::text[], {effective_band_sql("s")}) DESC NULLS LAST,
          s.total DESC NULLS LAST, coalesce(a.open_alerts, 0) DESC, p.patient_id
 """
 
 
-def ward_summary(conn: psycopg.Connection, ward_id: str) -> list[SummaryRow]:
+def ward_summary_params(ward_id: str, now: datetime) -> dict:
+    return {"ward": ward_id, "now": now, "window": COMPLETE_SET_WINDOW, "bands": list(BANDS)}
+
+
+def ward_summary(conn: psycopg.Connection, ward_id: str, now: datetime) -> list[SummaryRow]:
     with conn.cursor(row_factory=class_row(SummaryRow)) as cur:
-        return cur.execute(WARD_SUMMARY_SQL, {"ward": ward_id}).fetchall()
+        return cur.execute(WARD_SUMMARY_SQL, ward_summary_params(ward_id, now)).fetchall()

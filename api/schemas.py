@@ -92,21 +92,68 @@ class SettingOut(_Out):
     set_by: str
     reason: str
     valid_from: datetime
-    valid_to: datetime | None
+    valid_to: datetime | None = Field(description="When it stops: its review date, or when it"
+                                                  " was ended or replaced before that")
+    review_at: datetime | None = Field(
+        None, description="The review date set with it (every accepted range and SpO2 scale 2"
+                          " has one, at most 14 days ahead); it lapses then")
+    ended_at: datetime | None = Field(None, description="Ended or replaced before its review")
+    ended_by: str | None = None
+    end_reason: str | None = None
+
+
+Band = Literal["zero", "low", "low-medium", "medium", "high"]
+
+
+class ParameterOut(BaseModel):
+    """One NEWS2 parameter of a score: the value, its true sub-score, and how old it was."""
+
+    value: float | None = Field(description="The value scored, in the stored unit; null: missing")
+    sub_score: int | None = Field(description="Its true NEWS2 sub-score; null: missing")
+    measured_at: datetime | None = Field(
+        description="When it was measured; null when missing, or on a score computed before"
+                    " measurement times were kept")
+    age_seconds: float | None = Field(
+        description="How long before the score's `time` it was measured [s]; null as"
+                    " `measured_at`")
+    stale: bool = Field(
+        description="Measured longer ago than the monitoring band's interval: still shown and"
+                    " counted, and the set is not complete")
 
 
 class ScoreOut(BaseModel):
-    time: datetime = Field(description="Measurement time of the readings that made it")
-    total: int
-    band: Literal["zero", "low", "low-medium", "medium", "high"]
-    max_single: int
-    complete: bool
+    time: datetime = Field(description="When it was scored: the measurement time of the newest"
+                                       " reading in it (each value's own time: `parameters`)")
+    total: int = Field(description="The true NEWS2 total (RCP chart, no per-patient adjustment)")
+    band: Band = Field(description="The true NEWS2 band")
+    max_single: int = Field(description="The highest true sub-score")
+    complete: bool = Field(description="Every parameter measured, each within the interval the"
+                                       " monitoring band demands; else a lower bound")
     missing: list[str]
     spo2_scale: int
-    overridden: bool = False
+    overridden: bool = Field(False, description="A clinician's accepted range changed a"
+                                                " sub-score: see `adjusted_total`")
     overridden_parameters: list[str] = Field(
-        default_factory=list, description="Parameters a clinician's accepted range scored 0")
-    sub_scores: dict[str, int | None] = Field(description="Per NEWS2 parameter; null: missing")
+        default_factory=list, description="Parameters a clinician's accepted range scored 0 in"
+                                          " the adjusted score")
+    adjusted_total: int | None = Field(
+        None, description="NOT NEWS2: the total after the patient's accepted ranges, which"
+                          " alerts follow; null when no accepted range changed a sub-score")
+    adjusted_band: Band | None = Field(None, description="The band of `adjusted_total`; null"
+                                                         " as it")
+    monitoring_band: Band = Field(
+        description="The highest band since the last complete set: the band whose monitoring"
+                    " interval applies (on scores from before it was kept: the own band)")
+    effective_band: Band = Field(
+        description="What this score shows of the patient, never better than the data: its"
+                    " own band (adjusted where set) when complete, else the monitoring band")
+    stale: list[str] = Field(default_factory=list,
+                             description="Parameters measured longer ago than the monitoring"
+                                         " band's interval")
+    parameters: dict[str, ParameterOut] = Field(
+        description="Per NEWS2 parameter: value, true sub-score, measurement time, age, stale")
+    sub_scores: dict[str, int | None] = Field(description="Per NEWS2 parameter, the true"
+                                                          " sub-score; null: missing")
     inputs: dict[str, float | None] = Field(description="The values scored, stored units")
 
 
@@ -128,7 +175,9 @@ class Spo2ScaleSet(BaseModel):
     reason: str = Field(pattern=r"\S", description="The clinical reason, kept in the record")
     # Aware: a review date without a time zone is ambiguous (and cannot be
     # compared with now).
-    until: AwareDatetime | None = Field(None, description="Review date; left out: until changed")
+    until: AwareDatetime | None = Field(
+        None, description="Review date, when scale 2 lapses (at most 14 days ahead; left out:"
+                          " 14 days ahead); scale 1 needs none")
 
 
 class AcceptedRangeSet(BaseModel):
@@ -137,7 +186,9 @@ class AcceptedRangeSet(BaseModel):
     low: float
     high: float
     reason: str = Field(pattern=r"\S", description="The clinical reason, kept in the record")
-    until: AwareDatetime | None = Field(None, description="Review date; left out: until changed")
+    until: AwareDatetime | None = Field(
+        None, description="Review date, when the range lapses (at most 14 days ahead; left"
+                          " out: 14 days ahead)")
 
 
 # ---------------------------------------------------------------- devices
@@ -271,13 +322,18 @@ class AlertWithEvents(AlertOut):
 
 class Acknowledge(BaseModel):
     note: str = ""
+    resolve_note: str | None = Field(None, description="Why it was resolved by hand")
+    band: str | None = Field(None, description="The NEWS2 band notified (news2, overdue)")
+    red: list[str] = Field(default_factory=list,
+                           description="The parameters scoring 3 that were notified")
     action: str = Field("", description="What the clinician did")
     changed_management: bool | None = Field(
         None, description="Did the alert change the patient's management?")
 
 
 class Resolve(BaseModel):
-    note: str = ""
+    note: str = Field("", description="Why: required to resolve an urgent or emergency alert"
+                                      " by hand (else 409)")
 
 
 # ---------------------------------------------------------------- wards
@@ -295,7 +351,12 @@ class WardPatient(BaseModel):
     patient_id: str
     display_name: str | None
     admitted_at: datetime
-    score: ScoreOut | None
+    score: ScoreOut | None = Field(description="The latest score")
+    last_complete_set: datetime | None = Field(
+        description="The latest complete set within the longest monitoring interval (12 h);"
+                    " null: none")
+    overdue: bool = Field(description="No complete set within the monitoring band's interval"
+                                      " (the alerts engine's rule), or an open overdue alert")
     last_reading: datetime | None
     open_alerts: int
     acknowledged_alerts: int
@@ -308,11 +369,13 @@ class WardSummary(BaseModel):
     name: str
     generated_at: datetime
     patients: int
-    by_band: dict[str, int] = Field(description="Patients per NEWS2 band of their latest score")
+    by_band: dict[str, int] = Field(description="Patients per effective band of their latest"
+                                                " score (never better than the data)")
     unscored: int
     open_alerts: int
     acknowledged_alerts: int
-    rows: list[WardPatient] = Field(description="Highest risk first")
+    rows: list[WardPatient] = Field(description="Highest risk first: effective band, then the"
+                                                " true total, then open alerts")
 
 
 # ---------------------------------------------------------------- ingestion

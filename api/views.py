@@ -4,33 +4,54 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from datetime import datetime, timedelta
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 
+import numpy as np
+
+from alerts import rules
+from alerts.lifecycle import OVERDUE
 from api import schemas
-from api.queries import NEWS2_PARAMETERS, SummaryRow
+from api.queries import SummaryRow
 from api.series import Series
+from ward import score_view
 from ward.domain import TYPES, ReadingType
+from ward.news2_chart import BANDS
 from ward.records import ScoreRow
-
-BANDS = ("zero", "low", "low-medium", "medium", "high")
 
 
 def score(time: datetime, total: int, band: str, max_single: int, complete: bool,
           missing: list[str], sub_scores: list[int], inputs: list[float | None],
           spo2_scale: int, overridden: bool = False,
-          overridden_parameters: list[str] | None = None) -> schemas.ScoreOut:
+          overridden_parameters: list[str] | None = None, *,
+          adjusted_total: int | None = None, adjusted_band: str | None = None,
+          input_times: Sequence[datetime | None] = (), stale: Sequence[str] = (),
+          monitoring_band: str | None = None) -> schemas.ScoreOut:
+    """A stored score as the API shows it: the true NEWS2, the adjusted score beside
+    it (only where one was set), the effective band and each value's age."""
+    values = score_view.values(inputs, sub_scores, input_times, stale, time)
     return schemas.ScoreOut(
         time=time, total=total, band=band, max_single=max_single, complete=complete,  # type: ignore[arg-type]
         missing=missing, spo2_scale=spo2_scale, overridden=overridden,
         overridden_parameters=overridden_parameters or [],
-        sub_scores={p: (s if s >= 0 else None)
-                    for p, s in zip(NEWS2_PARAMETERS, sub_scores, strict=True)},
-        inputs=dict(zip(NEWS2_PARAMETERS, inputs, strict=True)))
+        adjusted_total=adjusted_total, adjusted_band=adjusted_band,  # type: ignore[arg-type]
+        monitoring_band=score_view.monitoring_band(band, adjusted_band, monitoring_band),  # type: ignore[arg-type]
+        effective_band=score_view.effective_band(band, adjusted_band, monitoring_band,  # type: ignore[arg-type]
+                                                 complete),
+        stale=[v.parameter for v in values if v.stale],
+        parameters={v.parameter: schemas.ParameterOut(
+            value=v.value, sub_score=v.sub_score, measured_at=v.measured_at,
+            age_seconds=None if v.age is None else v.age.total_seconds(), stale=v.stale)
+            for v in values},
+        sub_scores={v.parameter: v.sub_score for v in values},
+        inputs={v.parameter: v.value for v in values})
 
 
 def score_row(r: ScoreRow) -> schemas.ScoreOut:
     return score(r.time, r.total, r.band, r.max_single, r.complete, r.missing, r.sub_scores,
-                 r.inputs, r.spo2_scale, r.overridden, r.overridden_parameters)
+                 r.inputs, r.spo2_scale, r.overridden, r.overridden_parameters,
+                 adjusted_total=r.adjusted_total, adjusted_band=r.adjusted_band,
+                 input_times=r.input_times, stale=r.stale, monitoring_band=r.monitoring_band)
 
 
 def series(s: Series) -> schemas.SeriesOut:
@@ -40,29 +61,60 @@ def series(s: Series) -> schemas.SeriesOut:
                              max=s.max, count=s.count)
 
 
-def ward_patient(r: SummaryRow) -> schemas.WardPatient:
+def ward_patient(r: SummaryRow, overdue: bool) -> schemas.WardPatient:
     latest = None
     if r.score_time is not None:
         latest = score(r.score_time, r.total, r.band, r.max_single, r.complete,  # type: ignore[arg-type]
                        r.missing or [], r.sub_scores or [], r.inputs or [],
-                       r.spo2_scale or 1, bool(r.overridden), r.overridden_parameters)
+                       r.spo2_scale or 1, bool(r.overridden), r.overridden_parameters,
+                       adjusted_total=r.adjusted_total, adjusted_band=r.adjusted_band,
+                       input_times=r.input_times or (), stale=r.stale or (),
+                       monitoring_band=r.monitoring_band)
     return schemas.WardPatient(
         patient_id=r.patient_id, display_name=r.display_name, admitted_at=r.admitted_at,
-        score=latest, last_reading=r.last_reading, open_alerts=r.open_alerts,
+        score=latest, last_complete_set=r.last_complete_set, overdue=overdue,
+        last_reading=r.last_reading, open_alerts=r.open_alerts,
         acknowledged_alerts=r.acknowledged_alerts, alert_kinds=r.alert_kinds,
         top_severity=r.top_severity)
 
 
+def overdue(rows: Sequence[SummaryRow], now: datetime) -> list[bool]:
+    """The alerts engine's overdue rule (``alerts.rules.overdue``: no complete set within
+    the monitoring band's interval, counted from admission at the earliest), for the
+    whole ward in one call; or the engine's open overdue alert."""
+    if not rows:
+        return []
+    late = rules.overdue(
+        _times([r.last_complete_set for r in rows]),
+        ["" if r.band is None else score_view.monitoring_band(r.band, r.adjusted_band,
+                                                              r.monitoring_band) for r in rows],
+        now, _times([r.admitted_at for r in rows]))
+    return [bool(x) or OVERDUE in r.alert_kinds for r, x in zip(rows, late, strict=True)]
+
+
+def _times(values: Sequence[datetime | None]) -> np.ndarray:
+    return np.array([np.datetime64("NaT") if t is None else
+                     np.datetime64(t.astimezone(UTC).replace(tzinfo=None), "us")
+                     for t in values], dtype="datetime64[us]")
+
+
+def _effective(r: SummaryRow) -> str | None:
+    if r.band is None:
+        return None
+    return score_view.effective_band(r.band, r.adjusted_band, r.monitoring_band,
+                                     bool(r.complete))
+
+
 def ward_summary(ward_id: str, name: str, rows: list[SummaryRow],
                  now: datetime) -> schemas.WardSummary:
-    bands = Counter(r.band for r in rows if r.band is not None)
+    bands = Counter(_effective(r) for r in rows)
     return schemas.WardSummary(
         ward_id=ward_id, name=name, generated_at=now, patients=len(rows),
         by_band={b: bands.get(b, 0) for b in BANDS},
         unscored=sum(r.band is None for r in rows),
         open_alerts=sum(r.open_alerts for r in rows),
         acknowledged_alerts=sum(r.acknowledged_alerts for r in rows),
-        rows=[ward_patient(r) for r in rows])
+        rows=[ward_patient(r, late) for r, late in zip(rows, overdue(rows, now), strict=True)])
 
 
 _BUCKET = re.compile(r"^\s*(\d{1,6})\s*(s|sec|m|min|h|d)\s*$")

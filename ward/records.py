@@ -17,7 +17,7 @@ def select_list(row: type, alias: str = "") -> str:
 
 @dataclass(frozen=True, slots=True)
 class AlertRow:
-    """A row of ``alerts`` (migration 002)."""
+    """A row of ``alerts`` (migration 002; band, red and resolve_note 005)."""
 
     alert_id: int
     patient_id: str
@@ -41,6 +41,9 @@ class AlertRow:
     changed_management: bool | None
     resolved_at: datetime | None
     resolved_by: str | None
+    band: str | None  # the band notified (news2, overdue)
+    red: list[str]  # the parameters scoring 3 that were notified
+    resolve_note: str | None  # why a clinician resolved it by hand
 
 
 ALERT_COLUMNS = select_list(AlertRow)
@@ -48,8 +51,11 @@ ALERT_COLUMNS = select_list(AlertRow)
 
 @dataclass(frozen=True, slots=True)
 class ScoreRow:
-    """A row of ``scores`` (migration 002); sub_scores and inputs in
-    alerts.news2.PARAMETERS order."""
+    """A row of ``scores`` (migrations 002 and 005); sub_scores, inputs and
+    input_times in ward.news2_chart.PARAMETERS order.  total, band, max_single
+    and sub_scores are the true NEWS2; adjusted_total and adjusted_band the
+    score after accepted ranges (None when none changed a sub-score).
+    ward/score_view.py reads what a row shows."""
 
     time: datetime
     patient_id: str
@@ -64,6 +70,11 @@ class ScoreRow:
     overridden: bool
     overridden_parameters: list[str]
     scored_at: datetime
+    adjusted_total: int | None
+    adjusted_band: str | None
+    input_times: list[datetime | None]  # [] on rows scored before 005
+    stale: list[str]
+    monitoring_band: str | None  # None on rows scored before 005
 
 
 SCORE_COLUMNS = select_list(ScoreRow)
@@ -90,8 +101,10 @@ ALERT_EVENT_COLUMNS = select_list(AlertEventRow)
 
 @dataclass(frozen=True, slots=True)
 class SettingRow:
-    """A row of ``patient_settings`` (migration 002): a clinician's SpO2
-    scale or accepted range for one patient; ``created_at`` left out."""
+    """A row of ``patient_settings`` (the view of migration 005 over the
+    append-only setting_records and setting_ends): a clinician's SpO2 scale or
+    accepted range for one patient; ``created_at`` left out.  ``valid_to`` is
+    when it stops (its review date, or its end if ended before that)."""
 
     setting_id: int
     patient_id: str
@@ -105,6 +118,9 @@ class SettingRow:
     valid_from: datetime
     valid_to: datetime | None
     ended_by: str | None
+    review_at: datetime | None  # the review date set with it (None: none)
+    ended_at: datetime | None  # ended early or replaced then
+    end_reason: str | None
 
 
 SETTING_COLUMNS = select_list(SettingRow)

@@ -1,9 +1,11 @@
 """FHIR R4 read and search: Patient, and Observation (vital signs by LOINC,
-NEWS2 totals by SNOMED CT) as a searchset Bundle."""
+NEWS2 totals by SNOMED CT, always the true NEWS2; adjusted scores by our local
+code) as a searchset Bundle."""
 
 from __future__ import annotations
 
 import heapq
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 from urllib.parse import urlencode
@@ -13,6 +15,7 @@ from fastapi.responses import JSONResponse
 
 from api import fhir, queries, series
 from api.deps import Conn, CurrentUser
+from ward.records import ScoreRow
 
 router = APIRouter(prefix="/fhir", tags=["fhir"])
 
@@ -60,8 +63,11 @@ def read_patient(patient_id: str, user: CurrentUser, conn: Conn) -> dict:
 def search_observations(
     request: Request, user: CurrentUser, conn: Conn,
     patient: Annotated[str, Query(description="Patient id or Patient/id (required)")],
-    code: Annotated[list[str] | None, Query(description="LOINC of a vital sign, or SNOMED CT"
-                                                        " 1104051000000101 (NEWS2 total);"
+    code: Annotated[list[str] | None, Query(description="LOINC of a vital sign, SNOMED CT"
+                                                        " 1104051000000101 (NEWS2 total, the"
+                                                        " true score), or urn:vward:score|"
+                                                        "news2-adjusted (the score after"
+                                                        " accepted ranges, not NEWS2);"
                                                         " system|code or code, comma-separated"
                                                         " for any of several")] = None,
     date: Annotated[list[str] | None, Query(description="e.g. ge2026-11-23 and"
@@ -70,8 +76,11 @@ def search_observations(
     offset: Annotated[int, Query(alias="_offset", ge=0, le=1_000_000)] = 0,
     sort: Annotated[Literal["date", "-date"], Query(alias="_sort")] = "date",
 ) -> dict:
-    """A searchset Bundle of the patient's vital signs and NEWS2 totals, by
-    effective time; `next` links page through the rest."""
+    """A searchset Bundle of the patient's vital signs, NEWS2 totals and adjusted
+    scores, by effective time; `next` links page through the rest.  The SNOMED
+    NEWS2 total is the true NEWS2; where a clinician's accepted range changed a
+    sub-score, the adjusted score follows it as an Observation of its own
+    (code urn:vward:score|news2-adjusted, "not NEWS2")."""
     try:
         patient_id = fhir.parse_patient(patient)
         codes = fhir.parse_codes(code)
@@ -87,11 +96,9 @@ def search_observations(
             (r.time, fhir.vital_sign(patient_id, r.time, r.type, r.value, r.device_id))
             for r in series.observation_rows(conn, patient_id, list(codes.types), start, end,
                                              want, newest_first))
-    if codes.news2:
-        entries.append(
-            (r.time, fhir.news2_score(patient_id, r.time, r.total, r.band, r.complete, r.missing,
-                                      r.sub_scores, queries.NEWS2_PARAMETERS, r.spo2_scale))
-            for r in series.score_rows(conn, patient_id, start, end, want, newest_first))
+    if codes.news2 or codes.adjusted:
+        entries.append(_scores(series.score_rows(conn, patient_id, start, end, want,
+                                                 newest_first), patient_id, codes))
     merged = list(heapq.merge(*entries, key=lambda e: e[0], reverse=newest_first))
     page = [resource for _, resource in merged[offset:offset + count]]
     params = [(k, v) for k, v in request.query_params.multi_items() if k != "_offset"]
@@ -102,3 +109,19 @@ def search_observations(
                     f"{urlencode([*params, ('_offset', offset + count)])}")
     total = len(merged) if next_url is None else None
     return fhir.bundle(page, _base(request), self_url, next_url, total)
+
+
+def _scores(rows: list[ScoreRow], patient_id: str, codes: fhir.Codes) -> Iterator[tuple]:
+    """(time, resource) of each score: the true NEWS2, then the adjusted score of the
+    same instant where there is one."""
+    for r in rows:
+        if codes.news2:
+            yield r.time, fhir.news2_score(
+                patient_id, r.time, r.total, r.band, r.complete, r.missing, r.sub_scores,
+                queries.NEWS2_PARAMETERS, r.spo2_scale, adjusted_total=r.adjusted_total,
+                adjusted_band=r.adjusted_band, overridden_parameters=r.overridden_parameters,
+                stale=r.stale)
+        if codes.adjusted and r.adjusted_total is not None and r.adjusted_band is not None:
+            yield r.time, fhir.news2_adjusted(patient_id, r.time, r.adjusted_total,
+                                              r.adjusted_band, r.complete,
+                                              r.overridden_parameters)

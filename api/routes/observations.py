@@ -80,7 +80,10 @@ def scores(
     limit: Annotated[int, Query(ge=1, le=100_000, description="The newest at most")] = 10_000,
 ) -> schemas.Scores:
     """NEWS2 scores at the measurement times of the readings that made them,
-    with each parameter's sub-score and value; oldest first."""
+    oldest first: the true NEWS2 (`total`, `band`), the adjusted score beside it
+    where a clinician's accepted range changed a sub-score (`adjusted_total`,
+    `adjusted_band`: not NEWS2), the monitoring and effective bands, and per
+    parameter its value, true sub-score, measurement time, age and staleness."""
     start, end = _window(start, end, timedelta(days=7))
     queries.get_patient(conn, patient_id)
     rows = series.list_scores(conn, patient_id, start, end, limit)

@@ -85,19 +85,18 @@ def set_spo2_scale(patient_id: str, body: schemas.Spo2ScaleSet, user: CurrentUse
             response_model=schemas.SettingOut, responses=_NOT_FOUND | _CONFLICT)
 def set_accepted_range(patient_id: str, parameter: str, body: schemas.AcceptedRangeSet,
                        user: CurrentUser, conn: Conn) -> clinical.SettingRow:
-    """Values of `parameter` within [low, high] are this patient's normal and
-    score 0 (e.g. a resting heart rate of 100), with the clinical reason."""
-    if parameter not in clinical.SCORED_PARAMETERS:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
-                            f"an accepted range is for one of"
-                            f" {', '.join(clinical.SCORED_PARAMETERS)}, not {parameter!r}")
+    """Values of `parameter` within [low, high] are this patient's normal: where
+    the chart scores them 1 or 2 they count 0 in the adjusted score, which alerts
+    follow (e.g. a resting heart rate of 100); the true NEWS2 is kept and shown
+    beside it.  Never a range covering a value that scores 3, never SpO2 (scale 2
+    is its only adjustment).  With the clinical reason; reviewed by `until`, at
+    most 14 days ahead (the default)."""
     if not (math.isfinite(body.low) and math.isfinite(body.high)):
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
                             "low and high must be finite numbers")
-    if not body.low <= body.high:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
-                            f"accepted range {body.low}–{body.high} is empty"
-                            " (low must not exceed high)")
+    problem = clinical.accepted_range_problem(parameter, body.low, body.high)
+    if problem:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, problem)
     queries.get_patient(conn, patient_id)
     return clinical.set_accepted_range(conn, patient_id, parameter, body.low, body.high,
                                        by=user.name, reason=body.reason,

@@ -20,12 +20,16 @@ def list_wards(user: CurrentUser, conn: Conn) -> list[queries.WardRow]:
 @router.get("/{ward_id}/summary", response_model=schemas.WardSummary,
             responses={404: {"description": "No such ward"}})
 def ward_summary(ward_id: str, user: CurrentUser, conn: Conn) -> Response:
-    """Each admitted patient's latest NEWS2 score (with the values and
-    sub-scores that made it, and what is missing), their latest reading and
-    their live alerts; highest band first, then highest total."""
+    """Each admitted patient's latest NEWS2 score (the true NEWS2, the adjusted
+    score beside it where a clinician set one, each value with its measurement
+    time, age and staleness, and what is missing), their latest complete set and
+    whether it is overdue, their latest reading and their live alerts.  Highest
+    effective band first (never better than the data: an incomplete score shows
+    the band held since the last complete set), then highest total."""
+    now = datetime.now(UTC)
     ward = queries.get_ward(conn, ward_id)
-    rows = queries.ward_summary(conn, ward_id)
-    summary = views.ward_summary(ward.ward_id, ward.name, rows, datetime.now(UTC))
+    rows = queries.ward_summary(conn, ward_id, now)
+    summary = views.ward_summary(ward.ward_id, ward.name, rows, now)
     # Built and checked by the model already: serialise it once, here,
     # rather than have FastAPI validate 500 rows a second time.
     return Response(summary.model_dump_json(), media_type="application/json")

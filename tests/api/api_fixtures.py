@@ -108,9 +108,19 @@ def iso(t) -> str:
 
 
 def add_score(conn, patient_id, time, total, band, *, sub_scores=(0, 0, 0, 0, 0, 0, 0),
-              inputs=(16, 97, 0, 120, 70, 0, 37.0), complete=True, missing=(), scale=1):
+              inputs=(16, 97, 0, 120, 70, 0, 37.0), complete=True, missing=(), scale=1,
+              input_times=(), stale=(), monitoring_band=None, adjusted=None,
+              overridden=()):
+    """A score row as the engine writes it (migration 005): ``input_times`` empty
+    and ``monitoring_band`` None as on rows scored before it; ``adjusted`` is
+    (adjusted_total, adjusted_band) where accepted ranges ``overridden`` changed it."""
+    adjusted_total, adjusted_band = adjusted or (None, None)
     conn.execute(
         "INSERT INTO scores (time, patient_id, total, band, max_single, complete, missing,"
-        " sub_scores, inputs, spo2_scale) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        " sub_scores, inputs, spo2_scale, input_times, stale, monitoring_band, adjusted_total,"
+        " adjusted_band, overridden, overridden_parameters) VALUES (%s, %s, %s, %s, %s, %s, %s,"
+        " %s, %s, %s, %s::timestamptz[], %s, %s, %s, %s, %s, %s)",
         (time, patient_id, total, band, max(sub_scores), complete, list(missing),
-         list(sub_scores), [None if v is None else float(v) for v in inputs], scale))
+         list(sub_scores), [None if v is None else float(v) for v in inputs], scale,
+         list(input_times), list(stale), monitoring_band, adjusted_total, adjusted_band,
+         bool(overridden), list(overridden)))

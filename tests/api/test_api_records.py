@@ -93,7 +93,8 @@ def test_assign_moves_a_device_and_keeps_its_credentials(web, admin, conn):
                                (dev.device_id,)).fetchone()[0]
     r = web.put(f"/api/v1/devices/{dev.device_id}/assignment", json={"patient_id": other},
                 headers=admin.headers)
-    assert r.json() == {"device_id": dev.device_id, "patient_id": other, "changed": True}
+    assert r.json() == {"device_id": dev.device_id, "patient_id": other, "changed": True,
+                        "refused_unassigned": 0}
     rows = conn.execute("SELECT patient_id, valid_to IS NULL FROM device_assignments"
                         " WHERE device_id = %s ORDER BY valid_from", (dev.device_id,)).fetchall()
     assert rows == [(dev.patient_id, False), (other, True)]
@@ -183,7 +184,14 @@ def test_bad_settings_are_refused_clearly_and_nothing_is_stored(web, admin, clin
          "low must not exceed high"),
         (f"{url}/spo2-scale", {"scale": 2, "reason": "x",
                                "until": (datetime.now(UTC) - timedelta(days=1)).isoformat()},
-         409, "end date must be in the future"),
+         409, "review date must be in the future"),
+        (f"{url}/spo2-scale", {"scale": 2, "reason": "x",
+                               "until": (datetime.now(UTC) + timedelta(days=15)).isoformat()},
+         409, "at most 14 days ahead"),
+        (f"{url}/accepted-ranges/spo2", {"low": 88, "high": 92, "reason": "x"}, 422,
+         "SpO2 scale 2"),
+        (f"{url}/accepted-ranges/heart_rate", {"low": 90, "high": 140, "reason": "x"}, 422,
+         "a red parameter always counts"),
         ("/api/v1/patients/nobody/settings/spo2-scale", {"scale": 2, "reason": "x"}, 404, None),
         (f"{url}/spo2-scale", {"scale": 2, "reason": "x", "until": "2099-01-01T08:00:00"}, 422,
          None),

@@ -1,0 +1,97 @@
+"""What a stored score shows of the patient (migration 005), for every door that
+shows one (the REST API's views, the dashboard's rows): the band a reader must act
+on, and each value with its measurement time, its age and whether it is stale.
+Pure; no clock read (``at`` is passed in).
+
+``scores.total``/``band`` are the true NEWS2; ``adjusted_total``/``adjusted_band``
+the score after a clinician's accepted ranges (NULL when none changed a sub-score),
+which alerts follow.  A score that is not complete is a lower bound: what it shows
+is never better than the band held since the last complete set (the *monitoring
+band*), so a patient never looks better because a value aged out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from ward.news2_chart import BAND_LEVEL, MONITORING_INTERVAL, PARAMETERS
+
+
+def alert_band(band: str, adjusted_band: str | None) -> str:
+    """The band alerts follow: the adjusted one where a clinician set one."""
+    return adjusted_band or band
+
+
+def monitoring_band(band: str, adjusted_band: str | None, monitoring: str | None) -> str:
+    """The band whose monitoring interval applies: the highest since the last complete
+    set.  NULL on rows scored before migration 005: read as the row's own band."""
+    return monitoring or alert_band(band, adjusted_band)
+
+
+def effective_band(band: str, adjusted_band: str | None, monitoring: str | None,
+                   complete: bool) -> str:
+    """What the score shows of the patient: its own (adjusted) band when complete,
+    else the monitoring band (an incomplete set can raise it, never lower it)."""
+    if complete:
+        return alert_band(band, adjusted_band)
+    return monitoring_band(band, adjusted_band, monitoring)
+
+
+def effective_band_sql(alias: str) -> str:
+    """``effective_band`` as a SQL expression over the scores row ``alias``."""
+    a = f"{alias}."
+    return (f"CASE WHEN {a}complete THEN coalesce({a}adjusted_band, {a}band)"
+            f" ELSE coalesce({a}monitoring_band, {a}adjusted_band, {a}band) END")
+
+
+def band_level(band: str | None) -> int:
+    """0 (zero) .. 4 (high); -1 for no band."""
+    return BAND_LEVEL.get(band or "", -1)
+
+
+def stale_at(measured_at: datetime | None, band: str, at: datetime) -> bool:
+    """Measured longer ago than ``band``'s monitoring interval, as of ``at`` (the
+    engine's rule, alerts/scoring.py: exactly the interval is not stale yet)."""
+    return measured_at is not None and at - measured_at > MONITORING_INTERVAL[band]
+
+
+@dataclass(frozen=True, slots=True)
+class Value:
+    """One parameter of a score: what was scored, when it was measured.
+
+    value : in the parameter's stored unit, None when missing
+    sub_score : the true NEWS2 sub-score, None when missing
+    measured_at : None when missing, or on a row scored before migration 005
+    age : ``at - measured_at`` (None where ``measured_at`` is)
+    stale : the engine's judgement at the score's time (``scores.stale``)
+    """
+
+    parameter: str
+    value: float | None
+    sub_score: int | None
+    measured_at: datetime | None
+    age: timedelta | None
+    stale: bool
+
+
+def values(inputs: Sequence[float | None] | None, sub_scores: Sequence[int] | None,
+           input_times: Sequence[datetime | None] | None, stale: Sequence[str] | None,
+           at: datetime) -> tuple[Value, ...]:
+    """The seven values of a score row (``PARAMETERS`` order), ages counted to ``at``
+    (the score's time for the record, now for a screen).  ``input_times`` is empty on
+    rows scored before migration 005: their times and ages are unknown (None)."""
+    n = len(PARAMETERS)
+    inputs = inputs or [None] * n
+    subs = sub_scores or [-1] * n
+    times = input_times or [None] * n
+    flagged = set(stale or ())
+    out = []
+    for name, value, sub, t in zip(PARAMETERS, inputs, subs, times, strict=True):
+        present = value is not None and sub is not None and sub >= 0
+        when = t if present else None
+        out.append(Value(name, value if present else None, int(sub) if present else None,
+                         when, None if when is None else at - when,
+                         present and name in flagged))
+    return tuple(out)
