@@ -69,10 +69,13 @@ def discharge(conn: psycopg.Connection, patient_id: str, *, by: str, note: str,
 
 
 def register_device(conn: psycopg.Connection, device_id: str, patient_id: str, kind: str, *,
-                    replace: bool, now: datetime) -> Registered:
-    """Register a device for an admitted patient; returns its new MQTT
-    password and bearer token.  A device registered before is refused unless
-    `replace`, which gives it new credentials (the old ones stop working)."""
+                    replace: bool, now: datetime, valid_from: datetime | None = None
+                    ) -> Registered:
+    """Register a device for an admitted patient, from `valid_from` on (`now`
+    when left out: ward.devices.assign says what a start back in time may
+    be); returns its new MQTT password and bearer token.  A device registered
+    before is refused unless `replace`, which gives it new credentials (the
+    old ones stop working)."""
     devices.check_id(device_id, "device id")
     with conn.transaction():
         ward_id = _patient_ward(conn, patient_id)
@@ -82,31 +85,26 @@ def register_device(conn: psycopg.Connection, device_id: str, patient_id: str, k
             raise Conflict(f"device {device_id} is registered already; send replace=true to"
                            " give it new credentials")
         passwords = devices.register_devices(
-            conn, [devices.NewDevice(device_id, patient_id, ward_id, kind)], valid_from=now)
+            conn, [devices.NewDevice(device_id, patient_id, ward_id, kind)],
+            valid_from=valid_from or now, now=now)
         token = accounts.issue_device_token(conn, device_id)
     return Registered(device_id, patient_id, ward_id, passwords[device_id], token)
 
 
 def assign_device(conn: psycopg.Connection, device_id: str, patient_id: str, *,
-                  now: datetime) -> bool:
-    """Give a registered device to an admitted patient from `now` on,
-    keeping its credentials (ward.devices.register_devices would replace
-    them).  False when it was with that patient already."""
+                  now: datetime, valid_from: datetime | None = None) -> bool:
+    """Give a registered device to an admitted patient from `valid_from` on
+    (`now` when left out), keeping its credentials (ward.devices.register_devices
+    would replace them).  False when it was with that patient already since
+    then."""
     with conn.transaction():
         _patient_ward(conn, patient_id)
         if conn.execute("SELECT 1 FROM devices WHERE device_id = %s FOR UPDATE",
                         (device_id,)).fetchone() is None:
             raise NotFound(f"no device {device_id}")
-        current = conn.execute(
-            "SELECT patient_id FROM device_assignments WHERE device_id = %s AND valid_to IS NULL",
-            (device_id,)).fetchone()
-        if current is not None and current[0] == patient_id:
-            return False
-        if current is not None:
-            devices.unassign_device(conn, device_id, at=now)
-        conn.execute("INSERT INTO device_assignments (device_id, patient_id, valid_from)"
-                     " VALUES (%s, %s, %s)", (device_id, patient_id, now))
-    return True
+        changed = devices.assign(conn, [(device_id, patient_id)],
+                                 valid_from=valid_from or now, now=now)
+    return bool(changed)
 
 
 def unassign_device(conn: psycopg.Connection, device_id: str, *, now: datetime) -> bool:

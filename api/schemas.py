@@ -67,6 +67,9 @@ class PatientAdmit(BaseModel):
     patient_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
     ward_id: str = Field("ward-1", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
     display_name: str | None = Field(None, max_length=200)
+    admitted_at: AwareDatetime | None = Field(
+        None, description="Admitted then, in the past (not older than VWARD_MAX_AGE_DAYS);"
+                          " left out: now")
 
 
 class Discharge(BaseModel):
@@ -194,12 +197,19 @@ class AcceptedRangeSet(BaseModel):
 # ---------------------------------------------------------------- devices
 
 
+_ASSIGNMENT_START = (
+    "The assignment began then: the device was handed out before it was registered.  Not in"
+    " the future beyond VWARD_MAX_FUTURE_SECONDS, nor older than VWARD_MAX_AGE_DAYS, nor before"
+    " the patient's admission, nor overlapping another assignment of the device; left out: now")
+
+
 class DeviceRegister(BaseModel):
     device_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
     patient_id: str
     kind: str = Field("generic", description="oximeter, bp_cuff, thermometer, patch, tablet or"
                                              " generic")
     replace: bool = Field(False, description="Re-register a known device with new credentials")
+    valid_from: AwareDatetime | None = Field(None, description=_ASSIGNMENT_START)
 
 
 class MqttCredentials(BaseModel):
@@ -219,6 +229,10 @@ class DeviceRegistered(BaseModel):
     readings_url: str
     broker_synced: bool = Field(description="False when the broker is external: give it the"
                                             " credentials yourself")
+    refused_unassigned: int = Field(
+        0, description="Messages of the device received since the assignment began that were"
+                       " refused before it was made (unassigned_device): they stay refused,"
+                       " the device must send them again")
 
 
 class DeviceOut(_Out):
@@ -233,12 +247,17 @@ class DeviceOut(_Out):
 
 class DeviceAssign(BaseModel):
     patient_id: str
+    valid_from: AwareDatetime | None = Field(None, description=_ASSIGNMENT_START)
 
 
 class Assignment(BaseModel):
     device_id: str
     patient_id: str | None
     changed: bool
+    refused_unassigned: int = Field(
+        0, description="Messages of the device received since the assignment began that were"
+                       " refused before it was made (unassigned_device): they stay refused,"
+                       " the device must send them again")
 
 
 # ---------------------------------------------------------------- series

@@ -82,14 +82,31 @@ def _sync_broker(settings: Settings, conn) -> None:
 
 
 def _cmd_device_add(args: argparse.Namespace, settings: Settings) -> int:
-    from ward import db, devices
+    from datetime import timedelta
 
+    from ward import db, devices, times
+
+    now = datetime.now(UTC)
+    start = now
+    if args.valid_from is not None:
+        start = times.backdated(
+            times.parse_time(args.valid_from, now), now, what="--from",
+            max_future=timedelta(seconds=settings.max_future_seconds),
+            max_age=timedelta(days=settings.max_age_days))
     with db.connect(settings) as conn:
         new = devices.NewDevice(args.device_id, args.patient, args.ward, args.kind)
-        passwords = devices.register_devices(conn, [new])
+        passwords = devices.register_devices(conn, [new], valid_from=start, now=now)
+        refused = devices.refused_unassigned(conn, args.device_id, start)
         _sync_broker(settings, conn)
     topic = f"ward/v1/devices/{args.device_id}/readings"
-    print(f"device {args.device_id} assigned to patient {args.patient} on ward {args.ward}")
+    since = f" from {times.iso(start)}" if start < now else ""
+    print(f"device {args.device_id} assigned to patient {args.patient} on ward {args.ward}{since}")
+    if refused:
+        print(
+            f"note: {refused} message(s) it sent since {times.iso(start)} were refused before"
+            " this assignment (unassigned_device) and stay refused in rejected_messages:"
+            " the device must send them again"
+        )
     print(
         f"MQTT {settings.mqtt_host}:{settings.mqtt_port}, user {args.device_id}, publish to {topic}"
     )
@@ -199,6 +216,13 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--ward", default="ward-1")
     a.add_argument(
         "--kind", default="generic", help="oximeter, bp_cuff, thermometer, patch, tablet or generic"
+    )
+    a.add_argument(
+        "--from",
+        dest="valid_from",
+        metavar="TIME",
+        help="the assignment began then (the device was handed out before it was registered):"
+        " ISO 8601 (naive = UTC) or an age such as 90m, 2h, 1d; a new patient is admitted then",
     )
     a.set_defaults(func=_cmd_device_add)
     dev.add_parser("list", help="devices, patients and last-seen times").set_defaults(

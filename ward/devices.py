@@ -14,6 +14,7 @@ from psycopg.rows import class_row
 
 from ward import mqtt_auth
 from ward.errors import Conflict, WardError
+from ward.times import iso
 
 DEFAULT_WARD = "ward-1"
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -63,13 +64,20 @@ def ensure_ward(
 
 
 def register_devices(
-    conn: psycopg.Connection, new: Iterable[NewDevice], *, valid_from: datetime | None = None
+    conn: psycopg.Connection,
+    new: Iterable[NewDevice],
+    *,
+    valid_from: datetime | None = None,
+    now: datetime | None = None,
 ) -> dict[str, str]:
     """Register devices (creating wards and patients as needed), assign each
-    to its patient from `valid_from` on, and return each device's new MQTT
-    password.  A device already known gets a new password, and is moved to
-    the patient named if it was assigned to another one.  One transaction."""
-    valid_from = valid_from or datetime.now(UTC)
+    to its patient from `valid_from` on (`now` when left out), and return each
+    device's new MQTT password.  A device already known gets a new password,
+    and is moved to the patient named if it was assigned to another one.  One
+    transaction.  New patients are admitted at `valid_from`; the rules of a
+    backdated start are `assign` 's."""
+    now = now or datetime.now(UTC)
+    valid_from = valid_from or now
     items = list(new)
     for d in items:
         check_id(d.device_id, "device id")
@@ -91,20 +99,78 @@ def register_devices(
                     for d in items
                 ],
             )
-            # Close an assignment to another patient, then open the new one.
-            cur.executemany(
-                "UPDATE device_assignments"
-                " SET valid_to = greatest(%s, valid_from + interval '1 microsecond')"
-                " WHERE device_id = %s AND valid_to IS NULL AND patient_id <> %s",
-                [(valid_from, d.device_id, d.patient_id) for d in items],
-            )
-            cur.executemany(
-                "INSERT INTO device_assignments (device_id, patient_id, valid_from)"
-                " SELECT %s, %s, %s WHERE NOT EXISTS (SELECT 1 FROM device_assignments"
-                " WHERE device_id = %s AND valid_to IS NULL)",
-                [(d.device_id, d.patient_id, valid_from, d.device_id) for d in items],
-            )
+        assign(conn, [(d.device_id, d.patient_id) for d in items], valid_from=valid_from, now=now)
     return passwords
+
+
+def assign(
+    conn: psycopg.Connection,
+    pairs: list[tuple[str, str]],
+    *,
+    valid_from: datetime,
+    now: datetime,
+) -> list[str]:
+    """Give each registered device of (device, patient) `pairs` to its patient
+    from `valid_from` on; returns the devices whose assignment changed.
+
+    A device with another patient now is moved at `now`.  A `valid_from`
+    before `now` (a device handed out before it was registered) starts the
+    assignment back then: a device already with the patient since later has
+    its assignment moved back; but an assignment never begins before the
+    patient's admission, nor overlaps another assignment of the device, not
+    even the current one of another patient (its readings of that time were
+    stored for that patient).  Those are refused with a Conflict naming
+    them."""
+    if not pairs:
+        return []
+    devices_, patients = (list(x) for x in zip(*pairs, strict=True))
+    with conn.transaction():
+        _check_admitted(conn, sorted(set(patients)), valid_from)
+        _check_overlaps(conn, devices_, patients, valid_from, now)
+        try:
+            with conn.transaction(), conn.cursor() as cur:
+                return _write_assignments(cur, devices_, patients, valid_from, now)
+        except psycopg.errors.ExclusionViolation as exc:
+            # Only a registration running at the same moment gets here.
+            detail = exc.diag.message_detail or ""
+            raise Conflict(
+                f"the assignment overlaps another one of the same device, made meanwhile:"
+                f" {detail}"
+            ) from None
+
+
+def _write_assignments(
+    cur: psycopg.Cursor, devices_: list[str], patients: list[str], valid_from: datetime,
+    now: datetime,
+) -> list[str]:
+    params = {"d": devices_, "p": patients, "from": valid_from, "now": now}
+    # Another patient's assignment ends now, never in the past (_check_overlaps).
+    moved = cur.execute(
+        "UPDATE device_assignments a"
+        " SET valid_to = greatest(%(now)s, a.valid_from + interval '1 microsecond')"
+        " FROM unnest(%(d)s::text[], %(p)s::text[]) AS n(device_id, patient_id)"
+        " WHERE a.device_id = n.device_id AND a.valid_to IS NULL"
+        " AND a.patient_id <> n.patient_id RETURNING a.device_id",
+        params,
+    ).fetchall()
+    # With the patient already, from later than said: it begins back then.
+    earlier = cur.execute(
+        "UPDATE device_assignments a SET valid_from = %(from)s"
+        " FROM unnest(%(d)s::text[], %(p)s::text[]) AS n(device_id, patient_id)"
+        " WHERE a.device_id = n.device_id AND a.valid_to IS NULL"
+        " AND a.patient_id = n.patient_id AND a.valid_from > %(from)s RETURNING a.device_id",
+        params,
+    ).fetchall()
+    opened = cur.execute(
+        "INSERT INTO device_assignments (device_id, patient_id, valid_from)"
+        " SELECT n.device_id, n.patient_id, %(from)s"
+        " FROM unnest(%(d)s::text[], %(p)s::text[]) AS n(device_id, patient_id)"
+        " WHERE NOT EXISTS (SELECT 1 FROM device_assignments a"
+        "   WHERE a.device_id = n.device_id AND a.valid_to IS NULL)"
+        " RETURNING device_id",
+        params,
+    ).fetchall()
+    return sorted({r[0] for r in [*moved, *earlier, *opened]})
 
 
 def _ensure_patients(
@@ -126,6 +192,61 @@ def _ensure_patients(
         )
 
 
+def _check_admitted(conn: psycopg.Connection, patients: list[str], valid_from: datetime) -> None:
+    rows = conn.execute(
+        "SELECT patient_id, admitted_at, discharged_at FROM patients"
+        " WHERE patient_id = ANY(%s) AND (admitted_at > %s OR discharged_at IS NOT NULL)"
+        " ORDER BY patient_id",
+        (patients, valid_from),
+    ).fetchall()
+    for patient_id, admitted_at, discharged_at in rows:
+        if discharged_at is not None:
+            raise Conflict(
+                f"patient {patient_id} was discharged at {iso(discharged_at)}: no device can"
+                " be assigned to them"
+            )
+        raise Conflict(
+            f"patient {patient_id} was admitted at {iso(admitted_at)}, after {iso(valid_from)}:"
+            " an assignment cannot begin before the patient's admission"
+        )
+
+
+def _check_overlaps(
+    conn: psycopg.Connection, devices_: list[str], patients: list[str], valid_from: datetime,
+    now: datetime,
+) -> None:
+    """Refuse, naming it, an assignment of the device that the new one from
+    `valid_from` would overlap once another patient's current one ends `now`
+    (the device's current one with the same patient is moved back instead).
+    The table's exclusion constraint is the backstop; this says which."""
+    row = conn.execute(
+        "SELECT a.device_id, a.patient_id, a.valid_from, a.valid_to, n.patient_id"
+        " FROM device_assignments a"
+        " JOIN unnest(%(d)s::text[], %(p)s::text[]) AS n(device_id, patient_id)"
+        "   ON a.device_id = n.device_id"
+        " WHERE NOT (a.valid_to IS NULL AND a.patient_id = n.patient_id)"
+        " AND tstzrange(a.valid_from, coalesce(a.valid_to,"
+        "   greatest(%(now)s, a.valid_from + interval '1 microsecond')))"
+        "   && tstzrange(%(from)s, NULL)"
+        " ORDER BY a.device_id, a.valid_from DESC LIMIT 1",
+        {"d": devices_, "p": patients, "from": valid_from, "now": now},
+    ).fetchone()
+    if row is None:
+        return
+    device_id, holder, since, until, wanted = row
+    start = f"an assignment to patient {wanted} from {iso(valid_from)} would overlap it"
+    if until is None:
+        raise Conflict(
+            f"device {device_id} is assigned to patient {holder} since {iso(since)}: {start}"
+            f" (the readings it sent meanwhile were stored for {holder}); move it from now"
+            " on instead"
+        )
+    raise Conflict(
+        f"device {device_id} was assigned to patient {holder} from {iso(since)} until"
+        f" {iso(until)}: {start}; begin at {iso(until)} or later"
+    )
+
+
 def unassign_device(
     conn: psycopg.Connection, device_id: str, *, at: datetime | None = None
 ) -> bool:
@@ -138,6 +259,20 @@ def unassign_device(
             (at, device_id),
         )
     return cur.rowcount > 0
+
+
+def refused_unassigned(conn: psycopg.Connection, device_id: str, since: datetime) -> int:
+    """Messages of the device received since `since` that had readings refused
+    because it had no patient (ingest's `unassigned_device`, alone or among
+    other reasons).  They stay refused in rejected_messages after a backdated
+    assignment: the device must send them again."""
+    row = conn.execute(
+        "SELECT count(*) FROM rejected_messages WHERE device_id = %s AND received_at >= %s"
+        " AND (reason_code = 'unassigned_device'"
+        "      OR (reason_code = 'several' AND reason LIKE '%%was not assigned to a patient%%'))",
+        (device_id, since),
+    ).fetchone()
+    return row[0] if row else 0
 
 
 def password_hashes(conn: psycopg.Connection) -> dict[str, str]:

@@ -4,13 +4,14 @@ between patients, list them.  Admin only."""
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from fastapi import APIRouter, Request, status
 
 from api import admission, schemas
 from api.deps import AdminUser, AppSettings, Conn
-from ward import devices, services
+from ward import devices, services, times
+from ward.settings import Settings
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1/devices", tags=["devices"])
@@ -26,10 +27,13 @@ def list_devices(admin: AdminUser, conn: Conn) -> list[devices.DeviceRow]:
                         409: {"description": "Device known already, or patient discharged"}})
 def register(body: schemas.DeviceRegister, request: Request, admin: AdminUser, conn: Conn,
              cfg: AppSettings) -> schemas.DeviceRegistered:
-    """Register a device and assign it to an admitted patient.  Returns its
+    """Register a device and assign it to an admitted patient, from now or
+    from `valid_from` (handed out before it was registered).  Returns its
     MQTT password and its bearer token for HTTP ingestion, shown this once."""
+    now = datetime.now(UTC)
+    start = _start(body.valid_from, now, cfg)
     done = admission.register_device(conn, body.device_id, body.patient_id, body.kind,
-                                     replace=body.replace, now=datetime.now(UTC))
+                                     replace=body.replace, now=now, valid_from=start)
     if not cfg.mqtt_external:
         # The broker's password file is written from the database (ward/services.py).
         services.write_broker_credentials(cfg, devices.password_hashes(conn))
@@ -40,17 +44,34 @@ def register(body: schemas.DeviceRegister, request: Request, admin: AdminUser, c
                                      topic=f"ward/v1/devices/{done.device_id}/readings"),
         token=done.token,
         readings_url=str(request.url_for("ingest_readings", device_id=done.device_id)),
-        broker_synced=not cfg.mqtt_external)
+        broker_synced=not cfg.mqtt_external,
+        refused_unassigned=devices.refused_unassigned(conn, done.device_id, start))
 
 
 @router.put("/{device_id}/assignment", response_model=schemas.Assignment,
-            responses={404: {"description": "No such device or patient"}})
+            responses={404: {"description": "No such device or patient"},
+                       409: {"description": "Patient discharged or admitted after valid_from,"
+                                            " or another assignment of the device overlaps"}})
 def assign(device_id: str, body: schemas.DeviceAssign, admin: AdminUser,
-           conn: Conn) -> schemas.Assignment:
-    """Give the device to another admitted patient from now on; its readings
-    measured before now stay with the patient it had then."""
-    changed = admission.assign_device(conn, device_id, body.patient_id, now=datetime.now(UTC))
-    return schemas.Assignment(device_id=device_id, patient_id=body.patient_id, changed=changed)
+           conn: Conn, cfg: AppSettings) -> schemas.Assignment:
+    """Give the device to another admitted patient from now on (or from
+    `valid_from`, back in time); its readings measured before then stay with
+    the patient it had then."""
+    now = datetime.now(UTC)
+    start = _start(body.valid_from, now, cfg)
+    changed = admission.assign_device(conn, device_id, body.patient_id, now=now,
+                                      valid_from=start)
+    return schemas.Assignment(device_id=device_id, patient_id=body.patient_id, changed=changed,
+                              refused_unassigned=devices.refused_unassigned(conn, device_id,
+                                                                            start))
+
+
+def _start(valid_from: datetime | None, now: datetime, cfg: Settings) -> datetime:
+    if valid_from is None:
+        return now
+    return times.backdated(valid_from, now, what="valid_from",
+                                  max_future=timedelta(seconds=cfg.max_future_seconds),
+                                  max_age=timedelta(days=cfg.max_age_days))
 
 
 @router.delete("/{device_id}/assignment", response_model=schemas.Assignment,

@@ -4,14 +4,14 @@ through ward.clinical so that every door records them the same way."""
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, status
 
 from api import admission, queries, schemas, series, views
-from api.deps import AdminUser, Conn, CurrentUser
-from ward import clinical
+from api.deps import AdminUser, AppSettings, Conn, CurrentUser
+from ward import clinical, times
 
 router = APIRouter(prefix="/api/v1/patients", tags=["patients"])
 
@@ -29,10 +29,17 @@ def list_patients(user: CurrentUser, conn: Conn,
 
 @router.post("", response_model=schemas.PatientOut, status_code=status.HTTP_201_CREATED,
              responses=_CONFLICT)
-def admit(body: schemas.PatientAdmit, admin: AdminUser, conn: Conn) -> queries.PatientRow:
-    """Admit a patient to a ward (the ward is created if new).  Admin only."""
-    admission.admit(conn, body.patient_id, body.ward_id, body.display_name,
-                    now=datetime.now(UTC))
+def admit(body: schemas.PatientAdmit, admin: AdminUser, conn: Conn,
+          cfg: AppSettings) -> queries.PatientRow:
+    """Admit a patient to a ward (the ward is created if new), now or at
+    `admitted_at` (so that a device handed out then can be assigned from
+    then).  Admin only."""
+    now = datetime.now(UTC)
+    if body.admitted_at is not None:
+        now = times.backdated(body.admitted_at, now, what="admitted_at",
+                              max_future=timedelta(seconds=cfg.max_future_seconds),
+                              max_age=timedelta(days=cfg.max_age_days))
+    admission.admit(conn, body.patient_id, body.ward_id, body.display_name, now=now)
     return queries.get_patient(conn, body.patient_id)
 
 
