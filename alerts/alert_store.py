@@ -13,12 +13,13 @@ from datetime import datetime
 
 import psycopg
 
-from alerts.lifecycle import Change, Key, LiveAlert, severity_name, severity_of
+from alerts.conditions import FailingPatient, LapsedSetting
+from alerts.lifecycle import Change, Key, LiveAlert, Resolved, severity_name, severity_of
 from alerts.rules import AlertState
 
 _ALERT_COLUMNS = ("alert_id, patient_id, ward_id, kind, device_id, severity, state, reason,"
                   " condition_time, opened_at, last_notified_severity, acknowledged_at,"
-                  " clear_since, escalated_at")
+                  " clear_since, escalated_at, coalesce(band, ''), red")
 
 
 def live_alerts(conn: psycopg.Connection, *, patients: Sequence[str] | None = None,
@@ -42,20 +43,29 @@ def live_alerts(conn: psycopg.Connection, *, patients: Sequence[str] | None = No
 
 def _live(r: tuple) -> LiveAlert:
     (alert_id, patient_id, ward_id, kind, device_id, severity, state, reason, condition_time,
-     opened_at, notified, acknowledged_at, clear_since, escalated_at) = r
+     opened_at, notified, acknowledged_at, clear_since, escalated_at, band, red) = r
     return LiveAlert(alert_id, patient_id, ward_id, kind, device_id, AlertState(
         kind=kind, severity=severity_of(severity), state=state, opened_at=opened_at,
         last_notified_severity=severity_of(notified), acknowledged_at=acknowledged_at,
-        clear_since=clear_since, escalated_at=escalated_at), reason, condition_time)
+        clear_since=clear_since, escalated_at=escalated_at, band=band,
+        red=frozenset(red)), reason, condition_time)
 
 
-def last_resolved_basis(conn: psycopg.Connection, ids: Sequence[str], kind: str,
-                        ) -> dict[Key, datetime | None]:
+def last_resolved(conn: psycopg.Connection, ids: Sequence[str], kinds: Sequence[str],
+                  ) -> dict[Key, Resolved]:
+    """Per (patient, kind, device) of ``kinds``: its latest resolved alert's basis and,
+    for news2, whether a complete set in the zero band came after it (the episode
+    ended: lifecycle.Resolved)."""
     rows = conn.execute(
-        "SELECT patient_id, device_id, max(condition_time) FROM alerts WHERE patient_id = ANY(%s)"
-        " AND kind = %s AND state = 'resolved' GROUP BY patient_id, device_id",
-        (list(ids), kind)).fetchall()
-    return {(r[0], kind, r[1]): r[2] for r in rows}
+        """WITH r AS (SELECT patient_id, kind, device_id, max(condition_time) AS basis
+                      FROM alerts WHERE patient_id = ANY(%s) AND kind = ANY(%s)
+                        AND state = 'resolved' GROUP BY patient_id, kind, device_id)
+           SELECT r.patient_id, r.kind, r.device_id, r.basis,
+                  r.kind <> 'news2' OR EXISTS (
+                      SELECT 1 FROM scores s WHERE s.patient_id = r.patient_id AND s.complete
+                        AND s.time > r.basis AND coalesce(s.adjusted_band, s.band) = 'zero')
+           FROM r""", (list(ids), list(kinds))).fetchall()
+    return {(r[0], r[1], r[2]): Resolved(r[3], bool(r[4])) for r in rows}
 
 
 def write_changes(conn: psycopg.Connection, changes: Sequence[Change], now: datetime,
@@ -70,13 +80,13 @@ def write_changes(conn: psycopg.Connection, changes: Sequence[Change], now: date
             row = conn.execute(
                 "INSERT INTO alerts (patient_id, ward_id, kind, category, device_id, severity,"
                 " state, reason, condition_time, opened_at, updated_at, last_notified_severity,"
-                " clear_since, escalated_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
-                " %s, %s, %s, %s) ON CONFLICT (patient_id, kind, device_id)"
+                " clear_since, escalated_at, band, red) VALUES (%s, %s, %s, %s, %s, %s, %s, %s,"
+                " %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (patient_id, kind, device_id)"
                 " WHERE state <> 'resolved' DO NOTHING RETURNING alert_id",
                 (c.patient_id, c.ward_id, c.kind, c.category, c.device_id,
                  severity_name(s.severity), s.state, c.reason, c.condition_time, s.opened_at,
                  now, severity_name(s.last_notified_severity), s.clear_since,
-                 s.escalated_at)).fetchone()
+                 s.escalated_at, s.band or None, sorted(s.red))).fetchone()
             if row is None:
                 continue
             alert_id = row[0]
@@ -88,11 +98,11 @@ def write_changes(conn: psycopg.Connection, changes: Sequence[Change], now: date
                 " escalated_at = %s, acknowledged_at = %s,"
                 " acknowledged_by = CASE WHEN %s::timestamptz IS NULL THEN NULL"
                 "   ELSE acknowledged_by END,"
-                " resolved_at = %s, resolved_by = %s WHERE alert_id = %s",
+                " resolved_at = %s, resolved_by = %s, band = %s, red = %s WHERE alert_id = %s",
                 (severity_name(s.severity), s.state, c.reason, c.condition_time, now,
                  severity_name(s.last_notified_severity), s.clear_since, s.escalated_at,
                  s.acknowledged_at, s.acknowledged_at, now if resolved else None,
-                 actor if resolved else None, alert_id))
+                 actor if resolved else None, s.band or None, sorted(s.red), alert_id))
         events += [(alert_id, now, e.event, severity_name(s.severity), s.state, actor,
                     json.dumps(dict(e.detail)), e.reason) for e in c.events]
     if events:
@@ -108,17 +118,73 @@ def write_changes(conn: psycopg.Connection, changes: Sequence[Change], now: date
 
 
 def patient_states(conn: psycopg.Connection, wards: Sequence[str]) -> list[tuple]:
-    """(patient_id, ward_id, admitted_at, latest band, last complete time) of admitted patients."""
+    """(patient_id, ward_id, admitted_at, monitoring band of the latest score, last complete
+    time, effective band of the latest score) of admitted patients.  The last complete
+    time is when the oldest value of the latest complete set was measured: a set is as
+    old as its oldest value, so SpO2 readings after a full set do not push the next one
+    back (rules.overdue starts the interval there).  The effective band
+    is what the latest score shows (scoring.ScoreTable.effective_level): its own band when
+    complete, else its monitoring band."""
     ward_filter = "AND p.ward_id = ANY(%s)" if wards else ""
     return conn.execute(
-        f"""SELECT p.patient_id, p.ward_id, p.admitted_at, l.band, c.time
+        f"""SELECT p.patient_id, p.ward_id, p.admitted_at,
+                   coalesce(l.monitoring_band, l.adjusted_band, l.band), c.time,
+                   CASE WHEN l.complete THEN coalesce(l.adjusted_band, l.band)
+                        ELSE coalesce(l.monitoring_band, l.adjusted_band, l.band) END
             FROM patients p
-            LEFT JOIN LATERAL (SELECT band FROM scores s WHERE s.patient_id = p.patient_id
+            LEFT JOIN LATERAL (SELECT band, adjusted_band, monitoring_band, complete FROM scores s
+                               WHERE s.patient_id = p.patient_id
                                ORDER BY time DESC LIMIT 1) l ON true
-            LEFT JOIN LATERAL (SELECT time FROM scores s WHERE s.patient_id = p.patient_id
-                               AND complete ORDER BY time DESC LIMIT 1) c ON true
+            LEFT JOIN LATERAL (SELECT coalesce((SELECT min(x) FROM unnest(s.input_times) x),
+                                               s.time) AS time
+                               FROM scores s WHERE s.patient_id = p.patient_id
+                               AND complete ORDER BY s.time DESC LIMIT 1) c ON true
             WHERE p.discharged_at IS NULL {ward_filter}
             ORDER BY p.patient_id""", [list(wards)] if wards else []).fetchall()
+
+
+def lapsed_settings(conn: psycopg.Connection, wards: Sequence[str], now: datetime,
+                    ) -> list[LapsedSetting]:
+    """Accepted ranges and SpO2 scale-2 settings of admitted patients that reached their
+    review date (not ended or replaced before it, and not renewed since)."""
+    ward_filter = "AND p.ward_id = ANY(%(wards)s)" if wards else ""
+    rows = conn.execute(
+        f"""SELECT r.patient_id, p.ward_id, r.setting_id, r.kind, r.parameter, r.low, r.high,
+                   r.set_by, r.reason, r.valid_to
+            FROM setting_records r JOIN patients p USING (patient_id)
+            WHERE p.discharged_at IS NULL {ward_filter}
+              AND (r.kind = 'accepted_range' OR r.spo2_scale = 2) AND r.valid_to <= %(now)s
+              AND NOT EXISTS (SELECT 1 FROM setting_ends e WHERE e.setting_id = r.setting_id
+                              AND e.ended_at < r.valid_to)
+              AND NOT EXISTS (SELECT 1 FROM setting_records n WHERE n.patient_id = r.patient_id
+                              AND n.kind = r.kind AND n.setting_id > r.setting_id
+                              AND n.parameter IS NOT DISTINCT FROM r.parameter)
+            ORDER BY r.patient_id, r.valid_to""",
+        {"now": now, "wards": list(wards)}).fetchall()
+    return [LapsedSetting(*r) for r in rows]
+
+
+def failing_patients(conn: psycopg.Connection, wards: Sequence[str]) -> list[FailingPatient]:
+    ward_filter = "AND p.ward_id = ANY(%s)" if wards else ""
+    rows = conn.execute(
+        f"""SELECT f.patient_id, p.ward_id, f.failures, f.first_failed_at, f.last_error
+            FROM scoring_failures f JOIN patients p USING (patient_id)
+            WHERE p.discharged_at IS NULL {ward_filter}""",
+        [list(wards)] if wards else []).fetchall()
+    return [FailingPatient(*r) for r in rows]
+
+
+def alerted_times(conn: psycopg.Connection, ids: Sequence[str], kinds: Sequence[str],
+                  since: datetime) -> dict[str, list[datetime]]:
+    """Per patient, the condition times (at or after ``since``) of its alerts of ``kinds``,
+    in any state: what late data may have been alerted on already."""
+    rows = conn.execute(
+        "SELECT patient_id, condition_time FROM alerts WHERE patient_id = ANY(%s)"
+        " AND kind = ANY(%s) AND condition_time >= %s", (list(ids), list(kinds), since)).fetchall()
+    out: dict[str, list[datetime]] = {}
+    for patient, at in rows:
+        out.setdefault(patient, []).append(at)
+    return out
 
 
 def device_states(conn: psycopg.Connection, wards: Sequence[str], now: datetime) -> list[tuple]:

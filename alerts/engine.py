@@ -27,7 +27,15 @@ import numpy as np
 import psycopg
 
 from alerts import alert_store, conditions, lifecycle, rules, store
-from alerts.lifecycle import NEWS2, SCORE_RISING, SPO2_FALLING, Condition, LiveAlert
+from alerts.lifecycle import (
+    NEWS2,
+    RETROSPECTIVE,
+    REVIEW_DUE,
+    SCORE_RISING,
+    SPO2_FALLING,
+    Condition,
+    LiveAlert,
+)
 from alerts.news2 import PARAMETERS
 from alerts.scoring import ScoreTable, score_rows
 from ward.heartbeats import Heartbeat
@@ -35,7 +43,9 @@ from ward.settings import Settings
 
 log = logging.getLogger("alerts")
 
-_SCORE_KINDS = (NEWS2, SCORE_RISING, SPO2_FALLING)
+_SCORE_KINDS = (NEWS2, SCORE_RISING, SPO2_FALLING, RETROSPECTIVE)
+# Kinds whose latest resolved alert decides whether a condition reopens (lifecycle.Resolved).
+_REOPEN_KINDS = (NEWS2, RETROSPECTIVE, REVIEW_DUE)
 _SPO2 = PARAMETERS.index("spo2")
 _CONTEXT = max(rules.SCORE_RISE_WINDOW, np.timedelta64(rules.HOLD))  # scores kept for trends
 _REPORT_EVERY = 10.0  # [s] between counter lines in the log
@@ -86,22 +96,27 @@ class Engine:
         self._restarted = False  # own claims only once: one that failed waits for its expiry
         if not claims:
             return 0
-        # A patient that still fails alone stays claimed: retried when the claim expires.
-        self.each_alone(claims, lambda part: self._score_claims(part, now),
-                        lambda c: c.patient_id, f"retried in {self.claim_for}")
+        # A patient that still fails alone stays claimed: retried when the claim expires,
+        # and counted: the tick raises scoring_failed after rules.SCORING_FAILED_AFTER.
+        failed = self.each_alone(claims, lambda part: self._score_claims(part, now),
+                                 lambda c: c.patient_id, f"retried in {self.claim_for}")
+        for c, error in failed:
+            store.record_failure(self.conn, c.patient_id, error, now)
         return len(claims)
 
     def _score_claims(self, claims: list[store.Claim], now: datetime) -> None:
         with self.conn.transaction():
-            self.score([c.patient_id for c in claims], [c.since for c in claims], now)
+            self.score([c.patient_id for c in claims], [c.since for c in claims], now,
+                       retrospective=True)
             self.counts["queue_done"] += store.finish(self.conn, self.engine_id, claims)
         self.counts["batches"] += 1
 
     def each_alone(self, items: list[_T], work: Callable[[list[_T]], object],
-                   name: Callable[[_T], str], then: str) -> list[_T]:
+                   name: Callable[[_T], str], then: str) -> list[tuple[_T, str]]:
         """``work(items)``; should it fail (not the database), ``work([item])`` for each,
         so that a fault in one patient's data never stops the others.  Returns the items
-        that failed alone (each logged and counted as ``failed``); database errors raise."""
+        that failed alone with their error (each logged and counted as ``failed``);
+        database errors raise."""
         try:
             work(items)
             return []
@@ -115,9 +130,9 @@ class Engine:
                 work([item])
             except _DB_ERRORS:
                 raise
-            except Exception:
+            except Exception as exc:
                 self.counts["failed"] += 1
-                failed.append(item)
+                failed.append((item, f"{type(exc).__name__}: {exc}"))
                 log.exception("patient %s could not be scored; %s", name(item), then)
         return failed
 
@@ -132,10 +147,13 @@ class Engine:
             total += n
         return total
 
-    def score(self, ids: Sequence[str], since: Sequence[datetime], now: datetime) -> int:
+    def score(self, ids: Sequence[str], since: Sequence[datetime], now: datetime, *,
+              retrospective: bool = False) -> int:
         """Inside the caller's transaction: rescore ``ids`` from ``since`` on, write the
         scores and reconcile their score-driven alerts.  Returns score rows written.
-        The one path of the engine and of ``vward rescore``."""
+        The one path of the engine and of ``vward rescore``; ``retrospective`` (the
+        engine's live path) raises what new readings show that nobody was told of:
+        a rescore of history leaves its scores for the chart."""
         clock = _Stopwatch(self.timings)
         patients = store.lock_patients(self.conn, ids)
         wanted = dict(zip(ids, since, strict=True))
@@ -150,23 +168,29 @@ class Engine:
         setting_rows = store.load_settings(self.conn, pids)
         context = store.load_scores(self.conn, pids,
                                     [min(s, now - _td(_CONTEXT)) for s in starts], starts)
+        seeds = store.load_seeds(self.conn, pids, starts)
         live = alert_store.live_alerts(self.conn, patients=pids, kinds=_SCORE_KINDS)
+        resolved = alert_store.last_resolved(self.conn, pids, _REOPEN_KINDS)
+        covered = (alert_store.alerted_times(self.conn, pids, (NEWS2, RETROSPECTIVE), min(starts))
+                   if retrospective else None)
         clock.lap("read")
-        table = score_rows(obs, setting_rows, store.as_times(starts), _np(now),
-                           np.timedelta64(self.freshness))
+        since_np = store.as_times(starts)
+        table = score_rows(obs, setting_rows, since_np, _np(now),
+                           np.timedelta64(self.freshness), seed=seeds)
         clock.lap("score")
         rewritten = self._rewritten(live, table, pids, wanted)
         store.write_scores(self.conn, table, pids)
+        store.clear_failures(self.conn, pids)
         clock.lap("write")
         history = context.merged(table)
         keys = {a.key for a in live}
         spo2 = obs.param == _SPO2
-        found = (conditions.news2_conditions(history, pids, wards, keys)
+        found = (conditions.news2_conditions(history, pids, wards, keys,
+                                             since=since_np if retrospective else None,
+                                             covered=covered)
                  + conditions.trend_conditions(history, obs.patient[spo2], obs.time[spo2],
                                                obs.value[spo2], now, pids, wards, keys))
-        resolved = alert_store.last_resolved_basis(self.conn, pids, NEWS2)
-        changes = lifecycle.reconcile(live, found, now, last_resolved_basis=resolved,
-                                      rewritten=rewritten)
+        changes = lifecycle.reconcile(live, found, now, resolved=resolved, rewritten=rewritten)
         self._write(changes, now)
         clock.lap("alerts")
         self.counts["patients"] += len(pids)
@@ -210,21 +234,32 @@ class Engine:
             self.counts["settings_ended"] += store.enqueue_ended_settings(self.conn, after, now)
             live = alert_store.live_alerts(self.conn, wards=self.wards)
             keys = {a.key for a in live}
-            found = self._patient_conditions(now, keys) + self._device_conditions(now, keys)
-            found += self._score_conditions(live, now, keys)
-            changes = lifecycle.reconcile(live, found, now)
+            states = alert_store.patient_states(self.conn, self.wards)
+            found = (self._patient_conditions(states, now, keys)
+                     + self._device_conditions(now, keys)
+                     + self._score_conditions(live, states, now, keys)
+                     + conditions.standing_conditions(live))
+            resolved = alert_store.last_resolved(
+                self.conn, sorted({c.patient_id for c in found}), _REOPEN_KINDS)
+            changes = lifecycle.reconcile(live, found, now, resolved=resolved)
             events = self._write(changes, now)
         self._last_tick = now
         self.counts["ticks"] += 1
         return events
 
-    def _patient_conditions(self, now: datetime, keys: set) -> list[Condition]:
-        rows = alert_store.patient_states(self.conn, self.wards)
-        if not rows:
+    def _patient_conditions(self, states: list[tuple], now: datetime,
+                            keys: set) -> list[Condition]:
+        """Overdue sets, settings due for review and patients that cannot be scored."""
+        if not states:
             return []
-        pid, ward, admitted, band, complete = zip(*rows, strict=True)
-        return conditions.overdue_conditions(pid, ward, store.as_times(admitted),
-                                             store.as_times(complete), band, now, keys)
+        pid, ward, admitted, band, complete, _ = zip(*states, strict=True)
+        wards = dict(zip(pid, ward, strict=True))
+        return (conditions.overdue_conditions(pid, ward, store.as_times(admitted),
+                                              store.as_times(complete), band, now, keys)
+                + conditions.review_conditions(
+                    alert_store.lapsed_settings(self.conn, self.wards, now), wards, keys)
+                + conditions.scoring_failed_conditions(
+                    alert_store.failing_patients(self.conn, self.wards), wards, keys))
 
     def _device_conditions(self, now: datetime, keys: set) -> list[Condition]:
         rows = alert_store.device_states(self.conn, self.wards, now)
@@ -239,13 +274,18 @@ class Engine:
             store.as_floats(battery), now, self.device_interval, keys,
             registered_at=store.as_times(registered))
 
-    def _score_conditions(self, live: list[LiveAlert], now: datetime,
+    def _score_conditions(self, live: list[LiveAlert], states: list[tuple], now: datetime,
                           keys: set) -> list[Condition]:
-        """Live score-driven alerts, judged again on the stored scores (hold, escalation)."""
-        pids = sorted({a.patient_id for a in live if a.kind in _SCORE_KINDS})
+        """Score-driven alerts judged again on the stored scores (hold, escalation, an
+        acknowledgement lapsing), for every patient with a live one and every patient
+        whose latest score demands an urgent alert or more: an alert resolved by hand
+        while its condition holds is back within one tick."""
+        demanding = {row[0] for row in states if row[5] is not None
+                     and (rules.BAND_SEVERITY[row[5]] or 0) >= rules.Severity.URGENT}
+        pids = sorted({a.patient_id for a in live if a.kind in _SCORE_KINDS} | demanding)
         if not pids:
             return []
-        wards = {a.patient_id: a.ward_id for a in live}
+        wards = {a.patient_id: a.ward_id for a in live} | {row[0]: row[1] for row in states}
         latest = store.latest_score_times(self.conn, pids)
         window = now - _td(_CONTEXT)
         starts = [min(window, latest.get(p) or window) for p in pids]
@@ -255,7 +295,7 @@ class Engine:
         judged = [i for i, p in enumerate(pids)
                   if (p, SCORE_RISING, "") in keys or (p, SPO2_FALLING, "") in keys]
         found = [c for c in conditions.news2_conditions(history, pids, ward_ids, keys)
-                 if c.key in keys]
+                 if c.key in keys or (c.patient_id in demanding and c.cleared_at is None)]
         return found + conditions.trend_conditions(history, *spo2, now, pids, ward_ids, keys,
                                                    judged=judged)
 
@@ -295,7 +335,7 @@ def rescore(engine: Engine, ids: Sequence[str], since: datetime, now: datetime, 
     with tqdm(total=len(ids), unit="patient", disable=not progress, file=sys.stderr) as bar:
         for i in range(0, len(ids), chunk):
             part = list(ids[i:i + chunk])
-            failed += engine.each_alone(part, score, str, "left as it was")
+            failed += [p for p, _ in engine.each_alone(part, score, str, "left as it was")]
             bar.update(len(part))
     return failed
 
@@ -313,12 +353,15 @@ class _Stopwatch:
 
 def serve(settings: Settings, *, stop: threading.Event | None = None,
           clock: Clock = lambda: datetime.now(UTC)) -> int:
-    """`vward alerts`: score what is queued, tick, publish; until SIGTERM or ``stop``."""
+    """`vward alerts`: score what is queued, tick, publish; until SIGINT, SIGTERM or ``stop``."""
     from alerts.outbox import Outbox
 
     stop = stop or threading.Event()
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+        # SIGINT too, or it stays ignored where a shell started us in the
+        # background (make demo): Ctrl-C left the engine running (finding 11).
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
     outbox = Outbox(settings)
     outbox.start()
     log.info("alerts engine %s started (wards: %s); publishing alert events to %s:%d",

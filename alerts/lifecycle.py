@@ -36,28 +36,49 @@ SPO2_FALLING = "spo2_falling"
 OVERDUE = "overdue"
 DEVICE_OFFLINE = "device_offline"
 BATTERY_LOW = "battery_low"
+RETROSPECTIVE = "retrospective"
+REVIEW_DUE = "review_due"
+SCORING_FAILED = "scoring_failed"
 
 Category = Literal["clinical", "technical"]
 
 
 @dataclass(frozen=True, slots=True)
 class KindRule:
+    """category : the dashboard keeps clinical and technical alerts apart
+    hold : how long the condition must stay clear before the alert resolves
+    title : the kind in words
+    stable_reason : the alert keeps its reason (why it fired) until its severity, band or
+        red parameters change, so a score every minute does not rewrite it; otherwise
+        every change of the condition's words is recorded as an 'updated' event
+    once_per_basis : a condition whose ``condition_time`` is no later than that of the
+        kind's latest resolved alert was dealt with (reviewed): never reopened
+    """
+
     category: Category
     hold: timedelta
     title: str
+    stable_reason: bool = False
+    once_per_basis: bool = False
 
 
 # A complete set ends "overdue" for a whole monitoring interval, so it cannot flap and
-# needs no hold: the alert resolves at the next tick after the set arrives.  Every
-# other kind hovers at a threshold (a band edge, 20 % battery, a flaky Wi-Fi link)
-# and keeps rules.HOLD so that it does not resolve and reopen with every reading.
+# needs no hold: the alert resolves at the next tick after the set arrives; a renewed
+# setting and a patient scored again are as definite.  Every other kind hovers at a
+# threshold (a band edge, 20 % battery, a flaky Wi-Fi link) and keeps rules.HOLD so
+# that it does not resolve and reopen with every reading.  A retrospective alert
+# holds until a clinician resolves it: what it reports is over, not reviewed.
 ALERT_KINDS: dict[str, KindRule] = {
-    NEWS2: KindRule("clinical", rules.HOLD, "NEWS2 band"),
+    NEWS2: KindRule("clinical", rules.HOLD, "NEWS2 band", stable_reason=True),
     SCORE_RISING: KindRule("clinical", rules.HOLD, "NEWS2 rising"),
     SPO2_FALLING: KindRule("clinical", rules.HOLD, "SpO2 falling"),
     OVERDUE: KindRule("clinical", timedelta(0), "Observations overdue"),
+    RETROSPECTIVE: KindRule("clinical", rules.HOLD, "Found in late readings",
+                            once_per_basis=True),
+    REVIEW_DUE: KindRule("clinical", timedelta(0), "Setting review due", once_per_basis=True),
     DEVICE_OFFLINE: KindRule("technical", rules.HOLD, "Device offline"),
     BATTERY_LOW: KindRule("technical", rules.HOLD, "Battery low"),
+    SCORING_FAILED: KindRule("technical", timedelta(0), "Scoring failed"),
 }
 
 Key = tuple[str, str, str]  # (patient_id, kind, device_id); device_id '' for patient kinds
@@ -72,6 +93,11 @@ class Condition:
         raised it), None when not tied to a reading
     cleared_at : history-judged kinds only: the condition held at ``condition_time``
         and has been clear since ``cleared_at`` (measurement time)
+    band, red : what a rise is judged on (rules.rise): the NEWS2 band ('' for kinds
+        without one) and the parameters scoring 3 (None: not known from the data at
+        hand, the alert keeps the ones it has)
+    renotify : new information to notify even at the same severity (a newly found
+        retrospective episode), when ``condition_time`` is later than the alert's
     """
 
     patient_id: str
@@ -83,10 +109,26 @@ class Condition:
     condition_time: datetime | None = None
     cleared_at: datetime | None = None
     latest: str = ""  # the latest state in words, when it differs from ``reason``
+    band: str = ""
+    red: frozenset[str] | None = frozenset()
+    renotify: bool = False
 
     @property
     def key(self) -> Key:
         return (self.patient_id, self.kind, self.device_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Resolved:
+    """The latest resolved alert of a key, as far as reopening is concerned.
+
+    basis : its condition_time (the latest score or lapse it stood on)
+    episode_over : news2 only: a complete set in the zero band was scored after the
+        basis, so a rise into the low band is a new episode
+    """
+
+    basis: datetime | None
+    episode_over: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,19 +177,21 @@ def reconcile(
     conditions: Iterable[Condition],
     now: datetime,
     *,
-    last_resolved_basis: Mapping[Key, datetime | None] | None = None,
+    resolved: Mapping[Key, Resolved] | None = None,
     rewritten: Mapping[Key, str] | None = None,
 ) -> list[Change]:
     """Changes that bring the alerts in line with ``conditions`` at ``now``.
 
     Only keys with a condition are judged; a live alert without one is left as it is.
-    last_resolved_basis : per key, the condition_time of its latest resolved alert, so
-        that a condition already alerted on (and resolved, maybe by hand) is not
-        reopened from history; a condition that holds at ``now`` always opens.
+    resolved : per key, its latest resolved alert (``Resolved``), so that what was
+        alerted on and resolved (maybe by hand) is not raised again from history or,
+        for a steady low band, a review or a retrospective finding, at all.  A
+        condition that holds at ``now`` at urgent or above always opens: an alert
+        resolved by hand while its condition holds is back at the next judgement.
     rewritten : per key of a live alert whose basis was rescored, what changed.
     """
     by_key = {a.key: a for a in live}
-    resolved = last_resolved_basis or {}
+    done = resolved or {}
     rewrites = rewritten or {}
     changes = []
     for c in conditions:
@@ -155,7 +199,7 @@ def reconcile(
             raise ValueError(f"unknown alert kind {c.kind!r}; known: {sorted(ALERT_KINDS)}")
         alert = by_key.get(c.key)
         if alert is None:
-            change = _open(c, now, resolved.get(c.key))
+            change = _open(c, now, done.get(c.key))
         else:
             change = _advance(alert, c, now, rewrites.get(c.key))
         if change is not None:
@@ -163,17 +207,12 @@ def reconcile(
     return changes
 
 
-def _open(c: Condition, now: datetime, resolved_basis: datetime | None) -> Change | None:
+def _open(c: Condition, now: datetime, resolved: Resolved | None) -> Change | None:
     rule = ALERT_KINDS[c.kind]
-    if c.severity is None:
+    if c.severity is None or _dealt_with(c, now, rule, resolved):
         return None
-    if c.cleared_at is not None:
-        if now - c.cleared_at >= rule.hold:
-            return None  # long past: it would have resolved by now
-        if resolved_basis is not None and c.condition_time is not None \
-                and c.condition_time <= resolved_basis:
-            return None  # this episode was alerted on and resolved already
-    state, events = rules.step(None, c.severity, now, kind=c.kind, hold=rule.hold)
+    state, events = rules.step(None, c.severity, now, kind=c.kind, band=c.band,
+                               red=c.red or frozenset(), hold=rule.hold)
     assert state is not None
     reason = c.reason
     if c.cleared_at is not None:
@@ -184,6 +223,19 @@ def _open(c: Condition, now: datetime, resolved_basis: datetime | None) -> Chang
                    tuple(Event(e, reason, detail) for e in events))
 
 
+def _dealt_with(c: Condition, now: datetime, rule: KindRule, resolved: Resolved | None) -> bool:
+    """Whether a condition with no live alert was already dealt with (see ``reconcile``)."""
+    basis = resolved.basis if resolved is not None else None
+    covered = basis is not None and c.condition_time is not None and c.condition_time <= basis
+    if c.cleared_at is not None:  # from history: an episode already over
+        return now - c.cleared_at >= rule.hold or covered
+    if rule.once_per_basis:
+        return covered
+    # A steady low baseline: the low band's alert asks for one assessment per episode.
+    return (c.kind == NEWS2 and resolved is not None and not resolved.episode_over
+            and c.severity is not None and c.severity < Severity.URGENT)
+
+
 def _advance(alert: LiveAlert, c: Condition, now: datetime, rewrite: str | None) -> Change | None:
     rule = ALERT_KINDS[c.kind]
     before = alert.state
@@ -191,8 +243,19 @@ def _advance(alert: LiveAlert, c: Condition, now: datetime, rewrite: str | None)
     if rewrite is not None:
         events.append(Event("reconciled", rewrite, {"condition_time": _iso(alert.condition_time)}))
     if c.severity is not None and c.cleared_at is None:
-        state, names = rules.step(before, c.severity, now, kind=c.kind, hold=rule.hold)
-        reason, condition_time = c.reason, c.condition_time or alert.condition_time
+        red = before.red if c.red is None else c.red
+        state, names = rules.step(before, c.severity, now, kind=c.kind, band=c.band, red=red,
+                                  hold=rule.hold)
+        if _newer_finding(alert, c) and "escalated" not in names:
+            state = replace(state, state="open", acknowledged_at=None, escalated_at=now,
+                            last_notified_severity=state.severity)
+            names.append("escalated")
+        condition_time = c.condition_time or alert.condition_time
+        moved = (state.severity, state.band, state.red) != (before.severity, before.band,
+                                                            before.red)
+        reason = c.reason if moved or not rule.stable_reason else alert.reason
+        if reason != alert.reason and not names:
+            names.append("updated")  # every change of the reason is on the record
     else:
         start = before
         if c.cleared_at is not None:  # the history knows when it cleared
@@ -201,26 +264,45 @@ def _advance(alert: LiveAlert, c: Condition, now: datetime, rewrite: str | None)
         reason, condition_time = alert.reason, alert.condition_time
     assert state is not None
     for name in names:
-        events.append(_event(name, before, state, c, now, rule))
+        events.append(_event(name, alert, state, c, now, rule))
     if not events and state == before and reason == alert.reason \
             and condition_time == alert.condition_time:
         return None
     return _change(alert.alert_id, c, state, reason, condition_time, tuple(events))
 
 
-def _event(name: str, before: AlertState, after: AlertState, c: Condition, now: datetime,
+def _newer_finding(alert: LiveAlert, c: Condition) -> bool:
+    return (c.renotify and c.condition_time is not None
+            and (alert.condition_time is None or c.condition_time > alert.condition_time))
+
+
+def _event(name: str, alert: LiveAlert, after: AlertState, c: Condition, now: datetime,
            rule: KindRule) -> Event:
+    before = alert.state
     detail = _detail(c, severity=after.severity, previous=before.severity)
-    if name == "escalated" and after.severity > before.last_notified_severity:
-        text = f"Severity rose to {after.severity.name.lower()}: {c.reason}"
+    worse = rules.rise(before, after.severity, after.band, after.red) if c.severity else None
+    if name == "escalated" and worse is not None:
+        text = f"{worse[0].upper()}{worse[1:]}: {c.reason}"
+        detail["rise"] = worse
+    elif name == "escalated" and _newer_finding(alert, c):
+        text = f"New finding: {c.reason}"
+    elif name == "escalated" and before.state == "acknowledged":
+        minutes = (now - (before.acknowledged_at or now)).total_seconds() / 60
+        text = (f"Acknowledged {minutes:.0f} min ago and still {after.severity.name.lower()}:"
+                f" notified again, to be acknowledged anew. {c.reason}")
+        detail["acknowledgement_lapsed_minutes"] = round(minutes, 1)
     elif name == "escalated":
         since = before.escalated_at or before.opened_at
         minutes = (now - since).total_seconds() / 60
         text = (f"Not acknowledged for {minutes:.0f} min; notified again. {c.reason}")
         detail["unacknowledged_minutes"] = round(minutes, 1)
-    elif name == "updated":
+    elif name == "updated" and after.severity != before.severity:
         text = (f"Severity {before.severity.name.lower()} → {after.severity.name.lower()}:"
                 f" {c.reason}")
+    elif name == "updated" and after.band != before.band and before.band:
+        text = f"NEWS2 band {before.band} → {after.band}: {c.reason}"
+    elif name == "updated":
+        text = f"Now: {c.reason}"
     elif name == "resolved":
         cleared = after.clear_since
         held = f" since {cleared:%Y-%m-%d %H:%M}Z" if cleared is not None else ""
@@ -239,6 +321,10 @@ def _change(alert_id: int | None, c: Condition, state: AlertState, reason: str,
 def _detail(c: Condition, *, severity: Severity, previous: Severity | None = None) -> dict:
     detail: dict[str, object] = {"severity": severity.name.lower(),
                                  "condition_time": _iso(c.condition_time)}
+    if c.band:
+        detail["band"] = c.band
+    if c.red:
+        detail["red"] = sorted(c.red)
     if previous is not None and previous != severity:
         detail["previous_severity"] = previous.name.lower()
     if c.cleared_at is not None:

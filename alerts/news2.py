@@ -26,52 +26,13 @@ from alerts.news2_inputs import as_float as _as_float
 from alerts.news2_inputs import common_length as _common_length
 from alerts.news2_inputs import consciousness_codes as _consciousness_codes
 from alerts.news2_inputs import reject as _reject
+from ward import news2_chart as chart
 from ward.domain import ACVPU
+from ward.news2_chart import BANDS, OXYGEN_POINTS, PARAMETERS, RED
 
-# Column order of every (rows x 7) array; also the parameter index used by asof.py.
-PARAMETERS: tuple[str, ...] = (
-    "respiratory_rate",
-    "spo2",
-    "on_oxygen",
-    "systolic_bp",
-    "heart_rate",
-    "consciousness",
-    "temperature",
-)
-BANDS: tuple[str, ...] = ("zero", "low", "low-medium", "medium", "high")
-
-# RCP 2017 NEWS2 chart (news2.md, "Parameter scores"), applied as an
-# upper-inclusive cascade on the raw value: v <= EDGES[0] -> POINTS[0],
-# EDGES[0] < v <= EDGES[1] -> POINTS[1], ..., v > EDGES[-1] -> POINTS[-1].
-# No rounding first: temperature 35.05 -> 1, systolic 90.5 -> 2.
-_RESPIRATORY_RATE_EDGES = np.array([8.0, 11.0, 20.0, 24.0])  # [/min]
-_RESPIRATORY_RATE_POINTS = np.array([3, 1, 0, 2, 3], dtype=np.int8)
-_SPO2_SCALE1_EDGES = np.array([91.0, 93.0, 95.0])  # [%]
-_SPO2_SCALE1_POINTS = np.array([3, 2, 1, 0], dtype=np.int8)
-# Scale 2: <=83, <=85, <=87, <=92, then only on oxygen <=94 -> 1, <=96 -> 2, else 3;
-# on air anything above 92 scores 0 (so 92.5 on oxygen -> 1, on air -> 0).
-_SPO2_SCALE2_EDGES = np.array([83.0, 85.0, 87.0, 92.0, 94.0, 96.0])  # [%]
-_SPO2_SCALE2_AIR_POINTS = np.array([3, 2, 1, 0, 0, 0, 0], dtype=np.int8)
-_SPO2_SCALE2_OXYGEN_POINTS = np.array([3, 2, 1, 0, 1, 2, 3], dtype=np.int8)
-_OXYGEN_POINTS = np.int8(2)  # "air or oxygen": oxygen scores 2, on both SpO2 scales
-_SYSTOLIC_BP_EDGES = np.array([90.0, 100.0, 110.0, 219.0])  # [mm[Hg]]
-_SYSTOLIC_BP_POINTS = np.array([3, 2, 1, 0, 3], dtype=np.int8)
-_HEART_RATE_EDGES = np.array([40.0, 50.0, 90.0, 110.0, 130.0])  # [/min]
-_HEART_RATE_POINTS = np.array([3, 1, 0, 1, 2, 3], dtype=np.int8)
-_CONSCIOUSNESS_POINTS = np.array([0, 3, 3, 3, 3], dtype=np.int8)  # A, C, V, P, U
-_TEMPERATURE_EDGES = np.array([35.0, 36.0, 38.0, 39.0])  # [Cel]
-_TEMPERATURE_POINTS = np.array([3, 1, 0, 1, 2], dtype=np.int8)
-
-# Minimum monitoring per band (news2.md, "Aggregate bands"): 12 h; 4-6 h taken at
-# its stricter end; 1 h.  NEWS2 asks "continuous" for high: a home device cannot
-# promise that, so 15 min is the longest gap we tolerate before the patient is overdue.
-MONITORING_INTERVAL: dict[str, np.timedelta64] = {
-    "zero": np.timedelta64(12 * 3600, "s"),
-    "low": np.timedelta64(4 * 3600, "s"),
-    "low-medium": np.timedelta64(3600, "s"),
-    "medium": np.timedelta64(3600, "s"),
-    "high": np.timedelta64(15 * 60, "s"),
-}
+# The chart (edges, points, bands, monitoring intervals) is data in
+# ward/news2_chart.py; this module turns it into the vectorised kernel.
+_OXYGEN_POINTS = np.int8(OXYGEN_POINTS)
 
 _BAND_NAMES = np.array(BANDS)
 # Rows per block: a block's float64 column (1 MiB) stays in cache across its ~10
@@ -98,16 +59,17 @@ def _ladder(edges: NDArray[np.float64], points: NDArray[np.int8]) -> Ladder:
     return tuple(t for t in terms if t[2])
 
 
-_RESPIRATORY_RATE_LADDER = _ladder(_RESPIRATORY_RATE_EDGES, _RESPIRATORY_RATE_POINTS)
-_SPO2_SCALE1_LADDER = _ladder(_SPO2_SCALE1_EDGES, _SPO2_SCALE1_POINTS)
-_SPO2_SCALE2_AIR_LADDER = _ladder(_SPO2_SCALE2_EDGES, _SPO2_SCALE2_AIR_POINTS)
+_RESPIRATORY_RATE_LADDER = _ladder(chart.RESPIRATORY_RATE_EDGES, chart.RESPIRATORY_RATE_POINTS)
+_SPO2_SCALE1_LADDER = _ladder(chart.SPO2_SCALE1_EDGES, chart.SPO2_SCALE1_POINTS)
+_SPO2_SCALE2_AIR_LADDER = _ladder(chart.SPO2_SCALE2_EDGES, chart.SPO2_SCALE2_AIR_POINTS)
 # On oxygen, scale 2 adds the steps above 92 that the air row does not have.
-_SPO2_SCALE2_OXYGEN_EXTRA = _ladder(_SPO2_SCALE2_EDGES, _SPO2_SCALE2_OXYGEN_POINTS)[3:]
-assert _ladder(_SPO2_SCALE2_EDGES, _SPO2_SCALE2_OXYGEN_POINTS)[:3] == _SPO2_SCALE2_AIR_LADDER
-_SYSTOLIC_BP_LADDER = _ladder(_SYSTOLIC_BP_EDGES, _SYSTOLIC_BP_POINTS)
-_HEART_RATE_LADDER = _ladder(_HEART_RATE_EDGES, _HEART_RATE_POINTS)
-_CONSCIOUSNESS_LADDER = _ladder(np.arange(4.0), _CONSCIOUSNESS_POINTS)  # code > 0 -> 3
-_TEMPERATURE_LADDER = _ladder(_TEMPERATURE_EDGES, _TEMPERATURE_POINTS)
+_SPO2_SCALE2_OXYGEN = _ladder(chart.SPO2_SCALE2_EDGES, chart.SPO2_SCALE2_OXYGEN_POINTS)
+_SPO2_SCALE2_OXYGEN_EXTRA = _SPO2_SCALE2_OXYGEN[3:]
+assert _SPO2_SCALE2_OXYGEN[:3] == _SPO2_SCALE2_AIR_LADDER
+_SYSTOLIC_BP_LADDER = _ladder(chart.SYSTOLIC_BP_EDGES, chart.SYSTOLIC_BP_POINTS)
+_HEART_RATE_LADDER = _ladder(chart.HEART_RATE_EDGES, chart.HEART_RATE_POINTS)
+_CONSCIOUSNESS_LADDER = _ladder(np.arange(4.0), chart.CONSCIOUSNESS_POINTS)  # code > 0 -> 3
+_TEMPERATURE_LADDER = _ladder(chart.TEMPERATURE_EDGES, chart.TEMPERATURE_POINTS)
 # Columns scored by their ladder alone, no value below 0 nor infinite.
 _CASCADES = (
     (0, _RESPIRATORY_RATE_LADDER),
@@ -124,11 +86,12 @@ class News2Result:
     scores : (n, 7) int8, sub-scores after accepted ranges, -1 = missing
     unadjusted_scores : (n, 7) int8, straight from the chart, -1 = missing
     missing : (n, 7) bool, parameter absent (columns in ``PARAMETERS`` order)
-    overridden : (n, 7) bool, a clinician-accepted range zeroed a non-zero sub-score
+    overridden : (n, 7) bool, a clinician-accepted range zeroed a sub-score of 1 or 2
+        (never a 3: a red parameter always counts, whatever range a caller passes)
     total, unadjusted_total : int8 in 0..20, missing parameters counted as 0
     band_code, unadjusted_band_code : int8, index into ``BANDS``
     band, unadjusted_band : str, one of ``BANDS`` (built from the codes on first use)
-    max_single : int8, the largest sub-score (0 when all are missing)
+    max_single, unadjusted_max_single : int8, the largest sub-score (0 when all are missing)
     complete : bool, all seven parameters present
     """
 
@@ -143,6 +106,7 @@ class News2Result:
     band_code: NDArray[np.int8]
     unadjusted_band_code: NDArray[np.int8]
     max_single: NDArray[np.int8]
+    unadjusted_max_single: NDArray[np.int8]
     complete: NDArray[np.bool_]
     _names: dict[int, NDArray[np.str_]] = field(
         default_factory=dict, init=False, repr=False, compare=False
@@ -202,7 +166,8 @@ def score_news2(
     spo2_scale : array or scalar [1], 1 or 2 per row (scale 2 only when prescribed)
     accepted : mapping parameter name -> (low, high) arrays [parameter's unit], optional
         Clinician-accepted range per row: a value with low <= value <= high
-        scores 0 for that parameter.  A row whose low or high is NaN has no override.
+        scores 0 for that parameter where the chart gives it 1 or 2; a 3 stays 3.
+        A row whose low or high is NaN has no override.
 
     Missing values are NaN or None.  Missing on_oxygen counts as air (a lower
     bound; on scale 2 an SpO2 above 92 then scores 0) and is marked missing.
@@ -243,13 +208,15 @@ def score_news2(
         _aggregate(raw[rows], total[rows], top[rows], band[rows], tmp)
         np.logical_not(np.logical_or.reduce(missing[rows], axis=1), out=complete[rows])
         np.subtract(raw[rows], missing[rows].view(np.int8), out=raw[rows])  # -1 = missing
-    scores, raw_total, raw_band, overridden = raw, total, band, np.broadcast_to(False, raw.shape)
+    scores, raw_total, raw_band, raw_top = raw, total, band, top
+    overridden = np.broadcast_to(False, raw.shape)
     if accepted is not None:
         scores = _apply_accepted(raw, columns, accepted)
         total, top, band = np.empty((3, n), np.int8)
         _aggregate(np.maximum(scores, 0), total, top, band, np.empty((2, n), np.bool_))
         overridden = scores != raw
-    arrays = (scores, raw, missing, overridden, total, raw_total, band, raw_band, top, complete)
+    arrays = (scores, raw, missing, overridden, total, raw_total, band, raw_band, top, raw_top,
+              complete)
     for array in arrays:
         array.flags.writeable = False
     return News2Result(*arrays)
@@ -421,7 +388,8 @@ def _apply_accepted(
         column = PARAMETERS.index(name)
         value = columns[column]
         inside = (value >= lo) & (value <= hi)
-        scores[inside & (raw[:, column] > 0), column] = 0
+        amber = (raw[:, column] > 0) & (raw[:, column] < RED)
+        scores[inside & amber, column] = 0
     return scores
 
 

@@ -40,8 +40,15 @@ def news2_reason(
     spo2_scale: int = 1,
     overridden: Sequence[bool] = (False,) * 7,
     at: datetime | None = None,
+    adjusted: tuple[int, str] | None = None,
+    stale: Sequence[bool] = (False,) * 7,
+    measured: Sequence[datetime | None] = (None,) * 7,
 ) -> str:
-    """"NEWS2 7 (high): RR 26 scores 3, SpO2 93 on oxygen scores 2+2, ..." for one score."""
+    """"NEWS2 7 (high): RR 26 scores 3, SpO2 93 on oxygen scores 2+2, ..." for one score.
+
+    ``total`` and ``band`` are the true NEWS2; ``adjusted`` the (total, band) after the
+    patient's accepted ranges, when one applied.  Stale parameters (measured longer
+    ago than the monitoring band allows) are named with their measurement time."""
     parts = []
     for name in PARAMETERS:
         i = _I[name]
@@ -62,10 +69,16 @@ def news2_reason(
     missing = [_LABEL[p] for p, s in zip(PARAMETERS, sub_scores, strict=True) if s < 0]
     when = f" at {_hhmm(at)}" if at is not None else ""
     text = f"NEWS2 {total} ({band}){when}"
+    if adjusted is not None:
+        text += f", adjusted {adjusted[0]} ({adjusted[1]}) by accepted ranges"
     if parts:
         text += ": " + ", ".join(parts)
-    if missing:
-        text += f"; incomplete, missing {', '.join(missing)} (a lower bound)"
+    old = [f"{_LABEL[p]} (measured {_hhmm(t)})" if t is not None else _LABEL[p]
+           for p, s, t in zip(PARAMETERS, stale, measured, strict=True) if s]
+    if missing or old:
+        gaps = ([f"missing {', '.join(missing)}"] if missing else []) + (
+            [f"stale {', '.join(old)}"] if old else [])
+        text += f"; incomplete, {'; '.join(gaps)} (a lower bound)"
     return text
 
 
@@ -82,8 +95,8 @@ def overdue_reason(last_complete: datetime | None, band: str, interval: timedelt
     since = (f"since {_when(last_complete)}" if last_complete is not None
              else f"since admission ({_when(admitted_at)})" if admitted_at is not None
              else "ever")
-    return (f"No complete set of observations {since}; band {band or 'zero'} needs one"
-            f" every {span(interval)}")
+    return (f"No complete set of observations {since}; the {band or 'zero'} band (the highest"
+            f" since the last complete set) needs one every {span(interval)}")
 
 
 def device_offline_reason(device_id: str, kind: str, *, said_offline: bool,
@@ -100,10 +113,23 @@ def battery_low_reason(device_id: str, kind: str, battery: float, threshold: flo
     return f"Device {device_id} ({kind}) battery {battery:.0f} % (at or below {threshold:.0f} %)"
 
 
-def cleared_reason(kind_text: str, since: datetime | None, hold: timedelta) -> str:
-    if since is None:
-        return f"{kind_text}: condition clear"
-    return f"{kind_text}: clear since {_when(since)} (held {span(hold)})"
+def retrospective_reason(peak: str, start: datetime, end: datetime, clear: datetime) -> str:
+    """A past episode found in late readings, for a clinician to review."""
+    return (f"Late readings show {peak}: raised from {_when(start)} to {_when(end)},"
+            f" clear at {_when(clear)}; nobody was alerted then: review the patient")
+
+
+def review_due_reason(kind: str, parameter: str | None, low: float | None, high: float | None,
+                      set_by: str, why: str, review_at: datetime) -> str:
+    what = ("SpO2 scale 2" if kind == "spo2_scale" else
+            f"accepted range {_LABEL.get(parameter or '', parameter)} {low:g}–{high:g}")
+    return (f"{what} (set by {set_by}: {why}) reached its review date {_when(review_at)}: the"
+            " standard chart applies again; review it and renew it or let it go")
+
+
+def scoring_failed_reason(failures: int, since: datetime, error: str) -> str:
+    return (f"The alerts engine could not score this patient {failures} times in a row since"
+            f" {_when(since)} ({error[:200]}): no NEWS2 alert can fire; scores shown are old")
 
 
 def _spo2(sub_scores: Sequence[int], inputs: Sequence[float], scale: int) -> str:

@@ -18,7 +18,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from alerts.news2 import BANDS, MONITORING_INTERVAL
+from ward.news2_chart import BAND_LEVEL, BANDS, MONITORING_INTERVAL
 
 
 class Severity(enum.IntEnum):
@@ -30,18 +30,22 @@ class Severity(enum.IntEnum):
     EMERGENCY = 4  # news2.md high: "emergency response, critical-care team"
 
 
-# news2.md response column: low-medium ("urgent ward-based response, medical team
-# informed") and medium ("urgent response") are URGENT; high ("emergency response")
-# is EMERGENCY.  Zero ("routine") and low ("registered nurse assesses", at the next
-# 4-6 hourly set) need no alert: a steady low score is many patients' baseline on a
-# virtual ward, and alerting on it would bury the alerts that matter.
+# news2.md response column: high ("emergency response") is EMERGENCY; low-medium
+# ("urgent ward-based response, medical team informed") and medium ("urgent
+# response") are URGENT.  Low ("registered nurse assesses" and decides the
+# monitoring frequency) is LOW: on a virtual ward nobody looks unless prompted, so
+# a patient whose band rises into low gets an alert asking for that assessment
+# (once per episode: lifecycle.py keeps a steady low baseline from re-alerting).
+# Zero ("routine") needs no alert.
 BAND_SEVERITY: dict[str, Severity | None] = {
     "zero": None,
-    "low": None,
+    "low": Severity.LOW,
     "low-medium": Severity.URGENT,
     "medium": Severity.URGENT,
     "high": Severity.EMERGENCY,
 }
+# Severity code per band level (index into BANDS), 0 for none.
+_LEVEL_SEVERITY = np.array([int(BAND_SEVERITY[b] or 0) for b in BANDS], dtype=np.int8)
 
 # A rise of 2 is one parameter moving two bands or two parameters one band each;
 # 6 h spans the low band's 4-6 h monitoring, so two routine sets are compared.
@@ -59,9 +63,32 @@ SPO2_FALL_WINDOW = np.timedelta64(3600, "s")
 # Trends and technical faults prompt a look, not a rescue: when the values
 # themselves are dangerous the band rule already raises URGENT or EMERGENCY.
 TREND_SEVERITY = Severity.LOW
-OVERDUE_SEVERITY = Severity.LOW  # a silent patient is an alert, not a quiet one
+# A silent patient is an alert, not a quiet one, and as urgent as the band whose
+# monitoring was missed: 15 min without a set after a high score is an emergency
+# (news2.md asks continuous monitoring), a missed hourly set after low-medium or
+# medium urgent, a missed 4- or 12-hourly set low.
+OVERDUE_SEVERITY: dict[str, Severity] = {
+    "zero": Severity.LOW,
+    "low": Severity.LOW,
+    "low-medium": Severity.URGENT,
+    "medium": Severity.URGENT,
+    "high": Severity.EMERGENCY,
+}
 DEVICE_OFFLINE_SEVERITY = Severity.LOW
 BATTERY_LOW_SEVERITY = Severity.INFO
+# A high score or a red parameter found in late data that has already cleared: the
+# patient was in danger while nobody was told.  A clinician must review what
+# happened (was it real, does the patient need a call now?): urgent, not emergency,
+# because the data says the danger is past.
+RETROSPECTIVE_SEVERITY = Severity.URGENT
+# An accepted range or SpO2 scale 2 reached its review date: the patient is scored
+# on the standard chart again (so a real deterioration still alerts through the
+# band); a clinician is asked to review the setting.
+REVIEW_DUE_SEVERITY = Severity.LOW
+# A patient the engine cannot score is a patient nobody is watching: as urgent as
+# an urgent score, for the team that runs the ward to fix now.
+SCORING_FAILED_SEVERITY = Severity.URGENT
+SCORING_FAILED_AFTER = 3  # failures in a row: one is a transient fault, three are not
 
 # One missed report is a Wi-Fi blip; two in a row is a device that needs a call.
 OFFLINE_MISSED_REPORTS = 2
@@ -79,6 +106,13 @@ ESCALATE_AFTER: dict[Severity, timedelta] = {
     Severity.EMERGENCY: timedelta(minutes=5),
     Severity.URGENT: timedelta(minutes=15),
     Severity.LOW: timedelta(minutes=60),
+}
+# Acknowledged is not resolved.  An acknowledged emergency whose condition still
+# holds 30 min later is notified again and needs a new acknowledgement: whoever
+# acknowledged it should have the patient in hand by then (an ambulance called, a
+# clinician with them), and if the data still says "emergency" someone must look again.
+ACK_LAPSE: dict[Severity, timedelta] = {
+    Severity.EMERGENCY: timedelta(minutes=30),
 }
 
 AlertStatus = Literal["open", "acknowledged", "resolved"]
@@ -106,6 +140,13 @@ def band_alerts(band: ArrayLike, max_single: ArrayLike) -> NDArray[np.int8]:
     _refuse_unknown_bands(band)
     single_three = np.asarray(max_single) >= 3
     return np.where(single_three, np.maximum(codes, Severity.URGENT), codes).astype(np.int8)
+
+
+def level_severity(level: ArrayLike) -> NDArray[np.int8]:
+    """``Severity`` value per band level (index into ``BANDS``; -1 none), 0 for no alert."""
+    level = np.asarray(level, dtype=np.int64)
+    return np.where(level >= 0, _LEVEL_SEVERITY[np.clip(level, 0, len(BANDS) - 1)],
+                    0).astype(np.int8)
 
 
 def score_rising(
@@ -153,8 +194,9 @@ def overdue(
     """Per patient: no complete set within the monitoring interval its band demands.
 
     last_complete_time : datetime64 array, NaT if never
-    band : str array, the band of the latest score; '' or None if never scored
-        (then the zero band's 12 h applies)
+    band : str array, the monitoring band of the latest score: the highest band since
+        the last complete set (scoring.ScoreTable.monitoring_band); '' or None if never
+        scored (then the zero band's 12 h applies)
     admitted_at : datetime64 array; the clock starts at the later of the last
         complete set and admission, so a patient never seen is overdue 12 h after
         admission.  With neither time known the patient is overdue (never hide one).
@@ -162,6 +204,11 @@ def overdue(
     start = np.fmax(_datetimes(last_complete_time), _datetimes(admitted_at))
     interval = _monitoring_interval(np.asarray(band, dtype=object))
     return np.isnat(start) | (_datetime(now) > start + interval)
+
+
+def overdue_severity(band: str | None) -> Severity:
+    """How urgent a missed set is: ``OVERDUE_SEVERITY`` of the monitoring band."""
+    return OVERDUE_SEVERITY[band or "zero"]
 
 
 def device_offline(
@@ -227,8 +274,10 @@ def battery_low(battery_percent: ArrayLike) -> NDArray[np.bool_]:
 class AlertState:
     """One alert of one kind for one patient (or device).
 
-    ``last_notified_severity`` is the highest severity anyone has been notified
-    of; a rise above it needs a new acknowledgement, a return to it does not.
+    ``severity``, ``band`` and ``red`` are what the alert stands at; a rise in any
+    of them is notified (``rise``).  ``band`` is '' for kinds without one; ``red``
+    the parameters scoring 3.  ``last_notified_severity`` is the severity of the
+    latest notification (opened or escalated).
     """
 
     kind: str
@@ -239,6 +288,30 @@ class AlertState:
     acknowledged_at: datetime | None = None
     clear_since: datetime | None = None
     escalated_at: datetime | None = None
+    band: str = ""
+    red: frozenset[str] = frozenset()
+
+
+def rise(alert: AlertState, severity: Severity, band: str = "",
+         red: frozenset[str] = frozenset()) -> str | None:
+    """What got worse since the alert last stood (None if nothing): the words of a
+    notification.  Each of these is notified, acknowledged or not, so an
+    acknowledgement covers only what the clinician saw:
+
+    - the severity rose, including back to a level it had fallen from;
+    - the band rose within one severity (low-medium -> medium: a new key threshold);
+    - a parameter scores 3 that did not (a new red parameter).
+    A band of '' on either side (a kind without one, an alert stored before bands
+    were kept) is not compared, nor are the red parameters of an alert stored then.
+    """
+    if severity > alert.severity:
+        return f"severity rose from {alert.severity.name.lower()} to {severity.name.lower()}"
+    if band and alert.band and BAND_LEVEL[band] > BAND_LEVEL[alert.band]:
+        return f"NEWS2 band rose from {alert.band} to {band}"
+    new = sorted(red - alert.red) if alert.band or not band else []
+    if new:
+        return f"new red parameter{'s' if len(new) > 1 else ''}: {', '.join(new)}"
+    return None
 
 
 def step(
@@ -247,74 +320,82 @@ def step(
     now: datetime,
     *,
     kind: str,
+    band: str = "",
+    red: frozenset[str] = frozenset(),
     hold: timedelta = HOLD,
     escalate_after: Mapping[Severity, timedelta] = ESCALATE_AFTER,
+    ack_lapse: Mapping[Severity, timedelta] = ACK_LAPSE,
 ) -> tuple[AlertState | None, list[str]]:
     """Advance one alert given whether its condition holds at ``now``.
 
     Events: 'opened' (condition with no live alert; after 'resolved' a new alert
-    opens); 'escalated' (severity rose above what was notified, which also undoes
-    an acknowledgement, or the alert stayed unacknowledged ``escalate_after``
-    [severity] since it was last notified, boundary included); 'updated'
-    (severity changed without a new notification); 'resolved' (condition clear
-    for ``hold``, boundary included).  A severity missing from
-    ``escalate_after`` (INFO) never escalates by time.
+    opens); 'escalated' (notified again: something got worse, ``rise``, which also
+    undoes an acknowledgement; or the alert stayed unacknowledged
+    ``escalate_after[severity]`` since it was last notified; or an acknowledgement
+    lapsed, ``ack_lapse[severity]`` after it was given while the condition still
+    holds; boundaries included); 'updated' (severity, band or red parameters fell:
+    recorded, nobody notified); 'resolved' (condition clear for ``hold``, boundary
+    included).  A severity missing from ``escalate_after`` (INFO) never escalates
+    by time.
     """
     if alert is not None and alert.kind != kind:
         raise ValueError(f"alert of kind {alert.kind!r} stepped as {kind!r}")
     if alert is None or alert.state == "resolved":
         if condition is None:
             return alert, []
-        opened = AlertState(
-            kind=kind,
-            severity=condition,
-            state="open",
-            opened_at=now,
-            last_notified_severity=condition,
-        )
+        opened = AlertState(kind=kind, severity=condition, state="open", opened_at=now,
+                            last_notified_severity=condition, band=band, red=red)
         return opened, ["opened"]
     if condition is None:
         return _clearing(alert, now, hold)
-    return _holding(alert, condition, now, escalate_after)
+    return _holding(alert, condition, band, red, now, escalate_after, ack_lapse)
 
 
 def acknowledge(alert: AlertState, now: datetime) -> tuple[AlertState, list[str]]:
-    """A clinician has seen the alert: stops time escalation until severity rises."""
+    """A clinician has seen the alert: stops time escalation until something gets
+    worse (``rise``) or, for an emergency, until the acknowledgement lapses."""
     if alert.state != "open":
         return alert, []
     return replace(alert, state="acknowledged", acknowledged_at=now), ["acknowledged"]
 
 
 def _clearing(alert: AlertState, now: datetime, hold: timedelta) -> tuple[AlertState, list[str]]:
+    since = alert.clear_since or now
+    if now - since >= hold:  # a kind without a hold resolves at once
+        return replace(alert, state="resolved", clear_since=since), ["resolved"]
     if alert.clear_since is None:
         return replace(alert, clear_since=now), []
-    if now - alert.clear_since >= hold:
-        return replace(alert, state="resolved"), ["resolved"]
     return alert, []
 
 
 def _holding(
     alert: AlertState,
     condition: Severity,
+    band: str,
+    red: frozenset[str],
     now: datetime,
     escalate_after: Mapping[Severity, timedelta],
+    ack_lapse: Mapping[Severity, timedelta],
 ) -> tuple[AlertState, list[str]]:
-    state = replace(alert, clear_since=None, severity=condition)
-    if condition > alert.last_notified_severity:
-        raised = replace(
-            state,
-            state="open",
-            acknowledged_at=None,
-            escalated_at=now,
-            last_notified_severity=condition,
-        )
+    state = replace(alert, clear_since=None, severity=condition, band=band, red=red)
+    if rise(alert, condition, band, red) is not None:
+        raised = replace(state, state="open", acknowledged_at=None, escalated_at=now,
+                         last_notified_severity=condition)
         return raised, ["escalated"]
-    events = ["updated"] if condition != alert.severity else []
-    limit = escalate_after.get(state.severity)
-    last_notified = state.escalated_at or state.opened_at
-    if state.state == "open" and limit is not None and now - last_notified >= limit:
-        state = replace(state, escalated_at=now)
-        events.append("escalated")
+    fell = (condition, band, red) != (alert.severity, alert.band, alert.red)
+    events = ["updated"] if fell else []
+    if state.state == "open":
+        limit = escalate_after.get(condition)
+        last_notified = state.escalated_at or state.opened_at
+        if limit is not None and now - last_notified >= limit:
+            state = replace(state, escalated_at=now, last_notified_severity=condition)
+            events.append("escalated")
+    elif state.state == "acknowledged" and state.acknowledged_at is not None:
+        lapse = ack_lapse.get(condition)
+        if lapse is not None and now - state.acknowledged_at >= lapse:
+            state = replace(state, state="open", acknowledged_at=None, escalated_at=now,
+                            last_notified_severity=condition)
+            events.append("escalated")
     return state, events
 
 
@@ -355,7 +436,7 @@ def _monitoring_interval(band: NDArray[np.object_]) -> NDArray[np.timedelta64]:
     _refuse_unknown_bands(band)
     interval = np.empty(band.shape, dtype="timedelta64[us]")
     for name in BANDS:
-        interval[band == name] = MONITORING_INTERVAL[name]
+        interval[band == name] = np.timedelta64(MONITORING_INTERVAL[name])
     return interval
 
 

@@ -16,8 +16,9 @@ from dataclasses import dataclass, fields
 import numpy as np
 from numpy.typing import NDArray
 
+from alerts import monitoring
 from alerts.asof import latest_values
-from alerts.news2 import PARAMETERS, score_news2
+from alerts.news2 import BANDS, PARAMETERS, score_news2
 
 _MIN_TIME = np.iinfo(np.int64).min + 1  # below every real time [us]
 _MAX_TIME = np.iinfo(np.int64).max  # an open-ended setting [us]
@@ -82,8 +83,18 @@ class ScoreTable:
     """Score rows, sorted by patient then time (as the scores table holds them).
 
     patient : int64;  time : datetime64[us], the scoring instant
-    total : int8 0..20;  band : str;  max_single : int8;  complete : bool
-    sub_scores : (n, 7) int8, -1 = missing;  inputs : (n, 7) float64, NaN = missing
+    total, band, max_single, sub_scores : the true NEWS2, straight from the chart
+        (RCP's NEWS2 has no per-patient adjustments): int8 0..20; str; int8;
+        (n, 7) int8 with -1 = missing
+    adjusted_total, adjusted_band : the score after the patient's accepted ranges
+        (equal to the true one where ``overridden`` has nothing); what alerts and
+        the monitoring band follow, a red (3) parameter being never adjusted away
+    complete : bool, every parameter measured within the interval that
+        ``monitoring_band`` demands (alerts/monitoring.py)
+    inputs : (n, 7) float64, NaN = missing;  input_times : (n, 7) datetime64[us], when
+        each value was measured, NaT = missing;  stale : (n, 7) bool, present but
+        measured longer ago than ``monitoring_band``'s interval
+    monitoring_band : str, the highest band since the last complete set
     spo2_scale : int8 1 or 2;  overridden : (n, 7) bool, an accepted range zeroed it
     """
 
@@ -97,16 +108,24 @@ class ScoreTable:
     inputs: NDArray[np.float64]
     spo2_scale: NDArray[np.int8]
     overridden: NDArray[np.bool_]
+    adjusted_total: NDArray[np.int8]
+    adjusted_band: NDArray[np.str_]
+    input_times: NDArray[np.datetime64]
+    stale: NDArray[np.bool_]
+    monitoring_band: NDArray[np.str_]
 
     def __len__(self) -> int:
         return len(self.patient)
 
     @classmethod
     def empty(cls) -> ScoreTable:
+        k = len(PARAMETERS)
+        text = np.empty(0, "<U10")
         return cls(np.empty(0, np.int64), np.empty(0, "datetime64[us]"), np.empty(0, np.int8),
-                   np.empty(0, "<U10"), np.empty(0, np.int8), np.empty(0, bool),
-                   np.empty((0, 7), np.int8), np.empty((0, 7)), np.empty(0, np.int8),
-                   np.empty((0, 7), bool))
+                   text, np.empty(0, np.int8), np.empty(0, bool), np.empty((0, k), np.int8),
+                   np.empty((0, k)), np.empty(0, np.int8), np.empty((0, k), bool),
+                   np.empty(0, np.int8), text, np.empty((0, k), "datetime64[us]"),
+                   np.empty((0, k), bool), text)
 
     def take(self, index: NDArray[np.intp] | NDArray[np.bool_]) -> ScoreTable:
         return ScoreTable(*(getattr(self, f.name)[index] for f in fields(self)))
@@ -125,6 +144,32 @@ class ScoreTable:
         last[:-1] = (both.patient[1:] != both.patient[:-1]) | (both.time[1:] != both.time[:-1])
         return both.take(last)
 
+    @property
+    def alert_level(self) -> NDArray[np.int8]:
+        """The level (index into ``BANDS``) alerts follow: the adjusted band's."""
+        return band_levels(self.adjusted_band)
+
+    @property
+    def monitoring_level(self) -> NDArray[np.int8]:
+        return band_levels(self.monitoring_band)
+
+    @property
+    def effective_level(self) -> NDArray[np.int8]:
+        """What the set shows of the patient: a complete set its own (adjusted) band; an
+        incomplete one is a lower bound and cannot lower what the monitoring band holds."""
+        return np.where(self.complete, self.alert_level, self.monitoring_level).astype(np.int8)
+
+
+def band_levels(band: NDArray[np.str_]) -> NDArray[np.int8]:
+    """Band names as levels 0..4 (index into ``BANDS``); unknown names refused."""
+    band = np.asarray(band).astype(str)
+    level = np.full(band.shape, -1, np.int8)
+    for i, name in enumerate(BANDS):
+        level[band == name] = i
+    if (level < 0).any():
+        raise ValueError(f"unknown band {band[level < 0][0]!r}; known: {BANDS}")
+    return level
+
 
 def score_rows(
     obs: Observations,
@@ -132,6 +177,7 @@ def score_rows(
     since: NDArray[np.datetime64],
     now: np.datetime64,
     freshness: np.timedelta64,
+    seed: NDArray[np.int8] | None = None,
 ) -> ScoreTable:
     """NEWS2 of every scoring instant of every patient at or after its ``since``.
 
@@ -139,7 +185,9 @@ def score_rows(
     settings : the patients' clinical settings (any validity)
     since : datetime64[us] per patient index (``len(since)`` patients)
     now : datetime64[us]; a setting that begins or ends after it adds no instant
-    freshness : timedelta64, how old a value may be and still count
+    freshness : timedelta64, how old a value may be and still count in the total
+    seed : int8 per patient, the monitoring level carried in from the patient's last
+        stored score before ``since`` (``monitoring.carried_level``), -1 for none
 
     An instant at which no parameter has a fresh value gives no row.  A value the chart
     cannot score (ingest refuses them, so only a hand-written row can hold one: a
@@ -151,24 +199,37 @@ def score_rows(
     at_patient, at_time = _instants(obs, settings, since_us, int(_us(now)))
     if len(at_patient) == 0:
         return ScoreTable.empty()
-    values, _ = latest_values(obs.patient, obs.time, obs.param, obs.value, at_patient,
-                              at_time.view("datetime64[us]"), freshness)
+    values, times = latest_values(obs.patient, obs.time, obs.param, obs.value, at_patient,
+                                  at_time.view("datetime64[us]"), freshness)
     keep = ~np.isnan(values).all(axis=1)
-    at_patient, at_time, values = at_patient[keep], at_time[keep], values[keep]
+    at_patient, at_time, values, times = at_patient[keep], at_time[keep], values[keep], times[keep]
+    at = at_time.view("datetime64[us]")
     scale, accepted = _settings_at(settings, at_patient, at_time)
     result = score_news2(**dict(zip(PARAMETERS, values.T, strict=True)), spo2_scale=scale,
                          accepted=accepted or None)
+    seeds = np.full(len(since_us), -1, np.int8) if seed is None else np.asarray(seed, np.int8)
+    level, complete, _ = monitoring.monitoring(
+        at_patient, result.band_code, monitoring.complete_up_to(times, at), seeds)
+    interval = monitoring.INTERVAL_US[level]
+    age = at.view(np.int64)[:, None] - times.view(np.int64)
+    stale = ~np.isnat(times) & (age > interval[:, None])
+    names = np.array(BANDS)
     return ScoreTable(
         patient=at_patient,
-        time=at_time.view("datetime64[us]"),
-        total=np.array(result.total),
-        band=np.array(result.band),
-        max_single=np.array(result.max_single),
-        complete=np.array(result.complete),
-        sub_scores=np.array(result.scores),
+        time=at,
+        total=np.array(result.unadjusted_total),
+        band=np.array(result.unadjusted_band),
+        max_single=np.array(result.unadjusted_max_single),
+        complete=complete,
+        sub_scores=np.array(result.unadjusted_scores),
         inputs=values,
         spo2_scale=scale.astype(np.int8),
         overridden=np.array(result.overridden),
+        adjusted_total=np.array(result.total),
+        adjusted_band=np.array(result.band),
+        input_times=times,
+        stale=stale,
+        monitoring_band=names[level],
     )
 
 

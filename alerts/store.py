@@ -18,7 +18,7 @@ import psycopg
 from numpy.typing import NDArray
 
 from alerts.news2 import BANDS, PARAMETERS
-from alerts.scoring import Observations, ScoreTable, Settings
+from alerts.scoring import Observations, ScoreTable, Settings, band_levels
 
 # score_queue.since of a claimed row until a new reading lowers it: later than any
 # reading, and unlike 'infinity' a time every client library can read.
@@ -35,6 +35,7 @@ def _array(element: str) -> np.dtype:
 
 
 _INT2_ARRAY = _array(">i2")
+_INT8_ARRAY = _array(">i8")
 _FLOAT8_ARRAY = _array(">f8")
 _BOOL_ARRAY = _array("i1")
 _SCORE_ROW = np.dtype([
@@ -49,34 +50,57 @@ _SCORE_ROW = np.dtype([
     ("inputs", _FLOAT8_ARRAY),
     ("l_scale", ">i4"), ("spo2_scale", ">i2"),
     ("overridden", _BOOL_ARRAY),
+    ("l_adj_total", ">i4"), ("adjusted_total", ">i2"),
+    ("l_adj_band", ">i4"), ("adjusted_band", ">i2"),
+    ("input_times", _INT8_ARRAY),
+    ("stale", _BOOL_ARRAY),
+    ("l_mon", ">i4"), ("monitoring_band", ">i2"),
 ])
-_OID = {"int2": 21, "float8": 701, "bool": 16}
+_SCALARS = (("l_i", 4), ("l_time", 8), ("l_total", 2), ("l_band", 2), ("l_max", 2),
+            ("l_complete", 1), ("l_scale", 2), ("l_adj_total", 2), ("l_adj_band", 2),
+            ("l_mon", 2))
+_OID = {"int2": 21, "float8": 701, "bool": 16, "timestamptz": 1184}
+# A missing measurement time travels as -infinity (PostgreSQL's binary form of it is
+# the least int64), so that the array has no NULLs on the way in; the upsert turns
+# it back into NULL.
+_NO_TIME = np.iinfo(np.int64).min
 
 _STAGING = """
 CREATE TEMP TABLE IF NOT EXISTS _scores_in (
     i int4, time timestamptz, total int2, band int2, max_single int2, complete bool,
-    sub_scores int2[], inputs float8[], spo2_scale int2, overridden bool[]
+    sub_scores int2[], inputs float8[], spo2_scale int2, overridden bool[],
+    adjusted_total int2, adjusted_band int2, input_times timestamptz[], stale bool[],
+    monitoring_band int2
 ) ON COMMIT DELETE ROWS
 """
 
 _UPSERT_SCORES = """
 INSERT INTO scores (time, patient_id, total, band, max_single, complete, missing, sub_scores,
-                    inputs, spo2_scale, overridden, overridden_parameters, scored_at)
+                    inputs, spo2_scale, overridden, overridden_parameters, adjusted_total,
+                    adjusted_band, input_times, stale, monitoring_band, scored_at)
 SELECT s.time, (%(ids)s::text[])[s.i + 1], s.total, (%(bands)s::text[])[s.band + 1],
        s.max_single, s.complete,
        ARRAY(SELECT n FROM unnest(%(params)s::text[], s.sub_scores) AS u(n, v) WHERE v < 0),
        s.sub_scores,
        array_replace(s.inputs, 'NaN'::float8, NULL),
-       s.spo2_scale, true = ANY(s.overridden),
+       s.spo2_scale, o.any,
        ARRAY(SELECT n FROM unnest(%(params)s::text[], s.overridden) AS u(n, v) WHERE v),
+       CASE WHEN o.any THEN s.adjusted_total END,
+       CASE WHEN o.any THEN (%(bands)s::text[])[s.adjusted_band + 1] END,
+       array_replace(s.input_times, '-infinity'::timestamptz, NULL),
+       ARRAY(SELECT n FROM unnest(%(params)s::text[], s.stale) AS u(n, v) WHERE v),
+       (%(bands)s::text[])[s.monitoring_band + 1],
        clock_timestamp()
-FROM _scores_in s
+FROM _scores_in s, LATERAL (SELECT true = ANY(s.overridden) AS any) o
 ON CONFLICT (patient_id, time) DO UPDATE SET
     total = EXCLUDED.total, band = EXCLUDED.band, max_single = EXCLUDED.max_single,
     complete = EXCLUDED.complete, missing = EXCLUDED.missing,
     sub_scores = EXCLUDED.sub_scores, inputs = EXCLUDED.inputs,
     spo2_scale = EXCLUDED.spo2_scale, overridden = EXCLUDED.overridden,
-    overridden_parameters = EXCLUDED.overridden_parameters, scored_at = EXCLUDED.scored_at
+    overridden_parameters = EXCLUDED.overridden_parameters,
+    adjusted_total = EXCLUDED.adjusted_total, adjusted_band = EXCLUDED.adjusted_band,
+    input_times = EXCLUDED.input_times, stale = EXCLUDED.stale,
+    monitoring_band = EXCLUDED.monitoring_band, scored_at = EXCLUDED.scored_at
 """
 
 
@@ -175,6 +199,24 @@ def enqueue_ended_settings(conn: psycopg.Connection, after: datetime, until: dat
 # --- scoring inputs ------------------------------------------------------------------------
 
 
+def record_failure(conn: psycopg.Connection, patient_id: str, error: str, now: datetime) -> int:
+    """Count one more failure to score ``patient_id`` (autocommit: kept whatever
+    happens to the batch); returns the failures in a row so far."""
+    row = conn.execute(
+        "INSERT INTO scoring_failures AS f (patient_id, failures, first_failed_at, last_failed_at,"
+        " last_error) SELECT %s, 1, %s, %s, %s WHERE EXISTS (SELECT 1 FROM patients"
+        " WHERE patient_id = %s) ON CONFLICT (patient_id) DO UPDATE SET failures ="
+        " f.failures + 1, last_failed_at = EXCLUDED.last_failed_at,"
+        " last_error = EXCLUDED.last_error RETURNING failures",
+        (patient_id, now, now, error[:1000], patient_id)).fetchone()
+    return row[0] if row else 0
+
+
+def clear_failures(conn: psycopg.Connection, ids: Sequence[str]) -> None:
+    """In the scoring transaction: these patients were scored, their failures end."""
+    conn.execute("DELETE FROM scoring_failures WHERE patient_id = ANY(%s)", (list(ids),))
+
+
 def lock_patients(conn: psycopg.Connection, ids: Sequence[str]) -> list[PatientRow]:
     """Lock the patients being scored (against a rescore or another engine), in id order."""
     rows = conn.execute(
@@ -249,25 +291,43 @@ def spo2_readings(conn: psycopg.Connection, ids: Sequence[str], start: datetime,
     return np.array(cols[0], dtype=np.int64), as_times(cols[1]), as_floats(cols[2])
 
 
+_SCORE_ARRAYS = """
+    array_send(array_agg((q.i - 1)::int4 ORDER BY q.i, s.time)),
+    array_send(array_agg(s.time ORDER BY q.i, s.time)),
+    array_send(array_agg(s.total ORDER BY q.i, s.time)),
+    array_send(array_agg((array_position(%(bands)s::text[], s.band) - 1)::int2
+                         ORDER BY q.i, s.time)),
+    array_send(array_agg(s.max_single ORDER BY q.i, s.time)),
+    array_send(array_agg(s.complete ORDER BY q.i, s.time)),
+    array_send(array_agg(s.spo2_scale ORDER BY q.i, s.time)),
+    array_send(array_agg(s.sub_scores ORDER BY q.i, s.time)),
+    array_send(array_agg(array_replace(s.inputs, NULL, 'NaN'::float8) ORDER BY q.i, s.time)),
+    array_send(array_agg(ARRAY(SELECT n = ANY(s.overridden_parameters)
+                               FROM unnest(%(params)s::text[]) AS n) ORDER BY q.i, s.time)),
+    array_send(array_agg(coalesce(s.adjusted_total, s.total) ORDER BY q.i, s.time)),
+    array_send(array_agg((array_position(%(bands)s::text[], coalesce(s.adjusted_band, s.band))
+                          - 1)::int2 ORDER BY q.i, s.time)),
+    array_send(array_agg(CASE WHEN cardinality(s.input_times) = 7
+                              THEN array_replace(s.input_times, NULL, '-infinity')
+                              ELSE array_fill('-infinity'::timestamptz, ARRAY[7]) END
+                         ORDER BY q.i, s.time)),
+    array_send(array_agg(ARRAY(SELECT n = ANY(s.stale) FROM unnest(%(params)s::text[]) AS n)
+                         ORDER BY q.i, s.time)),
+    array_send(array_agg((array_position(%(bands)s::text[],
+                                         coalesce(s.monitoring_band, s.adjusted_band, s.band))
+                          - 1)::int2 ORDER BY q.i, s.time))
+"""
+_SCORE_KINDS = (">i4", ">i8", ">i2", ">i2", ">i2", "i1", ">i2", ">i2", ">f8", "i1", ">i2", ">i2",
+                ">i8", "i1", ">i2")
+
+
 def load_scores(conn: psycopg.Connection, ids: Sequence[str], start: Sequence[datetime],
                 end: Sequence[datetime | None]) -> ScoreTable:
     """Stored scores of ``ids[i]`` with ``start[i] <= time < end[i]`` (None: no end),
-    each column read as one binary array, as ``load_observations`` does."""
+    each column read as one binary array, as ``load_observations`` does.  Rows scored
+    before migration 005 read with their own band as monitoring band and no times."""
     row = conn.execute(
-        """SELECT array_send(array_agg((q.i - 1)::int4 ORDER BY q.i, s.time)),
-                  array_send(array_agg(s.time ORDER BY q.i, s.time)),
-                  array_send(array_agg(s.total ORDER BY q.i, s.time)),
-                  array_send(array_agg((array_position(%(bands)s::text[], s.band) - 1)::int2
-                                       ORDER BY q.i, s.time)),
-                  array_send(array_agg(s.max_single ORDER BY q.i, s.time)),
-                  array_send(array_agg(s.complete ORDER BY q.i, s.time)),
-                  array_send(array_agg(s.spo2_scale ORDER BY q.i, s.time)),
-                  array_send(array_agg(s.sub_scores ORDER BY q.i, s.time)),
-                  array_send(array_agg(array_replace(s.inputs, NULL, 'NaN'::float8)
-                                       ORDER BY q.i, s.time)),
-                  array_send(array_agg(ARRAY(SELECT n = ANY(s.overridden_parameters)
-                                             FROM unnest(%(params)s::text[]) AS n)
-                                       ORDER BY q.i, s.time))
+        f"""SELECT {_SCORE_ARRAYS}
            FROM unnest(%(ids)s::text[], %(start)s::timestamptz[], %(end)s::timestamptz[])
                 WITH ORDINALITY AS q(p, s, e, i)
            JOIN scores s ON s.patient_id = q.p AND s.time >= q.s
@@ -276,20 +336,49 @@ def load_scores(conn: psycopg.Connection, ids: Sequence[str], start: Sequence[da
          "start": list(start), "end": list(end)}).fetchone()
     if row is None or row[0] is None:
         return ScoreTable.empty()
-    kinds = (">i4", ">i8", ">i2", ">i2", ">i2", "i1", ">i2", ">i2", ">f8", "i1")
-    cols = [_binary_array(b, t) for b, t in zip(row, kinds, strict=True)]
+    cols = [_binary_array(b, t) for b, t in zip(row, _SCORE_KINDS, strict=True)]
+    k = len(PARAMETERS)
+    names = np.array(BANDS)
+    times = cols[12].astype(np.int64)
     return ScoreTable(
         patient=cols[0].astype(np.int64),
         time=(cols[1].astype(np.int64) + _PG_EPOCH_US).view("datetime64[us]"),
         total=cols[2].astype(np.int8),
-        band=np.array(BANDS)[cols[3]].astype("<U10"),
+        band=names[cols[3]].astype("<U10"),
         max_single=cols[4].astype(np.int8),
         complete=cols[5].astype(bool),
         spo2_scale=cols[6].astype(np.int8),
-        sub_scores=cols[7].astype(np.int8).reshape(-1, 7),
-        inputs=cols[8].astype(np.float64).reshape(-1, 7),
-        overridden=cols[9].astype(bool).reshape(-1, 7),
+        sub_scores=cols[7].astype(np.int8).reshape(-1, k),
+        inputs=cols[8].astype(np.float64).reshape(-1, k),
+        overridden=cols[9].astype(bool).reshape(-1, k),
+        adjusted_total=cols[10].astype(np.int8),
+        adjusted_band=names[cols[11]].astype("<U10"),
+        input_times=np.where(times == _NO_TIME, np.iinfo(np.int64).min,
+                             times + _PG_EPOCH_US).view("datetime64[us]").reshape(-1, k),
+        stale=cols[13].astype(bool).reshape(-1, k),
+        monitoring_band=names[cols[14]].astype("<U10"),
     )
+
+
+def load_seeds(conn: psycopg.Connection, ids: Sequence[str],
+               before: Sequence[datetime]) -> NDArray[np.int8]:
+    """Per patient, the monitoring level its last stored score before ``before[i]``
+    carries into the next (``monitoring.carried_level``), -1 when there is none.
+    However old that score: a high score followed by silence still demands 15-min
+    monitoring a day later."""
+    rows = conn.execute(
+        """SELECT q.i - 1, array_position(%(bands)s::text[],
+                  CASE WHEN l.complete THEN coalesce(l.adjusted_band, l.band)
+                       ELSE coalesce(l.monitoring_band, l.adjusted_band, l.band) END) - 1
+           FROM unnest(%(ids)s::text[], %(before)s::timestamptz[]) WITH ORDINALITY AS q(p, b, i)
+           JOIN LATERAL (SELECT complete, band, adjusted_band, monitoring_band FROM scores s
+                         WHERE s.patient_id = q.p AND s.time < q.b
+                         ORDER BY s.time DESC LIMIT 1) l ON true""",
+        {"bands": list(BANDS), "ids": list(ids), "before": list(before)}).fetchall()
+    seeds = np.full(len(ids), -1, np.int8)
+    for i, level in rows:
+        seeds[i] = level
+    return seeds
 
 
 def latest_score_times(conn: psycopg.Connection, ids: Sequence[str]) -> dict[str, datetime]:
@@ -315,21 +404,27 @@ def write_scores(conn: psycopg.Connection, table: ScoreTable, ids: Sequence[str]
     if len(table) == 0:
         return 0
     rows = np.zeros(len(table), dtype=_SCORE_ROW)
-    rows["n"] = 10
-    for name, size in (("l_i", 4), ("l_time", 8), ("l_total", 2), ("l_band", 2), ("l_max", 2),
-                       ("l_complete", 1), ("l_scale", 2)):
+    rows["n"] = 15
+    for name, size in _SCALARS:
         rows[name] = size
     rows["i"] = table.patient
     rows["time"] = table.time.astype("datetime64[us]").view(np.int64) - _PG_EPOCH_US
     rows["total"] = table.total
-    rows["band"] = _band_codes(table.band)
+    rows["band"] = band_levels(table.band)
     rows["max_single"] = table.max_single
     rows["complete"] = table.complete
     rows["spo2_scale"] = table.spo2_scale
+    rows["adjusted_total"] = table.adjusted_total
+    rows["adjusted_band"] = band_levels(table.adjusted_band)
+    rows["monitoring_band"] = band_levels(table.monitoring_band)
+    times = table.input_times.astype("datetime64[us]")
     for name, oid, values, element in (
             ("sub_scores", _OID["int2"], table.sub_scores, 2),
             ("inputs", _OID["float8"], table.inputs, 8),
-            ("overridden", _OID["bool"], table.overridden, 1)):
+            ("overridden", _OID["bool"], table.overridden, 1),
+            ("input_times", _OID["timestamptz"],
+             np.where(np.isnat(times), _NO_TIME, times.view(np.int64) - _PG_EPOCH_US), 8),
+            ("stale", _OID["bool"], table.stale, 1)):
         column = rows[name]
         length = column.dtype.itemsize - 4  # the field's bytes after its own length
         column["len"], column["ndim"], column["oid"], column["dim"], column["lbound"] = (
@@ -345,13 +440,6 @@ def write_scores(conn: psycopg.Connection, table: ScoreTable, ids: Sequence[str]
                                      "params": list(PARAMETERS)})
         cur.execute("TRUNCATE _scores_in")
     return len(table)
-
-
-def _band_codes(band: NDArray[np.str_]) -> NDArray[np.int16]:
-    codes = np.zeros(len(band), dtype=np.int16)
-    for i, name in enumerate(BANDS):
-        codes[band == name] = i
-    return codes
 
 
 def as_floats(values: Sequence[object]) -> NDArray[np.float64]:

@@ -16,25 +16,12 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-# The chart's band edges, read from the scoring core so that the shading can
-# never disagree with the score (read-only; alerts/news2.py is their home).
-from alerts.news2 import (
-    _HEART_RATE_EDGES,
-    _HEART_RATE_POINTS,
-    _RESPIRATORY_RATE_EDGES,
-    _RESPIRATORY_RATE_POINTS,
-    _SPO2_SCALE1_EDGES,
-    _SPO2_SCALE1_POINTS,
-    _SPO2_SCALE2_EDGES,
-    _SPO2_SCALE2_OXYGEN_POINTS,
-    _SYSTOLIC_BP_EDGES,
-    _SYSTOLIC_BP_POINTS,
-    _TEMPERATURE_EDGES,
-    _TEMPERATURE_POINTS,
-    BANDS,
-)
+# The chart's band edges, from the one home of the NEWS2 chart, so that the shading
+# can never disagree with the score.
 from dashboard.format import local_text, local_ticks
+from ward import news2_chart as chart
 from ward.domain import ACVPU
+from ward.news2_chart import BANDS
 
 # RCP NEWS2 chart colours (news2.md): 0 white, 1 yellow, 2 orange, 3 red.
 # Light shading, for lines drawn over it (the grid's strong cell colours are in
@@ -72,21 +59,21 @@ def _row(parameter, label, y_range, edges, points, **kw) -> ChartRow:
 
 
 CHART_ROWS: tuple[ChartRow, ...] = (
-    _row("respiratory_rate", "Resp. rate<br>/min", (4, 36), _RESPIRATORY_RATE_EDGES,
-         _RESPIRATORY_RATE_POINTS),
-    _row("spo2", "SpO₂ %", (80, 100), _SPO2_SCALE1_EDGES, _SPO2_SCALE1_POINTS),
+    _row("respiratory_rate", "Resp. rate<br>/min", (4, 36), chart.RESPIRATORY_RATE_EDGES,
+         chart.RESPIRATORY_RATE_POINTS),
+    _row("spo2", "SpO₂ %", (80, 100), chart.SPO2_SCALE1_EDGES, chart.SPO2_SCALE1_POINTS),
     _row("on_oxygen", "Air or O₂", (-0.5, 1.5), (0.5,), (0, 2),
          ticks=((0, "Air"), (1, "O₂")), height=0.45),
-    _row("systolic_bp", "BP mmHg", (50, 240), _SYSTOLIC_BP_EDGES, _SYSTOLIC_BP_POINTS),
-    _row("heart_rate", "Pulse<br>/min", (30, 160), _HEART_RATE_EDGES, _HEART_RATE_POINTS),
+    _row("systolic_bp", "BP mmHg", (50, 240), chart.SYSTOLIC_BP_EDGES, chart.SYSTOLIC_BP_POINTS),
+    _row("heart_rate", "Pulse<br>/min", (30, 160), chart.HEART_RATE_EDGES, chart.HEART_RATE_POINTS),
     _row("consciousness", "ACVPU", (-0.5, 4.5), (0.5,), (0, 3),
          ticks=tuple((float(i), letter) for i, letter in enumerate(ACVPU)), height=0.6),
-    _row("temperature", "Temp. °C", (34, 41), _TEMPERATURE_EDGES, _TEMPERATURE_POINTS),
+    _row("temperature", "Temp. °C", (34, 41), chart.TEMPERATURE_EDGES, chart.TEMPERATURE_POINTS),
 )
 # Scale 2 shades the on-oxygen bands (on air every value above 92 scores 0:
 # the chart says so in its label).
 _SPO2_SCALE2_ROW = _row("spo2", "SpO₂ % (scale 2;<br>bands above 92 on O₂)", (78, 100),
-                        _SPO2_SCALE2_EDGES, _SPO2_SCALE2_OXYGEN_POINTS)
+                        chart.SPO2_SCALE2_EDGES, chart.SPO2_SCALE2_OXYGEN_POINTS)
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,13 +3,18 @@ own, readings written the way ingest writes them, an engine on its own connectio
 
 from __future__ import annotations
 
+import json
+import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import paho.mqtt.client as mqtt
 import psycopg
+from paho.mqtt.enums import CallbackAPIVersion
 
 from alerts.engine import Engine
 from ward import db, devices
+from ward.domain import alerts_topic
 from ward.settings import Settings
 
 NORMAL = {"respiratory_rate": 16, "spo2": 97, "on_oxygen": 0, "systolic_bp": 120,
@@ -83,3 +88,23 @@ def scores_of(conn: psycopg.Connection, patient: str) -> list[tuple]:
         "SELECT time, total, band, complete, missing, sub_scores, inputs, spo2_scale,"
         " overridden, overridden_parameters FROM scores WHERE patient_id = %s ORDER BY time",
         (patient,)).fetchall()
+
+
+class Subscriber:
+    """Collects the JSON events published on a ward's alerts topic."""
+
+    def __init__(self, settings, ward: str) -> None:
+        self.events: list[dict] = []
+        self._ready = threading.Event()
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=unique("sub"))
+        self.client.username_pw_set(settings.mqtt_username, settings.mqtt_password)
+        self.client.on_connect = lambda c, *a: c.subscribe(alerts_topic(ward), qos=1)
+        self.client.on_subscribe = lambda *a: self._ready.set()
+        self.client.on_message = lambda c, u, m: self.events.append(json.loads(m.payload))
+        self.client.connect(settings.mqtt_host, settings.mqtt_port)
+        self.client.loop_start()
+        assert self._ready.wait(10)
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()

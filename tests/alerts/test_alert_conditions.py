@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
+import pytest
 
 from alerts.conditions import (
     device_conditions,
@@ -95,13 +96,31 @@ def test_overdue_by_band_and_from_admission() -> None:
         ["a", "b", "c", "d"], ["w"] * 4,
         admitted_at=np.array([at(-2000), at(-2000), at(-100), at(-2000)]),
         last_complete=np.array([at(-61), at(-59), nat, nat]),
-        latest_band=["medium", "medium", None, "zero"], now=now(0), live={("b", OVERDUE, "")})
+        monitoring_band=["medium", "medium", None, "zero"], now=now(0),
+        live={("b", OVERDUE, "")})
     by = {c.patient_id: c for c in found}
-    assert by["a"].severity == Severity.LOW
-    assert "band medium needs one every 1 h" in by["a"].reason
+    assert by["a"].severity == Severity.URGENT  # a missed hourly set after medium
+    assert "the medium band" in by["a"].reason and "every 1 h" in by["a"].reason
     assert by["b"].severity is None  # live alert: judged, clear
     assert "c" not in by  # admitted 100 min ago, 12 h allowed
     assert by["d"].severity == Severity.LOW and "since admission" in by["d"].reason
+
+
+@pytest.mark.parametrize(("band", "minutes", "severity"), [
+    ("high", 15, Severity.EMERGENCY), ("medium", 60, Severity.URGENT),
+    ("low-medium", 60, Severity.URGENT), ("low", 240, Severity.LOW),
+    ("zero", 720, Severity.LOW)])
+def test_overdue_interval_and_severity_follow_the_monitoring_band(
+        band: str, minutes: int, severity: Severity) -> None:
+    """Hazard 1: silent after a high score is an emergency after 15 min, not a low
+    alert after 12 h.  The band's interval, boundary included, is not yet overdue."""
+    def judge(age: float):
+        return overdue_conditions(["a"], ["w"], admitted_at=np.array([at(-5000)]),
+                                  last_complete=np.array([at(-age)]), monitoring_band=[band],
+                                  now=now(0), live=set())
+    assert judge(minutes) == []
+    [c] = judge(minutes + 0.5)
+    assert c.severity == severity and c.band == band
 
 
 def test_devices_offline_by_will_or_silence_and_battery() -> None:

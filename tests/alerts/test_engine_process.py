@@ -3,21 +3,26 @@ the real broker, the real database."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
-import threading
 from datetime import UTC, datetime, timedelta
 
-import paho.mqtt.client as mqtt
 import pytest
 from conftest import ROOT, service_env, wait_for
-from engine_fixtures import HIGH, admit, alerts_of, base_time, engine, scores_of, send, unique
-from paho.mqtt.enums import CallbackAPIVersion
+from engine_fixtures import (
+    HIGH,
+    Subscriber,
+    admit,
+    alerts_of,
+    base_time,
+    engine,
+    scores_of,
+    send,
+    unique,
+)
 
 from alerts.outbox import Outbox
 from simulators.device_client import DeviceClient
-from ward.domain import alerts_topic
 
 pytestmark = [pytest.mark.db, pytest.mark.broker]
 
@@ -25,26 +30,6 @@ pytestmark = [pytest.mark.db, pytest.mark.broker]
 def vward(settings, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "ward.cli", *args], env=service_env(settings),
                           cwd=ROOT, capture_output=True, text=True, timeout=60)
-
-
-class Subscriber:
-    """Collects the JSON events published on a ward's alerts topic."""
-
-    def __init__(self, settings, ward: str) -> None:
-        self.events: list[dict] = []
-        self._ready = threading.Event()
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=unique("sub"))
-        self.client.username_pw_set(settings.mqtt_username, settings.mqtt_password)
-        self.client.on_connect = lambda c, *a: c.subscribe(alerts_topic(ward), qos=1)
-        self.client.on_subscribe = lambda *a: self._ready.set()
-        self.client.on_message = lambda c, u, m: self.events.append(json.loads(m.payload))
-        self.client.connect(settings.mqtt_host, settings.mqtt_port)
-        self.client.loop_start()
-        assert self._ready.wait(10)
-
-    def close(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
 
 
 @pytest.fixture

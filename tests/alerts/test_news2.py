@@ -14,12 +14,12 @@ from alerts.bench_core import bench_scoring, format_report, score_row_python
 from alerts.errors import ScoringInputError
 from alerts.news2 import (
     BANDS,
-    MONITORING_INTERVAL,
     PARAMETERS,
     News2Result,
     band_of,
     score_news2,
 )
+from ward.news2_chart import MONITORING_INTERVAL
 
 NORMAL = {
     "respiratory_rate": 16.0,
@@ -206,7 +206,7 @@ def test_band_of_directly() -> None:
 
 
 def test_monitoring_intervals() -> None:
-    hours = {b: MONITORING_INTERVAL[b] / np.timedelta64(1, "h") for b in BANDS}
+    hours = {b: MONITORING_INTERVAL[b].total_seconds() / 3600 for b in BANDS}
     assert hours == {"zero": 12, "low": 4, "low-medium": 1, "medium": 1, "high": 0.25}
 
 
@@ -336,13 +336,26 @@ def test_accepted_range_scores_zero_and_keeps_the_raw_score() -> None:
     assert result.overridden[:, 4].tolist() == [True, True, False, False]
 
 
-def test_accepted_range_for_long_standing_confusion() -> None:
-    accepted = {"consciousness": ([0.0, 0.0], [1.0, 1.0])}  # C is this patient's baseline
-    columns = {p: [v] * 2 for p, v in NORMAL.items()} | {"consciousness": ["C", "V"]}
+def test_an_accepted_range_never_adjusts_a_red_parameter_away() -> None:
+    """Hazard 2: a sub-score of 3 always counts.  (Long-standing confusion is recorded
+    as the patient's "alert", news2.md: only new confusion scores 3.)"""
+    accepted = {"consciousness": ([0.0, 0.0], [1.0, 1.0]),
+                "heart_rate": ([30.0, 30.0], [140.0, 140.0])}
+    columns = {p: [v] * 2 for p, v in NORMAL.items()} | {"consciousness": ["C", "A"],
+                                                         "heart_rate": [70.0, 135.0]}
     result = score_news2(**columns, spo2_scale=1, accepted=accepted)
-    assert result.total.tolist() == [0, 3]
-    assert result.band.tolist() == ["zero", "low-medium"]
-    assert result.unadjusted_band.tolist() == ["low-medium", "low-medium"]
+    assert result.scores[:, 5].tolist() == [3, 0] and result.scores[:, 4].tolist() == [0, 3]
+    assert result.total.tolist() == [3, 3] and result.band.tolist() == ["low-medium"] * 2
+    assert not result.overridden.any()
+
+
+def test_the_issue_example_hr_35_sbp_85_is_not_silenced_by_an_accepted_range() -> None:
+    """Hazard 2: `accept P heart_rate 30 140` turned HR 35 and SBP 85 (true NEWS2 6) into 0."""
+    columns = {p: [v] for p, v in NORMAL.items()} | {"heart_rate": [35.0], "systolic_bp": [85.0]}
+    result = score_news2(**columns, spo2_scale=1,
+                         accepted={"heart_rate": ([30.0], [140.0])})
+    assert result.unadjusted_total.tolist() == [6] and result.total.tolist() == [6]
+    assert result.band.tolist() == ["medium"]
 
 
 @pytest.mark.parametrize(

@@ -196,14 +196,14 @@ def test_numeric_consciousness_list_takes_the_numeric_path() -> None:
 
 
 def test_band_names_are_built_once_and_read_only() -> None:
-    columns = {"respiratory_rate": np.array([16.0, 30.0]), "heart_rate": np.array([70.0, 30.0])}
+    columns = {"respiratory_rate": np.array([16.0, 22.0]), "heart_rate": np.array([70.0, 30.0])}
     columns |= {"spo2": np.array([98.0, 98.0]), "on_oxygen": np.zeros(2)}
     columns |= {"systolic_bp": np.array([120.0, 120.0]), "temperature": np.array([37.0, 37.0])}
     accepted = {"respiratory_rate": (np.array([0.0, 0.0]), np.array([40.0, 40.0]))}
     result = score_news2(**columns, consciousness=np.zeros(2), spo2_scale=1, accepted=accepted)
     assert result.band is result.band
     assert result.band.tolist() == ["zero", "low-medium"]  # heart rate 30 still scores 3
-    assert result.unadjusted_band.tolist() == ["zero", "medium"]  # 3 + 3
+    assert result.unadjusted_band.tolist() == ["zero", "medium"]  # 2 + 3
     with pytest.raises(ValueError, match="read-only"):
         result.band[0] = "high"
     assert result.overridden[:, 0].tolist() == [False, True]

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from alerts.rules import (
+    ACK_LAPSE,
     ESCALATE_AFTER,
     HOLD,
     AlertState,
@@ -19,6 +20,7 @@ from alerts.rules import (
     battery_low,
     device_offline,
     overdue,
+    rise,
     said_offline,
     score_rising,
     silence_start,
@@ -45,7 +47,7 @@ def times(*minutes: float) -> np.ndarray:
     ("band", "max_single", "expected"),
     [
         ("zero", 0, None),
-        ("low", 2, None),
+        ("low", 2, Severity.LOW),  # "registered nurse assesses": prompted
         ("low", 3, Severity.URGENT),  # a band computed elsewhere cannot hide a single 3
         ("low-medium", 3, Severity.URGENT),
         ("medium", 2, Severity.URGENT),
@@ -59,7 +61,7 @@ def test_band_alert(band: str, max_single: int, expected: Severity | None) -> No
 
 def test_band_alerts_vectorised() -> None:
     bands = np.array(["zero", "low", "low", "low-medium", "medium", "high"])
-    assert band_alerts(bands, [0, 1, 3, 3, 2, 3]).tolist() == [0, 0, 3, 3, 3, 4]
+    assert band_alerts(bands, [0, 1, 3, 3, 2, 3]).tolist() == [0, 2, 3, 3, 3, 4]
     with pytest.raises(ValueError, match="unknown band 'amber'"):
         band_alerts(np.array(["low", "amber"]), [0, 0])
 
@@ -232,16 +234,42 @@ def test_rise_escalates_and_needs_a_new_acknowledgement() -> None:
     assert (raised.escalated_at, raised.last_notified_severity) == (minutes(3), E)
 
 
-def test_fall_updates_without_renotifying_and_stays_acknowledged() -> None:
+def test_fall_updates_without_renotifying_and_a_return_notifies_again() -> None:
+    """Hazard 3: an emergency acknowledged at 10:02 that falls to urgent and returns to
+    emergency at 18:00 notifies again, and needs a new acknowledgement."""
     acked, _ = acknowledge(opened(E), minutes(2))
     lowered, events = step(acked, U, minutes(3), kind="news2")
     assert events == ["updated"]
     assert lowered == replace(acked, severity=U)
-    # Back up to the severity already notified and acknowledged: no new page.
-    back, events = step(lowered, E, minutes(4), kind="news2")
-    assert events == ["updated"] and back == replace(acked, severity=E)
-    # Acknowledged alerts never escalate by time.
-    assert step(back, E, minutes(600), kind="news2") == (back, [])
+    back, events = step(lowered, E, minutes(8 * 60), kind="news2")
+    assert events == ["escalated"]
+    assert (back.state, back.acknowledged_at, back.escalated_at) == ("open", None,
+                                                                      minutes(8 * 60))
+    # An acknowledged urgent alert never escalates by time.
+    assert step(lowered, U, minutes(600), kind="news2") == (lowered, [])
+
+
+def test_an_acknowledged_emergency_lapses_at_30_min_boundary_included() -> None:
+    acked, _ = acknowledge(opened(E), minutes(2))
+    lapse = ACK_LAPSE[E]
+    assert lapse == timedelta(minutes=30)
+    assert step(acked, E, minutes(2) + lapse - timedelta(microseconds=1), kind="news2") == (
+        acked, [])
+    again, events = step(acked, E, minutes(2) + lapse, kind="news2")
+    assert events == ["escalated"] and again.state == "open" and again.acknowledged_at is None
+
+
+@pytest.mark.parametrize(("before", "after", "expected"), [
+    ((U, "low-medium", {"rr"}), (U, "low-medium", {"rr"}), None),
+    ((U, "low-medium", {"rr"}), (U, "medium", {"rr"}), "NEWS2 band rose from low-medium to medium"),
+    ((U, "medium", set()), (U, "low-medium", {"rr"}), "new red parameter: rr"),
+    ((U, "medium", {"rr"}), (E, "high", {"rr"}), "severity rose from urgent to emergency"),
+    ((E, "high", {"rr", "hr"}), (U, "medium", {"rr"}), None),  # falls are not notified
+    ((U, "", set()), (U, "medium", {"rr"}), None),  # stored before bands were kept
+])
+def test_rise(before, after, expected) -> None:
+    alert = replace(opened(before[0]), band=before[1], red=frozenset(before[2]))
+    assert rise(alert, after[0], after[1], frozenset(after[2])) == expected
 
 
 def test_unacknowledged_escalates_exactly_at_the_limit_and_again() -> None:

@@ -92,7 +92,9 @@ def test_a_setting_that_ends_returns_to_the_chart() -> None:
                 "from": 0, "to": 30}
     table = score_rows(obs, settings(accepted), since(0), at(60), FRESH)
     assert table.time.tolist() == [at(0).item(), at(30).item(), at(40).item()]
-    assert table.total.tolist() == [0, 1, 1]
+    assert table.total.tolist() == [1, 1, 1]  # the true NEWS2, always
+    assert table.adjusted_total.tolist() == [0, 1, 1]
+    assert table.adjusted_band.tolist() == ["zero", "low", "low"]
     assert table.overridden[:, COL["heart_rate"]].tolist() == [True, False, False]
 
 
@@ -154,3 +156,76 @@ def test_a_value_the_chart_cannot_score_is_left_out_not_fatal() -> None:
                        (0, 5, "consciousness", 7), (0, 5, "heart_rate", -3))
     table = score_rows(obs, Settings.empty(), since(0), at(60), FRESH)
     assert len(table) == 1 and table.total.tolist() == [0]  # as if not measured at 5
+
+
+# --- completeness, staleness and the monitoring band (hazard 1) -----------------------------
+
+
+def spo2_every_15_min(until_minutes: int) -> list[tuple]:
+    return [(0, m, "spo2", 97) for m in range(15, until_minutes + 1, 15)]
+
+
+def test_old_values_never_make_a_set_complete_and_ageing_out_is_no_improvement() -> None:
+    """Hazard 1, the issue's example: a full set at 00:00 with RR 26 (3, low-medium),
+    then only SpO2 every 15 min.  The 1-h interval of low-medium makes every set after
+    01:00 incomplete with RR stale; at 12:15 RR ages out of the 12-h freshness window
+    (with the rest of that set) and the total drops to 0, but the set shows the
+    low-medium band all the same."""
+    obs = observations(*full_set(0, 0, respiratory_rate=26), *spo2_every_15_min(13 * 60))
+    table = score_rows(obs, Settings.empty(), since(0), at(13 * 60), FRESH)
+    minutes = (table.time - T0) // np.timedelta64(60, "s")
+    by = {int(m): i for i, m in enumerate(minutes)}
+    assert table.complete[[by[0], by[15], by[60]]].all()  # RR within the hour
+    assert not table.complete[by[75]] and table.stale[by[75], COL["respiratory_rate"]]
+    assert table.monitoring_band[by[75]] == "low-medium" and table.total[by[75]] == 3
+    late = by[12 * 60 + 15]
+    assert table.total[late] == 0 and "respiratory_rate" in table.missing_names(late)
+    assert table.monitoring_band[late] == "low-medium"
+    assert table.effective_level.tolist()[late] == 2  # low-medium, not zero
+    assert not table.complete[by[75]:].any()
+
+
+def test_input_times_are_each_values_measurement_time() -> None:
+    obs = observations(*full_set(0, 0), (0, 30, "spo2", 95))
+    table = score_rows(obs, Settings.empty(), since(0), at(60), FRESH)
+    assert table.input_times[1, COL["spo2"]] == at(30)
+    assert table.input_times[1, COL["temperature"]] == at(0)
+    first_missing = score_rows(observations((0, 0, "spo2", 95)), Settings.empty(), since(0),
+                               at(60), FRESH)
+    assert np.isnat(first_missing.input_times[0, COL["temperature"]])
+
+
+def test_a_reassuring_partial_reading_after_a_high_score_shows_the_high_band() -> None:
+    """Hazard 1: one reassuring partial reading, 20 min after a high set (so the rest is
+    older than high's 15-min interval), is incomplete: it shows high until a complete set."""
+    obs = observations(*full_set(0, 0, respiratory_rate=26, spo2=93, on_oxygen=1),
+                       (0, 20, "spo2", 98), (0, 20, "on_oxygen", 0),
+                       (0, 20, "respiratory_rate", 16))
+    table = score_rows(obs, Settings.empty(), since(0), at(60), FRESH)
+    assert table.band.tolist() == ["high", "zero"] and table.complete.tolist() == [True, False]
+    assert table.monitoring_band.tolist() == ["high", "high"]
+    assert table.effective_level.tolist() == [4, 4]
+    # A complete set (everything within 15 min) that no longer scores is the way down.
+    obs = observations(*full_set(0, 0, respiratory_rate=26, spo2=93, on_oxygen=1),
+                       *full_set(0, 20))
+    table = score_rows(obs, Settings.empty(), since(0), at(60), FRESH)
+    assert table.complete.tolist() == [True, True] and table.effective_level.tolist() == [4, 0]
+
+
+def test_the_monitoring_band_is_carried_in_from_before_since() -> None:
+    """A patient silent for a day after a high score: the seed carries the high band."""
+    obs = observations((0, 24 * 60, "spo2", 98), (0, 24 * 60, "on_oxygen", 0))
+    table = score_rows(obs, Settings.empty(), since(24 * 60), at(25 * 60), FRESH,
+                       seed=np.array([4], np.int8))
+    assert table.monitoring_band.tolist() == ["high"] and table.effective_level.tolist() == [4]
+    unseeded = score_rows(obs, Settings.empty(), since(24 * 60), at(25 * 60), FRESH)
+    assert unseeded.effective_level.tolist() == [0]
+
+
+def test_monitoring_follows_the_adjusted_band() -> None:
+    obs = observations(*full_set(0, 0, heart_rate=105))  # true NEWS2 1 (low)
+    accepted = {"kind": "accepted_range", "parameter": "heart_rate", "low": 95, "high": 110,
+                "from": -1, "to": 600}
+    table = score_rows(obs, settings(accepted), since(0), at(60), FRESH)
+    assert (table.band[0], table.adjusted_band[0], table.monitoring_band[0]) == (
+        "low", "zero", "zero")
