@@ -12,6 +12,7 @@ import math
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from alerts.lifecycle import ALERT_KINDS
 from ward.domain import ACVPU
 
 FALLBACK_ZONE = "UTC"
@@ -83,6 +84,22 @@ def _span(seconds: float) -> str:
     return f"{days} d {hours} h" if hours and days < 3 else f"{days} d"
 
 
+def age_text(age: timedelta | None) -> str:
+    """A value's age, short enough for a grid cell: '<1 min', '40 min', '11 h',
+    '3 d'; '' when unknown.  Whole units, rounded down: never younger than it is
+    by more than the unit."""
+    if age is None:
+        return ""
+    seconds = age.total_seconds()
+    if seconds < 60:
+        return "<1 min" if seconds > -60 else "ahead"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min"
+    if seconds < 86400:
+        return f"{int(seconds // 3600)} h"
+    return f"{int(seconds // 86400)} d"
+
+
 def duration_text(seconds: float | None) -> str:
     """A length of time for the ward's figures: '45 s', '12 min', '3 h'."""
     if seconds is None or math.isnan(seconds):
@@ -111,9 +128,13 @@ def battery_text(battery: float | None) -> str:
 
 
 def kind_text(kind: str) -> str:
-    """'score_rising' -> 'Score rising'; 'news2' -> 'NEWS2'."""
+    """An alert kind in words: the engine's title ('retrospective' -> 'Found in late
+    readings', 'review_due' -> 'Setting review due'), 'NEWS2' for news2; an unknown
+    kind spelled out ('spo2_low' -> 'SpO2 low')."""
     if kind.lower() == "news2":
         return "NEWS2"
+    if kind in ALERT_KINDS:
+        return ALERT_KINDS[kind].title
     text = kind.replace("_", " ").replace("-", " ").strip()
     text = text.replace("news2", "NEWS2").replace("spo2", "SpO2")
     return text[:1].upper() + text[1:]

@@ -13,7 +13,7 @@ from dash import Input, Output, State, dcc, html
 
 from dashboard import actions, deps, queries
 from dashboard import format as fmt
-from ward import health, heartbeats
+from ward import clinical, health, heartbeats
 
 log = logging.getLogger(__name__)
 
@@ -221,7 +221,8 @@ def alert_form(prefix: str) -> html.Div:
     return html.Div([
         html.Div("Select an alert to act on it.", id=f"{prefix}-selected",
                  className="vw-selected"),
-        dcc.Textarea(id=f"{prefix}-note", placeholder="Note (what you did, who you called)",
+        dcc.Textarea(id=f"{prefix}-note", placeholder="Note (what you did, who you called);"
+                     " to resolve an urgent or emergency alert, the reason",
                      className="vw-textarea", value=""),
         dcc.RadioItems(id=f"{prefix}-changed", options=CHANGED_OPTIONS, value="unknown",
                        className="vw-radio", inline=True),
@@ -243,6 +244,9 @@ def selected_alert(rows: list[dict] | None) -> tuple[str, bool, bool]:
         return "Select an alert to act on it.", True, True
     a = rows[0]
     text = f"{a['severity'].upper()} · {a['name']} · {a['kind']}: {a['reason']}"
+    if a["state"] != "resolved" and a["severity"] in clinical.RESOLVE_NEEDS_REASON:
+        text += (f" — to resolve this {a['severity']} alert by hand, write the reason in the"
+                 " note (what was done, why it no longer applies).")
     return text, a["state"] != "open", a["state"] == "resolved"
 
 
@@ -264,4 +268,7 @@ def act_on_alert(acknowledging: bool, selected: list[dict] | None, note: str | N
 
 
 def feedback_view(ok: bool, message: str) -> html.Div:
-    return html.Div(message, className="vw-ok" if ok else "vw-refused")
+    """Done, or refused and why (an alert role: a screen reader says it at once)."""
+    if ok:
+        return html.Div(message, className="vw-ok")
+    return html.Div(["Not done: ", message], className="vw-refused", role="alert")

@@ -18,6 +18,7 @@ from psycopg.rows import class_row
 
 from alerts.rules import Severity
 from dashboard.figures import Series, Spread
+from ward.news2_chart import BANDS, MONITORING_INTERVAL
 from ward.records import (
     ALERT_EVENT_COLUMNS,
     SCORE_COLUMNS,
@@ -31,13 +32,14 @@ from ward.records import (
 
 # As the engine stores them (lower case), least severe first.
 SEVERITIES: tuple[str, ...] = tuple(s.name.lower() for s in sorted(Severity))
-BANDS_ORDER: tuple[str, ...] = ("zero", "low", "low-medium", "medium", "high")
+BANDS_ORDER: tuple[str, ...] = BANDS
 # Patient charts: at most this many points per parameter reach the browser.
 MAX_POINTS = 720
 # Bucket widths to choose from [s]: round numbers a clinician recognises.
 _BUCKETS = (1, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200,
             86400)
 TREND_HOURS = 24
+COMPLETE_SET_WINDOW = max(MONITORING_INTERVAL.values())
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,12 +56,15 @@ def wards(conn: psycopg.Connection) -> list[Ward]:
 
 @dataclass(frozen=True, slots=True)
 class WardPatient:
-    """One line of the ward view, straight from the database."""
+    """One line of the ward view, straight from the database: the latest score
+    (total, band, sub_scores: the true NEWS2; adjusted_*: after accepted ranges,
+    None when none applied; ward/records.ScoreRow) and the latest complete set."""
 
     patient_id: str
     ward_id: str
     name: str
     time_zone: str
+    admitted_at: datetime
     scored_time: datetime | None  # measurement time of the latest score
     total: int | None
     band: str | None
@@ -70,6 +75,13 @@ class WardPatient:
     inputs: list[float | None] | None
     spo2_scale: int | None
     overridden: bool | None
+    overridden_parameters: list[str] | None
+    adjusted_total: int | None
+    adjusted_band: str | None
+    input_times: list[datetime | None] | None  # [] on scores from before migration 005
+    stale: list[str] | None
+    monitoring_band: str | None
+    last_complete: datetime | None  # within COMPLETE_SET_WINDOW, else None
     open_alerts: int
     unacknowledged: int
     top_severity: str | None
@@ -84,7 +96,7 @@ class WardPatient:
 _WARD_SQL = """
 WITH pts AS (
     SELECT p.patient_id, p.ward_id, coalesce(p.display_name, p.patient_id) AS name,
-           w.time_zone
+           w.time_zone, p.admitted_at
     FROM patients p JOIN wards w USING (ward_id)
     WHERE p.discharged_at IS NULL AND (%(ward)s::text IS NULL OR p.ward_id = %(ward)s)
 ), live AS (
@@ -107,9 +119,11 @@ WITH pts AS (
     WHERE da.valid_to IS NULL
     GROUP BY da.patient_id
 )
-SELECT pts.patient_id, pts.ward_id, pts.name, pts.time_zone,
+SELECT pts.patient_id, pts.ward_id, pts.name, pts.time_zone, pts.admitted_at,
        s.time AS scored_time, s.total, s.band, s.max_single, s.complete, s.missing,
-       s.sub_scores, s.inputs, s.spo2_scale, s.overridden,
+       s.sub_scores, s.inputs, s.spo2_scale, s.overridden, s.overridden_parameters,
+       s.adjusted_total, s.adjusted_band,
+       s.input_times, s.stale, s.monitoring_band, c.time AS last_complete,
        coalesce(live.open_alerts, 0) AS open_alerts,
        coalesce(live.unacknowledged, 0) AS unacknowledged,
        live.top_severity, coalesce(live.alert_kinds, '{}') AS alert_kinds,
@@ -118,8 +132,15 @@ SELECT pts.patient_id, pts.ward_id, pts.name, pts.time_zone,
 FROM pts
 LEFT JOIN LATERAL (
     SELECT time, total, band, max_single, complete, missing, sub_scores, inputs, spo2_scale,
-           overridden
+           overridden, overridden_parameters, adjusted_total, adjusted_band, input_times,
+           stale, monitoring_band
     FROM scores WHERE scores.patient_id = pts.patient_id ORDER BY time DESC LIMIT 1) s ON true
+-- The latest complete set, looked for no further back than the longest monitoring
+-- interval: an older one leaves every band overdue, exactly as no set at all does.
+LEFT JOIN LATERAL (
+    SELECT time FROM scores WHERE scores.patient_id = pts.patient_id AND complete
+      AND time >= %(now)s::timestamptz - %(complete_window)s::interval
+    ORDER BY time DESC LIMIT 1) c ON true
 LEFT JOIN live USING (patient_id)
 LEFT JOIN dev USING (patient_id)
 LEFT JOIN LATERAL (
@@ -141,7 +162,8 @@ def ward_patients(conn: psycopg.Connection, ward_id: str | None, *, now: datetim
     with conn.cursor(row_factory=class_row(WardPatient)) as cur:
         return cur.execute(_WARD_SQL, {
             "ward": ward_id, "now": now, "fresh": freshness, "severities": list(SEVERITIES),
-            "trend": timedelta(hours=TREND_HOURS)}).fetchall()
+            "trend": timedelta(hours=TREND_HOURS),
+            "complete_window": COMPLETE_SET_WINDOW}).fetchall()
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,6 +253,13 @@ def latest_score(conn: psycopg.Connection, patient_id: str) -> ScoreRow | None:
         return cur.execute(
             f"SELECT {SCORE_COLUMNS} FROM scores WHERE patient_id = %s"
             " ORDER BY time DESC LIMIT 1", (patient_id,)).fetchone()
+
+
+def last_complete_set(conn: psycopg.Connection, patient_id: str) -> datetime | None:
+    """When the patient's latest complete set was measured (None: never)."""
+    row = conn.execute("SELECT time FROM scores WHERE patient_id = %s AND complete"
+                       " ORDER BY time DESC LIMIT 1", (patient_id,)).fetchone()
+    return None if row is None else row[0]
 
 
 def bucket_seconds(span: timedelta, max_points: int = MAX_POINTS) -> int:

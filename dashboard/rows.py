@@ -1,5 +1,11 @@
 """The ward view's rows as plain data for AG Grid (``rowData``), and the
-order of acuity; pure: database rows and ``now`` in, dicts out."""
+order of acuity; pure: database rows and ``now`` in, dicts out.
+
+What a score shows is read as the REST API reads it (ward/score_view.py): the
+true NEWS2 first, an adjusted score only beside it and labelled; the band of
+a row is the effective band, never better than the data (an incomplete score
+cannot lower the band held since the last complete set); each value carries
+its own age and is greyed once stale."""
 
 from __future__ import annotations
 
@@ -10,12 +16,18 @@ import numpy as np
 
 from alerts import rules
 from alerts.lifecycle import OVERDUE
-from alerts.news2 import PARAMETERS
 from dashboard import format as fmt
 from dashboard.figures import BAND_LABELS, band_rank, sparkline_path
-from dashboard.queries import SEVERITIES, AlertItem, WardPatient
+from dashboard.queries import COMPLETE_SET_WINDOW, SEVERITIES, AlertItem, WardPatient
+from ward import score_view
+from ward.domain import TYPES, ReadingType
+from ward.news2_chart import MONITORING_INTERVAL
+from ward.records import ScoreRow
 
-# Grid column key of each NEWS2 parameter (alerts.news2.PARAMETERS order).
+# A score as the ward view reads it: a ward row, or a scores row (the patient page).
+Score = WardPatient | ScoreRow
+
+# Grid column key of each NEWS2 parameter (ward.news2_chart.PARAMETERS order).
 COLUMN_KEYS: dict[str, str] = {
     "respiratory_rate": "rr", "spo2": "spo2", "on_oxygen": "o2", "systolic_bp": "sbp",
     "heart_rate": "hr", "consciousness": "acvpu", "temperature": "temp"}
@@ -32,23 +44,37 @@ def severity_rank(severity: str | None) -> int:
     return SEVERITIES.index(severity) + 1 if severity in SEVERITIES else 0
 
 
+def effective_band(p: Score) -> str | None:
+    """What the latest score shows (ward.score_view.effective_band); None unscored."""
+    if p.band is None:
+        return None
+    return score_view.effective_band(p.band, p.adjusted_band, p.monitoring_band,
+                                     bool(p.complete))
+
+
+def monitoring_band(p: Score) -> str | None:
+    """The band whose monitoring applies (ward.score_view.monitoring_band)."""
+    if p.band is None:
+        return None
+    return score_view.monitoring_band(p.band, p.adjusted_band, p.monitoring_band)
+
+
 def is_overdue(p: WardPatient, now: datetime) -> bool:
-    """The engine's decision: its open overdue alert or, between its ticks,
-    its own rule (``alerts.rules.overdue``, the band's monitoring interval)
-    on the latest score.  That score stands in for the last complete set,
-    which is never later, so the rule here can only under-report, and the
-    alert covers the rest.  A patient never scored is overdue: never hide one."""
+    """``overdue`` of one patient."""
     return overdue([p], now)[0]
 
 
 def overdue(patients: Sequence[WardPatient], now: datetime) -> list[bool]:
-    """``is_overdue`` for many patients, in one call of the engine's rule."""
+    """The engine's decision, for the whole ward in one call of its rule
+    (``alerts.rules.overdue``) on what the engine judges: no complete set within
+    the interval of the latest score's monitoring band, counted from admission
+    at the earliest; or the engine's own open overdue alert.  A patient never
+    scored is overdue 12 h after admission, as the engine says."""
     if not patients:
         return []
-    scored = np.array([np.datetime64("NaT") if p.scored_time is None else
-                       _naive_utc(p.scored_time) for p in patients], dtype="datetime64[us]")
-    late = rules.overdue(scored, [p.band or "" for p in patients], now,
-                         np.full(len(patients), np.datetime64("NaT"), dtype="datetime64[us]"))
+    late = rules.overdue(_times([p.last_complete for p in patients]),
+                         [monitoring_band(p) or "" for p in patients], now,
+                         _times([p.admitted_at for p in patients]))
     return [bool(x) or OVERDUE in p.alert_kinds for p, x in zip(patients, late, strict=True)]
 
 
@@ -57,13 +83,16 @@ def battery_low(battery: float | None) -> bool:
     return battery is not None and bool(rules.battery_low(battery))
 
 
-def _naive_utc(t: datetime) -> np.datetime64:
-    return np.datetime64(t.astimezone(UTC).replace(tzinfo=None) if t.tzinfo else t, "us")
+def _times(values: Sequence[datetime | None]) -> np.ndarray:
+    """Aware (or naive UTC) datetimes as naive-UTC datetime64, NaT for None."""
+    return np.array([np.datetime64("NaT") if t is None else np.datetime64(
+        t.astimezone(UTC).replace(tzinfo=None) if t.tzinfo else t, "us") for t in values],
+        dtype="datetime64[us]")
 
 
 def acuity_key(p: WardPatient, overdue: bool) -> tuple:
-    """Sickest first: band, total, worst open alert, overdue, then name."""
-    rank = band_rank(p.band)
+    """Sickest first: effective band, true total, worst open alert, overdue, name."""
+    rank = band_rank(effective_band(p))
     return (-(rank if rank >= 0 else _NO_SCORE_RANK), -(p.total or 0),
             -severity_rank(p.top_severity), not overdue, p.name.lower())
 
@@ -77,46 +106,132 @@ def ward_rows(patients: Iterable[WardPatient], now: datetime) -> list[dict]:
 
 
 def _row(p: WardPatient, rank: int, overdue: bool, now: datetime) -> dict:
-    incomplete = p.complete is False
-    label = BAND_LABELS.get(p.band or "", "No score")
+    band = effective_band(p)
     row: dict = {
         "patient_id": p.patient_id, "name": p.name, "ward_id": p.ward_id, "rank": rank,
         "href": f"/patient/{p.patient_id}",
-        "total": p.total, "band": p.band or "none",
-        "band_label": label,
-        # An incomplete total is a lower bound (news2.md): "5+".
-        "score": label if p.total is None else f"{p.total}{'+' if incomplete else ''} {label}",
-        "incomplete": incomplete, "overdue": overdue,
-        "measured": fmt.ago(p.scored_time, now),
-        "measured_at": fmt.local_text(p.scored_time, p.time_zone),
+        "total": p.total, "adjusted_total": p.adjusted_total, "band": band or "none",
+        "band_label": BAND_LABELS.get(band or "", "No score"),
+        "score": score_text(p), "score_detail": score_detail(p),
+        "incomplete": p.complete is False, "overdue": overdue,
+        "measured": _complete_text(p, now),
+        "measured_at": (f"Last complete set: {fmt.local_text(p.last_complete, p.time_zone)}"
+                        f" · latest score: {fmt.local_text(p.scored_time, p.time_zone)}"
+                        f" ({fmt.ago(p.scored_time, now)})"),
         "trend": sparkline_path(p.trend or []),
         "spo2_scale": p.spo2_scale or 1,
     }
-    subs = p.sub_scores or [-1] * len(PARAMETERS)
-    values = p.inputs or [None] * len(PARAMETERS)
-    for name, sub, value in zip(PARAMETERS, subs, values, strict=True):
-        key = COLUMN_KEYS[name]
-        row[key] = fmt.vital_text(name, value)
-        row[f"{key}_s"] = int(sub) if value is not None else -1
-    if p.spo2_scale == 2 and row["spo2"]:
-        row["spo2"] += " (S2)"
-    row["flags"] = _flags(p, overdue)
+    row.update(vital_cells(p, now, p.time_zone))
+    row["flags"] = _flags(p, overdue, [name for name, key in COLUMN_KEYS.items()
+                                       if row[f"{key}_stale"]])
     row.update(_devices(p))
     row.update(_alerts(p))
     return row
 
 
-def _flags(p: WardPatient, overdue: bool) -> str:
+def score_text(p: Score) -> str:
+    """'5 Medium'; '5+ Medium' when incomplete (a lower bound, news2.md); the first
+    number is always the true NEWS2, an adjusted score only beside it: '6 (adj. 3)
+    Low'; 'Medium · now 2+' while the band held since the last complete set is
+    above what the latest score says itself."""
+    band = effective_band(p)
+    if p.total is None or band is None:
+        return "No score"
+    plus = "" if p.complete else "+"
+    numbers = f"{p.total}{plus}"
+    if p.adjusted_total is not None:
+        numbers += f" (adj. {p.adjusted_total}{plus})"
+    label = BAND_LABELS[band]
+    if band != score_view.alert_band(p.band or band, p.adjusted_band):
+        return f"{label} · now {numbers}"
+    return f"{numbers} {label}"
+
+
+def score_detail(p: Score) -> str:
+    """The score cell's tooltip: what each number and the colour mean."""
+    band = effective_band(p)
+    if p.total is None or band is None:
+        return "No score yet"
+    text = f"NEWS2 {p.total} ({p.band})" + ("" if p.complete else ", incomplete: a lower bound")
+    if p.adjusted_total is not None:
+        names = ", ".join(SHORT_NAMES.get(n, n) for n in p.overridden_parameters or [])
+        text += (f". Adjusted {p.adjusted_total} ({p.adjusted_band}) by the accepted range of"
+                 f" {names or 'a parameter'}: alerts follow the adjusted score")
+    if band != score_view.alert_band(p.band, p.adjusted_band):
+        text += (f". Shown {band}: the highest band since the last complete set, until a"
+                 " complete set")
+    return text
+
+
+def vital_cells(p: Score, now: datetime, time_zone: str | None) -> dict:
+    """Each NEWS2 value with its own age ('98 · 11 h'), its sub-score (for the
+    chart colours), whether it is stale (greyed) and a tooltip.  Stale: as the
+    engine stored it, or measured longer ago than the monitoring band's interval
+    by ``now`` (exactly the interval is not stale yet)."""
+    out: dict = {}
+    band = monitoring_band(p)
+    for v in score_view.values(p.inputs, p.sub_scores, p.input_times, p.stale, now):
+        key = COLUMN_KEYS[v.parameter]
+        text = fmt.vital_text(v.parameter, v.value)
+        if text and v.parameter == "spo2" and p.spo2_scale == 2:
+            text += " (S2)"
+        stale = v.stale or (band is not None and score_view.stale_at(v.measured_at, band, now))
+        age = fmt.age_text(v.age)
+        out[key] = f"{text} · {age}" if text and age else text
+        out[f"{key}_value"], out[f"{key}_age"] = text, age
+        out[f"{key}_s"] = -1 if v.sub_score is None else v.sub_score
+        out[f"{key}_stale"] = stale
+        out[f"{key}_tip"] = _vital_tip(v, text, stale, band, now, time_zone)
+    return out
+
+
+def _vital_tip(v: score_view.Value, text: str, stale: bool, band: str | None, now: datetime,
+               time_zone: str | None) -> str:
+    name = TYPES[ReadingType(v.parameter)].display
+    if v.value is None:
+        return f"{name}: missing (no value recent enough to count in the score)"
+    unit = "" if v.parameter in ("on_oxygen", "consciousness") else \
+        f" {TYPES[ReadingType(v.parameter)].unit}"
+    tip = f"{name} {text}{unit}, sub-score {v.sub_score}"
+    if v.measured_at is None:
+        return tip + "; when it was measured is not recorded (scored before times were kept)"
+    tip += (f"; measured {fmt.local_text(v.measured_at, time_zone)}"
+            f" ({fmt.ago(v.measured_at, now)})")
+    if stale and band is not None:
+        interval = fmt.duration_text(MONITORING_INTERVAL[band].total_seconds())
+        tip += (f"; STALE: older than the {interval} that the {band} band's monitoring"
+                " demands. Still counted in the score")
+    return tip
+
+
+def _complete_text(p: WardPatient, now: datetime) -> str:
+    if p.last_complete is not None:
+        return fmt.ago(p.last_complete, now)
+    if p.scored_time is None:
+        return "never"
+    return f"none in {fmt.duration_text(COMPLETE_SET_WINDOW.total_seconds())}"
+
+
+def _flags(p: WardPatient, overdue: bool, stale: list[str]) -> str:
     flags = []
     if p.total is None:
         flags.append("NO SCORE")
     elif overdue:
         flags.append("OVERDUE")
     if p.complete is False:
-        missing = ", ".join(SHORT_NAMES.get(m, m) for m in (p.missing or []))
-        flags.append(f"Incomplete: no {missing}" if missing else "Incomplete")
-    if p.overridden:
-        flags.append("Accepted range applied")
+        parts = []
+        if p.missing:
+            parts.append("no " + ", ".join(SHORT_NAMES.get(m, m) for m in p.missing))
+        if stale:
+            parts.append("stale " + ", ".join(SHORT_NAMES.get(m, m) for m in stale))
+        flags.append("Incomplete: " + "; ".join(parts) if parts else "Incomplete")
+    band = effective_band(p)
+    if band is not None and p.band is not None \
+            and band != score_view.alert_band(p.band, p.adjusted_band):
+        flags.append(f"{BAND_LABELS[band]} held until a complete set")
+    if p.adjusted_total is not None:
+        flags.append(f"Adjusted by accepted range: {p.adjusted_total}"
+                     f" {BAND_LABELS.get(p.adjusted_band or '', '')}".rstrip())
     return " · ".join(flags)
 
 
@@ -149,7 +264,7 @@ def _alerts(p: WardPatient) -> dict:
 
 
 def band_summary(rows: Sequence[dict]) -> dict[str, int]:
-    """How many patients in each band, overdue and with new alerts."""
+    """How many patients in each (effective) band, overdue and with new alerts."""
     out = {band: 0 for band in (*BAND_LABELS, "none")}
     for r in rows:
         out[r["band"]] = out.get(r["band"], 0) + 1
@@ -176,7 +291,8 @@ def alert_rows(alerts: Iterable[AlertItem], now: datetime) -> list[dict]:
         f"{a.acknowledged_by}, {fmt.local_text(a.acknowledged_at, a.time_zone)}"
         + (f": {a.ack_note}" if a.ack_note else ""),
         "resolved": "" if a.resolved_at is None else
-        f"{a.resolved_by or 'engine'}, {fmt.local_text(a.resolved_at, a.time_zone)}",
+        f"{a.resolved_by or 'engine'}, {fmt.local_text(a.resolved_at, a.time_zone)}"
+        + (f": {a.resolve_note}" if a.resolve_note else ""),
     } for a in alerts]
 
 

@@ -1,7 +1,11 @@
 """A sample ward for the README screenshot, the browser tests and a quick
-look: patients in every band with a day of readings, their scores (computed
-by alerts.news2, so sub-scores and totals agree), devices and alerts, written
-straight to the tables as ingest and the alerts engine would write them."""
+look: patients in every band with a day of readings, their scores, devices and
+alerts.  Readings go to the observations table as ingest writes them; settings
+through ward.clinical; scores are computed and written by the alerts engine's
+own scoring and writer (alerts.scoring.score_rows, alerts.store.write_scores),
+so that each carries its values' measurement times, stale values, monitoring
+band and any adjusted score exactly as the engine's would; the live alerts are
+those the engine's rules (alerts.rules) raise for the latest scores."""
 
 from __future__ import annotations
 
@@ -9,28 +13,37 @@ import json
 import math
 import random
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import psycopg
 
-from alerts.news2 import PARAMETERS, score_news2
-from ward import devices
+from alerts import rules, store
+from alerts.scoring import ScoreTable, score_rows
+from ward import clinical, devices
+from ward.news2_chart import BANDS, PARAMETERS
 
 NAN = math.nan
 _BASELINE = (16.0, 97.0, 0.0, 125.0, 75.0, 0.0, 36.9)
+FRESHNESS = timedelta(hours=12)  # VWARD_FRESHNESS_MINUTES' default
+_SETTING_BY = "dr.sample"
 
 
 @dataclass(frozen=True, slots=True)
 class Profile:
     name: str
-    vitals: tuple[float, ...]  # in alerts.news2.PARAMETERS order, NaN = not measured
+    vitals: tuple[float, ...]  # in ward.news2_chart.PARAMETERS order, NaN = not measured
     last_set_minutes: float = 10  # how long ago the latest set was measured
     deteriorating: bool = False  # rose from a normal baseline over the last 8 h
     spo2_scale: int = 1
     online: bool = True
     battery: float = 80.0
     no_readings: bool = False
+    # Parameters last measured this many hours before the latest set (a device that
+    # sends only SpO2 and pulse): their values age, go stale and leave the set incomplete.
+    stale: tuple[str, ...] = ()
+    stale_hours: float = 0.0
+    accepted: tuple[str, float, float] | None = None  # a clinician's accepted range
 
 
 # Synthetic names; vitals chosen to cover every band and flag (news2.md).
@@ -43,8 +56,11 @@ PROFILES: tuple[Profile, ...] = (
     Profile("Quinn Foster", (23, 92, 0, NAN, 118, 0, NAN), 15),
     Profile("Avery Grant", (26, 97, 0, 125, 80, 0, 37.0), 25),
     Profile("Casey Hughes", (18, 97, 0, 130, 78, 1, 36.8), 40),
-    Profile("Drew Irving", (20, 95, 0, 118, 92, 0, 37.2), 55),
-    Profile("Emery Jones", (18, 96, 0, 109, 88, 0, 38.2), 70),
+    Profile("Drew Irving", (20, 95, 0, 118, 92, 0, 37.2), 55,
+            stale=("respiratory_rate", "systolic_bp", "consciousness", "temperature"),
+            stale_hours=11),
+    Profile("Emery Jones", (21, 96, 0, 125, 115, 0, 38.2), 70,
+            accepted=("heart_rate", 111, 120)),
     Profile("Finley Kerr", (19, 94, 0, NAN, 96, 0, NAN), 30),
     Profile("Harper Lowe", (16, 96, 0, 122, 95, 0, 37.0), 5 * 60 + 10),
     Profile("Jamie Moss", (11, 96, 0, 135, 50, 0, 36.0), 90),
@@ -81,7 +97,8 @@ def build_ward(conn: psycopg.Connection, *, now: datetime, ward_id: str = "ward-
                ward_name: str = "Virtual ward A", time_zone: str = "Europe/London",
                prefix: str = "sample", profiles: tuple[Profile, ...] = PROFILES,
                seed: int = 7) -> list[str]:
-    """Create the ward and its patients; returns the patient ids, profile order."""
+    """Create the ward and its patients; returns the patient ids, profile order.
+    Leaves ``conn`` in UTC (the alerts engine's writer sets it)."""
     rng = random.Random(seed)
     ids = [f"{prefix}-{i + 1:02d}" for i in range(len(profiles))]
     admitted = now - timedelta(days=3)
@@ -94,14 +111,20 @@ def build_ward(conn: psycopg.Connection, *, now: datetime, ward_id: str = "ward-
                         " WHERE patient_id = %s",
                         [(p.name, admitted, pid) for p, pid in zip(profiles, ids, strict=True)])
         for p, pid in zip(profiles, ids, strict=True):
-            _patient(cur, p, pid, ward_id, now, rng)
+            _patient(conn, cur, p, pid, now, admitted, rng)
+    table = _score(conn, ids, now)
+    latest = _latest(table, len(ids))
+    with conn.cursor() as cur:
+        for i, (p, pid) in enumerate(zip(profiles, ids, strict=True)):
+            _alerts(cur, p, pid, ward_id, f"{pid}-ox", now, admitted, table, latest[i],
+                    _last_complete(table, i), rng)
     if not conn.autocommit:
         conn.commit()
     return ids
 
 
-def _patient(cur: psycopg.Cursor, p: Profile, pid: str, ward_id: str, now: datetime,
-             rng: random.Random) -> None:
+def _patient(conn: psycopg.Connection, cur: psycopg.Cursor, p: Profile, pid: str,
+             now: datetime, admitted: datetime, rng: random.Random) -> None:
     device = f"{pid}-ox"
     last = now - timedelta(minutes=p.last_set_minutes)
     cur.execute("INSERT INTO device_status (time, device_id, online, battery, raw)"
@@ -110,58 +133,104 @@ def _patient(cur: psycopg.Cursor, p: Profile, pid: str, ward_id: str, now: datet
                  json.dumps({"online": p.online, "battery": p.battery})))
     cur.execute("UPDATE devices SET last_seen = %s WHERE device_id = %s",
                 (last if p.online else now - timedelta(hours=3), device))
+    # Settings as a clinician makes them (each with its review date, 14 days ahead).
     if p.spo2_scale == 2:
-        cur.execute("INSERT INTO patient_settings (patient_id, kind, spo2_scale, set_by, reason,"
-                    " valid_from) VALUES (%s, 'spo2_scale', 2, 'dr.sample',"
-                    " 'COPD with confirmed hypercapnic respiratory failure, target 88-92 %%', %s)",
-                    (pid, now - timedelta(days=3)))
+        clinical.set_spo2_scale(conn, pid, 2, by=_SETTING_BY, now=admitted,
+                                reason="COPD with confirmed hypercapnic respiratory failure,"
+                                       " target 88-92 %")
+    if p.accepted:
+        parameter, low, high = p.accepted
+        clinical.set_accepted_range(conn, pid, parameter, low, high, by=_SETTING_BY,
+                                    now=admitted, reason="Known resting tachycardia, stable"
+                                                         " for years (GP letter)")
     if p.no_readings:
         return
     n = 48
     times = [last - timedelta(minutes=30 * (n - 1 - i)) for i in range(n)]
     values = _trajectory(p, n, rng)
+    cutoff = last - timedelta(hours=p.stale_hours)
+    sent = np.array([t <= cutoff for t in times])
+    for name in p.stale:
+        j = PARAMETERS.index(name)
+        values[~sent, j] = np.nan  # the device stopped sending it
+        values[np.flatnonzero(sent)[-1], j] = p.vitals[j]  # last sent as the profile says
     cur.executemany(
         "INSERT INTO observations (time, patient_id, device_id, type, value) VALUES"
         " (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
         [(t, pid, device, name, float(v)) for t, row in zip(times, values, strict=True)
          for name, v in zip(PARAMETERS, row, strict=True) if not math.isnan(v)])
-    result = score_news2(**{name: values[:, j] for j, name in enumerate(PARAMETERS)},
-                         spo2_scale=p.spo2_scale)
-    cur.executemany(
-        "INSERT INTO scores (time, patient_id, total, band, max_single, complete, missing,"
-        " sub_scores, inputs, spo2_scale) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-        " ON CONFLICT DO NOTHING",
-        [(t, pid, int(result.total[i]), str(result.band[i]), int(result.max_single[i]),
-          bool(result.complete[i]), list(result.missing_names(i)),
-          [int(s) for s in result.scores[i]],
-          [None if math.isnan(v) else float(v) for v in values[i]], p.spo2_scale)
-         for i, t in enumerate(times)])
-    _alerts(cur, p, pid, ward_id, device, now, last, str(result.band[-1]),
-            int(result.total[-1]), rng)
 
 
-def _alerts(cur, p, pid, ward_id, device, now, last, band, total, rng) -> None:
-    severity = {"high": "emergency", "medium": "urgent", "low-medium": "urgent"}.get(band)
+def _score(conn: psycopg.Connection, ids: list[str], now: datetime) -> ScoreTable:
+    """Every instant of the last two days, scored and written as the engine does."""
+    since = [now - timedelta(days=2)] * len(ids)
+    table = score_rows(store.load_observations(conn, ids, [s - FRESHNESS for s in since]),
+                       store.load_settings(conn, ids), store.as_times(since),
+                       np.datetime64(now.astimezone(UTC).replace(tzinfo=None), "us"),
+                       np.timedelta64(FRESHNESS))
+    with conn.transaction():
+        store.prepare(conn)
+        store.write_scores(conn, table, ids)
+    return table
+
+
+def _latest(table: ScoreTable, n: int) -> list[int | None]:
+    """Each patient's latest row in ``table`` (sorted by patient, time), None if none."""
+    out: list[int | None] = [None] * n
+    for row, patient in enumerate(table.patient):
+        out[int(patient)] = row
+    return out
+
+
+def _last_complete(table: ScoreTable, patient: int) -> datetime | None:
+    rows = np.flatnonzero((table.patient == patient) & table.complete)
+    if not len(rows):
+        return None
+    return table.time[rows[-1]].astype("datetime64[us]").item().replace(tzinfo=UTC)
+
+
+def _alerts(cur, p: Profile, pid: str, ward_id: str, device: str, now: datetime,
+            admitted: datetime, table: ScoreTable, row: int | None,
+            last_complete: datetime | None, rng: random.Random) -> None:
+    """The live alerts the engine's rules raise for the latest score (urgent and
+    emergency NEWS2 bands on the band alerts follow, overdue sets, silent devices,
+    low batteries), and a week of handled ones.  A low band's alert is left out: on a
+    steady low baseline the engine raised it once, days ago, and it was dealt with."""
     live = []
-    if severity:
-        live.append(("news2", "clinical", "", severity,
-                     f"NEWS2 {total} ({band})" + (": a single parameter scores 3"
-                                                  if band == "low-medium" else "")))
-    if p.last_set_minutes > 4 * 60:
-        live.append(("overdue", "clinical", "", "low",
-                     f"No observations for {p.last_set_minutes / 60:.0f} h"))
+    last = now - timedelta(minutes=p.last_set_minutes)
+    if row is not None:
+        last = table.time[row].astype("datetime64[us]").item().replace(tzinfo=UTC)
+        band = BANDS[int(table.effective_level[row])]
+        severity = rules.band_alert(band, int(table.max_single[row]))
+        if severity is not None and severity >= rules.Severity.URGENT:
+            reason = f"NEWS2 {int(table.total[row])} ({table.band[row]})"
+            if table.overridden[row].any():
+                reason += (f", adjusted {int(table.adjusted_total[row])}"
+                           f" ({table.adjusted_band[row]}) by an accepted range")
+            if int(table.max_single[row]) >= 3:
+                reason += ": a single parameter scores 3"
+            live.append(("news2", "clinical", "", severity.name.lower(), reason, band, last))
+        monitoring = str(table.monitoring_band[row])
+        late = rules.overdue(np.array([_np(last_complete)]), [monitoring], now,
+                             np.array([_np(admitted)]))
+        if late[0]:
+            since = ("No complete set in two days" if last_complete is None
+                     else f"No complete set since {last_complete:%H:%M}Z")
+            live.append(("overdue", "clinical", "", rules.overdue_severity(monitoring).name
+                         .lower(), f"{since}: the {monitoring} band asks for one more often",
+                         monitoring, last))
     if not p.online:
         live.append(("device_offline", "technical", device, "low",
-                     f"{device} has missed its last two reports"))
+                     f"{device} has missed its last two reports", None, last))
     if p.battery < 20:
         live.append(("battery_low", "technical", device, "info",
-                     f"{device} battery at {p.battery:.0f} %"))
-    for i, (kind, category, dev, sev, reason) in enumerate(live):
-        opened = last + timedelta(seconds=20 + 7 * i)
+                     f"{device} battery at {p.battery:.0f} %", None, last))
+    for i, (kind, category, dev, sev, reason, band, condition) in enumerate(live):
+        opened = condition + timedelta(seconds=20 + 7 * i)
         acknowledged = sev == "urgent" and band == "medium" and p.name.startswith("Riley")
-        _insert_alert(cur, pid, ward_id, kind, category, dev, sev, reason, last, opened,
-                      now, ack=(opened + timedelta(minutes=6), "nurse.sample",
-                                "Phoned the patient; GP visit arranged", True)
+        _insert_alert(cur, pid, ward_id, kind, category, dev, sev, reason, condition, opened,
+                      now, band=band, ack=(opened + timedelta(minutes=6), "nurse.sample",
+                                           "Phoned the patient; GP visit arranged", True)
                       if acknowledged else None)
     # A week of handled alerts, for the ward's own figures.
     for day in range(1, 8):
@@ -177,19 +246,25 @@ def _alerts(cur, p, pid, ward_id, device, now, last, band, total, rng) -> None:
                           resolved=ack[0] + timedelta(hours=2))
 
 
+def _np(t: datetime | None) -> np.datetime64:
+    if t is None:
+        return np.datetime64("NaT", "us")
+    return np.datetime64(t.astimezone(UTC).replace(tzinfo=None), "us")
+
+
 def _insert_alert(cur, pid, ward_id, kind, category, device, severity, reason, condition,
-                  opened, now, *, ack=None, resolved=None) -> None:
+                  opened, now, *, band=None, ack=None, resolved=None) -> None:
     state = "resolved" if resolved else "acknowledged" if ack else "open"
     ack_at, ack_by, note, changed = ack or (None, None, None, None)
     cur.execute(
         "INSERT INTO alerts (patient_id, ward_id, kind, category, device_id, severity, state,"
         " reason, condition_time, opened_at, updated_at, last_notified_severity,"
         " acknowledged_at, acknowledged_by, ack_note, changed_management, resolved_at,"
-        " resolved_by) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
-        " %s, %s, %s) RETURNING alert_id",
+        " resolved_by, band) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
+        " %s, %s, %s, %s, %s) RETURNING alert_id",
         (pid, ward_id, kind, category, device, severity, state, reason, condition, opened,
          resolved or ack_at or opened, severity, ack_at, ack_by, note, changed, resolved,
-         "engine" if resolved else None))
+         "engine" if resolved else None, band))
     alert_id = cur.fetchone()[0]
     events = [(opened, "opened", "open", "engine", {})]
     if ack:

@@ -40,3 +40,16 @@ dagcomponentfuncs.Sparkline = function (props) {
             stroke: 'currentColor', strokeWidth: 1.6, strokeLinejoin: 'round'})
     ]);
 };
+
+// A NEWS2 value over its own age ('98' over '11 h'), as the server wrote them
+// (dashboard.rows.vital_cells: <key>_value, <key>_age); the cell's classes (sub-score
+// colour, is-stale) come from the column's cellClassRules.
+dagcomponentfuncs.Vital = function (props) {
+    var d = props.data || {};
+    var key = props.colDef.field;
+    var age = d[key + '_age'];
+    return React.createElement('span', {className: 'vw-vital'}, [
+        React.createElement('span', {key: 'v', className: 'vw-vital-value'}, d[key + '_value']),
+        age ? React.createElement('span', {key: 'a', className: 'vw-vital-age'}, age) : null
+    ]);
+};

@@ -11,7 +11,7 @@ import dash
 import dash_ag_grid as dag
 from dash import Input, Output, State, dcc, html
 
-from dashboard import actions, deps, figures, queries, rows
+from dashboard import actions, deps, figures, patient_rows, queries, rows
 from dashboard import format as fmt
 from dashboard import layout as frame
 from ward import clinical
@@ -24,9 +24,6 @@ CHART_REFRESH_MS = 30_000
 RANGES: dict[str, timedelta | None] = {
     "1 h": timedelta(hours=1), "6 h": timedelta(hours=6), "24 h": timedelta(hours=24),
     "3 days": timedelta(days=3), "7 days": timedelta(days=7), "Whole stay": None}
-PARAMETER_LABELS = {"respiratory_rate": "Respiration rate", "spo2": "SpO2",
-                    "systolic_bp": "Systolic BP", "heart_rate": "Pulse",
-                    "temperature": "Temperature"}
 
 _DEVICE_COLUMNS = [
     {"field": "device_id", "headerName": "Device", "width": 170},
@@ -43,7 +40,7 @@ _SETTING_COLUMNS = [
     {"field": "by", "headerName": "Set by", "width": 120},
     {"field": "reason", "headerName": "Reason", "flex": 1, "minWidth": 160, "wrapText": True,
      "autoHeight": True},
-    {"field": "period", "headerName": "In force", "width": 230, "wrapText": True,
+    {"field": "period", "headerName": "In force, review", "width": 250, "wrapText": True,
      "autoHeight": True, "cellClassRules": {"state-open": "params.data.current"}},
 ]
 
@@ -117,7 +114,8 @@ def _settings_form() -> list:
         ], className="vw-form-row"),
         html.Div([
             dcc.Dropdown(id="pt-range-param", options=[
-                {"label": label, "value": p} for p, label in PARAMETER_LABELS.items()],
+                {"label": patient_rows.PARAMETER_LABELS[p], "value": p}
+                for p in clinical.RANGE_PARAMETERS],
                 placeholder="Parameter", style={"width": 170}),
             dcc.Input(id="pt-range-low", type="number", placeholder="low", style={"width": 80}),
             dcc.Input(id="pt-range-high", type="number", placeholder="high",
@@ -129,6 +127,10 @@ def _settings_form() -> list:
             html.Button("Set accepted range", id="pt-range-set", n_clicks=0,
                         className="vw-button"),
         ], className="vw-form-row"),
+        html.P("SpO₂ scale 2 and accepted ranges lapse at their review date, 14 days from"
+               " when they are set; an accepted range may cover only values scoring 1 or 2,"
+               " never SpO₂. NEWS2 itself is never adjusted: the adjusted score is shown"
+               " beside it.", className="vw-muted"),
         _grid("pt-settings", _SETTING_COLUMNS, "200px", "params.data.row_id",
               selectable=True),
         html.Div([html.Button("End selected setting", id="pt-setting-end", n_clicks=0,
@@ -158,6 +160,7 @@ def patient_charts(patient_id: str | None, period: str | None, now):
             series, bucket = queries.observations(conn, info.patient_id, start, now)
             history = queries.score_history(conn, info.patient_id, start, now)
             latest = queries.latest_score(conn, info.patient_id)
+            complete_at = queries.last_complete_set(conn, info.patient_id)
             current = clinical.current_settings(conn, info.patient_id, now)
     except deps.DatabaseUnavailable as exc:
         return frame.unavailable(str(exc)), dash.no_update, dash.no_update, ""
@@ -173,7 +176,7 @@ def patient_charts(patient_id: str | None, period: str | None, now):
     resolution = ("each point is one reading" if bucket <= 60 else
                   f"each point summarises {fmt.duration_text(bucket)} (line: mean,"
                   " shade: lowest to highest)")
-    return patient_head(info, latest, scale, now), vitals, scores, resolution
+    return patient_head(info, latest, scale, now, complete_at), vitals, scores, resolution
 
 
 def chart_start(period: str | None, admitted_at, now):
@@ -184,26 +187,72 @@ def chart_start(period: str | None, admitted_at, now):
 
 
 def patient_head(info: queries.PatientInfo, latest: queries.ScoreRow | None, scale: int,
-                 now) -> list:
+                 now, complete_at=None) -> list:
+    """The true NEWS2 (its badge in the true band's colour), the adjusted score beside
+    it where an accepted range applies, the band held since the last complete set
+    when that is higher, when the latest score and the last complete set were
+    measured, and each value with its own age (greyed when stale)."""
+    tz = info.time_zone
+    head = [html.H1(info.name), html.Span(info.patient_id, className="vw-muted")]
     if latest is None:
-        badge = html.Span("No score yet", className="vw-badge band-none")
-        measured = "no readings"
+        head += [html.Span("No score yet", className="vw-badge band-none"),
+                 html.Span("no readings")]
     else:
-        label = figures.BAND_LABELS.get(latest.band, latest.band)
-        text = f"NEWS2 {latest.total}{'+' if not latest.complete else ''} · {label}"
-        badge = html.Span(text, className=f"vw-badge band-{latest.band}", id="pt-band")
-        measured = (f"last set {fmt.ago(latest.time, now)}"
-                    f" ({fmt.local_text(latest.time, info.time_zone)})")
-        if not latest.complete:
+        head += _score_badges(latest)
+        measured = (f"latest score {fmt.ago(latest.time, now)}"
+                    f" ({fmt.local_text(latest.time, tz)}) · last complete set "
+                    + (fmt.ago(complete_at, now) if complete_at else "none"))
+        if not latest.complete and latest.missing:
             missing = ", ".join(rows.SHORT_NAMES.get(m, m) for m in latest.missing)
-            measured += f" · incomplete: no {missing}"
-    return [
-        html.H1(info.name), html.Span(info.patient_id, className="vw-muted"), badge,
-        html.Span(measured),
+            measured += f" · no {missing}"
+        head.append(html.Span(measured, id="pt-measured"))
+    head += [
         html.Span(f"SpO₂ scale {scale}"),
-        html.Span(f"{info.ward_name} · admitted {fmt.local_text(info.admitted_at, info.time_zone)}"
-                  f" · times in {info.time_zone}", className="vw-muted"),
+        html.Span(f"{info.ward_name} · admitted {fmt.local_text(info.admitted_at, tz)}"
+                  f" · times in {tz}", className="vw-muted"),
     ]
+    if latest is not None:
+        head.append(_values_line(latest, now, tz))
+    return head
+
+
+def _score_badges(latest: queries.ScoreRow) -> list:
+    plus = "" if latest.complete else "+"
+    label = figures.BAND_LABELS.get(latest.band, latest.band)
+    badges = [html.Span(f"NEWS2 {latest.total}{plus} · {label}",
+                        className=f"vw-badge band-{latest.band}", id="pt-band",
+                        title=rows.score_detail(latest))]
+    if latest.adjusted_total is not None and latest.adjusted_band is not None:
+        names = ", ".join(rows.SHORT_NAMES.get(n, n) for n in latest.overridden_parameters)
+        badges.append(html.Span(
+            f"Adjusted {latest.adjusted_total}{plus} · "
+            f"{figures.BAND_LABELS.get(latest.adjusted_band, latest.adjusted_band)}"
+            f" (accepted range: {names}; not NEWS2)",
+            className=f"vw-badge vw-adjusted band-{latest.adjusted_band}", id="pt-adjusted",
+            title="The score after this patient's accepted ranges, which alerts follow;"
+                  " NEWS2 is the score beside it"))
+    shown = rows.effective_band(latest)
+    if shown is not None and shown != (latest.adjusted_band or latest.band):
+        badges.append(html.Span(
+            f"{figures.BAND_LABELS.get(shown, shown)} until a complete set",
+            className=f"vw-badge band-{shown}", id="pt-held",
+            title="The highest band since the last complete set: an incomplete score is a"
+                  " lower bound and cannot lower it"))
+    return badges
+
+
+def _values_line(latest: queries.ScoreRow, now, tz: str | None) -> html.Div:
+    cells = rows.vital_cells(latest, now, tz)
+    items = []
+    for name, key in rows.COLUMN_KEYS.items():
+        text = cells[key] or "—"
+        stale = cells[f"{key}_stale"]
+        items.append(html.Span(
+            f"{rows.SHORT_NAMES[name]} {text}" + (" (stale)" if stale else ""),
+            className="vw-value" + (" is-stale" if stale else "")
+            + (f" sub-{cells[f'{key}_s']}" if cells[f"{key}_s"] >= 0 else " sub-missing"),
+            title=cells[f"{key}_tip"]))
+    return html.Div(items, id="pt-values", className="vw-values")
 
 
 @dash.callback(Output("pt-alerts", "rowData"), Output("pt-devices", "rowData"),
@@ -226,53 +275,9 @@ def patient_panels(patient_id: str | None, now):
             history = queries.settings_history(conn, patient_id)
     except deps.DatabaseUnavailable:
         return dash.no_update, dash.no_update, dash.no_update, dash.no_update
-    now_list = [html.Li(_setting_text(s)) for s in history if _in_force(s, now)] or [
-        html.Li("Standard NEWS2 chart: SpO₂ scale 1, no accepted ranges.")]
-    return (rows.alert_rows(alerts, now), device_rows(devices, tz, now),
-            setting_rows(history, tz, now), now_list)
-
-
-def _in_force(s: queries.SettingRow, now) -> bool:
-    return s.valid_from <= now and (s.valid_to is None or s.valid_to > now)
-
-
-def _setting_text(s) -> str:
-    if s.kind == "spo2_scale":
-        return f"SpO₂ scale {s.spo2_scale}"
-    label = PARAMETER_LABELS.get(s.parameter or "", s.parameter)
-    return f"{label} accepted {s.low:g}–{s.high:g}"
-
-
-def setting_rows(history, tz, now) -> list[dict]:
-    out = []
-    for s in history:
-        period = f"from {fmt.local_text(s.valid_from, tz)}"
-        if s.valid_to is not None:
-            period += f" to {fmt.local_text(s.valid_to, tz)}"
-            if s.ended_by:
-                period += f" (ended by {s.ended_by})"
-        out.append({"setting_id": s.setting_id, "row_id": str(s.setting_id),
-                    "what": _setting_text(s), "by": s.set_by, "reason": s.reason,
-                    "period": period, "current": _in_force(s, now)})
-    return out
-
-
-def device_rows(devices, tz, now) -> list[dict]:
-    out = []
-    for d in devices:
-        current = d.valid_to is None
-        state = "unassigned" if not current else (
-            "offline" if d.online is False else "online" if d.online else "unknown")
-        low = rows.battery_low(d.battery)
-        out.append({
-            "device_id": d.device_id, "kind": d.kind, "state": state,
-            "problem": current and (d.online is False or low),
-            "battery": fmt.battery_text(d.battery), "last_seen": fmt.ago(d.last_seen, now),
-            "last_seen_at": fmt.local_text(d.last_seen, tz),
-            "assigned": f"since {fmt.local_text(d.valid_from, tz)}" if current else
-            f"{fmt.local_text(d.valid_from, tz)} – {fmt.local_text(d.valid_to, tz)}",
-            "firmware": d.firmware or ""})
-    return out
+    return (rows.alert_rows(alerts, now), patient_rows.device_rows(devices, tz, now),
+            patient_rows.setting_rows(history, tz, now),
+            [html.Li(text) for text in patient_rows.settings_now(history, tz, now)])
 
 
 @dash.callback(Output("pt-alert-selected", "children"), Output("pt-alert-ack", "disabled"),

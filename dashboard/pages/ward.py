@@ -24,12 +24,15 @@ def _band_rules() -> dict[str, str]:
 
 def _sub_rules(key: str) -> dict[str, str]:
     return {f"sub-{s}": f"params.data.{key}_s == {s}" for s in (0, 1, 2, 3)} | {
-        "sub-missing": f"params.data.{key}_s < 0"}
+        "sub-missing": f"params.data.{key}_s < 0", "is-stale": f"params.data.{key}_stale"}
 
 
-def _vital(key: str, header: str, width: int = 66) -> dict:
+def _vital(key: str, header: str, width: int = 68) -> dict:
+    """A value over its own age ('98' over '11 h'), coloured by its sub-score, greyed
+    when stale (dashboard.rows.vital_cells); the tooltip says when it was measured."""
     return {"field": key, "headerName": header, "width": width, "sortable": False,
-            "cellClassRules": _sub_rules(key), "type": "rightAligned"}
+            "cellClassRules": _sub_rules(key), "type": "rightAligned",
+            "cellRenderer": "Vital", "tooltipField": f"{key}_tip"}
 
 
 COLUMNS = [
@@ -38,15 +41,16 @@ COLUMNS = [
     {"field": "name", "headerName": "Patient", "width": 140, "pinned": "left",
      "cellRenderer": "PatientLink",
      "getQuickFilterText": {"function": "params.data.name + ' ' + params.data.patient_id"}},
-    {"field": "score", "headerName": "NEWS2", "width": 142, "cellClassRules": _band_rules(),
-     "tooltipField": "band_label", "sortable": False},
+    {"field": "score", "headerName": "NEWS2", "width": 158, "cellClassRules": _band_rules(),
+     "tooltipField": "score_detail", "sortable": False},
     {"field": "trend", "headerName": "24 h", "width": 100, "cellRenderer": "Sparkline",
      "sortable": False},
-    _vital("rr", "RR"), _vital("spo2", "SpO₂", 84), _vital("o2", "Air/O₂", 74),
-    _vital("sbp", "SBP"), _vital("hr", "Pulse", 70), _vital("acvpu", "ACVPU", 80),
-    _vital("temp", "Temp", 72),
-    {"field": "measured", "headerName": "Measured", "width": 140, "tooltipField": "measured_at",
-     "cellClassRules": {"is-overdue": "params.data.overdue"}, "sortable": False},
+    _vital("rr", "RR", 64), _vital("spo2", "SpO₂", 84), _vital("o2", "Air/O₂", 76),
+    _vital("sbp", "SBP"), _vital("hr", "Pulse", 72), _vital("acvpu", "ACVPU", 78),
+    _vital("temp", "Temp", 70),
+    {"field": "measured", "headerName": "Complete set", "width": 136,
+     "tooltipField": "measured_at", "cellClassRules": {"is-overdue": "params.data.overdue"},
+     "sortable": False},
     {"field": "flags", "headerName": "Flags", "minWidth": 130, "flex": 1,
      "cellClassRules": {"is-overdue": "params.data.overdue",
                         "is-incomplete": "params.data.incomplete && !params.data.overdue"},
@@ -81,7 +85,7 @@ def layout(ward: str | None = None, **_query) -> html.Div:
                 dashGridOptions={"rowSelection": {"mode": "singleRow", "checkboxes": False,
                                                   "enableClickSelection": True},
                                  "tooltipShowDelay": 300, "animateRows": False,
-                                 "rowHeight": 34, "includeHiddenColumnsInQuickFilter": True,
+                                 "rowHeight": 40, "includeHiddenColumnsInQuickFilter": True,
                                  "localeText": {"noRowsToShow": "No patients on this ward"},
                                  "suppressCellFocus": False},
                 className="vw-grid vw-ward-grid", style={"height": "100%", "width": "100%"}),

@@ -140,3 +140,53 @@ def test_sign_in_see_the_ward_open_a_patient_and_acknowledge(driver, site, conn,
     driver.find_element("css selector", ".vw-logout button").click()
     wait_for(lambda: "/login" in driver.current_url, timeout=10, what="signed out")
     time.sleep(0.2)
+
+
+def test_in_the_browser_each_value_shows_its_age_and_stale_ones_are_grey(driver, site, tmp_path):
+    """Finding 8 on screen: Drew Irving's oximeter sent SpO2 and pulse 55 min ago;
+    respiration, blood pressure, consciousness and temperature are 11 h old.  Each
+    cell says its own age, the old ones are greyed (striped, muted), and the patient
+    is overdue on the last complete set, not on the latest score."""
+    url, ward_id, ids, user = site
+    _sign_in(driver, url, f"/?ward={ward_id}", user)
+    wait_for_rows(driver, at_least=len(ids))
+    row = f"#ward-grid .ag-center-cols-container .ag-row[row-id='{ids[8]}']"
+
+    def cell(col: str):
+        found = _css(driver, f"{row} .ag-cell[col-id='{col}']")
+        return found[0] if found else None
+
+    def shown(col: str) -> tuple[str, str]:
+        """(value, age) as drawn: the value over its age."""
+        c = cell(col)
+        return (c.find_element("css selector", ".vw-vital-value").text,
+                c.find_element("css selector", ".vw-vital-age").text)
+
+    wait_for(lambda: cell("sbp") is not None and shown("sbp") == ("118", "11 h"), timeout=10,
+             what="the blood pressure with its age")
+    driver.save_screenshot(str(tmp_path / "ages.png"))
+    for col in ("rr", "sbp", "acvpu", "temp"):
+        c = cell(col)
+        assert shown(col)[1] == "11 h", (col, c.text)
+        assert "is-stale" in c.get_attribute("class"), col
+        assert "repeating-linear-gradient" in c.value_of_css_property("background-image"), col
+        assert c.value_of_css_property("font-style") == "italic"
+    for col in ("spo2", "hr", "o2"):
+        c = cell(col)
+        assert shown(col)[1] == "55 min", (col, c.text)
+        assert "is-stale" not in c.get_attribute("class"), col
+        assert c.value_of_css_property("background-image") == "none"
+    assert cell("measured").text.endswith("h ago") and "is-overdue" in \
+        cell("measured").get_attribute("class")
+    assert "stale RR, SBP, ACVPU, Temp" in cell("flags").text
+    # The adjusted score is labelled beside the true NEWS2.
+    emery = _css(driver, f"#ward-grid .ag-row[row-id='{ids[9]}'] .ag-cell[col-id='score']")
+    assert emery[0].text == "5 (adj. 3) Low"
+
+    # The patient page: the same ages, the stale values greyed.
+    driver.get(f"{url}/patient/{ids[8]}")
+    wait_for(lambda: _css(driver, "#pt-values .vw-value"), timeout=15, what="the values")
+    stale = [e.text for e in _css(driver, "#pt-values .is-stale")]
+    assert sorted(stale) == sorted(["RR 20 · 11 h (stale)", "SBP 118 · 11 h (stale)",
+                                    "ACVPU A · 11 h (stale)", "Temp 37.2 · 11 h (stale)"])
+    assert "last complete set" in _text(driver, "pt-measured")

@@ -245,3 +245,88 @@ def test_the_audit_trail_shows_times_in_the_alerts_ward_zone(app, ward):
                         ("pt-alert-resolve", "disabled"), ("pt-audit", "children")],
                   [("pt-alerts", "selectedRows", [row]), ("pt-alert-version", "data", 0)])
     assert "opened" in json.dumps(audit["pt-audit"]["children"])
+
+
+def _resolve(app, alert_row, note, *, user="ana.clinician"):
+    return _call(app, [("ward-alert-feedback", "children"), ("ward-alert-version", "data"),
+                       ("ward-alert-note", "value")],
+                 [("ward-alert-resolve", "n_clicks", 1), ("ward-alert-ack", "n_clicks", 0)],
+                 [("ward-alerts", "selectedRows", [alert_row]), ("ward-alert-note", "value", note),
+                  ("ward-alert-changed", "value", "unknown"), ("ward-alert-version", "data", 1)],
+                 user=user)
+
+
+def test_resolving_an_urgent_alert_by_hand_asks_for_the_reason(app, ward, conn):
+    """The form says a reason is needed; without one ward.clinical refuses and the
+    page says so plainly (role=alert), the note is kept; with one it is recorded."""
+    from dashboard import layout
+
+    _, ids = ward
+    alert_id = conn.execute("SELECT alert_id FROM alerts WHERE patient_id = %s AND state = 'open'"
+                            " AND severity = 'urgent'", (ids[3],)).fetchone()[0]
+    row = {"alert_id": alert_id, "state": "open", "severity": "urgent", "name": "Taylor",
+           "kind": "NEWS2", "reason": "NEWS2 5 (medium)"}
+    hint, _, resolve_disabled = layout.selected_alert([row])
+    assert "write the reason in the note" in hint and resolve_disabled is False
+    refused = _resolve(app, row, "   ")
+    text = json.dumps(refused)
+    assert "Not done" in text and "give the reason for resolving it by hand" in text
+    assert '"role": "alert"' in text and "vw-refused" in text
+    assert "ward-alert-note" not in refused  # the note stays for the clinician to complete
+    assert conn.execute("SELECT state FROM alerts WHERE alert_id = %s",
+                        (alert_id,)).fetchone()[0] == "open"
+    done = _resolve(app, row, "Seen at home: the cuff was on the wrong arm")
+    assert f"Alert {alert_id} resolved by ana.clinician" in json.dumps(done)
+    assert conn.execute("SELECT state, resolve_note FROM alerts WHERE alert_id = %s",
+                        (alert_id,)).fetchone() == (
+        "resolved", "Seen at home: the cuff was on the wrong arm")
+    low = {**row, "severity": "low"}
+    assert "write the reason" not in layout.selected_alert([low])[0]
+
+
+def test_the_ward_refresh_sends_each_values_age_and_stale_flag(app, ward):
+    ward_id, ids = ward
+    out = _call(app, [("ward-grid", "rowData"), ("ward-alerts", "rowData"),
+                      ("ward-summary", "children"), ("ward-status", "children"),
+                      ("ward-status", "className"), ("ward-choice", "data")],
+                [("ward-tick", "n_intervals", 2), ("ward-select", "value", ward_id),
+                 ("ward-alert-version", "data", 0)])
+    drew = next(r for r in out["ward-grid"]["rowData"] if r["patient_id"] == ids[8])
+    assert drew["sbp"] == "118 · 11 h" and drew["sbp_stale"] is True
+    assert drew["spo2"].endswith("min") and drew["spo2_stale"] is False
+    assert "STALE" in drew["sbp_tip"]
+
+
+def test_the_patient_page_shows_the_true_news2_with_the_adjusted_beside_it(app, ward):
+    _, ids = ward
+    pid = ids[9]  # Emery Jones: an accepted pulse range
+    out = _call(app, [("pt-head", "children"), ("pt-vitals", "figure"), ("pt-scores", "figure"),
+                      ("pt-resolution", "children")],
+                [("pt-id", "data", pid), ("pt-range", "value", "24 h"),
+                 ("pt-chart-tick", "n_intervals", 0), ("pt-settings-version", "data", 0)])
+    head = json.dumps(out["pt-head"]["children"], ensure_ascii=False)
+    assert "NEWS2 5 · Medium" in head
+    assert "Adjusted 3 · Low (accepted range: HR; not NEWS2)" in head
+    assert "last complete set" in head and "HR 115 · 1 h" in head
+    panels = _call(app, [("pt-alerts", "rowData"), ("pt-devices", "rowData"),
+                         ("pt-settings", "rowData"), ("pt-settings-now", "children")],
+                   [("pt-id", "data", pid), ("pt-tick", "n_intervals", 0),
+                    ("pt-alert-version", "data", 0), ("pt-settings-version", "data", 0)])
+    now_list = json.dumps(panels["pt-settings-now"]["children"], ensure_ascii=False)
+    assert "Pulse accepted 111–120" in now_list and "review by" in now_list
+    assert "(in 10 d)" in now_list  # 14 days from admission, three days ago
+    assert "review by" in panels["pt-settings"]["rowData"][0]["period"]
+
+
+def test_the_patient_page_greys_the_values_that_are_stale(app, ward):
+    _, ids = ward
+    out = _call(app, [("pt-head", "children"), ("pt-vitals", "figure"), ("pt-scores", "figure"),
+                      ("pt-resolution", "children")],
+                [("pt-id", "data", ids[8]), ("pt-range", "value", "24 h"),
+                 ("pt-chart-tick", "n_intervals", 0), ("pt-settings-version", "data", 0)])
+    values = next(c for c in out["pt-head"]["children"]
+                  if isinstance(c, dict) and c["props"].get("id") == "pt-values")
+    spans = {s["props"]["children"].split(" ")[0]: s["props"]["className"]
+             for s in values["props"]["children"]}
+    assert "is-stale" in spans["SBP"] and "is-stale" in spans["Temp"]
+    assert "is-stale" not in spans["SpO2"]

@@ -108,3 +108,21 @@ def test_kind_and_duration_text():
     assert fmt.duration_text(None) == "—"
     assert fmt.duration_text(120) == "2 min"
     assert fmt.battery_text(12.4) == "12 %"
+
+
+def test_new_alert_kinds_read_as_words():
+    assert fmt.kind_text("retrospective") == "Found in late readings"
+    assert fmt.kind_text("review_due") == "Setting review due"
+    assert fmt.kind_text("scoring_failed") == "Scoring failed"
+    assert fmt.kind_text("overdue") == "Observations overdue"
+    assert fmt.kind_text("spo2_low") == "SpO2 low"  # a kind the engine does not know
+
+
+@pytest.mark.parametrize(("age", "text"), [
+    (None, ""), (timedelta(seconds=59), "<1 min"), (timedelta(minutes=1), "1 min"),
+    (timedelta(minutes=59, seconds=59), "59 min"), (timedelta(hours=1), "1 h"),
+    (timedelta(hours=11, minutes=59), "11 h"), (timedelta(days=1), "1 d"),
+    (timedelta(days=3, hours=23), "3 d"),
+])
+def test_a_values_age_in_a_grid_cell(age, text):
+    assert fmt.age_text(age) == text

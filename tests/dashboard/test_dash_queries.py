@@ -45,15 +45,46 @@ def test_a_ward_row_shows_what_a_clinician_needs(conn, ward):
     grid = {r["patient_id"]: r for r in
             rows.ward_rows(queries.ward_patients(conn, ward_id, now=now, freshness=FRESH), now)}
     first = grid[ids[0]]
-    assert (first["rr"], first["rr_s"], first["o2"], first["o2_s"]) == ("26", 3, "O₂", 2)
+    assert (first["rr"], first["rr_s"], first["o2"], first["o2_s"]) == (
+        "26 · 3 min", 3, "O₂ · 3 min", 2)
     assert first["alerts"] == "EMERGENCY" and first["alert_new"]
     assert first["trend"].count("L") > 5  # a day of hourly samples
-    assert grid[ids[5]]["score"] == "6+ Medium" and "no SBP, Temp" in grid[ids[5]]["flags"]
+    # Never complete (no SBP, no temperature): the highest band of its two days stands.
+    quinn = grid[ids[5]]
+    assert quinn["score"] == "High · now 6+" and quinn["band"] == "high"
+    assert "no SBP, Temp" in quinn["flags"] and quinn["overdue"]
     assert grid[ids[18]]["overdue"] and "OVERDUE" in grid[ids[18]]["flags"]  # 13 h silent
     assert grid[ids[16]]["devices"].startswith("1 OFFLINE")
     assert grid[ids[17]]["devices"] == "online · 12 % LOW"
-    assert (grid[ids[15]]["spo2"], grid[ids[15]]["spo2_s"]) == ("89 (S2)", 0)  # scale 2
+    assert (grid[ids[15]]["spo2"], grid[ids[15]]["spo2_s"]) == ("89 (S2) · 45 min", 0)
     assert grid[ids[19]]["score"] == "No score"
+
+
+def test_the_sample_ward_has_old_values_and_an_adjusted_score_as_the_engine_stores_them(
+        conn, ward):
+    """dashboard/sample.py scores with the engine's own code: Drew Irving's oximeter
+    sends SpO2 and pulse, the rest is 11 h old (stale, the set incomplete, overdue);
+    Emery Jones has an accepted pulse range (true NEWS2 5, adjusted 3)."""
+    ward_id, ids, now = ward
+    grid = {r["patient_id"]: r for r in
+            rows.ward_rows(queries.ward_patients(conn, ward_id, now=now, freshness=FRESH), now)}
+    drew = grid[ids[8]]
+    assert (drew["spo2"], drew["spo2_stale"]) == ("95 · 55 min", False)
+    assert (drew["sbp"], drew["sbp_stale"]) == ("118 · 11 h", True)
+    assert drew["temp_stale"] and drew["rr_stale"] and drew["acvpu_stale"]
+    assert drew["score"] == "2+ Low" and drew["overdue"]
+    assert "stale RR, SBP, ACVPU, Temp" in drew["flags"]
+    assert drew["measured"].endswith("h ago")  # the last complete set, hours ago
+    emery = grid[ids[9]]
+    assert emery["score"] == "5 (adj. 3) Low" and emery["band"] == "low"
+    stored = conn.execute(
+        "SELECT total, band, adjusted_total, adjusted_band, overridden_parameters,"
+        " monitoring_band, cardinality(input_times) FROM scores WHERE patient_id = %s"
+        " ORDER BY time DESC LIMIT 1", (ids[9],)).fetchone()
+    assert stored == (5, "medium", 3, "low", ["heart_rate"], "low", 7)
+    review = conn.execute("SELECT review_at - valid_from FROM patient_settings"
+                          " WHERE patient_id = %s", (ids[9],)).fetchone()[0]
+    assert review == timedelta(days=14)
 
 
 def test_all_wards_and_an_empty_ward(conn, ward):
@@ -71,7 +102,8 @@ def test_open_alerts_new_first_then_most_severe_then_newest(conn, ward):
            for a in alerts]
     assert key == sorted(key, reverse=True)
     emergencies = queries.unacknowledged_emergencies(conn, ward_id)
-    assert [a.patient_id for a in emergencies] == ids[:3]  # newest first: 01 was last
+    # Newest first: 01 was last; 06 (high held, and overdue on it) before them all.
+    assert [a.patient_id for a in emergencies] == [*ids[:3], ids[5], ids[5]]
     assert [e.event for e in queries.alert_events(conn, emergencies[0].alert_id)] == ["opened"]
 
 
@@ -112,7 +144,9 @@ def test_settings_history_has_ended_settings_and_who_ended_them(conn, register):
     history = queries.settings_history(conn, dev.patient_id)
     assert [s.setting_id for s in history] == [second.setting_id, first.setting_id]
     assert history[0] == second and history[0].ended_by is None
+    assert history[0].review_at == now + clinical.MAX_REVIEW
     assert history[1].ended_by == "dr b" and history[1].patient_id == dev.patient_id
+    assert history[1].ended_at == now - timedelta(hours=1)
 
 
 def test_score_history_keeps_the_worst_of_each_bucket(conn, register):
