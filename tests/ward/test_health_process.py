@@ -62,8 +62,10 @@ def test_health_says_alerting_stopped_when_the_engine_dies(services_up, mine, sp
     engine_id = unique("engine")
     engine = spawn("alerts", VWARD_ALERTS_TICK_SECONDS="0.5", VWARD_ALERTS_ENGINE_ID=engine_id,
                    **env)
-    code, body = wait_for(lambda: (h := _health(url)) and h[0] == 200 and h, timeout=30,
-                          what="200 once the engine ticks")
+    # 200 from its start (three intervals to tick); then its first completed tick.
+    code, body = wait_for(
+        lambda: (h := _health(url)) and h[0] == 200 and h[1]["alerting"]["engines_ticking"] and h,
+        timeout=30, what="200 once the engine ticks")
     assert body["status"] == "ok" and body["alerting"]["engines_ticking"] == 1
     ticked_by = datetime.fromisoformat(body["alerting"]["last_tick_at"])
     running = status(services_up, **env)
