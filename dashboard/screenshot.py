@@ -5,15 +5,18 @@ of the ward view), and the browser helpers the browser tests share.
 
 Against a running app at URL (default: the dashboard of VWARD_* settings,
 served here on its own in demo mode; ``--sample`` first adds the sample ward
-of dashboard/sample.py)."""
+of dashboard/sample.py and runs an alerts engine, ``vward alerts``, while the
+picture is taken: the ward as it looks with alerting running, its alerts
+reconciled by the engine itself)."""
 
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 import threading
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -99,8 +102,35 @@ def main(argv: list[str] | None = None) -> int:
 
         with db.connect(settings, autocommit=True) as conn:
             sample.build_ward(conn, now=datetime.now(UTC), ward_id=args.ward)
-    with serving(standalone(settings).server) as url:
+    with alerting(settings) if args.sample else nullcontext(), \
+            serving(standalone(settings).server) as url:
         return _shoot(url, args)
+
+
+@contextmanager
+def alerting(settings, timeout: float = 60):
+    """A real alerts engine (``vward alerts``, this environment's settings) until the
+    block ends, started and waited for until ward/health.py judges alerting running."""
+    from ward import db, health, heartbeats
+
+    engine = subprocess.Popen([sys.executable, "-m", "ward.cli", "alerts"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            with db.connect(settings, autocommit=True) as conn:
+                now, rows = heartbeats.read(conn)
+            if health.judge_alerting(rows, now).running:
+                break
+            if engine.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the alerts engine did not start: run `vward alerts` to see"
+                                   " why")
+            time.sleep(0.5)
+        time.sleep(3)  # a tick or two: the engine's own alerts on the sample
+        yield engine
+    finally:
+        engine.terminate()
+        engine.wait(30)
 
 
 def _shoot(url: str, args) -> int:

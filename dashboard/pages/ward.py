@@ -46,7 +46,7 @@ COLUMNS = [
     {"field": "trend", "headerName": "24 h", "width": 100, "cellRenderer": "Sparkline",
      "sortable": False},
     _vital("rr", "RR", 64), _vital("spo2", "SpO₂", 84), _vital("o2", "Air/O₂", 76),
-    _vital("sbp", "SBP"), _vital("hr", "Pulse", 72), _vital("acvpu", "ACVPU", 78),
+    _vital("sbp", "SBP"), _vital("hr", "Pulse", 72), _vital("acvpu", "ACVPU", 84),
     _vital("temp", "Temp", 70),
     {"field": "measured", "headerName": "Complete set", "width": 136,
      "tooltipField": "measured_at", "cellClassRules": {"is-overdue": "params.data.overdue"},
