@@ -1,32 +1,50 @@
 #!/usr/bin/env bash
 # `make demo`: the whole ward on this machine.  Starts PostgreSQL+TimescaleDB
 # and Mosquitto (`vward up`), the ingest service, the alerts engine, the web
-# app and a simulated mixed ward, then waits; Ctrl-C stops the ward's
-# processes (the services keep their data: `vward down` stops them too).
+# app and a simulated mixed ward, then waits; Ctrl-C (or SIGTERM) stops the
+# ward's processes within 10 s (the services keep their data: `vward down`
+# stops them too).  Files go under $VWARD_HOME (default .vward), as `vward`'s.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 VWARD=.venv/bin/vward
 export VWARD_DEMO=true
-LOGS=.vward/logs
+LOGS=${VWARD_HOME:-.vward}/logs
+GRACE=8  # [s] a process has to stop after SIGTERM before it is killed
 mkdir -p "$LOGS"
 
 say() { printf '[demo] %s\n' "$*"; }
 has_command() { "$VWARD" "$1" --help >/dev/null 2>&1; }
 
 pids=()
-stop() {
-    trap - INT TERM EXIT
+names=()
+running() { kill -0 "$1" 2>/dev/null; }
+stop() {  # every process started, stopped within GRACE s, or killed and said so
+    trap - EXIT
+    trap '' INT TERM  # a second Ctrl-C reaches the processes; this loop still ends them
     say "stopping the ward's processes (services stay up; '.venv/bin/vward down' stops them)"
+    local i pid waited=0
     for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for ((i = 0; i < ${#pids[@]}; i++)); do
+        while running "${pids[i]}" && ((waited < GRACE * 10)); do
+            sleep 0.1
+            waited=$((waited + 1))
+        done
+        if running "${pids[i]}"; then
+            say "${names[i]} (pid ${pids[i]}) did not stop within ${GRACE} s of SIGTERM: killing it (SIGKILL)"
+            kill -KILL "${pids[i]}" 2>/dev/null || true
+        fi
+    done
     for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    say "stopped"
 }
 trap stop INT TERM EXIT
 
-start() {  # start NAME ARGS...: run `vward ARGS` in the background, log to .vward/logs/NAME.log
+start() {  # start NAME ARGS...: run `vward ARGS` in the background, log to $LOGS/NAME.log
     local name=$1; shift
     "$VWARD" "$@" >>"$LOGS/$name.log" 2>&1 &
     pids+=($!)
+    names+=("$name")
     say "started $name (pid $!, log $LOGS/$name.log)"
 }
 
@@ -46,8 +64,9 @@ if has_command simulate; then
     say "simulating a mixed ward of 30 patients (a few deteriorate within minutes) at 30x speed"
     "$VWARD" simulate --patients 30 --scenario mixed --speed 30 --seed 7 \
         --start "$(date -u -d '3 hours ago' +%Y-%m-%dT%H:%M:%SZ)" \
-        > >(tee -a "$LOGS/simulate.log") 2>&1 &
+        > >(trap '' INT; exec tee -a "$LOGS/simulate.log") 2>&1 &  # tee outlives Ctrl-C
     pids+=($!)
+    names+=(simulate)
 else
     pw=$("$VWARD" device add demo-oximeter-1 --patient demo-patient-1 --ward ward-1 | tail -n 1)
     say "publish a reading as the demo device:"
