@@ -142,9 +142,17 @@ def score_text(p: Score) -> str:
     if p.adjusted_total is not None:
         numbers += f" (adj. {p.adjusted_total}{plus})"
     label = BAND_LABELS[band]
-    if band != score_view.alert_band(p.band or band, p.adjusted_band):
+    if held(p):
         return f"{label} · now {numbers}"
     return f"{numbers} {label}"
+
+
+def held(p: Score) -> bool:
+    """The effective band is the one held since the last complete set, above what
+    the latest (incomplete) score says itself."""
+    band = effective_band(p)
+    return band is not None and p.band is not None \
+        and band != score_view.alert_band(p.band, p.adjusted_band)
 
 
 def score_detail(p: Score) -> str:
@@ -157,7 +165,7 @@ def score_detail(p: Score) -> str:
         names = ", ".join(SHORT_NAMES.get(n, n) for n in p.overridden_parameters or [])
         text += (f". Adjusted {p.adjusted_total} ({p.adjusted_band}) by the accepted range of"
                  f" {names or 'a parameter'}: alerts follow the adjusted score")
-    if band != score_view.alert_band(p.band, p.adjusted_band):
+    if held(p):
         text += (f". Shown {band}: the highest band since the last complete set, until a"
                  " complete set")
     return text
@@ -226,8 +234,7 @@ def _flags(p: WardPatient, overdue: bool, stale: list[str]) -> str:
             parts.append("stale " + ", ".join(SHORT_NAMES.get(m, m) for m in stale))
         flags.append("Incomplete: " + "; ".join(parts) if parts else "Incomplete")
     band = effective_band(p)
-    if band is not None and p.band is not None \
-            and band != score_view.alert_band(p.band, p.adjusted_band):
+    if band is not None and held(p):
         flags.append(f"{BAND_LABELS[band]} held until a complete set")
     if p.adjusted_total is not None:
         flags.append(f"Adjusted by accepted range: {p.adjusted_total}"

@@ -232,7 +232,7 @@ def _score_badges(latest: queries.ScoreRow) -> list:
             title="The score after this patient's accepted ranges, which alerts follow;"
                   " NEWS2 is the score beside it"))
     shown = rows.effective_band(latest)
-    if shown is not None and shown != (latest.adjusted_band or latest.band):
+    if shown is not None and rows.held(latest):
         badges.append(html.Span(
             f"{figures.BAND_LABELS.get(shown, shown)} until a complete set",
             className=f"vw-badge band-{shown}", id="pt-held",
