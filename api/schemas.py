@@ -322,6 +322,10 @@ class AlertOut(_Out):
     changed_management: bool | None
     resolved_at: datetime | None
     resolved_by: str | None
+    resolve_note: str | None = Field(None, description="Why it was resolved by hand")
+    band: str | None = Field(None, description="The NEWS2 band notified (news2, overdue)")
+    red: list[str] = Field(default_factory=list,
+                           description="The parameters scoring 3 that were notified")
 
 
 class AlertEventOut(_Out):
@@ -341,10 +345,6 @@ class AlertWithEvents(AlertOut):
 
 class Acknowledge(BaseModel):
     note: str = ""
-    resolve_note: str | None = Field(None, description="Why it was resolved by hand")
-    band: str | None = Field(None, description="The NEWS2 band notified (news2, overdue)")
-    red: list[str] = Field(default_factory=list,
-                           description="The parameters scoring 3 that were notified")
     action: str = Field("", description="What the clinician did")
     changed_management: bool | None = Field(
         None, description="Did the alert change the patient's management?")
