@@ -119,26 +119,18 @@ def write_changes(conn: psycopg.Connection, changes: Sequence[Change], now: date
 
 def patient_states(conn: psycopg.Connection, wards: Sequence[str]) -> list[tuple]:
     """(patient_id, ward_id, admitted_at, monitoring band of the latest score, last complete
-    time, effective band of the latest score) of admitted patients.  The last complete
-    time is when the oldest value of the latest complete set was measured: a set is as
-    old as its oldest value, so SpO2 readings after a full set do not push the next one
-    back (rules.overdue starts the interval there).  The effective band
-    is what the latest score shows (scoring.ScoreTable.effective_level): its own band when
-    complete, else its monitoring band."""
+    time, effective band of the latest score) of admitted patients: the SQL functions
+    last_complete_set and effective_band (migration 008) say what these mean."""
     ward_filter = "AND p.ward_id = ANY(%s)" if wards else ""
     return conn.execute(
         f"""SELECT p.patient_id, p.ward_id, p.admitted_at,
-                   coalesce(l.monitoring_band, l.adjusted_band, l.band), c.time,
-                   CASE WHEN l.complete THEN coalesce(l.adjusted_band, l.band)
-                        ELSE coalesce(l.monitoring_band, l.adjusted_band, l.band) END
+                   coalesce(l.monitoring_band, l.adjusted_band, l.band),
+                   last_complete_set(p.patient_id),
+                   effective_band(l.complete, l.band, l.adjusted_band, l.monitoring_band)
             FROM patients p
             LEFT JOIN LATERAL (SELECT band, adjusted_band, monitoring_band, complete FROM scores s
                                WHERE s.patient_id = p.patient_id
                                ORDER BY time DESC LIMIT 1) l ON true
-            LEFT JOIN LATERAL (SELECT coalesce((SELECT min(x) FROM unnest(s.input_times) x),
-                                               s.time) AS time
-                               FROM scores s WHERE s.patient_id = p.patient_id
-                               AND complete ORDER BY s.time DESC LIMIT 1) c ON true
             WHERE p.discharged_at IS NULL {ward_filter}
             ORDER BY p.patient_id""", [list(wards)] if wards else []).fetchall()
 

@@ -46,7 +46,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     res = alert.add_parser("resolve", help="close an alert by hand")
     res.add_argument("alert_id", type=int, metavar="ID")
     res.add_argument("--by", required=True)
-    res.add_argument("--note", default="")
+    res.add_argument("--note", default="", help="why (required for urgent and emergency)")
     res.set_defaults(func=_cmd_alert_resolve)
 
     patient = sub.add_parser("patient", help="a patient's scoring settings").add_subparsers(
@@ -58,7 +58,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     _setting_args(sc)
     sc.set_defaults(func=_cmd_patient_scale)
     acc = patient.add_parser("accept", help="a range of one parameter that is this patient's"
-                                            " normal (scores 0)")
+                                            " normal: its 1s and 2s count 0 in the adjusted"
+                                            " score (never a 3, never SpO2)")
     acc.add_argument("patient_id", metavar="PATIENT")
     acc.add_argument("parameter", metavar="PARAM")
     acc.add_argument("low", type=_number)
@@ -70,7 +71,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _setting_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--by", required=True, help="the clinician setting it")
     p.add_argument("--reason", required=True, help="the clinical reason")
-    p.add_argument("--until", type=_time_arg, default=None, help="review date (ISO 8601)")
+    p.add_argument("--until", type=_time_arg, default=None,
+                   help="review date (ISO 8601), at most and by default 14 days ahead; the"
+                        " setting lapses then with a review_due alert")
 
 
 def _number(text: str) -> float:
@@ -205,7 +208,7 @@ def _cmd_patient_scale(args: argparse.Namespace, settings: Settings) -> int:
                                       reason=args.reason, now=datetime.now(UTC),
                                       until=args.until)
     print(f"patient {row.patient_id}: SpO2 scale {row.spo2_scale} from"
-          f" {_at(row.valid_from)}{_until(row.valid_to)}, set by {row.set_by}")
+          f" {_at(row.valid_from)}{_review(row.valid_to)}, set by {row.set_by}")
     return 0
 
 
@@ -216,8 +219,9 @@ def _cmd_patient_accept(args: argparse.Namespace, settings: Settings) -> int:
         row = clinical.set_accepted_range(conn, args.patient_id, args.parameter, args.low,
                                           args.high, by=args.by, reason=args.reason,
                                           now=datetime.now(UTC), until=args.until)
-    print(f"patient {row.patient_id}: {row.parameter} {row.low:g}–{row.high:g} accepted (scores"
-          f" 0) from {_at(row.valid_from)}{_until(row.valid_to)}, set by {row.set_by}")
+    print(f"patient {row.patient_id}: {row.parameter} {row.low:g}–{row.high:g} accepted (its 1s"
+          f" and 2s count 0 in the adjusted score) from {_at(row.valid_from)}"
+          f"{_review(row.valid_to)}, set by {row.set_by}")
     return 0
 
 
@@ -225,5 +229,5 @@ def _at(t: datetime) -> str:
     return f"{t.astimezone(UTC):%Y-%m-%d %H:%M}Z"
 
 
-def _until(t: datetime | None) -> str:
-    return f" until {_at(t)}" if t else ""
+def _review(t: datetime | None) -> str:
+    return f" until its review {_at(t)}" if t else ""

@@ -66,8 +66,8 @@ def news2_conditions(
     n = len(history)
     if n == 0:
         return []
-    level = history.effective_level
-    severity = rules.level_severity(level)
+    levels = _Levels(history)
+    severity = rules.level_severity(levels.effective)
     patient = history.patient
     ends = np.flatnonzero(np.r_[patient[1:] != patient[:-1], True])
     starts = np.r_[0, ends[:-1] + 1]
@@ -78,16 +78,17 @@ def news2_conditions(
         if since is not None:
             new_from = first + int(np.searchsorted(history.time[first:last + 1],
                                                    np.asarray(since)[p], side="left"))
-            episodes = _unseen_episodes(history, severity, first, new_from, last,
+            episodes = _unseen_episodes(history, levels, severity, first, new_from, last,
                                         (covered or {}).get(patient_ids[p], ()))
         if episodes:
-            out.append(_retrospective(history, episodes, patient_ids[p], ward_ids[p]))
+            out.append(_retrospective(history, levels, episodes, patient_ids[p], ward_ids[p]))
         raised = np.flatnonzero(severity[first:last + 1] > 0)
         if severity[last] > 0:
-            out.append(_news2_condition(history, first, last, patient_ids[p], ward_ids[p]))
+            out.append(_news2_condition(history, levels, first, last, patient_ids[p],
+                                        ward_ids[p]))
         elif len(raised) and not (episodes and first + int(raised[-1]) == episodes[-1][1]):
             r = first + int(raised[-1])
-            c = _news2_condition(history, first, r, patient_ids[p], ward_ids[p])
+            c = _news2_condition(history, levels, first, r, patient_ids[p], ward_ids[p])
             out.append(replace(c, cleared_at=_dt(history.time[r + 1]),
                                latest=f"now {_news2_text(history, last)}"))
         elif (patient_ids[p], NEWS2, "") in live:
@@ -97,7 +98,19 @@ def news2_conditions(
     return out
 
 
-def _news2_condition(t: ScoreTable, first: int, row: int, patient_id: str,
+class _Levels:
+    """The band levels of a score table, computed once per call (ScoreTable's
+    properties compute them anew each time)."""
+
+    __slots__ = ("alert", "effective", "monitoring")
+
+    def __init__(self, t: ScoreTable) -> None:
+        self.alert = t.alert_level
+        self.monitoring = t.monitoring_level
+        self.effective = np.where(t.complete, self.alert, self.monitoring).astype(np.int8)
+
+
+def _news2_condition(t: ScoreTable, levels: _Levels, first: int, row: int, patient_id: str,
                      ward_id: str) -> Condition:
     """The condition that score ``row`` shows (rows ``first``..``row``: the patient's).
 
@@ -107,13 +120,13 @@ def _news2_condition(t: ScoreTable, first: int, row: int, patient_id: str,
     one that scored 3 since the last complete set (no complete set has disproved them);
     when that set lies before the history, they are unknown (None: the alert keeps its
     own)."""
-    level = t.effective_level
+    level = levels.effective
     text = _news2_text(t, row)
     red: frozenset[str] | None
     if t.complete[row]:
         red = _reds(t, row, row)
     else:
-        basis, start = _basis(t, first, row)
+        basis, start = _basis(t, levels, first, row)
         red = _reds(t, start, row) if basis is not None else None
         if basis is None:
             text += (f"; the {t.monitoring_band[row]} band since the last complete set stands"
@@ -130,18 +143,19 @@ def _reds(t: ScoreTable, start: int, row: int) -> frozenset[str]:
     return frozenset(np.array(PARAMETERS)[scored_3].tolist())
 
 
-def _basis(t: ScoreTable, first: int, row: int) -> tuple[int | None, int]:
+def _basis(t: ScoreTable, levels: _Levels, first: int, row: int) -> tuple[int | None, int]:
     """The latest score at ``row``'s monitoring level since the last complete set
     before it (that set included), None when it lies before the history; and the
     first row of that stretch."""
     complete = np.flatnonzero(t.complete[first:row])
     start = first + (int(complete[-1]) if len(complete) else 0)
-    at = np.flatnonzero(t.alert_level[start:row + 1] == t.monitoring_level[row])
+    at = np.flatnonzero(levels.alert[start:row + 1] == levels.monitoring[row])
     return (start + int(at[-1]) if len(at) else None), start
 
 
-def _unseen_episodes(t: ScoreTable, severity: NDArray[np.int8], first: int, new_from: int,
-                     last: int, covered: Sequence[datetime]) -> list[tuple[int, int, int]]:
+def _unseen_episodes(t: ScoreTable, levels: _Levels, severity: NDArray[np.int8], first: int,
+                     new_from: int, last: int,
+                     covered: Sequence[datetime]) -> list[tuple[int, int, int]]:
     """(first, last raised, clear) rows of each episode among rows ``new_from``..``last``
     that began there, reached high or a red parameter, and was clear by ``last``."""
     raised = severity[new_from:last + 1] > 0
@@ -155,7 +169,7 @@ def _unseen_episodes(t: ScoreTable, severity: NDArray[np.int8], first: int, new_
     for b, e in zip(begins.tolist(), stops.tolist(), strict=True):
         if e > last or (b == new_from > first and severity[new_from - 1] > 0):
             continue  # still holding, or begun before the new rows (alerted then)
-        high = (t.effective_level[b:e] == len(BANDS) - 1).any()
+        high = (levels.effective[b:e] == len(BANDS) - 1).any()
         red = (t.sub_scores[b:e] >= RED).any()
         seen = any(t.time[b] <= c <= t.time[e] for c in times)
         if (high or red) and not seen:
@@ -163,11 +177,11 @@ def _unseen_episodes(t: ScoreTable, severity: NDArray[np.int8], first: int, new_
     return out
 
 
-def _retrospective(t: ScoreTable, episodes: list[tuple[int, int, int]], patient_id: str,
-                   ward_id: str) -> Condition:
+def _retrospective(t: ScoreTable, levels: _Levels, episodes: list[tuple[int, int, int]],
+                   patient_id: str, ward_id: str) -> Condition:
     parts = []
     for b, e, clear in episodes[-3:]:
-        peak = b + int(np.argmax(t.effective_level[b:e + 1]))
+        peak = b + int(np.argmax(levels.effective[b:e + 1]))
         parts.append(reasons.retrospective_reason(
             _news2_text(t, peak), _dt(t.time[b]), _dt(t.time[e]), _dt(t.time[clear])))
     more = f" (and {len(episodes) - 3} earlier)" if len(episodes) > 3 else ""

@@ -279,25 +279,33 @@ class Engine:
         """Score-driven alerts judged again on the stored scores (hold, escalation, an
         acknowledgement lapsing), for every patient with a live one and every patient
         whose latest score demands an urgent alert or more: an alert resolved by hand
-        while its condition holds is back within one tick."""
+        while its condition holds is back within one tick.  The band is judged on each
+        patient's latest score alone (it carries its monitoring band), the trends on
+        their windows, for the patients with a live trend alert."""
         demanding = {row[0] for row in states if row[5] is not None
                      and (rules.BAND_SEVERITY[row[5]] or 0) >= rules.Severity.URGENT}
-        pids = sorted({a.patient_id for a in live if a.kind in _SCORE_KINDS} | demanding)
-        if not pids:
-            return []
+        band_pids = sorted({a.patient_id for a in live if a.kind == NEWS2} | demanding)
+        trend_pids = sorted({a.patient_id for a in live if a.kind in (SCORE_RISING,
+                                                                      SPO2_FALLING)})
         wards = {a.patient_id: a.ward_id for a in live} | {row[0]: row[1] for row in states}
-        latest = store.latest_score_times(self.conn, pids)
-        window = now - _td(_CONTEXT)
-        starts = [min(window, latest.get(p) or window) for p in pids]
-        history = store.load_scores(self.conn, pids, starts, [None] * len(pids))
-        spo2 = store.spo2_readings(self.conn, pids, now - _td(rules.SPO2_FALL_WINDOW))
-        ward_ids = [wards[p] for p in pids]
-        judged = [i for i, p in enumerate(pids)
-                  if (p, SCORE_RISING, "") in keys or (p, SPO2_FALLING, "") in keys]
-        found = [c for c in conditions.news2_conditions(history, pids, ward_ids, keys)
-                 if c.key in keys or (c.patient_id in demanding and c.cleared_at is None)]
-        return found + conditions.trend_conditions(history, *spo2, now, pids, ward_ids, keys,
-                                                   judged=judged)
+        found: list[Condition] = []
+        if band_pids:
+            latest = store.latest_score_times(self.conn, band_pids)
+            band_pids = [p for p in band_pids if p in latest]
+            history = store.load_scores(self.conn, band_pids, [latest[p] for p in band_pids],
+                                        [None] * len(band_pids))
+            found += [c for c in conditions.news2_conditions(
+                history, band_pids, [wards[p] for p in band_pids], keys)
+                if c.key in keys or (c.patient_id in demanding and c.cleared_at is None)]
+        if trend_pids:
+            window = now - _td(_CONTEXT)
+            history = store.load_scores(self.conn, trend_pids, [window] * len(trend_pids),
+                                        [None] * len(trend_pids))
+            spo2 = store.spo2_readings(self.conn, trend_pids,
+                                       now - _td(rules.SPO2_FALL_WINDOW))
+            found += conditions.trend_conditions(history, *spo2, now, trend_pids,
+                                                 [wards[p] for p in trend_pids], keys)
+        return found
 
     def _write(self, changes: list[lifecycle.Change], now: datetime) -> int:
         events = alert_store.write_changes(self.conn, changes, now, self.engine_id)

@@ -367,9 +367,8 @@ def load_seeds(conn: psycopg.Connection, ids: Sequence[str],
     However old that score: a high score followed by silence still demands 15-min
     monitoring a day later."""
     rows = conn.execute(
-        """SELECT q.i - 1, array_position(%(bands)s::text[],
-                  CASE WHEN l.complete THEN coalesce(l.adjusted_band, l.band)
-                       ELSE coalesce(l.monitoring_band, l.adjusted_band, l.band) END) - 1
+        """SELECT q.i - 1, array_position(%(bands)s::text[], effective_band(
+                  l.complete, l.band, l.adjusted_band, l.monitoring_band)) - 1
            FROM unnest(%(ids)s::text[], %(before)s::timestamptz[]) WITH ORDINALITY AS q(p, b, i)
            JOIN LATERAL (SELECT complete, band, adjusted_band, monitoring_band FROM scores s
                          WHERE s.patient_id = q.p AND s.time < q.b

@@ -11,16 +11,13 @@ import psycopg
 from psycopg.rows import class_row
 
 from ward.errors import NotFound
-from ward.news2_chart import BANDS, MONITORING_INTERVAL, PARAMETERS
+from ward.news2_chart import BANDS, PARAMETERS
 from ward.records import ALERT_COLUMNS, ALERT_EVENT_COLUMNS, AlertEventRow, AlertRow
 from ward.score_view import effective_band_sql
 
 # Column order of scores.sub_scores, inputs and input_times: the NEWS2
 # parameters, i.e. the reading types less diastolic BP.
 NEWS2_PARAMETERS = PARAMETERS
-# A complete set older than the longest monitoring interval leaves every band
-# overdue: the ward summary looks no further back for one.
-COMPLETE_SET_WINDOW = max(MONITORING_INTERVAL.values())
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,7 +195,7 @@ SELECT p.patient_id, p.display_name, p.admitted_at,
        s.time AS score_time, s.total, s.band, s.max_single, s.complete, s.missing,
        s.sub_scores, s.inputs, s.spo2_scale, s.overridden, s.overridden_parameters,
        s.adjusted_total, s.adjusted_band, s.input_times, s.stale, s.monitoring_band,
-       c.time AS last_complete_set, o.time AS last_reading,
+       last_complete_set(p.patient_id) AS last_complete_set, o.time AS last_reading,
        coalesce(a.open_alerts, 0)::int AS open_alerts,
        coalesce(a.acknowledged_alerts, 0)::int AS acknowledged_alerts,
        coalesce(a.kinds, '{{}}') AS alert_kinds,
@@ -211,11 +208,6 @@ LEFT JOIN LATERAL (
     FROM scores WHERE scores.patient_id = p.patient_id ORDER BY time DESC LIMIT 1
 ) s ON true
 LEFT JOIN LATERAL (
-    SELECT time FROM scores WHERE scores.patient_id = p.patient_id AND complete
-      AND time >= %(now)s::timestamptz - %(window)s::interval
-    ORDER BY time DESC LIMIT 1
-) c ON true
-LEFT JOIN LATERAL (
     SELECT time FROM observations WHERE observations.patient_id = p.patient_id
     ORDER BY time DESC LIMIT 1
 ) o ON true
@@ -227,7 +219,7 @@ ORDER BY array_position(%(bands)s::text[], {effective_band_sql("s")}) DESC NULLS
 
 
 def ward_summary_params(ward_id: str, now: datetime) -> dict:
-    return {"ward": ward_id, "now": now, "window": COMPLETE_SET_WINDOW, "bands": list(BANDS)}
+    return {"ward": ward_id, "now": now, "bands": list(BANDS)}
 
 
 def ward_summary(conn: psycopg.Connection, ward_id: str, now: datetime) -> list[SummaryRow]:

@@ -18,7 +18,7 @@ from psycopg.rows import class_row
 
 from alerts.rules import Severity
 from dashboard.figures import Series, Spread
-from ward.news2_chart import BANDS, MONITORING_INTERVAL
+from ward.news2_chart import BANDS
 from ward.records import (
     ALERT_EVENT_COLUMNS,
     SCORE_COLUMNS,
@@ -39,7 +39,6 @@ MAX_POINTS = 720
 _BUCKETS = (1, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200,
             86400)
 TREND_HOURS = 24
-COMPLETE_SET_WINDOW = max(MONITORING_INTERVAL.values())
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +80,7 @@ class WardPatient:
     input_times: list[datetime | None] | None  # [] on scores from before migration 005
     stale: list[str] | None
     monitoring_band: str | None
-    last_complete: datetime | None  # within COMPLETE_SET_WINDOW, else None
+    last_complete: datetime | None  # the SQL function last_complete_set (migration 008)
     open_alerts: int
     unacknowledged: int
     top_severity: str | None
@@ -123,7 +122,8 @@ SELECT pts.patient_id, pts.ward_id, pts.name, pts.time_zone, pts.admitted_at,
        s.time AS scored_time, s.total, s.band, s.max_single, s.complete, s.missing,
        s.sub_scores, s.inputs, s.spo2_scale, s.overridden, s.overridden_parameters,
        s.adjusted_total, s.adjusted_band,
-       s.input_times, s.stale, s.monitoring_band, c.time AS last_complete,
+       s.input_times, s.stale, s.monitoring_band,
+       last_complete_set(pts.patient_id) AS last_complete,
        coalesce(live.open_alerts, 0) AS open_alerts,
        coalesce(live.unacknowledged, 0) AS unacknowledged,
        live.top_severity, coalesce(live.alert_kinds, '{}') AS alert_kinds,
@@ -135,12 +135,6 @@ LEFT JOIN LATERAL (
            overridden, overridden_parameters, adjusted_total, adjusted_band, input_times,
            stale, monitoring_band
     FROM scores WHERE scores.patient_id = pts.patient_id ORDER BY time DESC LIMIT 1) s ON true
--- The latest complete set, looked for no further back than the longest monitoring
--- interval: an older one leaves every band overdue, exactly as no set at all does.
-LEFT JOIN LATERAL (
-    SELECT time FROM scores WHERE scores.patient_id = pts.patient_id AND complete
-      AND time >= %(now)s::timestamptz - %(complete_window)s::interval
-    ORDER BY time DESC LIMIT 1) c ON true
 LEFT JOIN live USING (patient_id)
 LEFT JOIN dev USING (patient_id)
 LEFT JOIN LATERAL (
@@ -162,8 +156,7 @@ def ward_patients(conn: psycopg.Connection, ward_id: str | None, *, now: datetim
     with conn.cursor(row_factory=class_row(WardPatient)) as cur:
         return cur.execute(_WARD_SQL, {
             "ward": ward_id, "now": now, "fresh": freshness, "severities": list(SEVERITIES),
-            "trend": timedelta(hours=TREND_HOURS),
-            "complete_window": COMPLETE_SET_WINDOW}).fetchall()
+            "trend": timedelta(hours=TREND_HOURS)}).fetchall()
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,9 +249,9 @@ def latest_score(conn: psycopg.Connection, patient_id: str) -> ScoreRow | None:
 
 
 def last_complete_set(conn: psycopg.Connection, patient_id: str) -> datetime | None:
-    """When the patient's latest complete set was measured (None: never)."""
-    row = conn.execute("SELECT time FROM scores WHERE patient_id = %s AND complete"
-                       " ORDER BY time DESC LIMIT 1", (patient_id,)).fetchone()
+    """When the patient's latest complete set was measured (None: never): the SQL
+    function of migration 008, as the engine reads it."""
+    row = conn.execute("SELECT last_complete_set(%s)", (patient_id,)).fetchone()
     return None if row is None else row[0]
 
 

@@ -18,7 +18,7 @@ from alerts import rules
 from alerts.lifecycle import OVERDUE
 from dashboard import format as fmt
 from dashboard.figures import BAND_LABELS, band_rank, sparkline_path
-from dashboard.queries import COMPLETE_SET_WINDOW, SEVERITIES, AlertItem, WardPatient
+from dashboard.queries import SEVERITIES, AlertItem, WardPatient
 from ward import score_view
 from ward.domain import TYPES, ReadingType
 from ward.news2_chart import MONITORING_INTERVAL
@@ -213,11 +213,7 @@ def _vital_tip(v: score_view.Value, text: str, stale: bool, band: str | None, no
 
 
 def _complete_text(p: WardPatient, now: datetime) -> str:
-    if p.last_complete is not None:
-        return fmt.ago(p.last_complete, now)
-    if p.scored_time is None:
-        return "never"
-    return f"none in {fmt.duration_text(COMPLETE_SET_WINDOW.total_seconds())}"
+    return "never" if p.last_complete is None else fmt.ago(p.last_complete, now)
 
 
 def _flags(p: WardPatient, overdue: bool, stale: list[str]) -> str:

@@ -142,7 +142,7 @@ class Simulation:
         ]
         self._firmware = [KINDS[k].firmware for k in kinds]
         self._signal = rng.uniform(*_SIGNAL_DBM, len(rows))
-        self._readings = Schedule(rng.uniform(0.0, interval), interval)
+        self._readings = Schedule(_first_due(patient, interval, rng), interval)
         spread = rng.uniform(*_STATUS_SPREAD, len(rows))
         self._status = Schedule(np.zeros(len(rows)), sc.status_interval_s * spread)
         for info in self.devices:
@@ -258,3 +258,26 @@ class Simulation:
                 )
             )
         return out
+
+
+# Spot-check devices of one patient are used together, as a set of observations is
+# taken (NEWS2 is scored on a set): within a few minutes of each other, at a time of
+# the patient's own.  A device that streams (shorter than ``_ROUND_MIN``) has its own.
+_ROUND_MIN = 3600.0  # [s] an interval at least this long is a spot check
+_ROUND_SPREAD = 300.0  # [s] how far apart a patient's devices are used in one round
+
+
+def _first_due(patient: NDArray[np.intp], interval: NDArray[np.float64],
+               rng: np.random.Generator) -> NDArray[np.float64]:
+    """First due time of each device [s since start]: a round per patient for spot
+    checks, uniform within its interval for streaming devices."""
+    own = rng.uniform(0.0, interval)
+    spot = interval >= _ROUND_MIN
+    if not spot.any():
+        return own
+    longest = np.zeros(int(patient.max()) + 1)
+    np.maximum.at(longest, patient[spot], interval[spot])
+    round_at = rng.uniform(0.0, 1.0, len(longest)) * longest
+    jitter = rng.uniform(0.0, _ROUND_SPREAD, len(patient))
+    return np.where(spot, round_at[patient] + jitter, own)
+

@@ -40,10 +40,10 @@ def effective_band(band: str, adjusted_band: str | None, monitoring: str | None,
 
 
 def effective_band_sql(alias: str) -> str:
-    """``effective_band`` as a SQL expression over the scores row ``alias``."""
+    """``effective_band`` in SQL over the scores row ``alias``: the database's function
+    of the same name (migration 008), which the engine's checks use too."""
     a = f"{alias}."
-    return (f"CASE WHEN {a}complete THEN coalesce({a}adjusted_band, {a}band)"
-            f" ELSE coalesce({a}monitoring_band, {a}adjusted_band, {a}band) END")
+    return f"effective_band({a}complete, {a}band, {a}adjusted_band, {a}monitoring_band)"
 
 
 def band_level(band: str | None) -> int:

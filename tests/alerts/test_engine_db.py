@@ -101,7 +101,7 @@ def test_escalation_and_resolution_by_the_clock(services_up, conn, make) -> None
     assert "clear since" in resolved[4] and resolved[3] == e.engine_id
 
 
-def test_backlog_past_state_long_cleared_raises_nothing_but_one_that_holds_does(
+def test_backlog_a_cleared_high_episode_is_retrospective_and_one_that_holds_is_live(
         services_up, conn, make) -> None:
     ward = unique("ward")
     [(cleared, d1), (holding, d2)] = admit(services_up, ward, 2)

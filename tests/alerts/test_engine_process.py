@@ -107,7 +107,10 @@ def test_ack_and_resolve_through_the_cli_leave_an_audit_trail(services_up, conn)
     assert again.returncode == 2
     assert again.stderr.strip().startswith(f"vward: alert {alert_id} was already acknowledged")
     assert len(again.stderr.strip().splitlines()) == 1
-    resolved = vward(services_up, "alert", "resolve", str(alert_id), "--by", "Dr Bo")
+    unexplained = vward(services_up, "alert", "resolve", str(alert_id), "--by", "Dr Bo")
+    assert unexplained.returncode == 2 and "give the reason" in unexplained.stderr
+    resolved = vward(services_up, "alert", "resolve", str(alert_id), "--by", "Dr Bo", "--note",
+                     "reviewed at home, oxygen titrated")
     assert resolved.returncode == 0 and conn.execute(
         "SELECT state, resolved_by FROM alerts WHERE alert_id = %s", (alert_id,)).fetchone() == (
         "resolved", "Dr Bo")
@@ -117,13 +120,18 @@ def test_ack_and_resolve_through_the_cli_leave_an_audit_trail(services_up, conn)
 
 def test_patient_settings_commands(services_up, conn) -> None:
     [(p, _)] = admit(services_up, unique("ward"))
+    far = vward(services_up, "patient", "scale", p, "2", "--by", "Dr Bo", "--reason",
+                "type 2 respiratory failure, target 88-92 %", "--until", "2099-01-01")
+    assert far.returncode == 2 and "at most 14 days" in far.stderr
+    review = (datetime.now(UTC) + timedelta(days=7)).strftime("%Y-%m-%dT%H:%MZ")
     scale = vward(services_up, "patient", "scale", p, "2", "--by", "Dr Bo", "--reason",
-                  "type 2 respiratory failure, target 88-92 %", "--until", "2099-01-01")
+                  "type 2 respiratory failure, target 88-92 %", "--until", review)
     assert scale.returncode == 0, scale.stderr
-    assert "SpO2 scale 2" in scale.stdout and "until 2099-01-01 00:00Z" in scale.stdout
-    accept = vward(services_up, "patient", "accept", p, "heart_rate", "90", "110", "--by",
+    assert "SpO2 scale 2" in scale.stdout and f"review {review[:10]}" in scale.stdout
+    accept = vward(services_up, "patient", "accept", p, "heart_rate", "91", "110", "--by",
                    "Dr Bo", "--reason", "athlete on beta-agonist")
-    assert accept.returncode == 0 and "heart_rate 90–110 accepted" in accept.stdout
+    assert accept.returncode == 0 and "heart_rate 91–110 accepted" in accept.stdout
+    assert "review" in accept.stdout  # 14 days ahead unless said
     assert conn.execute("SELECT count(*) FROM patient_settings WHERE patient_id = %s",
                         (p,)).fetchone()[0] == 2
     bad = vward(services_up, "patient", "accept", p, "consciousness", "0", "1", "--by", "X",

@@ -150,7 +150,8 @@ def test_the_ward_summary_orders_and_counts_by_the_effective_band(web, admin, cl
     api_fixtures.add_score(conn, silent, late, 0, "zero", input_times=[late] * 7,
                            monitoring_band="medium", complete=False)
     api_fixtures.add_score(conn, silent, late - timedelta(minutes=1), 5, "medium",
-                           sub_scores=(2, 1, 0, 0, 2, 0, 0), input_times=[late] * 7,
+                           sub_scores=(2, 1, 0, 0, 2, 0, 0),
+                           input_times=[late - timedelta(minutes=3)] + [late] * 6,
                            monitoring_band="medium")
     body = web.get(f"/api/v1/wards/{ward}/summary", headers=clinician.headers).json()
     rows = {r["patient_id"]: r for r in body["rows"]}
@@ -161,9 +162,10 @@ def test_the_ward_summary_orders_and_counts_by_the_effective_band(web, admin, cl
     assert rows[aged]["score"]["parameters"]["systolic_bp"]["age_seconds"] == 3 * 3600
     assert rows[adjusted]["score"]["total"] == 6
     assert rows[adjusted]["score"]["adjusted_total"] == 4
-    # Overdue: the monitoring band's interval since the last complete set.
+    # Overdue: the monitoring band's interval since the last complete set, which is as
+    # old as its oldest value (the SQL function last_complete_set).
     assert rows[silent]["overdue"] is True
-    assert datetime.fromisoformat(rows[silent]["last_complete_set"]) == late - timedelta(minutes=1)
+    assert datetime.fromisoformat(rows[silent]["last_complete_set"]) == late - timedelta(minutes=3)
     assert rows[aged]["overdue"] is True  # medium, and no complete set at all for 2 days
     assert rows[steady]["overdue"] is False and rows[steady]["last_complete_set"] is not None
 

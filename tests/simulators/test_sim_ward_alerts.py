@@ -1,6 +1,6 @@
 """The simulated ward through the whole system: `vward simulate` → the real
 broker → `vward ingest` → TimescaleDB → `vward alerts`.  A sepsis patient
-reaches a high NEWS2 and an emergency alert, a stable patient raises none,
+reaches a high NEWS2 and an emergency alert, a stable patient nothing urgent,
 and a device that goes silent leaves its patient overdue."""
 
 from __future__ import annotations
@@ -85,13 +85,14 @@ def test_sepsis_alerts_and_a_stable_patient_stays_quiet(spawn, conn, tmp_path, w
     assert alerts[0][1] == "emergency"
     assert alerts[0][2].startswith("NEWS2 ") and "(high)" in alerts[0][2]
 
-    # The stable patient was scored all along, and nothing fired.
+    # The stable patient was scored all along and nothing urgent fired: at most the
+    # low band's prompt for a nurse's assessment (a breath count of 10 scores 1).
     assert _latest_score(conn, stable) is not None
     assert conn.execute("SELECT max(total) FROM scores WHERE patient_id = %s",
                         (stable,)).fetchone()[0] <= 4
-    assert _alerts(conn, stable) == [], conn.execute(
-        "SELECT device_id, time, type, value FROM observations WHERE patient_id = %s"
-        " AND type = 'respiratory_rate' ORDER BY time", (stable,)).fetchall()
+    stable_alerts = _alerts(conn, stable)
+    assert all(kind == "news2" and severity == "low" and "(low)" in reason
+               for kind, severity, reason in stable_alerts), stable_alerts
 
 
 def test_a_silent_device_leaves_its_patient_overdue(services_up, register, conn, ward_services):
