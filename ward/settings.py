@@ -4,6 +4,7 @@ variable (conventions.md §5).  Built in each entry point and passed down."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -36,6 +37,36 @@ class Settings(BaseSettings):
         default="postgres", description="Database user of the PostgreSQL that `vward up` runs"
     )
     pg_database: str = Field(default="vward", description="Database name")
+
+    # Broker.  RabbitMQ (quorum queues, ingest over AMQP) or any MQTT v5 broker.
+    broker: Literal["rabbitmq", "mqtt"] = Field(
+        default="rabbitmq",
+        description="rabbitmq (quorum queues, ingest over AMQP) or mqtt (any MQTT v5 broker"
+        " through $share/ingest/...; `vward up` runs Mosquitto)",
+    )
+    amqp_urls: str = Field(
+        default="",
+        description="Comma-separated amqp://host:port of the RabbitMQ nodes ingest and the"
+        " outbox may use, tried in turn; empty: the nodes `vward up` runs",
+    )
+    amqp_port: int = Field(default=18672, description="AMQP port of the first node `vward up` runs")
+    broker_admin_port: int = Field(
+        default=18671,
+        description="HTTP management port of the first RabbitMQ node `vward up` runs"
+        " (loopback only)",
+    )
+    broker_nodes: int = Field(
+        default=1, ge=1, le=9,
+        description="RabbitMQ nodes `vward up` runs on this host (`vward up --nodes N`)",
+    )
+    broker_dist_port: int = Field(
+        default=18679,
+        description="Erlang distribution port of the first RabbitMQ node `vward up` runs",
+    )
+    broker_epmd_port: int = Field(
+        default=18669,
+        description="Port of the Erlang port mapper (epmd) of the ward's own RabbitMQ nodes",
+    )
 
     # MQTT.  With mqtt_external the broker is someone else's: `vward up` leaves it alone.
     mqtt_host: str = Field(default="127.0.0.1", description="MQTT broker host")

@@ -1,0 +1,56 @@
+"""The broker's names, shared by every stage (docs/operating.md, "Broker"):
+the exchanges and quorum queues `vward up` declares on RabbitMQ, how an MQTT
+topic becomes a routing key there, and which MQTT version our clients speak.
+Pure; nothing here opens a connection."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from paho.mqtt.client import MQTTv5, MQTTv311
+
+if TYPE_CHECKING:
+    from ward.settings import Settings
+
+# VWARD_BROKER values.
+RABBITMQ = "rabbitmq"
+MQTT = "mqtt"
+BROKERS = (RABBITMQ, MQTT)
+
+# RabbitMQ's MQTT plugin publishes every MQTT message to this topic exchange
+# (`mqtt.exchange`); what no binding catches goes to its alternate exchange,
+# because the plugin does not publish `mandatory`: an unrouted publish would
+# be acknowledged to the device and dropped.
+MQTT_EXCHANGE = "ward.mqtt"
+UNROUTED_EXCHANGE = "ward.unrouted"
+UNROUTED_QUEUE = "ward.unrouted"
+READINGS_QUEUE = "ward.readings"
+STATUS_QUEUE = "ward.status"
+VHOST = "/"
+
+READINGS_KEY = "ward.v1.devices.*.readings"
+STATUS_KEY = "ward.v1.devices.*.status"
+# Quorum queue -> binding key on MQTT_EXCHANGE (the unrouted queue is bound
+# to its fanout exchange without a key).
+BINDINGS: dict[str, str] = {READINGS_QUEUE: READINGS_KEY, STATUS_QUEUE: STATUS_KEY}
+QUEUES = (READINGS_QUEUE, STATUS_QUEUE, UNROUTED_QUEUE)
+
+_SWAP = str.maketrans({"/": ".", ".": "/"})
+
+
+def routing_key(topic: str) -> str:
+    """The routing key RabbitMQ's MQTT plugin gives an MQTT topic: `/` and
+    `.` swapped (`ward/v1/devices/a.b/readings` -> `ward.v1.devices.a/b.readings`)."""
+    return topic.translate(_SWAP)
+
+
+def topic_of(key: str) -> str:
+    """The MQTT topic of a routing key; the inverse of `routing_key`."""
+    return key.translate(_SWAP)
+
+
+def mqtt_protocol(settings: Settings) -> int:
+    """paho's protocol constant for our MQTT clients: RabbitMQ 3.10 speaks
+    MQTT 3.1.1 only; any other broker (`VWARD_BROKER=mqtt`) is spoken to in v5,
+    which the shared-subscription ingest path needs."""
+    return MQTTv311 if settings.broker == RABBITMQ else MQTTv5
