@@ -22,6 +22,7 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from ward import db, devices, services
+from ward.broker_names import mqtt_protocol
 from ward.settings import Settings
 
 
@@ -51,9 +52,12 @@ def _publish_all(
     payloads: list[bytes],
     topic: str | None = None,
 ) -> None:
-    """Publish QoS 1 and wait until the broker has acked every message."""
+    """Publish QoS 1, in the MQTT version the configured broker speaks, and
+    wait until the broker has acked every message."""
     c = mqtt.Client(
-        CallbackAPIVersion.VERSION2, client_id=f"bench-pub-{device_id}", protocol=mqtt.MQTTv5
+        CallbackAPIVersion.VERSION2,
+        client_id=f"bench-pub-{device_id}",
+        protocol=mqtt_protocol(settings),
     )
     c.username_pw_set(device_id, password)
     c.max_inflight_messages_set(1000)

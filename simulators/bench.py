@@ -2,8 +2,8 @@
 (1,000 with --quick) on schedule, each with its own MQTT connection and one
 reading set every 10 simulated seconds, at real-time speed?
 
-Runs on services of its own (PostgreSQL+TimescaleDB and Mosquitto in a
-temporary directory), registers the devices as `vward simulate` does, and
+Runs on services of its own (PostgreSQL+TimescaleDB and the configured
+broker in a temporary directory), registers the devices as `vward simulate` does, and
 counts what arrives at a subscriber in another process."""
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from simulators.pacing import RunReport, format_progress
 from simulators.plan import Simulation
 from simulators.runner import Runner
 from ward import services
+from ward.broker_names import mqtt_protocol
 from ward.settings import Settings
 
 INTERVAL_S = 10.0  # one reading set per device every 10 simulated seconds
@@ -40,7 +41,7 @@ def _cpu_seconds(pid: int | None) -> float:
     return (int(fields[11]) + int(fields[12])) / _CLOCK_TICK
 
 
-def _count_arrivals(host, port, username, password, ready, stop, result) -> None:
+def _count_arrivals(host, port, protocol, username, password, ready, stop, result) -> None:
     """In a process of its own: count readings and status messages arriving
     at a subscriber of every device's topics, until `stop` and a quiet second."""
     import paho.mqtt.client as mqtt
@@ -55,7 +56,7 @@ def _count_arrivals(host, port, username, password, ready, stop, result) -> None
         last[0] = time.monotonic()
 
     c = mqtt.Client(
-        CallbackAPIVersion.VERSION2, client_id="bench-simulate-counter", protocol=mqtt.MQTTv5
+        CallbackAPIVersion.VERSION2, client_id="bench-simulate-counter", protocol=protocol
     )
     c.username_pw_set(username, password)
     c.on_message = on_message
@@ -90,6 +91,7 @@ def run(quick: bool = False) -> dict:
             args=(
                 settings.mqtt_host,
                 settings.mqtt_port,
+                mqtt_protocol(settings),
                 settings.mqtt_username,
                 settings.mqtt_password,
                 ready,
@@ -106,6 +108,7 @@ def run(quick: bool = False) -> dict:
             passwords,
             host=settings.mqtt_host,
             port=settings.mqtt_port,
+            protocol=mqtt_protocol(settings),
             progress=lambda p: print("  " + format_progress(p), flush=True),
             lag_from_s=WARM_UP_S,
         )

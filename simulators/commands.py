@@ -83,6 +83,7 @@ def _cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
     from simulators.enrol import enrol
     from simulators.runner import Runner
     from ward import devices
+    from ward.broker_names import mqtt_protocol
 
     sc = scenarios.load(args.scenario)
     if args.ward:
@@ -122,6 +123,7 @@ def _cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
         passwords,
         host=settings.mqtt_host,
         port=settings.mqtt_port,
+        protocol=mqtt_protocol(settings),
         progress=lambda p: print(format_progress(p), flush=True),
         abrupt_stop=args.abrupt_stop,
     )

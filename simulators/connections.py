@@ -42,6 +42,7 @@ class Connections:
     """The MQTT connections of `devices` (index i is devices[i]).
 
     passwords : per device id.  wills : each device's last will (an Outgoing).
+    protocol : paho's MQTT version, the broker's (ward.broker_names.mqtt_protocol).
     wave : connection handshakes under way at once.  Counts what was sent
     (by kind), acked and refused (a PUBACK with a failure reason code).
     """
@@ -54,7 +55,7 @@ class Connections:
         *,
         host: str,
         port: int,
-        v5: bool = True,
+        protocol: int,
         keepalive: int = 60,
         wave: int = 64,
         monotonic: Callable[[], float] = time.monotonic,
@@ -66,7 +67,8 @@ class Connections:
             )
         self._ids = [d.device_id for d in devices]
         self._index = {device_id: i for i, device_id in enumerate(self._ids)}
-        self._host, self._port, self._v5, self._keepalive = host, port, v5, keepalive
+        self._host, self._port, self._keepalive = host, port, keepalive
+        self._protocol, self._v5 = protocol, protocol == mqtt.MQTTv5
         self._wave, self._monotonic = wave, monotonic
         n = len(devices)
         self.state = bytearray(n)
@@ -91,9 +93,9 @@ class Connections:
     # -- paho clients and their callbacks (tiny, never raising) --------------
 
     def _client(self, i: int, password: str, will: m.Outgoing) -> mqtt.Client:
-        protocol = mqtt.MQTTv5 if self._v5 else mqtt.MQTTv311
         c = mqtt.Client(
-            CallbackAPIVersion.VERSION2, client_id=self._ids[i], userdata=i, protocol=protocol
+            CallbackAPIVersion.VERSION2, client_id=self._ids[i], userdata=i,
+            protocol=self._protocol,
         )
         c.username_pw_set(self._ids[i], password)
         c.will_set(will.topic, will.payload, qos=will.qos, retain=will.retain)

@@ -1,7 +1,9 @@
 """A home device's side of the MQTT contract: connect with the device's own
 credentials, publish readings (QoS 1, waiting for the broker's ack), status
 with a last will.  One device, one thread: used by tests as a device; the
-simulator drives thousands from one thread in runner.py."""
+simulator drives thousands from one thread in runner.py.  The MQTT version
+is the one the configured broker speaks (`ward.broker_names.mqtt_protocol`):
+3.1.1 to RabbitMQ, v5 to any other."""
 
 from __future__ import annotations
 
@@ -28,10 +30,10 @@ def status_topic(device_id: str) -> str:
 
 class DeviceClient:
     def __init__(self, *, host: str, port: int, device_id: str, password: str,
-                 username: str | None = None, will: bool = True, v5: bool = True) -> None:
+                 protocol: int, username: str | None = None, will: bool = True) -> None:
         self.device_id = device_id
         self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"dev-{device_id}",
-                                   protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311)
+                                   protocol=protocol)
         self._client.username_pw_set(username or device_id, password)
         if will:
             self._client.will_set(status_topic(device_id), json.dumps({"online": False}),
@@ -66,7 +68,8 @@ class DeviceClient:
 
     def publish(self, topic: str, payload: bytes | str, *, qos: int = 1, retain: bool = False,
                 wait: bool = True, timeout: float = 10) -> ReasonCode | None:
-        """Publish; with `wait`, return the broker's PUBACK reason code (v5)."""
+        """Publish; with `wait`, return the broker's PUBACK reason code (always
+        success in MQTT 3.1.1, whose PUBACK carries none)."""
         info = self._client.publish(topic, payload, qos=qos, retain=retain)
         if not wait or qos == 0:
             return None

@@ -27,6 +27,7 @@ class Runner:
     """Connects the simulation's devices and publishes what it plans, in time.
 
     passwords : MQTT password per device id (ward.devices.register_devices).
+    protocol : paho's MQTT version, the broker's (ward.broker_names.mqtt_protocol).
     wave : connection handshakes under way at once.  slice_real_s : real
     seconds of simulated time planned per `Simulation.tick`.  progress :
     called with a Progress every progress_every_s.  lag_from_s : sends planned
@@ -42,7 +43,7 @@ class Runner:
         *,
         host: str,
         port: int,
-        v5: bool = True,
+        protocol: int,
         wave: int = 64,
         slice_real_s: float = 0.5,
         progress: Callable[[Progress], None] | None = None,
@@ -55,7 +56,7 @@ class Runner:
         self.sim = sim
         wills = [sim.last_will(i) for i in range(len(sim.devices))]
         self.net = Connections(
-            sim.devices, passwords, wills, host=host, port=port, v5=v5, wave=wave,
+            sim.devices, passwords, wills, host=host, port=port, protocol=protocol, wave=wave,
             monotonic=monotonic,
         )  # fmt: skip
         self._slice_s = slice_real_s * sim.speed

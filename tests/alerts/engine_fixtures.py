@@ -14,6 +14,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from alerts.engine import Engine
 from ward import db, devices
+from ward.broker_names import mqtt_protocol
 from ward.domain import alerts_topic
 from ward.settings import Settings
 
@@ -96,7 +97,8 @@ class Subscriber:
     def __init__(self, settings, ward: str) -> None:
         self.events: list[dict] = []
         self._ready = threading.Event()
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=unique("sub"))
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=unique("sub"),
+                                  protocol=mqtt_protocol(settings))
         self.client.username_pw_set(settings.mqtt_username, settings.mqtt_password)
         self.client.on_connect = lambda c, *a: c.subscribe(alerts_topic(ward), qos=1)
         self.client.on_subscribe = lambda *a: self._ready.set()

@@ -23,6 +23,7 @@ from engine_fixtures import (
 
 from alerts.outbox import Outbox
 from simulators.device_client import DeviceClient
+from ward.broker_names import mqtt_protocol
 
 pytestmark = [pytest.mark.db, pytest.mark.broker]
 
@@ -63,7 +64,8 @@ def test_readings_in_score_and_alert_out_on_mqtt(services_up, register, spawn, c
     values = {"respiratory_rate": 26, "spo2": 93, "on_oxygen": True, "systolic_bp": 120,
               "heart_rate": 95, "consciousness": "A", "temperature": 37.5}
     with DeviceClient(host=services_up.mqtt_host, port=services_up.mqtt_port,
-                      device_id=reg.device_id, password=reg.password).connect() as dev:
+                      protocol=mqtt_protocol(services_up), device_id=reg.device_id,
+                      password=reg.password).connect() as dev:
         rc = dev.send_readings([{"time": _iso(t), "type": k, "value": v}
                                 for k, v in values.items()], message_id="e2e-1")
     assert not rc.is_failure

@@ -15,6 +15,7 @@ from conftest import ROOT, Process, service_env, unique, wait_for
 from engine_fixtures import NORMAL, Subscriber
 
 from simulators.device_client import DeviceClient
+from ward.broker_names import mqtt_protocol
 
 pytestmark = [pytest.mark.db, pytest.mark.broker]
 
@@ -70,7 +71,8 @@ def _readings(t: datetime, **values) -> list[dict]:
 
 def _publish(settings, reg, messages: list[list[dict]]) -> None:
     with DeviceClient(host=settings.mqtt_host, port=settings.mqtt_port,
-                      device_id=reg.device_id, password=reg.password).connect() as dev:
+                      protocol=mqtt_protocol(settings), device_id=reg.device_id,
+                      password=reg.password).connect() as dev:
         for i, readings in enumerate(messages):
             rc = dev.send_readings(readings, message_id=unique(f"m{i}"))
             assert not rc.is_failure, rc

@@ -17,6 +17,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from api import accounts
 from simulators.device_client import DeviceClient
 from ward import db
+from ward.broker_names import mqtt_protocol
 
 pytestmark = [pytest.mark.db]
 
@@ -165,7 +166,8 @@ def test_an_unassigned_device_is_refused(web, admin, conn):
 def _listen_rejections(settings, device_id: str) -> tuple[mqtt.Client, list[dict]]:
     got: list[dict] = []
     ready = threading.Event()
-    c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=unique("rej"), protocol=mqtt.MQTTv5)
+    c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=unique("rej"),
+                    protocol=mqtt_protocol(settings))
     c.username_pw_set(settings.mqtt_username, settings.mqtt_password)
     c.on_message = lambda cl, ud, msg: got.append(json.loads(msg.payload))
     c.on_subscribe = lambda *a: ready.set()
@@ -201,7 +203,8 @@ def test_http_and_mqtt_give_the_same_rows_queue_and_refusals(web, services_up, r
     wait_for(lambda: "connected to" in p.output(), what="ingest connected")
     listener, feedback = _listen_rejections(services_up, by_mqtt.device_id)
     with DeviceClient(host=services_up.mqtt_host, port=services_up.mqtt_port,
-                      device_id=by_mqtt.device_id, password=by_mqtt.password).connect() as dev:
+                      protocol=mqtt_protocol(services_up), device_id=by_mqtt.device_id,
+                      password=by_mqtt.password).connect() as dev:
         dev.publish(f"ward/v1/devices/{by_mqtt.device_id}/readings", payload)
     r = web.post(f"/api/v1/devices/{by_http.device_id}/readings", content=payload,
                  headers={"Authorization": f"Bearer {token}"})

@@ -27,6 +27,7 @@ from ingest.assignments import AssignmentIndex
 from ingest.rows import MappedRow, Written
 from simulators.device_client import DeviceClient
 from ward import db
+from ward.broker_names import mqtt_protocol
 
 pytestmark = pytest.mark.db
 
@@ -296,6 +297,7 @@ def test_a_correction_is_kept_and_rescored(services_up, register, spawn, conn):
     device = DeviceClient(
         host=services_up.mqtt_host,
         port=services_up.mqtt_port,
+        protocol=mqtt_protocol(services_up),
         device_id=reg.device_id,
         password=reg.password,
     ).connect()

@@ -14,6 +14,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from simulators.device_client import DeviceClient, DeviceError
 from ward import services
+from ward.broker_names import mqtt_protocol
 
 pytestmark = [pytest.mark.db, pytest.mark.broker]
 
@@ -30,6 +31,7 @@ def _device(settings, reg) -> DeviceClient:
     return DeviceClient(
         host=settings.mqtt_host,
         port=settings.mqtt_port,
+        protocol=mqtt_protocol(settings),
         device_id=reg.device_id,
         password=reg.password,
     ).connect()
@@ -124,7 +126,9 @@ def test_late_and_out_of_order_readings_keep_their_measurement_time(
 def _listen_rejections(settings, device_id: str) -> tuple[mqtt.Client, list[dict]]:
     got: list[dict] = []
     ready = threading.Event()
-    c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=unique("rej"), protocol=mqtt.MQTTv5)
+    c = mqtt.Client(
+        CallbackAPIVersion.VERSION2, client_id=unique("rej"), protocol=mqtt_protocol(settings)
+    )
     c.username_pw_set(settings.mqtt_username, settings.mqtt_password)
     c.on_message = lambda cl, ud, msg: got.append(json.loads(msg.payload))
     c.on_subscribe = lambda *a: ready.set()
@@ -310,6 +314,7 @@ def test_the_broker_refuses_a_device_publishing_as_another(services_up, register
         DeviceClient(
             host=services_up.mqtt_host,
             port=services_up.mqtt_port,
+            protocol=mqtt_protocol(services_up),
             device_id=mine.device_id,
             password="wrong",
         ).connect()

@@ -20,6 +20,7 @@ from simulators.enrol import enrol
 from simulators.faults import FaultRates
 from simulators.plan import Simulation
 from simulators.runner import Runner
+from ward.broker_names import mqtt_protocol
 
 pytestmark = [pytest.mark.db, pytest.mark.broker]
 
@@ -49,7 +50,7 @@ class Listener:
         self.prefix = f"ward/v1/devices/{prefix}"
         self.messages: list[mqtt.MQTTMessage] = []
         self._subscribed = threading.Event()
-        c = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt.MQTTv5)
+        c = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt_protocol(settings))
         c.username_pw_set(settings.mqtt_username, settings.mqtt_password)
         c.on_message = self._on_message
         c.on_subscribe = lambda *a: self._subscribed.set()
@@ -91,6 +92,7 @@ def _run(settings, sim: Simulation, duration_s: float, **kw):
         passwords,
         host=settings.mqtt_host,
         port=settings.mqtt_port,
+        protocol=mqtt_protocol(settings),
         progress=lambda p: None,
         **kw,
     )

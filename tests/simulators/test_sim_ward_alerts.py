@@ -12,6 +12,7 @@ import pytest
 from conftest import unique, wait_for
 
 from simulators.device_client import DeviceClient
+from ward.broker_names import mqtt_protocol
 
 pytestmark = [pytest.mark.db, pytest.mark.broker]
 
@@ -102,7 +103,8 @@ def test_a_silent_device_leaves_its_patient_overdue(services_up, register, conn,
     values = {"respiratory_rate": 21, "spo2": 93, "on_oxygen": False, "systolic_bp": 120,
               "heart_rate": 95, "consciousness": "A", "temperature": 37.5}
     dev = DeviceClient(host=services_up.mqtt_host, port=services_up.mqtt_port,
-                       device_id=reg.device_id, password=reg.password).connect()
+                       protocol=mqtt_protocol(services_up), device_id=reg.device_id,
+                       password=reg.password).connect()
     iso = t.isoformat().replace("+00:00", "Z")
     rc = dev.send_readings([{"time": iso, "type": k, "value": v} for k, v in values.items()],
                            message_id="last-set")

@@ -17,6 +17,7 @@ from conftest import ROOT, service_env, unique, wait_for
 
 from simulators.device_client import DeviceClient, DeviceError
 from ward import db, devices, services
+from ward.broker_names import mqtt_protocol
 from ward.errors import Conflict
 from ward.times import iso
 
@@ -38,7 +39,8 @@ def _device(settings, device_id: str, password: str) -> DeviceClient:
     def attempt():
         try:
             return DeviceClient(host=settings.mqtt_host, port=settings.mqtt_port,
-                                device_id=device_id, password=password).connect()
+                                protocol=mqtt_protocol(settings), device_id=device_id,
+                                password=password).connect()
         except DeviceError:
             return None
     return wait_for(attempt, timeout=10, interval=0.2, what=f"{device_id} connected")

@@ -18,6 +18,7 @@ from own_database import env_of, own_database
 from paho.mqtt.enums import CallbackAPIVersion
 
 from ward import db, heartbeats, services
+from ward.broker_names import mqtt_protocol
 
 pytestmark = [pytest.mark.db, pytest.mark.broker, pytest.mark.slow]
 
@@ -103,7 +104,8 @@ def test_status_exits_1_when_the_database_is_unreachable(services_up):
 
 
 def _publish(settings, topic: str, n: int) -> None:
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=unique("pub"))
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=unique("pub"),
+                         protocol=mqtt_protocol(settings))
     client.username_pw_set(settings.mqtt_username, settings.mqtt_password)
     client.connect(settings.mqtt_host, settings.mqtt_port)
     client.loop_start()
