@@ -125,12 +125,13 @@ def patient_states(conn: psycopg.Connection, wards: Sequence[str]) -> list[tuple
     return conn.execute(
         f"""SELECT p.patient_id, p.ward_id, p.admitted_at,
                    coalesce(l.monitoring_band, l.adjusted_band, l.band),
-                   last_complete_set(p.patient_id),
+                   c.measured_at,
                    effective_band(l.complete, l.band, l.adjusted_band, l.monitoring_band)
             FROM patients p
             LEFT JOIN LATERAL (SELECT band, adjusted_band, monitoring_band, complete FROM scores s
                                WHERE s.patient_id = p.patient_id
                                ORDER BY time DESC LIMIT 1) l ON true
+            LEFT JOIN LATERAL last_complete_set(p.patient_id) c ON true
             WHERE p.discharged_at IS NULL {ward_filter}
             ORDER BY p.patient_id""", [list(wards)] if wards else []).fetchall()
 

@@ -195,7 +195,7 @@ SELECT p.patient_id, p.display_name, p.admitted_at,
        s.time AS score_time, s.total, s.band, s.max_single, s.complete, s.missing,
        s.sub_scores, s.inputs, s.spo2_scale, s.overridden, s.overridden_parameters,
        s.adjusted_total, s.adjusted_band, s.input_times, s.stale, s.monitoring_band,
-       last_complete_set(p.patient_id) AS last_complete_set, o.time AS last_reading,
+       c.measured_at AS last_complete_set, o.time AS last_reading,
        coalesce(a.open_alerts, 0)::int AS open_alerts,
        coalesce(a.acknowledged_alerts, 0)::int AS acknowledged_alerts,
        coalesce(a.kinds, '{{}}') AS alert_kinds,
@@ -207,6 +207,7 @@ LEFT JOIN LATERAL (
            stale, monitoring_band
     FROM scores WHERE scores.patient_id = p.patient_id ORDER BY time DESC LIMIT 1
 ) s ON true
+LEFT JOIN LATERAL last_complete_set(p.patient_id) c ON true
 LEFT JOIN LATERAL (
     SELECT time FROM observations WHERE observations.patient_id = p.patient_id
     ORDER BY time DESC LIMIT 1

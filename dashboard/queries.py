@@ -123,7 +123,7 @@ SELECT pts.patient_id, pts.ward_id, pts.name, pts.time_zone, pts.admitted_at,
        s.sub_scores, s.inputs, s.spo2_scale, s.overridden, s.overridden_parameters,
        s.adjusted_total, s.adjusted_band,
        s.input_times, s.stale, s.monitoring_band,
-       last_complete_set(pts.patient_id) AS last_complete,
+       c.measured_at AS last_complete,
        coalesce(live.open_alerts, 0) AS open_alerts,
        coalesce(live.unacknowledged, 0) AS unacknowledged,
        live.top_severity, coalesce(live.alert_kinds, '{}') AS alert_kinds,
@@ -135,6 +135,7 @@ LEFT JOIN LATERAL (
            overridden, overridden_parameters, adjusted_total, adjusted_band, input_times,
            stale, monitoring_band
     FROM scores WHERE scores.patient_id = pts.patient_id ORDER BY time DESC LIMIT 1) s ON true
+LEFT JOIN LATERAL last_complete_set(pts.patient_id) c ON true
 LEFT JOIN live USING (patient_id)
 LEFT JOIN dev USING (patient_id)
 LEFT JOIN LATERAL (
@@ -251,7 +252,7 @@ def latest_score(conn: psycopg.Connection, patient_id: str) -> ScoreRow | None:
 def last_complete_set(conn: psycopg.Connection, patient_id: str) -> datetime | None:
     """When the patient's latest complete set was measured (None: never): the SQL
     function of migration 008, as the engine reads it."""
-    row = conn.execute("SELECT last_complete_set(%s)", (patient_id,)).fetchone()
+    row = conn.execute("SELECT measured_at FROM last_complete_set(%s)", (patient_id,)).fetchone()
     return None if row is None else row[0]
 
 

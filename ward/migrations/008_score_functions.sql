@@ -16,9 +16,11 @@ $$;
 -- When the patient's latest complete set was measured: its oldest value's
 -- measurement time (a set is as old as its oldest value, so SpO2 readings after
 -- a full set do not push the next one back); the score's own time on rows
--- scored before migration 005.  NULL: never a complete set.  The overdue
--- interval (alerts.rules.overdue) runs from here.
-CREATE FUNCTION last_complete_set(patient text) RETURNS timestamptz
+-- scored before migration 005.  No row: never a complete set.  The overdue
+-- interval (alerts.rules.overdue) runs from here.  A table function, so that
+-- `LEFT JOIN LATERAL last_complete_set(p.patient_id) c ON true` is inlined into
+-- the caller's plan (one index probe per patient; a scalar call is not inlined).
+CREATE FUNCTION last_complete_set(patient text) RETURNS TABLE (measured_at timestamptz)
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT coalesce((SELECT min(x) FROM unnest(s.input_times) AS x), s.time)
     FROM scores s WHERE s.patient_id = patient AND s.complete
