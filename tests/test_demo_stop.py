@@ -128,3 +128,22 @@ def test_make_demo_kills_a_process_that_does_not_stop_and_says_so(demo):
             " (SIGKILL)") in out
     assert "[demo] stopped" in out
     _stopped_cleanly(demo, "ingest", "web", "simulate")
+
+
+def test_make_demo_restarts_a_ward_process_that_dies(demo):
+    """Issue 9: in `make demo` a crashed worker is started again (and still stops on
+    Ctrl-C)."""
+    crashed = demo.pid_of("ingest")
+    os.kill(crashed, signal.SIGKILL)
+    said = wait_for(lambda: re.search(r"\[demo\] ingest exited \(status \d+\): restarted it"
+                                      r" \(pid (\d+)\)", demo.output()),
+                    timeout=15, interval=0.2, what="the demo restarting ingest")
+    again = int(said.group(1))
+    assert again != crashed
+    os.kill(again, 0)  # running
+    wait_for(lambda: demo.log("ingest").count("connected to") >= 2, timeout=20,
+             what="the restarted worker connected")
+    took = demo.ctrl_c()
+    assert took < STOP_WITHIN
+    with pytest.raises(ProcessLookupError):
+        os.kill(again, 0)

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # `make demo`: the whole ward on this machine.  Starts PostgreSQL+TimescaleDB
-# and Mosquitto (`vward up`), the ingest service, the alerts engine, the web
-# app and a simulated mixed ward, then waits; Ctrl-C (or SIGTERM) stops the
-# ward's processes within 10 s (the services keep their data: `vward down`
-# stops them too).  Files go under $VWARD_HOME (default .vward), as `vward`'s.
+# and the broker (`vward up`), the ingest service, the alerts engine, the web
+# app and a simulated mixed ward, then watches them: a ward process that exits
+# is started again, and a broker that stops answering is brought back with
+# `vward up` (docs/operating.md: deploy/ has the systemd units that do this in
+# production).  Ctrl-C (or SIGTERM) stops the ward's processes within 10 s (the
+# services keep their data: `vward down` stops them too).  Files go under
+# $VWARD_HOME (default .vward), as `vward`'s.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -18,8 +21,11 @@ has_command() { "$VWARD" "$1" --help >/dev/null 2>&1; }
 
 pids=()
 names=()
+commands=()  # the vward arguments of each supervised process ('' for one not restarted)
+stopping=0
 running() { kill -0 "$1" 2>/dev/null; }
 stop() {  # every process started, stopped within GRACE s, or killed and said so
+    stopping=1
     trap - EXIT
     trap '' INT TERM  # a second Ctrl-C reaches the processes; this loop still ends them
     say "stopping the ward's processes (services stay up; '.venv/bin/vward down' stops them)"
@@ -45,10 +51,40 @@ start() {  # start NAME ARGS...: run `vward ARGS` in the background, log to $LOG
     "$VWARD" "$@" >>"$LOGS/$name.log" 2>&1 &
     pids+=($!)
     names+=("$name")
+    commands+=("$*")
     say "started $name (pid $!, log $LOGS/$name.log)"
 }
 
+restarts=()  # epoch seconds of each restart, for the backoff
+supervise() {  # one look: restart a ward process that exited; bring a silent broker back
+    local i status now
+    for ((i = 0; i < ${#pids[@]}; i++)); do
+        [[ -n "${commands[i]}" ]] && ! running "${pids[i]}" || continue
+        ((stopping)) && return
+        status=0; wait "${pids[i]}" 2>/dev/null || status=$?
+        now=$(date +%s)
+        # At most 5 restarts a minute: a process that cannot start is reported, not spun.
+        local recent=0 t
+        for t in "${restarts[@]}"; do ((now - t < 60)) && recent=$((recent + 1)); done
+        if ((recent >= 5)); then
+            say "${names[i]} keeps exiting (status $status); waiting before the next restart"
+            continue
+        fi
+        restarts+=("$now")
+        # shellcheck disable=SC2086  # the arguments were words when they were started
+        "$VWARD" ${commands[i]} >>"$LOGS/${names[i]}.log" 2>&1 &
+        say "${names[i]} exited (status $status): restarted it (pid $!)"
+        pids[i]=$!
+    done
+    if ! (exec 3<>"/dev/tcp/$MQTT_HOST/$MQTT_PORT") 2>/dev/null; then
+        say "the broker at $MQTT_HOST:$MQTT_PORT does not answer: starting it again (vward up)"
+        "$VWARD" up >>"$LOGS/up.log" 2>&1 || say "vward up failed: see $LOGS/up.log"
+    fi
+}
+
 "$VWARD" up
+MQTT_HOST=$("$VWARD" config | sed -n 's/^VWARD_MQTT_HOST=//p')
+MQTT_PORT=$("$VWARD" config | sed -n 's/^VWARD_MQTT_PORT=//p')
 start ingest ingest
 if has_command alerts; then
     start alerts alerts
@@ -67,6 +103,7 @@ if has_command simulate; then
         > >(trap '' INT; exec tee -a "$LOGS/simulate.log") 2>&1 &  # tee outlives Ctrl-C
     pids+=($!)
     names+=(simulate)
+    commands+=("")  # the simulated patients, not the ward: not restarted
 else
     pw=$("$VWARD" device add demo-oximeter-1 --patient demo-patient-1 --ward ward-1 | tail -n 1)
     say "publish a reading as the demo device:"
@@ -82,4 +119,7 @@ if has_command web; then
     grep -i -E "login|user|password" "$LOGS/web.log" | tail -n 3 || true
 fi
 say "running; Ctrl-C to stop"
-wait
+while true; do
+    sleep 2 & wait $!  # a trap runs at once, not after the sleep
+    supervise
+done
