@@ -30,7 +30,8 @@ def _setup_logging(verbose: bool) -> None:
 def _cmd_up(args: argparse.Namespace, settings: Settings) -> int:
     from ward import services
 
-    for line in services.up(settings):
+    for line in services.up(settings, nodes=args.nodes,
+                            progress=lambda line: print(line, flush=True)):
         print(line)
     return 0
 
@@ -76,9 +77,9 @@ def _sync_broker(settings: Settings, conn) -> None:
             file=sys.stderr,
         )
         return
-    from ward import devices, services
+    from ward import services
 
-    services.write_broker_credentials(settings, devices.password_hashes(conn))
+    services.sync_broker(settings, conn)
 
 
 def _cmd_device_add(args: argparse.Namespace, settings: Settings) -> int:
@@ -184,9 +185,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    sub.add_parser(
-        "up", help="start PostgreSQL+TimescaleDB and Mosquitto, apply migrations"
-    ).set_defaults(func=_cmd_up)
+    up = sub.add_parser(
+        "up", help="start PostgreSQL+TimescaleDB and the broker (RabbitMQ, or Mosquitto with"
+        " VWARD_BROKER=mqtt), apply migrations, sync the broker's users"
+    )
+    up.add_argument("--nodes", type=int, choices=range(1, 10), metavar="N",
+                    help="RabbitMQ nodes to run on this host as one cluster"
+                    " (default VWARD_BROKER_NODES)")
+    up.set_defaults(func=_cmd_up)
     sub.add_parser("down", help="stop the services `up` started").set_defaults(func=_cmd_down)
     c = sub.add_parser("config", help="print the effective settings as KEY=VALUE")
     c.add_argument("--show-secrets", action="store_true")

@@ -89,13 +89,16 @@ def register_devices(
         _ensure_patients(conn, items, valid_from)
         with conn.cursor() as cur:
             cur.executemany(
-                "INSERT INTO devices (device_id, kind, mqtt_password_hash) VALUES (%s, %s, %s)"
+                "INSERT INTO devices (device_id, kind, mqtt_password_hash, rabbitmq_password_hash)"
+                " VALUES (%s, %s, %s, %s)"
                 " ON CONFLICT (device_id) DO UPDATE"
                 " SET mqtt_password_hash = EXCLUDED.mqtt_password_hash,"
+                " rabbitmq_password_hash = EXCLUDED.rabbitmq_password_hash,"
                 " kind = CASE WHEN EXCLUDED.kind = 'generic' THEN devices.kind"
                 " ELSE EXCLUDED.kind END",
                 [
-                    (d.device_id, d.kind, mqtt_auth.hash_password(passwords[d.device_id]))
+                    (d.device_id, d.kind, mqtt_auth.hash_password(passwords[d.device_id]),
+                     mqtt_auth.rabbitmq_hash(passwords[d.device_id]))
                     for d in items
                 ],
             )
@@ -277,6 +280,14 @@ def refused_unassigned(conn: psycopg.Connection, device_id: str, since: datetime
 
 def password_hashes(conn: psycopg.Connection) -> dict[str, str]:
     return dict(conn.execute("SELECT device_id, mqtt_password_hash FROM devices").fetchall())
+
+
+def rabbitmq_hashes(conn: psycopg.Connection) -> list[tuple[str, str | None]]:
+    """(device id, RabbitMQ hash) of every device; NULL for one registered
+    before migration 009 (registering it again gives it one)."""
+    return conn.execute(
+        "SELECT device_id, rabbitmq_password_hash FROM devices ORDER BY device_id"
+    ).fetchall()
 
 
 def list_devices(conn: psycopg.Connection) -> list[DeviceRow]:

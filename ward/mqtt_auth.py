@@ -1,5 +1,6 @@
-"""Broker credentials, pure: Mosquitto's password hash and the files that
-let each device publish only under its own topics."""
+"""Broker credentials, pure: Mosquitto's and RabbitMQ's password hashes, and
+the files that let each device publish only under its own topics on Mosquitto
+(RabbitMQ's per-device rights are ward/rabbitmq_config.py's)."""
 
 from __future__ import annotations
 
@@ -35,6 +36,27 @@ def verify_password(password: str, hashed: str) -> bool:
         )
     except ValueError:  # a corrupt hash (binascii.Error is a ValueError)
         return False
+    return secrets.compare_digest(expected, hashed)
+
+
+# RabbitMQ's rabbit_password_hashing_sha256: base64(salt + sha256(salt + password)).
+RABBITMQ_HASHING = "rabbit_password_hashing_sha256"
+_RABBITMQ_SALT_BYTES = 4
+
+
+def rabbitmq_hash(password: str, *, salt: bytes | None = None) -> str:
+    salt = salt if salt is not None else secrets.token_bytes(_RABBITMQ_SALT_BYTES)
+    return base64.b64encode(salt + hashlib.sha256(salt + password.encode()).digest()).decode()
+
+
+def rabbitmq_verify(password: str, hashed: str) -> bool:
+    try:
+        raw = base64.b64decode(hashed, validate=True)
+    except ValueError:
+        return False
+    if len(raw) != _RABBITMQ_SALT_BYTES + 32:
+        return False
+    expected = rabbitmq_hash(password, salt=raw[:_RABBITMQ_SALT_BYTES])
     return secrets.compare_digest(expected, hashed)
 
 

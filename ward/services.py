@@ -13,14 +13,15 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
 
-from ward import db, mqtt_auth
+from ward import db, mqtt_auth, processes
+from ward.broker_names import RABBITMQ
 from ward.errors import ServiceError
 from ward.settings import Settings
 
@@ -275,18 +276,47 @@ def broker_config(settings: Settings, paths: Paths) -> str:
 
 
 def broker_pid(settings: Settings) -> int | None:
+    """Mosquitto's pid while it runs (a zombie's does not: issue 9)."""
     pidfile = Paths(settings.home).broker_pid
     try:
         pid = int(pidfile.read_text().strip())
-        os.kill(pid, 0)
-    except (FileNotFoundError, ValueError, ProcessLookupError, PermissionError):
+    except (FileNotFoundError, ValueError):
         return None
-    return pid
+    return pid if processes.running(pid) else None
+
+
+def sync_broker(settings: Settings, conn: psycopg.Connection | None = None) -> str:
+    """Give the broker `vward up` runs the database's device credentials:
+    RabbitMQ's users through its management API (only what changed), or
+    Mosquitto's password and ACL files.  Returns a line for the operator."""
+    from ward import devices
+
+    if conn is None:
+        with db.connect(settings) as own:
+            return sync_broker(settings, own)
+    if settings.broker == RABBITMQ and settings.mqtt_external:
+        return "the broker is external (VWARD_MQTT_EXTERNAL): its users are not ours to sync"
+    if settings.broker == RABBITMQ:
+        from ward import rabbitmq_admin
+
+        r = rabbitmq_admin.sync_users(settings, devices.rabbitmq_hashes(conn))
+        return (f"broker users: {r.imported} created or updated, {r.deleted} removed"
+                f" ({r.seconds:.1f} s)")
+    _write_mosquitto_credentials(settings, devices.password_hashes(conn))
+    return "broker credentials written"
 
 
 def write_broker_credentials(settings: Settings, device_hashes: dict[str, str]) -> None:
     """Write the password and ACL files from the database's device hashes and
-    make a running broker reread them."""
+    make a running broker reread them.  With RabbitMQ (VWARD_BROKER) the
+    users come from the database's RabbitMQ hashes instead (`sync_broker`)."""
+    if settings.broker == RABBITMQ:
+        sync_broker(settings)
+    else:
+        _write_mosquitto_credentials(settings, device_hashes)
+
+
+def _write_mosquitto_credentials(settings: Settings, device_hashes: dict[str, str]) -> None:
     paths = Paths(settings.home)
     paths.broker_dir.mkdir(parents=True, exist_ok=True)
     users = {
@@ -330,7 +360,7 @@ def start_broker(settings: Settings, device_hashes: dict[str, str]) -> None:
     (paths.broker_dir / "data").mkdir(parents=True, exist_ok=True)
     paths.broker_log.parent.mkdir(parents=True, exist_ok=True)
     paths.broker_conf.write_text(broker_config(settings, paths), encoding="utf-8")
-    write_broker_credentials(settings, device_hashes)
+    _write_mosquitto_credentials(settings, device_hashes)
     if broker_pid(settings):
         return
     if _port_open(settings.mqtt_host, settings.mqtt_port):
@@ -355,12 +385,24 @@ def start_broker(settings: Settings, device_hashes: dict[str, str]) -> None:
     raise ServiceError(f"mosquitto did not start; see {paths.broker_log}")
 
 
-def ensure_ingest_session(settings: Settings) -> None:
-    """Create the first ingest worker's persistent session and subscription
-    if the broker has none, so that readings published before any worker has
-    ever run are queued for it rather than dropped (MQTT keeps messages only
-    for subscriptions that exist)."""
+def ensure_ingest_session(settings: Settings, *, broker_started: bool = True) -> str:
+    """Make sure the first ingest worker's persistent session and its shared
+    subscription exist at the MQTT broker (`VWARD_BROKER=mqtt`), so that
+    readings published while no worker is connected are queued for it rather
+    than answered "no matching subscribers" and dropped (MQTT keeps messages
+    only for subscriptions that exist).  Returns a line for the operator.
+
+    It subscribes whatever "session present" says: Mosquitto restores a
+    session from its persistence file after a crash, but not its shared
+    subscriptions (issue 9).  It connects with the worker's client id, which
+    would push a connected worker off (a session takeover); so on a broker
+    that was already running (`broker_started` false), where the subscription
+    lives as long as the session, it leaves the session alone while the
+    worker's heartbeat says it runs: the worker subscribes on every connect.
+    A worker that takes the session over meanwhile ends our connection: the
+    worker then holds the session and subscribes, which is as good."""
     import threading
+    from typing import Any
 
     import paho.mqtt.client as mqtt
     from paho.mqtt.enums import CallbackAPIVersion
@@ -370,22 +412,33 @@ def ensure_ingest_session(settings: Settings) -> None:
 
     from ward.domain import INGEST_SESSION_EXPIRY, INGEST_SUBSCRIPTIONS
 
+    worker = settings.ingest_client_id
+    if not broker_started and _ingest_worker_running(settings):
+        return f"ingest worker {worker} is running: its session is left to it"
     done = threading.Event()
-    state: dict[str, object] = {}
-    client = mqtt.Client(
-        CallbackAPIVersion.VERSION2, client_id=settings.ingest_client_id, protocol=mqtt.MQTTv5
-    )
+    state: dict[str, Any] = {}
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=worker, protocol=mqtt.MQTTv5,
+                         reconnect_on_failure=False)
     client.username_pw_set(settings.mqtt_username, settings.mqtt_password)
 
     def on_connect(c, userdata, flags, reason_code, properties):
         state["rc"] = reason_code
-        if reason_code.is_failure or flags.session_present:
+        if reason_code.is_failure:
             done.set()
             return
         c.subscribe([(t, SubscribeOptions(qos=1)) for t in INGEST_SUBSCRIPTIONS])
 
+    def on_subscribe(c, userdata, mid, reason_codes, properties):
+        state["granted"] = reason_codes
+        done.set()
+
+    def on_disconnect(c, userdata, flags, reason_code, properties):
+        state.setdefault("dropped", reason_code)
+        done.set()
+
     client.on_connect = on_connect
-    client.on_subscribe = lambda *a: done.set()
+    client.on_subscribe = on_subscribe
+    client.on_disconnect = on_disconnect
     props = Properties(PacketTypes.CONNECT)
     props.SessionExpiryInterval = INGEST_SESSION_EXPIRY
     try:
@@ -404,12 +457,41 @@ def ensure_ingest_session(settings: Settings) -> None:
     try:
         if not done.wait(10):
             raise ServiceError("the broker did not answer while creating the ingest session")
-        rc = state.get("rc")
-        if rc is not None and rc.is_failure:
+        rc, granted = state.get("rc"), state.get("granted")
+        if rc is None:
+            raise ServiceError("the broker closed the connection before answering it:"
+                               f" {state.get('dropped')}")
+        if rc.is_failure:
             raise ServiceError(f"the broker refused the ward's service user: {rc}")
+        if granted is not None:
+            refused = [str(g) for g in granted if g.is_failure]
+            if refused:
+                raise ServiceError(
+                    f"the broker refused the ingest subscriptions: {', '.join(refused)}"
+                )
+            return f"ingest session {worker} subscribed to {', '.join(INGEST_SUBSCRIPTIONS)}"
+        # Dropped between CONNACK and SUBACK: a worker connecting with the
+        # same client id takes the session over (Mosquitto closes the socket,
+        # which paho reports as "Unspecified error", not as 0x8E).
+        return (f"ingest worker {worker} took its session over ({state.get('dropped')}):"
+                " it subscribes itself")
     finally:
         client.disconnect()
         client.loop_stop()
+
+
+def _ingest_worker_running(settings: Settings) -> bool:
+    """Whether the worker named VWARD_INGEST_CLIENT_ID has a fresh heartbeat
+    (ward/health.py's judgement), so may hold its session now."""
+    from ward import health, heartbeats
+
+    try:
+        with db.connect(settings) as conn:
+            now, rows = heartbeats.read(conn)
+    except psycopg.Error:
+        return False
+    return any(w.running for w in health.judge_ingest(rows, now)
+               if w.row.instance_id == settings.ingest_client_id)
 
 
 def stop_broker(settings: Settings) -> None:
@@ -419,9 +501,7 @@ def stop_broker(settings: Settings) -> None:
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+        if not processes.running(pid):
             return
         time.sleep(0.05)
     os.kill(pid, signal.SIGKILL)
@@ -451,10 +531,13 @@ def _run(cmd: list[str], what: str, *, log: Path | None = None) -> None:
 # ---------------------------------------------------------------- up / down
 
 
-def up(settings: Settings) -> list[str]:
+def up(settings: Settings, *, nodes: int | None = None,
+       progress: Callable[[str], None] | None = None) -> list[str]:
     """Start what we run ourselves, apply migrations, sync broker credentials.
 
-    Idempotent.  Returns what it did, for the operator.
+    Idempotent.  Returns what it did, for the operator; `progress` hears of
+    each slow step as it begins (RabbitMQ nodes take 10-20 s to start).
+    `nodes` overrides VWARD_BROKER_NODES.
     """
     done: list[str] = []
     if settings.own_database:
@@ -467,26 +550,36 @@ def up(settings: Settings) -> list[str]:
         )
     applied = db.migrate(settings)
     done.append(f"applied migrations: {', '.join(applied)}" if applied else "schema up to date")
-    if not settings.mqtt_external:
+    if not settings.mqtt_external and settings.broker == RABBITMQ:
+        from ward import rabbitmq
+
+        done += rabbitmq.start(settings, nodes, progress=progress)
+        done.append(sync_broker(settings))
+    elif not settings.mqtt_external:
         from ward import devices
 
         was_running = broker_pid(settings) is not None
         with db.connect(settings) as conn:
             hashes = devices.password_hashes(conn)
         start_broker(settings, hashes)
-        ensure_ingest_session(settings)
+        session = ensure_ingest_session(settings, broker_started=not was_running)
         done.append(
             ("Mosquitto already running" if was_running else "started Mosquitto")
             + f" on {settings.mqtt_host}:{settings.mqtt_port}"
         )
+        done.append(session)
     return done
 
 
 def down(settings: Settings) -> list[str]:
+    from ward import rabbitmq
+
     done = []
     if not settings.mqtt_external and broker_pid(settings):
         stop_broker(settings)
         done.append("stopped Mosquitto")
+    if not settings.mqtt_external:
+        done += rabbitmq.stop(settings)  # whichever VWARD_BROKER started them
     if settings.own_database and (Paths(settings.home).pg_data / "postmaster.pid").exists():
         stop_postgres(settings)
         done.append("stopped PostgreSQL")
@@ -506,11 +599,24 @@ def free_port() -> int:
 def scratch_settings(prefix: str, **overrides: object) -> Settings:
     """Settings for services of their own, in a new temporary directory on free
     ports (tests, benchmarks): never the ward's own `.vward`."""
+    ports = _free_ports(7)
     values: dict[str, object] = {
-        "home": Path(tempfile.mkdtemp(prefix=prefix)), "pg_port": free_port(),
-        "mqtt_port": free_port(), "database_url": "", "mqtt_external": False,
+        "home": Path(tempfile.mkdtemp(prefix=prefix)), "pg_port": ports[0],
+        "mqtt_port": ports[1], "database_url": "", "mqtt_external": False,
+        # RabbitMQ's (node i: + 10·i), its Erlang distribution and its own epmd.
+        "amqp_port": ports[2], "broker_admin_port": ports[3], "broker_dist_port": ports[4],
+        "broker_epmd_port": ports[5], "broker_nodes": 1, "amqp_urls": "",
     }
     return Settings(**{**values, **overrides})
+
+
+def _free_ports(count: int) -> list[int]:
+    """Distinct ports nothing listens on now (held open until all are picked)."""
+    with ExitStack() as stack:
+        socks = [stack.enter_context(socket.socket()) for _ in range(count)]
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in socks]
 
 
 def discard(settings: Settings) -> None:
@@ -523,11 +629,13 @@ def discard(settings: Settings) -> None:
 
 @contextmanager
 def scratch(prefix: str, **overrides: object) -> Iterator[Settings]:
-    """Start PostgreSQL+TimescaleDB and Mosquitto of their own, yield their
-    settings, and stop and remove them afterwards, whatever happened."""
+    """Start PostgreSQL+TimescaleDB and the broker (VWARD_BROKER: RabbitMQ or
+    Mosquitto) of their own, yield their settings, and stop and remove them
+    afterwards, whatever happened."""
     settings = scratch_settings(prefix, **overrides)
     try:
-        print("starting PostgreSQL+TimescaleDB and Mosquitto of the benchmark's own ...",
+        broker = "RabbitMQ" if settings.broker == RABBITMQ else "Mosquitto"
+        print(f"starting PostgreSQL+TimescaleDB and {broker} of the benchmark's own ...",
               flush=True)
         up(settings)
         yield settings

@@ -173,3 +173,21 @@ def test_acl_devices_cannot_write_rejections_nor_read_readings() -> None:
     access = {line.split()[2]: line.split()[1] for line in lines if line.startswith("pattern ")}
     assert access["ward/v1/devices/%u/rejections"] == "read"
     assert access["ward/v1/devices/%u/readings"] == "write"
+
+
+def test_rabbitmq_hash_is_base64_of_a_4_byte_salt_and_sha256_of_salt_and_password() -> None:
+    salt = b"\x01\x02\x03\x04"
+    hashed = mqtt_auth.rabbitmq_hash("pa55word", salt=salt)
+    raw = base64.b64decode(hashed, validate=True)
+    assert raw == salt + hashlib.sha256(salt + b"pa55word").digest()
+    # RabbitMQ's own documented example (passwords.html, "Computing password hashes").
+    assert mqtt_auth.rabbitmq_verify("test12", "kI3GCqW5JLMJa4iX1lo7X4D6XbYqlLgxIs30+P6tENUV2POR")
+
+
+def test_rabbitmq_hash_salts_each_time_and_verifies() -> None:
+    a, b = mqtt_auth.rabbitmq_hash("s3cret"), mqtt_auth.rabbitmq_hash("s3cret")
+    assert a != b
+    assert mqtt_auth.rabbitmq_verify("s3cret", a) and mqtt_auth.rabbitmq_verify("s3cret", b)
+    assert not mqtt_auth.rabbitmq_verify("other", a)
+    assert not mqtt_auth.rabbitmq_verify("s3cret", "not base64!")
+    assert not mqtt_auth.rabbitmq_verify("s3cret", base64.b64encode(b"short").decode())

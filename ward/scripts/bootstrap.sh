@@ -18,7 +18,7 @@ as_root() { if [[ $EUID -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
 missing_pkgs=()
 need_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed" || missing_pkgs+=("$1"); }
 
-for p in mosquitto mosquitto-clients postgresql postgresql-contrib \
+for p in rabbitmq-server mosquitto mosquitto-clients postgresql postgresql-contrib \
          build-essential cmake libssl-dev libkrb5-dev dpkg-dev; do need_pkg "$p"; done
 # The server headers must match the installed server's major version.
 PG_MAJOR="$(ls /usr/lib/postgresql 2>/dev/null | sort -n | tail -1 || true)"
@@ -37,6 +37,9 @@ PG_CONFIG="/usr/lib/postgresql/$PG_MAJOR/bin/pg_config"
 
 # Debian's packaged mosquitto starts a system broker on 1883; the ward runs its
 # own, so the system one is left alone (it never clashes: our ports differ).
+# Likewise Debian's rabbitmq-server service (5672, 15672, epmd on 4369), when
+# it starts at all: the ward's nodes have their own ports, epmd port, cookie
+# and directories (ward/rabbitmq.py), and never read /etc/rabbitmq.
 
 if [[ ! -f "$("$PG_CONFIG" --sharedir)/extension/timescaledb.control" ]]; then
   say "TimescaleDB missing for PostgreSQL $PG_MAJOR: building it from Debian's trixie source package"

@@ -1,0 +1,130 @@
+"""RabbitMQ nodes' lifecycle, each test with nodes of its own in a scratch
+home: `vward up` twice is idempotent, a killed node is found dead and started
+again by `vward up`, `vward down` leaves nothing running, and three nodes form
+one cluster whose quorum queues have a member on each."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, service_env, wait_for
+from ward import broker_names as names
+from ward import processes, rabbitmq, rabbitmq_admin, services
+from ward import rabbitmq_config as cfg
+from ward.errors import ServiceError
+from ward.probes import probe_broker
+from ward.settings import Settings
+
+pytestmark = [
+    pytest.mark.broker,
+    pytest.mark.skipif(Settings().broker != names.RABBITMQ,
+                       reason="VWARD_BROKER=mqtt: the RabbitMQ broker is not the one under test"),
+]
+
+
+def _vward(settings: Settings, *args: str) -> str:
+    proc = subprocess.run([sys.executable, "-m", "ward.cli", *args], env=service_env(settings),
+                          capture_output=True, text=True, cwd=ROOT, timeout=240, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc.stdout
+
+
+def _left_behind(home: Path) -> list[str]:
+    """Processes whose command line or environment names `home`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or not processes.running(int(entry.name)):
+            continue
+        try:
+            seen = (entry / "cmdline").read_bytes() + (entry / "environ").read_bytes()
+        except OSError:
+            continue
+        if str(home).encode() in seen:
+            found.append(f"{entry.name}: {(entry / 'cmdline').read_bytes()[:120]!r}")
+    return found
+
+
+def _probe(settings: Settings, port: int):
+    return probe_broker(settings.mqtt_host, port, username=settings.mqtt_username,
+                        password=settings.mqtt_password)
+
+
+def test_up_is_idempotent_restarts_a_killed_node_and_down_leaves_nothing():
+    s = services.scratch_settings("vward-life-")
+    node = cfg.node(s, 0)
+    try:
+        first = _vward(s, "up")
+        assert "starting RabbitMQ node vward0@localhost" in first  # progress, as it waits
+        assert "RabbitMQ node vward0@localhost up after" in first
+        pid = rabbitmq.node_pid(node)
+        assert pid and _probe(s, s.mqtt_port).ok
+
+        again = _vward(s, "up")
+        assert "RabbitMQ vward0@localhost already running" in again
+        assert "broker users: 0 created or updated, 0 removed" in again
+        assert rabbitmq.node_pid(node) == pid
+
+        os.kill(pid, signal.SIGKILL)
+        wait_for(lambda: not processes.running(pid), what="the killed node to die")
+        assert rabbitmq.node_pid(node) is None  # dead, though its pid file remains
+        assert node.pid_file.exists()
+        restarted = _vward(s, "up")
+        assert "started RabbitMQ vward0@localhost" in restarted
+        assert rabbitmq.node_pid(node) not in (None, pid)
+        assert _probe(s, s.mqtt_port).ok  # the users survived the crash
+        with rabbitmq_admin.client(s) as api:
+            assert set(rabbitmq_admin.queues(api)) >= set(names.QUEUES)
+
+        stopped = _vward(s, "down")
+        assert "stopped RabbitMQ vward0@localhost" in stopped
+        assert f"stopped epmd on port {s.broker_epmd_port}" in stopped
+        assert _left_behind(s.home) == []
+        for port in (s.mqtt_port, s.amqp_port, s.broker_admin_port, s.broker_dist_port,
+                     s.broker_epmd_port, s.pg_port):
+            assert not processes.port_open("127.0.0.1", port), port
+    finally:
+        services.discard(s)
+    assert not s.home.exists()
+
+
+def test_three_nodes_form_one_cluster_with_quorum_queues_on_every_node():
+    """A one-node ward grown to three (`vward up --nodes 3`): the new nodes
+    join node 0, and the queues declared before they did get a member on each."""
+    s = services.scratch_settings("vward-cluster-")
+    try:
+        rabbitmq.start(s, 1)
+        lines: list[str] = []
+        done = rabbitmq.start(s, 3, progress=lines.append)
+        expected = {f"vward{i}@localhost" for i in range(3)}
+        with rabbitmq_admin.client(s) as api:
+            assert rabbitmq_admin.running_nodes(api) == expected
+            queues = rabbitmq_admin.queues(api)
+        for q in names.QUEUES:
+            assert queues[q]["type"] == "quorum"
+            assert set(queues[q]["members"]) == expected, q
+        assert "quorum queues given a member on vward1@localhost" in done
+        assert "RabbitMQ vward0@localhost already running" in done
+        assert any("starting RabbitMQ node vward2@localhost" in line for line in lines)
+        rabbitmq_admin.sync_users(s, [])
+        for n in cfg.nodes(s, 3):  # every node speaks MQTT, on its own port
+            assert _probe(s, n.mqtt_port).ok, n.name
+    finally:
+        services.discard(s)
+    assert _left_behind(s.home) == []
+
+
+def test_up_refuses_ports_another_broker_holds(services_up, tmp_path):
+    # The test run's own node plays "another program on our MQTT port".
+    other = Settings(home=tmp_path / "other", pg_port=services_up.pg_port,
+                     mqtt_port=services_up.mqtt_port, amqp_port=services_up.amqp_port + 1,
+                     database_url="", demo=True)
+    with pytest.raises(ServiceError, match=f"already listens on port {services_up.mqtt_port},"
+                                           " which RabbitMQ node vward0@localhost needs"):
+        rabbitmq.start(other)
+    assert _left_behind(other.home) == []

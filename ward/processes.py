@@ -1,0 +1,69 @@
+"""Processes and files of the services the ward runs itself, shared by
+ward/services.py (PostgreSQL, Mosquitto) and ward/rabbitmq.py."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import socket
+from pathlib import Path
+
+
+def running(pid: int) -> bool:
+    """Whether `pid` is a live process of ours.  A zombie (dead, not yet reaped
+    by its parent) is not: `os.kill(pid, 0)` succeeds on one, which once made
+    `vward up` take a crashed broker for a running one (issue 9).  A process
+    we may not signal is another user's (the pid was reused): not ours."""
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return True  # no /proc to ask: the signal's answer stands
+    state = stat.rsplit(")", 1)[-1].split()[0]
+    return state not in ("Z", "X")
+
+
+def environ(pid: int) -> dict[str, str] | None:
+    """The environment a process started with, or None if it cannot be read."""
+    try:
+        raw = Path(f"/proc/{pid}/environ").read_bytes()
+    except OSError:
+        return None
+    pairs = (item.split(b"=", 1) for item in raw.split(b"\0") if b"=" in item)
+    return {k.decode(errors="replace"): v.decode(errors="replace") for k, v in pairs}
+
+
+def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def chown_tree(path: Path, user: str) -> None:
+    """Give `path` and everything under it to `user` (when we are root)."""
+    if os.geteuid() != 0:
+        return
+    entry = pwd.getpwnam(user)
+    os.chown(path, entry.pw_uid, entry.pw_gid)
+    for root, dirs, files in os.walk(path):
+        os.chown(root, entry.pw_uid, entry.pw_gid)
+        for name in dirs + files:
+            os.chown(os.path.join(root, name), entry.pw_uid, entry.pw_gid, follow_symlinks=False)
+
+
+def ensure_traversable(path: Path) -> None:
+    """The service users (postgres, mosquitto, rabbitmq) must reach their
+    directories under ours."""
+    if os.geteuid() != 0:
+        return
+    for parent in [path, *path.parents]:
+        mode = parent.stat().st_mode
+        if not mode & 0o001:
+            os.chmod(parent, mode | 0o001)

@@ -1,0 +1,341 @@
+"""Start and stop the ward's RabbitMQ nodes on this host, each with its own
+name, ports and directories under `settings.home`, one private Erlang cookie
+and an epmd of the ward's own (docs/operating.md, "Broker").  Processes and
+files only; ward/rabbitmq_config.py decides what they say, and
+ward/rabbitmq_admin.py talks to the running cluster."""
+
+from __future__ import annotations
+
+import os
+import pwd
+import secrets
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ward import broker_names as names
+from ward import processes, rabbitmq_admin
+from ward import rabbitmq_config as cfg
+from ward.errors import ServiceError
+from ward.settings import Settings
+
+Progress = Callable[[str], None]
+
+_BIN = Path("/usr/lib/rabbitmq/bin")  # Debian's; /usr/sbin's wrappers drop our environment
+_START_TIMEOUT = 180.0  # [s] a node takes 10-20 s here; more on a loaded machine
+_STOP_TIMEOUT = 60.0  # [s] a clean stop, then SIGKILL
+_NOTE_EVERY = 5.0  # [s] between progress lines while waiting
+_USER = "rabbitmq"  # the Debian package's; we run as it when we are root
+
+
+def _bin(name: str) -> str:
+    path = _BIN / name
+    if not path.exists():
+        raise ServiceError(
+            f"RabbitMQ is not installed ({path} is missing): run `make demo` or"
+            " ward/scripts/bootstrap.sh, or set VWARD_BROKER=mqtt"
+        )
+    return str(path)
+
+
+def _owner() -> str | None:
+    """RabbitMQ runs as `rabbitmq` when we are root (like PostgreSQL as
+    `postgres`), else as ourselves."""
+    if os.geteuid() != 0:
+        return None
+    try:
+        pwd.getpwnam(_USER)
+    except KeyError:
+        return None  # no such user: run as root, which RabbitMQ allows
+    return _USER
+
+
+def _as_owner() -> dict[str, Any]:
+    owner = _owner()
+    if owner is None:
+        return {}
+    entry = pwd.getpwnam(owner)
+    return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
+
+
+# ---------------------------------------------------------------- state
+
+
+def known_nodes(settings: Settings) -> list[cfg.Node]:
+    """Every node that has a directory under the ward's home (any count)."""
+    base = cfg.rabbitmq_dir(settings.home)
+    found = sorted(
+        int(p.name[4:]) for p in base.glob("node*") if p.is_dir() and p.name[4:].isdigit()
+    )
+    return [cfg.node(settings, i) for i in found]
+
+
+def node_pid(n: cfg.Node) -> int | None:
+    """The node's Erlang VM, if it runs (not a zombie, and started for this
+    node's directory: a reused pid is somebody else's)."""
+    try:
+        pid = int(n.pid_file.read_text().strip())
+    except (FileNotFoundError, ValueError):
+        return None
+    if not processes.running(pid):
+        return None
+    env = processes.environ(pid)
+    if env is not None and env.get("RABBITMQ_MNESIA_BASE") != str(n.mnesia_base):
+        return None
+    return pid
+
+
+def running(settings: Settings) -> list[cfg.Node]:
+    return [n for n in known_nodes(settings) if node_pid(n)]
+
+
+# ---------------------------------------------------------------- files
+
+
+def _prepare(settings: Settings, wanted: tuple[cfg.Node, ...]) -> None:
+    base = cfg.rabbitmq_dir(settings.home)
+    home = cfg.cookie_home(settings.home)
+    home.mkdir(parents=True, exist_ok=True)
+    cookie = home / ".erlang.cookie"
+    if not cookie.exists():
+        _write_private(cookie, secrets.token_hex(20), mode=0o400)
+    password_file = cfg.admin_password_file(settings.home)
+    if not password_file.exists():
+        _write_private(password_file, secrets.token_urlsafe(24), mode=0o600)
+    admin_password = password_file.read_text().strip()
+    for n in wanted:
+        n.mnesia_base.mkdir(parents=True, exist_ok=True)
+        n.log_dir.mkdir(parents=True, exist_ok=True)
+        n.env_file.write_text("# empty: /etc/rabbitmq/rabbitmq-env.conf is not ours\n")
+        n.plugins_file.write_text(cfg.enabled_plugins())
+        _write_private(n.config_file, cfg.node_config(n, settings, admin_password=admin_password),
+                       mode=0o600)
+    owner = _owner()
+    if owner:
+        processes.ensure_traversable(settings.home)
+        processes.chown_tree(home, owner)
+        for n in wanted:
+            processes.chown_tree(n.dir, owner)
+            processes.chown_tree(n.log_dir, owner)
+        os.chmod(base, 0o755)
+        os.chmod(password_file, 0o600)  # read by vward, not by the nodes
+        os.chown(password_file, os.geteuid(), os.getegid())
+
+
+def _write_private(path: Path, text: str, *, mode: int) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(text)
+    owner = _owner()
+    if owner:
+        entry = pwd.getpwnam(owner)
+        os.chown(tmp, entry.pw_uid, entry.pw_gid)
+    os.chmod(tmp, mode)
+    tmp.replace(path)
+
+
+# ---------------------------------------------------------------- start
+
+
+def start(settings: Settings, count: int | None = None, *,
+          progress: Progress | None = None) -> list[str]:
+    """Run `count` nodes (VWARD_BROKER_NODES) as one cluster, reusing those
+    already running; wait until every node is up and in the cluster, then
+    declare the topology and give quorum queues a member on each node.
+    Returns what it did, for the operator."""
+    say = progress or (lambda line: None)
+    wanted = cfg.nodes(settings, count)
+    _bin("rabbitmq-server")
+    _prepare(settings, wanted)
+    up = [n for n in wanted if node_pid(n)]
+    down = [n for n in wanted if n not in up]
+    for n in down:
+        _refuse_taken_ports(n)
+    from ward.services import raise_open_files_limit
+
+    raise_open_files_limit()  # inherited by the nodes: one descriptor per device
+    # A node that has run before waits at boot for the cluster it knew, so
+    # those start together; a new node joins node 0, which must run first.
+    first = [n for n in down if not n.virgin or n.index == 0]
+    joining = [n for n in down if n not in first]
+    started = time.monotonic()
+    for batch in (first, joining):
+        if batch:
+            for n in batch:
+                say(f"starting RabbitMQ node {n.name} (MQTT {n.mqtt_port}, AMQP {n.amqp_port},"
+                    f" management {n.admin_port})")
+                _spawn(settings, n)
+            _wait_started(batch, say)
+    with rabbitmq_admin.client(settings) as api:
+        _wait_clustered(api, wanted, say)
+        rabbitmq_admin.declare_topology(api)
+        grown = _grow_queues(settings, api, wanted)
+    done = [f"RabbitMQ {n.name} already running" for n in up]
+    if down:
+        done.append(f"started RabbitMQ {', '.join(n.name for n in down)} in"
+                    f" {time.monotonic() - started:.0f} s")
+    done.append(f"RabbitMQ cluster of {len(wanted)} node(s): MQTT on {settings.mqtt_host}:"
+                f"{settings.mqtt_port}, AMQP on 127.0.0.1:{settings.amqp_port}")
+    done += [f"quorum queues given a member on {name}" for name in grown]
+    extra = [n.name for n in running(settings) if n not in wanted]
+    if extra:
+        done.append(f"note: {', '.join(extra)} also running (started with more --nodes)")
+    return done
+
+
+def _refuse_taken_ports(n: cfg.Node) -> None:
+    for port, setting in ((n.mqtt_port, "VWARD_MQTT_PORT"), (n.amqp_port, "VWARD_AMQP_PORT"),
+                          (n.admin_port, "VWARD_BROKER_ADMIN_PORT"),
+                          (n.dist_port, "VWARD_BROKER_DIST_PORT")):
+        if processes.port_open("127.0.0.1", port):
+            raise ServiceError(
+                f"another program already listens on port {port}, which RabbitMQ node {n.name}"
+                f" needs; set {setting} (node i uses it + {cfg.PORT_STEP}·i) to a free port"
+            )
+
+
+def _spawn(settings: Settings, n: cfg.Node) -> None:
+    n.pid_file.unlink(missing_ok=True)
+    env = cfg.node_env(n, settings, os.environ)
+    with open(n.startup_log, "ab") as out:
+        # `setsid --fork` leaves the node to init, as `mosquitto -d` does: no
+        # child of ours to reap, whatever process called `vward up`.
+        proc = subprocess.run(
+            ["setsid", "--fork", _bin("rabbitmq-server")], env=env, stdout=out,
+            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=n.dir, check=False,
+            **_as_owner(),
+        )
+    if proc.returncode != 0:
+        raise ServiceError(f"could not start RabbitMQ node {n.name}; see {n.startup_log}")
+
+
+def _wait_started(batch: list[cfg.Node], say: Progress) -> None:
+    started = time.monotonic()
+    note = started + _NOTE_EVERY
+    pending = list(batch)
+    while pending:
+        for n in list(pending):
+            pid = node_pid(n)
+            if pid and all(processes.port_open("127.0.0.1", p, 0.2)
+                           for p in (n.amqp_port, n.mqtt_port, n.admin_port)):
+                pending.remove(n)
+                say(f"RabbitMQ node {n.name} up after {time.monotonic() - started:.1f} s")
+            elif not pid and (n.pid_file.exists() or time.monotonic() - started > 20):
+                raise ServiceError(f"RabbitMQ node {n.name} did not start:\n{_tail(n)}")
+        now = time.monotonic()
+        if now > started + _START_TIMEOUT:
+            raise ServiceError(
+                f"RabbitMQ node(s) {', '.join(n.name for n in pending)} not up after"
+                f" {_START_TIMEOUT:.0f} s:\n{_tail(pending[0])}")
+        if pending and now >= note:
+            say(f"  waiting for {', '.join(n.name for n in pending)}"
+                f" ({now - started:.0f} s)")
+            note = now + _NOTE_EVERY
+        time.sleep(0.2)
+
+
+def _wait_clustered(api: Any, wanted: tuple[cfg.Node, ...], say: Progress) -> None:
+    expected = {n.name for n in wanted}
+    deadline = time.monotonic() + _START_TIMEOUT
+    told = False
+    while True:
+        members = rabbitmq_admin.running_nodes(api)
+        if expected <= members:
+            return
+        if not told:
+            say(f"waiting for the cluster of {len(expected)} nodes to form")
+            told = True
+        if time.monotonic() > deadline:
+            raise ServiceError(
+                f"the RabbitMQ cluster did not form: node 0 sees {sorted(members)}, expected"
+                f" {sorted(expected)}; see {wanted[0].log_dir.parent}")
+        time.sleep(0.5)
+
+
+def _grow_queues(settings: Settings, api: Any, wanted: tuple[cfg.Node, ...]) -> list[str]:
+    """Quorum queues declared before a node joined have no member on it: add
+    one (`rabbitmq-queues grow`), so every queue survives a node's loss."""
+    listed = rabbitmq_admin.queues(api)
+    missing = sorted({
+        n.name for n in wanted for q in names.QUEUES
+        if q in listed and n.name not in listed[q].get("members", [n.name])
+    })
+    for name in missing:
+        ctl(settings, "rabbitmq-queues", "grow", name, "all", "--queue-pattern", r"^ward\.")
+    return missing
+
+
+def ctl(settings: Settings, tool: str, *args: str, node_index: int = 0) -> str:
+    """Run a RabbitMQ CLI tool (rabbitmqctl, rabbitmq-queues ...) against one
+    of our nodes, with our cookie and epmd; returns its output."""
+    n = cfg.node(settings, node_index)
+    proc = subprocess.run(
+        [_bin(tool), "-n", n.name, *args], env=cfg.ctl_env(settings, os.environ),
+        capture_output=True, text=True, check=False, cwd=cfg.cookie_home(settings.home),
+        **_as_owner(),
+    )
+    if proc.returncode != 0:
+        raise ServiceError(f"{tool} {' '.join(args)} failed ({proc.returncode}):"
+                           f" {(proc.stderr or proc.stdout).strip()[-800:]}")
+    return proc.stdout
+
+
+def _tail(n: cfg.Node, lines: int = 15) -> str:
+    parts = []
+    for path in (n.startup_log, n.log_file):
+        if path.exists():
+            text = path.read_text(errors="replace").splitlines()[-lines:]
+            parts.append(f"--- {path}\n" + "\n".join(text))
+    return "\n".join(parts) or f"(no log in {n.log_dir})"
+
+
+# ---------------------------------------------------------------- stop
+
+
+def stop(settings: Settings) -> list[str]:
+    """Stop every node of ours (a clean stop on SIGTERM, SIGKILL after
+    _STOP_TIMEOUT), then our epmd.  Returns what it did."""
+    pids = {n.name: pid for n in known_nodes(settings) if (pid := node_pid(n))}
+    for pid in pids.values():
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + _STOP_TIMEOUT
+    while any(processes.running(p) for p in pids.values()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    for pid in pids.values():
+        if processes.running(pid):
+            os.kill(pid, signal.SIGKILL)
+    done = [f"stopped RabbitMQ {', '.join(sorted(pids))}"] if pids else []
+    if _stop_epmd(settings):
+        done.append(f"stopped epmd on port {settings.broker_epmd_port}")
+    return done
+
+
+def _stop_epmd(settings: Settings) -> bool:
+    """Our epmd, once no node of ours is registered with it.  Another node
+    still registered (not ours: same port by mistake) keeps it running."""
+    if not processes.port_open("127.0.0.1", settings.broker_epmd_port):
+        return False
+    env = cfg.ctl_env(settings, os.environ)
+    port = str(settings.broker_epmd_port)
+    names_ = subprocess.run(["epmd", "-port", port, "-names"], env=env, capture_output=True,
+                            text=True, check=False).stdout
+    if "name " in names_:
+        deadline = time.monotonic() + 5  # a stopped node unregisters as it exits
+        while "name " in names_ and time.monotonic() < deadline:
+            time.sleep(0.1)
+            names_ = subprocess.run(["epmd", "-port", port, "-names"], env=env,
+                                    capture_output=True, text=True, check=False).stdout
+        if "name " in names_:
+            return False
+    subprocess.run(["epmd", "-port", port, "-kill"], env=env, capture_output=True, check=False)
+    deadline = time.monotonic() + 5
+    while processes.port_open("127.0.0.1", settings.broker_epmd_port, 0.2):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True

@@ -1,0 +1,119 @@
+"""RabbitMQ's HTTP management API on loopback, as the ward's admin user:
+declare the topology, sync the users from the database, and read what the
+cluster says about its nodes and queues.  httpx only; ward/rabbitmq_config.py
+decides what is sent."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from ward import broker_names as names
+from ward import rabbitmq_config as cfg
+from ward.errors import ServiceError
+from ward.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# Imports run side by side: RabbitMQ syncs each user, permission and topic
+# permission to disk on its own, and batches the syncs of concurrent imports.
+_IMPORT_THREADS = 4
+_TIMEOUT = 120.0  # [s] a definitions import of thousands of users
+
+
+def admin_password(settings: Settings) -> str:
+    path = cfg.admin_password_file(settings.home)
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        raise ServiceError(
+            f"no RabbitMQ admin password at {path}: run `vward up` first"
+        ) from None
+
+
+def client(settings: Settings, node_index: int = 0) -> httpx.Client:
+    n = cfg.node(settings, node_index)
+    return httpx.Client(
+        base_url=f"http://127.0.0.1:{n.admin_port}/api",
+        auth=(cfg.ADMIN_USER, admin_password(settings)),
+        timeout=_TIMEOUT,
+    )
+
+
+def _call(api: httpx.Client, method: str, path: str, **kwargs: Any) -> Any:
+    try:
+        response = api.request(method, path, **kwargs)
+    except httpx.HTTPError as exc:
+        raise ServiceError(f"RabbitMQ's management API ({api.base_url}) failed: {exc}") from exc
+    if response.status_code >= 400:
+        raise ServiceError(
+            f"RabbitMQ's management API refused {method} {path}:"
+            f" {response.status_code} {response.text[:300]}"
+        )
+    return response.json() if response.content else None
+
+
+def import_definitions(api: httpx.Client, document: dict[str, Any]) -> None:
+    _call(api, "POST", "/definitions", json=document)
+
+
+def declare_topology(api: httpx.Client) -> None:
+    import_definitions(api, cfg.topology())
+
+
+def running_nodes(api: httpx.Client) -> set[str]:
+    return {n["name"] for n in _call(api, "GET", "/nodes") if n.get("running")}
+
+
+def queues(api: httpx.Client) -> dict[str, dict[str, Any]]:
+    """The ward's queues by name: type, members, messages (as of the last
+    statistics interval, 5 s)."""
+    listed = _call(api, "GET", f"/queues/{quote(names.VHOST, safe='')}")
+    return {q["name"]: q for q in listed}
+
+
+@dataclass(frozen=True, slots=True)
+class SyncResult:
+    imported: int
+    deleted: int
+    seconds: float
+
+
+def sync_users(
+    settings: Settings, device_rows: Iterable[tuple[str, str | None]]
+) -> SyncResult:
+    """Make the broker's users the database's: the service user and every
+    device (id, RabbitMQ hash) with exactly its rights; only what differs is
+    imported, users the database does not know are deleted."""
+    started = time.perf_counter()
+    with client(settings) as api:
+        users = _call(api, "GET", "/users")
+        present = {u["name"]: u.get("password_hash") for u in users}
+        wanted = [
+            cfg.service_user(settings.mqtt_username, settings.mqtt_password,
+                             present.get(settings.mqtt_username)),
+            *cfg.device_users(device_rows, reserved=[settings.mqtt_username]),
+        ]
+        changes = cfg.user_changes(
+            wanted, users, _call(api, "GET", "/permissions"),
+            _call(api, "GET", "/topic-permissions"),
+        )
+        if len(changes.imports) > 1:
+            with ThreadPoolExecutor(_IMPORT_THREADS, thread_name_prefix="vward-import") as pool:
+                list(pool.map(lambda doc: import_definitions(api, doc), changes.imports))
+        elif changes.imports:
+            import_definitions(api, changes.imports[0])
+        if changes.delete:
+            _call(api, "POST", "/users/bulk-delete", json={"users": changes.delete})
+    imported = sum(len(doc["users"]) for doc in changes.imports)
+    seconds = time.perf_counter() - started
+    log.info("broker users synced: %d imported, %d deleted in %.1f s",
+             imported, len(changes.delete), seconds)
+    return SyncResult(imported, len(changes.delete), seconds)

@@ -1,0 +1,367 @@
+"""What the ward's RabbitMQ nodes are, pure: each node's name, ports and
+directories, its environment and configuration file, the topology `vward up`
+declares, and the users and rights it syncs from the database
+(docs/operating.md, "Broker").  ward/rabbitmq.py runs the processes and
+ward/rabbitmq_admin.py speaks to the management API; both only carry out
+what this module decides."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ward import broker_names as names
+from ward import mqtt_auth
+from ward.settings import Settings
+
+# Node i of a cluster on one host uses each first port + PORT_STEP * i.
+PORT_STEP = 10
+ADMIN_USER = "vward-admin"  # management API and CLI only; loopback-only
+PLUGINS = ("rabbitmq_management", "rabbitmq_mqtt")
+HOST = "localhost"  # node names are short names on this host
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """One RabbitMQ node that `vward up` runs on this host."""
+
+    index: int
+    home: Path  # VWARD_HOME
+    mqtt_port: int
+    amqp_port: int
+    admin_port: int
+    dist_port: int
+
+    @property
+    def name(self) -> str:
+        return f"vward{self.index}@{HOST}"
+
+    @property
+    def dir(self) -> Path:
+        return self.home / "rabbitmq" / f"node{self.index}"
+
+    @property
+    def mnesia_base(self) -> Path:
+        return self.dir / "mnesia"
+
+    @property
+    def config_file(self) -> Path:
+        return self.dir / "rabbitmq.conf"
+
+    @property
+    def plugins_file(self) -> Path:
+        return self.dir / "enabled_plugins"
+
+    @property
+    def env_file(self) -> Path:
+        return self.dir / "rabbitmq-env.conf"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.dir / "rabbitmq.pid"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.home / "logs" / "rabbitmq" / f"node{self.index}"
+
+    @property
+    def log_file(self) -> Path:
+        return self.log_dir / f"{self.name}.log"
+
+    @property
+    def startup_log(self) -> Path:
+        return self.log_dir / "startup.log"
+
+    @property
+    def virgin(self) -> bool:
+        """Never started: it joins the cluster on its first boot."""
+        return not (self.mnesia_base / self.name).exists()
+
+
+def rabbitmq_dir(home: Path) -> Path:
+    return home / "rabbitmq"
+
+
+def cookie_home(home: Path) -> Path:
+    """The private HOME of every node and of our CLI calls: the shared Erlang
+    cookie lives there, so nodes and tools never read the system's."""
+    return rabbitmq_dir(home) / "home"
+
+
+def admin_password_file(home: Path) -> Path:
+    return rabbitmq_dir(home) / "admin-password"
+
+
+def node(settings: Settings, index: int) -> Node:
+    step = PORT_STEP * index
+    return Node(
+        index=index,
+        home=settings.home,
+        mqtt_port=settings.mqtt_port + step,
+        amqp_port=settings.amqp_port + step,
+        admin_port=settings.broker_admin_port + step,
+        dist_port=settings.broker_dist_port + step,
+    )
+
+
+def nodes(settings: Settings, count: int | None = None) -> tuple[Node, ...]:
+    return tuple(node(settings, i) for i in range(count or settings.broker_nodes))
+
+
+def amqp_urls(settings: Settings) -> list[str]:
+    """Where ingest and the outbox find the broker: VWARD_AMQP_URLS, or the
+    nodes `vward up` runs (node 0 first)."""
+    if settings.amqp_urls.strip():
+        return [u.strip() for u in settings.amqp_urls.split(",") if u.strip()]
+    return [f"amqp://127.0.0.1:{n.amqp_port}" for n in nodes(settings)]
+
+
+def node_env(n: Node, settings: Settings, base: Mapping[str, str]) -> dict[str, str]:
+    """The node's environment: `base` (ours) without any RABBITMQ_/ERL_
+    variable of the caller's, then every path and port of this node, so that
+    nothing of the system's RabbitMQ (/etc/rabbitmq, /var/lib/rabbitmq, its
+    cookie, its epmd on 4369) is read or met."""
+    env = {k: v for k, v in base.items() if not k.startswith(("RABBITMQ_", "ERL_"))}
+    env.update(
+        HOME=str(cookie_home(n.home)),
+        ERL_EPMD_PORT=str(settings.broker_epmd_port),
+        ERL_CRASH_DUMP=str(n.log_dir / "erl_crash.dump"),
+        RABBITMQ_NODENAME=n.name,
+        RABBITMQ_NODE_IP_ADDRESS="127.0.0.1",
+        RABBITMQ_NODE_PORT=str(n.amqp_port),
+        RABBITMQ_DIST_PORT=str(n.dist_port),
+        RABBITMQ_MNESIA_BASE=str(n.mnesia_base),
+        RABBITMQ_CONFIG_FILE=str(n.config_file),
+        RABBITMQ_ADVANCED_CONFIG_FILE=str(n.dir / "advanced.config"),
+        RABBITMQ_CONF_ENV_FILE=str(n.env_file),
+        RABBITMQ_ENABLED_PLUGINS_FILE=str(n.plugins_file),
+        RABBITMQ_PLUGINS_EXPAND_DIR=str(n.dir / "plugins-expand"),
+        RABBITMQ_PID_FILE=str(n.pid_file),
+        RABBITMQ_LOG_BASE=str(n.log_dir),
+    )
+    return env
+
+
+def ctl_env(settings: Settings, base: Mapping[str, str]) -> dict[str, str]:
+    """Environment of our rabbitmqctl / rabbitmq-queues calls (any node)."""
+    env = {k: v for k, v in base.items() if not k.startswith(("RABBITMQ_", "ERL_"))}
+    env.update(HOME=str(cookie_home(settings.home)),
+               ERL_EPMD_PORT=str(settings.broker_epmd_port))
+    return env
+
+
+def enabled_plugins() -> str:
+    return f"[{','.join(PLUGINS)}].\n"
+
+
+def node_config(n: Node, settings: Settings, *, admin_password: str) -> str:
+    """rabbitmq.conf of node `n`.  Devices speak MQTT, our services AMQP,
+    both on loopback as Mosquitto did; management on loopback only.  The
+    first boot of node 0 creates only the admin user, itself loopback-only
+    (never guest); `vward up` then creates every other user.  A node booting
+    for the first time joins node 0 (classic config peer discovery)."""
+    first = node(settings, 0)
+    return "\n".join(
+        [
+            "# written by vward up; regenerated on every start",
+            f"listeners.tcp.1 = 127.0.0.1:{n.amqp_port}",
+            f"mqtt.listeners.tcp.1 = 127.0.0.1:{n.mqtt_port}",
+            "mqtt.allow_anonymous = false",
+            f"mqtt.exchange = {names.MQTT_EXCHANGE}",
+            f"mqtt.vhost = {names.VHOST}",
+            "management.tcp.ip = 127.0.0.1",
+            f"management.tcp.port = {n.admin_port}",
+            # Queue totals for `vward status` and the tests, not per-second rates.
+            "management.rates_mode = none",
+            f"default_user = {ADMIN_USER}",
+            f"default_pass = {admin_password}",
+            "default_user_tags.administrator = true",
+            f"loopback_users.{ADMIN_USER} = true",
+            "loopback_users.guest = true",
+            "cluster_formation.peer_discovery_backend = classic_config",
+            f"cluster_formation.classic_config.nodes.1 = {first.name}",
+            f"max_message_size = {max(settings.max_payload_bytes * 4, 1024 * 1024)}",
+            "log.console = false",
+            "log.file.level = info",
+            "",
+        ]
+    )
+
+
+# ---------------------------------------------------------------- topology
+
+
+def topology() -> dict[str, Any]:
+    """Exchanges, quorum queues and bindings, as a definitions document: the
+    import is idempotent, and a quorum queue declared once the cluster has
+    formed has a member on every node."""
+    vhost = names.VHOST
+
+    def exchange(name: str, kind: str, arguments: dict[str, str]) -> dict[str, Any]:
+        return {"name": name, "vhost": vhost, "type": kind, "durable": True,
+                "auto_delete": False, "internal": False, "arguments": arguments}
+
+    def binding(source: str, queue: str, key: str) -> dict[str, Any]:
+        return {"source": source, "vhost": vhost, "destination": queue,
+                "destination_type": "queue", "routing_key": key, "arguments": {}}
+
+    return {
+        "exchanges": [
+            exchange(names.UNROUTED_EXCHANGE, "fanout", {}),
+            exchange(names.MQTT_EXCHANGE, "topic",
+                     {"alternate-exchange": names.UNROUTED_EXCHANGE}),
+        ],
+        "queues": [
+            {"name": q, "vhost": vhost, "durable": True, "auto_delete": False,
+             "arguments": {"x-queue-type": "quorum"}}
+            for q in names.QUEUES
+        ],
+        "bindings": [
+            *(binding(names.MQTT_EXCHANGE, q, key) for q, key in names.BINDINGS.items()),
+            binding(names.UNROUTED_EXCHANGE, names.UNROUTED_QUEUE, ""),
+        ],
+    }
+
+
+# ---------------------------------------------------------------- users
+
+
+@dataclass(frozen=True, slots=True)
+class Rights:
+    """A user's vhost permissions (regexes), and on MQTT_EXCHANGE its topic
+    permissions (None: no topic restriction)."""
+
+    configure: str
+    write: str
+    read: str
+    topic_write: str | None = None
+    topic_read: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerUser:
+    name: str
+    password_hash: str  # mqtt_auth.rabbitmq_hash
+    rights: Rights
+    tags: str = ""
+
+
+def device_rights(device_id: str) -> Rights:
+    """Its own MQTT subscription queues, publishing its readings and status,
+    reading its rejections and commands: nothing of any other device's.  A
+    routing key has the id with `.` swapped to `/`."""
+    queue = f"mqtt-subscription-{re.escape(device_id)}qos[01]"
+    key = re.escape(names.routing_key(device_id))
+    exchange = re.escape(names.MQTT_EXCHANGE)
+    return Rights(
+        configure=f"^{queue}$",
+        write=f"^({exchange}|{queue})$",
+        read=f"^({exchange}|{queue})$",
+        topic_write=rf"^ward\.v1\.devices\.{key}\.(readings|status)$",
+        topic_read=rf"^ward\.v1\.devices\.{key}\.(rejections|commands)$",
+    )
+
+
+def service_rights() -> Rights:
+    """The ward's services for now share one user (issue 10 splits it): read
+    the three queues (declared by `vward up`: a consumer declares them only
+    passively), publish to MQTT_EXCHANGE on any topic, and as an MQTT client
+    (the health probe, the outbox, test subscribers) its own subscriptions."""
+    own = r"mqtt-subscription-.*|amq\.gen-.*"
+    exchange = re.escape(names.MQTT_EXCHANGE)
+    queues = "|".join(re.escape(q) for q in names.QUEUES)
+    return Rights(configure=f"^({own})$", write=f"^({exchange}|{own})$",
+                  read=f"^({exchange}|{queues}|{own})$")
+
+
+def service_user(name: str, password: str, present_hash: str | None) -> BrokerUser:
+    """The service user, keeping the broker's hash while it still matches the
+    password (a new salt each time would re-import it on every sync)."""
+    keep = present_hash is not None and mqtt_auth.rabbitmq_verify(password, present_hash)
+    hashed = present_hash if keep and present_hash else mqtt_auth.rabbitmq_hash(password)
+    return BrokerUser(name, hashed, service_rights())
+
+
+def device_users(
+    rows: Iterable[tuple[str, str | None]], *, reserved: Iterable[str] = ()
+) -> list[BrokerUser]:
+    """Broker users of the devices (device id, RabbitMQ hash).  A device with
+    no RabbitMQ hash (registered before migration 009) has none, and one named
+    like a reserved user (the admin, the service user) never replaces it."""
+    skip = {ADMIN_USER, *reserved}
+    return [BrokerUser(d, h, device_rights(d)) for d, h in rows if h and d not in skip]
+
+
+@dataclass(frozen=True, slots=True)
+class UserChanges:
+    """What to import (a definitions document, in chunks) and delete."""
+
+    imports: list[dict[str, Any]]
+    delete: list[str]
+
+    @property
+    def empty(self) -> bool:
+        return not self.imports and not self.delete
+
+
+def user_changes(
+    wanted: list[BrokerUser],
+    users: list[dict[str, Any]],
+    permissions: list[dict[str, Any]],
+    topic_permissions: list[dict[str, Any]],
+    *,
+    keep: Iterable[str] = (ADMIN_USER,),
+    chunk: int = 2000,
+) -> UserChanges:
+    """The broker's users made the database's: import the wanted users whose
+    hash, tags or rights differ from what the management API listed (so a
+    second sync of 10,000 unchanged devices imports nothing), and delete the
+    users the database does not know (except `keep`)."""
+    have_user = {u["name"]: (u.get("password_hash"), _tags(u.get("tags"))) for u in users}
+    have_perm = {p["user"]: (p["configure"], p["write"], p["read"])
+                 for p in permissions if p.get("vhost") == names.VHOST}
+    have_topic = {p["user"]: (p["write"], p["read"]) for p in topic_permissions
+                  if p.get("vhost") == names.VHOST and p.get("exchange") == names.MQTT_EXCHANGE}
+    changed = [
+        u for u in wanted
+        if have_user.get(u.name) != (u.password_hash, _tags(u.tags))
+        or have_perm.get(u.name) != (u.rights.configure, u.rights.write, u.rights.read)
+        or have_topic.get(u.name) != _topic(u.rights)
+    ]
+    known = {u.name for u in wanted} | set(keep)
+    stale = sorted(name for name in have_user if name not in known)
+    return UserChanges(
+        imports=[definitions(changed[i:i + chunk]) for i in range(0, len(changed), chunk)],
+        delete=stale,
+    )
+
+
+def definitions(users: list[BrokerUser]) -> dict[str, Any]:
+    """A definitions document for the management API's import."""
+    return {
+        "users": [{"name": u.name, "password_hash": u.password_hash,
+                   "hashing_algorithm": mqtt_auth.RABBITMQ_HASHING, "tags": u.tags}
+                  for u in users],
+        "permissions": [{"user": u.name, "vhost": names.VHOST, "configure": u.rights.configure,
+                         "write": u.rights.write, "read": u.rights.read} for u in users],
+        "topic_permissions": [
+            {"user": u.name, "vhost": names.VHOST, "exchange": names.MQTT_EXCHANGE,
+             "write": u.rights.topic_write, "read": u.rights.topic_read}
+            for u in users if u.rights.topic_write is not None
+        ],
+    }
+
+
+def _tags(tags: object) -> tuple[str, ...]:
+    if isinstance(tags, str):
+        return tuple(sorted(t for t in tags.split(",") if t))
+    return tuple(sorted(tags or ()))  # type: ignore[call-overload]
+
+
+def _topic(rights: Rights) -> tuple[str, str] | None:
+    if rights.topic_write is None:
+        return None
+    return (rights.topic_write, rights.topic_read or "")
