@@ -159,3 +159,25 @@ def wait_for(predicate, *, timeout: float = 20, interval: float = 0.05, what: st
                 f"timed out after {timeout} s waiting for {what} (last: {value!r})"
             )
         time.sleep(interval)
+
+
+@pytest.fixture
+def make_engine(services_up: Settings):
+    """make_engine(ward, **kw): an alerts engine of the ward's on its own connection, with
+    a clock the test drives (``run_once``/``drain``/``tick`` take ``now``); closed after
+    the test."""
+    from datetime import timedelta
+
+    from alerts.engine import Engine
+
+    made = []
+
+    def _make(ward: str, **kw):
+        kw.setdefault("engine_id", unique("engine"))
+        kw.setdefault("freshness", timedelta(hours=12))
+        made.append(Engine(db.connect(services_up, autocommit=True), wards=[ward], **kw))
+        return made[-1]
+
+    yield _make
+    for e in made:
+        e.conn.close()

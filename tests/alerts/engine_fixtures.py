@@ -27,6 +27,10 @@ def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
 
 
+def minutes(m: float) -> timedelta:
+    return timedelta(minutes=m)
+
+
 def base_time() -> datetime:
     """A round 'now' for a test; the engine's clock is this plus what the test says."""
     return datetime.now(UTC).replace(second=0, microsecond=0)
@@ -110,3 +114,4 @@ class Subscriber:
     def close(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
+

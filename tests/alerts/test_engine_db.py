@@ -12,8 +12,8 @@ from engine_fixtures import (
     admit,
     alerts_of,
     base_time,
-    engine,
     events_of,
+    minutes,
     scores_of,
     send,
     unique,
@@ -25,22 +25,6 @@ from ward import clinical
 pytestmark = pytest.mark.db
 
 
-@pytest.fixture
-def make(services_up):
-    """make(ward, **kw): an engine on its own connection, closed after the test."""
-    made = []
-
-    def _make(ward: str, **kw):
-        made.append(engine(services_up, ward, **kw))
-        return made[-1]
-
-    yield _make
-    for e in made:
-        e.conn.close()
-
-
-def minutes(m: float) -> timedelta:
-    return timedelta(minutes=m)
 
 
 def queued(conn, patient: str):
@@ -56,12 +40,13 @@ def news2_alerts(conn, patient: str) -> list[tuple]:
     return [a for a in alerts_of(conn, patient) if a[1] == "news2"]
 
 
-def test_readings_become_a_score_and_an_alert_with_its_reason(services_up, conn, make) -> None:
+def test_readings_become_a_score_and_an_alert_with_its_reason(
+        services_up, conn, make_engine) -> None:
     ward = unique("ward")
     [(p, d)] = admit(services_up, ward)
     t0 = base_time()
     send(conn, p, d, t0 - minutes(1), **HIGH)
-    e = make(ward)
+    e = make_engine(ward)
     assert e.drain(t0) == 1
     [score] = scores_of(conn, p)
     assert score[1:6] == (7, "high", True, [], [3, 2, 2, 0, 0, 0, 0])
@@ -76,12 +61,12 @@ def test_readings_become_a_score_and_an_alert_with_its_reason(services_up, conn,
     assert len(alerts_of(conn, p)) == 1 and len(events_of(conn, p)) == 1  # no duplicate
 
 
-def test_escalation_and_resolution_by_the_clock(services_up, conn, make) -> None:
+def test_escalation_and_resolution_by_the_clock(services_up, conn, make_engine) -> None:
     ward = unique("ward")
     [(p, d)] = admit(services_up, ward)
     t0 = base_time()
     send(conn, p, d, t0, **HIGH)
-    e = make(ward)
+    e = make_engine(ward)
     e.drain(t0)
     e.tick(t0 + minutes(4.9))
     assert news2_events(conn, p) == ["opened"]
@@ -102,7 +87,7 @@ def test_escalation_and_resolution_by_the_clock(services_up, conn, make) -> None
 
 
 def test_backlog_a_cleared_high_episode_is_retrospective_and_one_that_holds_is_live(
-        services_up, conn, make) -> None:
+        services_up, conn, make_engine) -> None:
     ward = unique("ward")
     [(cleared, d1), (holding, d2)] = admit(services_up, ward, 2)
     t0 = base_time()
@@ -110,7 +95,7 @@ def test_backlog_a_cleared_high_episode_is_retrospective_and_one_that_holds_is_l
         t = t0 - minutes(180 - 15 * k)
         send(conn, cleared, d1, t, **(HIGH if k < 4 else {}))
         send(conn, holding, d2, t, **(HIGH if k >= 10 else {}))
-    make(ward).drain(t0)
+    make_engine(ward).drain(t0)
     # Hazard 4: the high episode that had cleared before anyone heard of it is not
     # dropped: a retrospective alert (urgent) names its times and values for review.
     [(_, kind, severity, state, reason, _)] = alerts_of(conn, cleared)
@@ -124,14 +109,14 @@ def test_backlog_a_cleared_high_episode_is_retrospective_and_one_that_holds_is_l
     assert len(scores_of(conn, cleared)) == 12
 
 
-def test_late_reading_rewrites_the_basis_and_is_reconciled(services_up, conn, make) -> None:
+def test_late_reading_rewrites_the_basis_and_is_reconciled(services_up, conn, make_engine) -> None:
     ward = unique("ward")
     [(p, d)] = admit(services_up, ward)
     t0 = base_time()
     send(conn, p, d, t0 - minutes(60), temperature=39.5)  # scores 2
     send(conn, p, d, t0 - minutes(10), temperature=None, respiratory_rate=22,
          heart_rate=95)  # 2 + 1 + the stale 39.5's 2 = 5: medium
-    e = make(ward)
+    e = make_engine(ward)
     e.drain(t0)
     assert [a[1:3] for a in news2_alerts(conn, p)] == [("news2", "urgent")]
     send(conn, p, d, t0 - minutes(20), temperature=37.0)  # late: the fever had passed
@@ -144,12 +129,13 @@ def test_late_reading_rewrites_the_basis_and_is_reconciled(services_up, conn, ma
     assert [a[2:4] for a in news2_alerts(conn, p)] == [("low", "open")]
 
 
-def test_requeued_while_scoring_is_kept_and_claims_survive_a_crash(services_up, conn, make) -> None:
+def test_requeued_while_scoring_is_kept_and_claims_survive_a_crash(
+        services_up, conn, make_engine) -> None:
     ward = unique("ward")
     [(p, d)] = admit(services_up, ward)
     t0 = base_time()
     send(conn, p, d, t0 - minutes(5))
-    a = make(ward, claim_for=timedelta(seconds=60))
+    a = make_engine(ward, claim_for=timedelta(seconds=60))
     [c] = store.claim(a.conn, a.engine_id, 10, a.claim_for, a.wards)
     assert queued(conn, p)[1] == a.engine_id
     send(conn, p, d, t0 - minutes(2))  # arrives while the engine scores
@@ -159,21 +145,21 @@ def test_requeued_while_scoring_is_kept_and_claims_survive_a_crash(services_up, 
     assert queued(conn, p) == (t0 - minutes(2), None)  # only what came after the claim
     # Claimed, then the engine dies: a successor with another id waits for the claim to
     # expire; the same engine restarted takes its own claims back at once.
-    b = make(ward)
+    b = make_engine(ward)
     store.claim(a.conn, a.engine_id, 10, a.claim_for, a.wards)
     assert b.drain(t0) == 0
-    restarted = make(ward, engine_id=a.engine_id)
+    restarted = make_engine(ward, engine_id=a.engine_id)
     assert restarted.drain(t0) == 1
     assert queued(conn, p) is None and len(scores_of(conn, p)) == 2
 
 
-def test_two_engines_never_handle_one_patient_twice(services_up, conn, make) -> None:
+def test_two_engines_never_handle_one_patient_twice(services_up, conn, make_engine) -> None:
     ward = unique("ward")
     patients = admit(services_up, ward, 40)
     t0 = base_time()
     for p, d in patients:
         send(conn, p, d, t0 - minutes(1), **HIGH)
-    engines = [make(ward, batch=3) for _ in range(2)]
+    engines = [make_engine(ward, batch=3) for _ in range(2)]
     claimed: Counter = Counter()
     original = store.claim
 
@@ -200,14 +186,14 @@ def test_two_engines_never_handle_one_patient_twice(services_up, conn, make) -> 
     assert opened == 40
 
 
-def test_tick_raises_overdue_device_offline_and_battery_low(services_up, conn, make) -> None:
+def test_tick_raises_overdue_device_offline_and_battery_low(services_up, conn, make_engine) -> None:
     ward = unique("ward")
     [(p, d)] = admit(services_up, ward, kind="oximeter")
     t0 = base_time()
     send(conn, p, d, t0 - minutes(31), respiratory_rate=21, heart_rate=95, spo2=95)  # 2+1+1=4
     conn.execute("INSERT INTO device_status (time, device_id, online, battery, raw)"
                  " VALUES (%s, %s, true, 12, '{}')", (t0 - minutes(31), d))
-    e = make(ward)
+    e = make_engine(ward)
     e.drain(t0)
     e.tick(t0)
     assert {a[1] for a in alerts_of(conn, p)} == {"news2", "device_offline", "battery_low"}
@@ -225,24 +211,24 @@ def test_tick_raises_overdue_device_offline_and_battery_low(services_up, conn, m
 
 
 def test_a_device_assigned_back_in_time_is_silent_only_from_its_registration(
-        services_up, conn, make) -> None:
+        services_up, conn, make_engine) -> None:
     ward = unique("ward")
     # Registered now, assigned from 5 h ago (a simulated ward, a backlog to come).
     [(p, _)] = admit(services_up, ward, kind="oximeter",
                      admitted=datetime.now(UTC) - timedelta(hours=5))
-    e = make(ward)
+    e = make_engine(ward)
     e.tick(datetime.now(UTC) + minutes(5))
     assert "device_offline" not in {a[1] for a in alerts_of(conn, p)}
     e.tick(datetime.now(UTC) + minutes(31))  # two missed 15-min reports since registration
     assert "device_offline" in {a[1] for a in alerts_of(conn, p)}
 
 
-def test_spo2_scale_setting_rescored_from_the_change(services_up, conn, make) -> None:
+def test_spo2_scale_setting_rescored_from_the_change(services_up, conn, make_engine) -> None:
     ward = unique("ward")
     [(p, d)] = admit(services_up, ward)
     t0 = base_time()
     send(conn, p, d, t0 - minutes(10), spo2=89)  # scale 1: 3 -> low-medium
-    e = make(ward)
+    e = make_engine(ward)
     e.drain(t0)
     assert [a[1:3] for a in news2_alerts(conn, p)] == [("news2", "urgent")]
     clinical.set_spo2_scale(conn, p, 2, by="Dr Test", reason="COPD, target 88-92 %",
@@ -254,7 +240,7 @@ def test_spo2_scale_setting_rescored_from_the_change(services_up, conn, make) ->
     assert news2_alerts(conn, p) == []
 
 
-def test_a_patient_that_cannot_be_scored_does_not_stop_the_others(services_up, conn, make,
+def test_a_patient_that_cannot_be_scored_does_not_stop_the_others(services_up, conn, make_engine,
                                                                   monkeypatch, caplog) -> None:
     ward = unique("ward")
     [(bad, d1), (good, d2)] = admit(services_up, ward, 2)
@@ -272,7 +258,7 @@ def test_a_patient_that_cannot_be_scored_does_not_stop_the_others(services_up, c
 
     failing.ids = set()
     monkeypatch.setattr(engine_module, "score_rows", failing)
-    e = make(ward)
+    e = make_engine(ward)
     original = store.lock_patients
 
     def remember(c, ids):
@@ -286,7 +272,7 @@ def test_a_patient_that_cannot_be_scored_does_not_stop_the_others(services_up, c
     assert queued(conn, bad)[1] == e.engine_id  # kept, retried when the claim expires
 
 
-def test_rescore_goes_on_past_a_patient_that_cannot_be_scored(services_up, conn, make,
+def test_rescore_goes_on_past_a_patient_that_cannot_be_scored(services_up, conn, make_engine,
                                                               monkeypatch, caplog) -> None:
     ward = unique("ward")
     [(bad, d1), (good, d2)] = admit(services_up, ward, 2)
@@ -310,7 +296,7 @@ def test_rescore_goes_on_past_a_patient_that_cannot_be_scored(services_up, conn,
     original = store.lock_patients
     monkeypatch.setattr(engine_module, "score_rows", failing)
     monkeypatch.setattr(store, "lock_patients", remember)
-    e = make(ward)
+    e = make_engine(ward)
     failed = engine_module.rescore(e, [bad, good], t0 - minutes(60), t0, chunk=10,
                                    progress=False)
     assert failed == [bad] and e.counts["failed"] == 1 and "could not be scored" in caplog.text

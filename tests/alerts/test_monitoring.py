@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
@@ -70,7 +70,7 @@ def test_unsorted_sets_are_refused() -> None:
         monitoring([1, 0], [0, 0], [0, 0], [-1, -1])
 
 
-@hsettings(max_examples=200, deadline=None)
+@hsettings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rows=st.lists(st.tuples(st.integers(0, 3), st.integers(0, 4), st.integers(-1, 4)),
                      max_size=40),
        seed=st.lists(st.integers(-1, 4), min_size=4, max_size=4))

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import psycopg
 import pytest
-from engine_fixtures import HIGH, admit, alerts_of, base_time, engine, events_of, send, unique
+from engine_fixtures import HIGH, admit, alerts_of, base_time, events_of, minutes, send, unique
 
 from alerts import store
 from ward import clinical
@@ -15,21 +15,6 @@ from ward import clinical
 pytestmark = pytest.mark.db
 
 
-@pytest.fixture
-def make(services_up):
-    made = []
-
-    def _make(ward: str, **kw):
-        made.append(engine(services_up, ward, **kw))
-        return made[-1]
-
-    yield _make
-    for e in made:
-        e.conn.close()
-
-
-def minutes(m: float) -> timedelta:
-    return timedelta(minutes=m)
 
 
 def live(conn, patient: str) -> dict[str, tuple]:
@@ -46,7 +31,8 @@ def spo2_only(conn, p: str, d: str, t, value: float = 97) -> None:
          heart_rate=None, consciousness=None, temperature=None, spo2=value)
 
 
-def test_a_red_score_never_remeasured_stays_alerted_for_a_day(services_up, conn, make) -> None:
+def test_a_red_score_never_remeasured_stays_alerted_for_a_day(
+        services_up, conn, make_engine) -> None:
     """Hazard 1, the issue's example: a full set with RR 26 (3, low-medium) at 00:00,
     then only SpO2 every 15 min.  Before: complete until 12:00, RR aged out at 12:15,
     the alert resolved at 12:46 and the next overdue came on the zero band's 12 h.
@@ -55,7 +41,7 @@ def test_a_red_score_never_remeasured_stays_alerted_for_a_day(services_up, conn,
     ward = unique("ward")
     [(p, d)] = admit(services_up, ward)
     t0 = base_time() - minutes(26 * 60)
-    e = make(ward)
+    e = make_engine(ward)
     send(conn, p, d, t0, respiratory_rate=26)
     e.drain(t0)
     e.tick(t0)
@@ -80,13 +66,13 @@ def test_a_red_score_never_remeasured_stays_alerted_for_a_day(services_up, conn,
 
 
 def test_silence_after_a_high_score_is_an_emergency_overdue_after_15_min(
-        services_up, conn, make) -> None:
+        services_up, conn, make_engine) -> None:
     """Hazard 1: the overdue interval and severity follow the highest band since the
     last complete set."""
     ward = unique("ward")
     [(p, d)] = admit(services_up, ward)
     t0 = base_time()
-    e = make(ward)
+    e = make_engine(ward)
     send(conn, p, d, t0, **HIGH)
     e.drain(t0)
     e.tick(t0 + minutes(15))
@@ -97,12 +83,12 @@ def test_silence_after_a_high_score_is_an_emergency_overdue_after_15_min(
 
 
 def test_one_reassuring_partial_reading_after_a_high_score_resolves_nothing(
-        services_up, conn, make) -> None:
+        services_up, conn, make_engine) -> None:
     """Hazard 1: a partial reading 20 min after a high set, then silence for 3 h."""
     ward = unique("ward")
     [(p, d)] = admit(services_up, ward)
     t0 = base_time() - minutes(200)
-    e = make(ward)
+    e = make_engine(ward)
     send(conn, p, d, t0, **HIGH)
     e.drain(t0)
     send(conn, p, d, t0 + minutes(20), spo2=98, on_oxygen=0, respiratory_rate=16,
@@ -116,13 +102,13 @@ def test_one_reassuring_partial_reading_after_a_high_score_resolves_nothing(
 
 
 def test_a_complete_set_that_no_longer_scores_resolves_after_the_hold(
-        services_up, conn, make) -> None:
+        services_up, conn, make_engine) -> None:
     """Hazard 1's way out: a measured complete set (every value within high's 15 min)
     that no longer scores clears the alert, held 30 min."""
     ward = unique("ward")
     [(p, d)] = admit(services_up, ward)
     t0 = base_time() - minutes(60)
-    e = make(ward)
+    e = make_engine(ward)
     send(conn, p, d, t0, **HIGH)
     e.drain(t0)
     send(conn, p, d, t0 + minutes(10))  # a full normal set
@@ -133,7 +119,7 @@ def test_a_complete_set_that_no_longer_scores_resolves_after_the_hold(
     assert kind_events(conn, p, "news2") == ["opened", "resolved"]
 
 
-def test_an_accepted_range_cannot_silence_a_red_score(services_up, conn, make) -> None:
+def test_an_accepted_range_cannot_silence_a_red_score(services_up, conn, make_engine) -> None:
     """Hazard 2: `accept P heart_rate 30 140` with HR 35 and SBP 85 (true NEWS2 6) gave 0."""
     ward = unique("ward")
     [(p, d)] = admit(services_up, ward)
@@ -146,7 +132,7 @@ def test_an_accepted_range_cannot_silence_a_red_score(services_up, conn, make) -
                                     now=t0 - minutes(30))
     clinical.set_accepted_range(conn, p, "heart_rate", 91, 110, by="Dr A",
                                 reason="resting tachycardia, on review", now=t0 - minutes(30))
-    e = make(ward)
+    e = make_engine(ward)
     send(conn, p, d, t0 - minutes(20), heart_rate=105, systolic_bp=85)  # 1 + 3 = 4
     send(conn, p, d, t0 - minutes(10), heart_rate=35, systolic_bp=85)  # 3 + 3 = 6
     e.drain(t0)
@@ -159,7 +145,7 @@ def test_an_accepted_range_cannot_silence_a_red_score(services_up, conn, make) -
 
 
 def test_settings_history_is_append_only_and_a_range_lapses_with_a_review_alert(
-        services_up, conn, make) -> None:
+        services_up, conn, make_engine) -> None:
     """Hazard 2: every range has a review date at most 14 days ahead; at it the patient
     is rescored on the standard chart and a review_due alert asks for a review; the
     history cannot be edited."""
@@ -178,7 +164,7 @@ def test_settings_history_is_append_only_and_a_range_lapses_with_a_review_alert(
         with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
             conn.execute(sql + " WHERE patient_id = %s" if "records" in sql else sql, (p,)
                          if "records" in sql else None)
-    e = make(ward)
+    e = make_engine(ward)
     send(conn, p, d, t0 - minutes(30), heart_rate=105)
     e.drain(t0 - minutes(29))
     assert "news2" not in live(conn, p)  # adjusted 0 while the range holds
@@ -194,14 +180,14 @@ def test_settings_history_is_append_only_and_a_range_lapses_with_a_review_alert(
     assert "review_due" not in live(conn, p)  # reviewed: not raised again
 
 
-def test_acknowledgement_lapses_and_every_rise_is_notified(services_up, conn, make) -> None:
+def test_acknowledgement_lapses_and_every_rise_is_notified(services_up, conn, make_engine) -> None:
     """Hazard 3: an emergency acknowledged, falling to urgent and back notifies again; an
     acknowledged emergency that still holds is escalated after 30 min; a new red
     parameter on an acknowledged urgent alert is an event, not a rewritten reason."""
     ward = unique("ward")
     [(p, d), (q, d2)] = admit(services_up, ward, 2)
     t0 = base_time() - minutes(120)
-    e = make(ward)
+    e = make_engine(ward)
     send(conn, p, d, t0, **HIGH)
     e.drain(t0)
     [(alert_id, *_)] = alerts_of(conn, p)
@@ -234,7 +220,7 @@ def test_acknowledgement_lapses_and_every_rise_is_notified(services_up, conn, ma
 
 
 def test_an_episode_found_in_late_data_opens_a_retrospective_alert(
-        services_up, conn, make) -> None:
+        services_up, conn, make_engine) -> None:
     """Hazard 4: an emergency at 02:00 that cleared at 03:00, uploaded at 05:00."""
     ward = unique("ward")
     [(p, d)] = admit(services_up, ward)
@@ -242,7 +228,7 @@ def test_an_episode_found_in_late_data_opens_a_retrospective_alert(
     t2 = t5 - minutes(180)
     for k in range(5):  # 02:00 .. 03:00, the last normal
         send(conn, p, d, t2 + minutes(15 * k), **(HIGH if k < 4 else {}))
-    e = make(ward)
+    e = make_engine(ward)
     e.drain(t5)
     now = live(conn, p)
     assert set(now) == {"retrospective"}
@@ -266,12 +252,12 @@ def test_an_episode_found_in_late_data_opens_a_retrospective_alert(
 
 
 def test_an_alert_resolved_by_hand_while_its_condition_holds_is_back_within_a_tick(
-        services_up, conn, make) -> None:
+        services_up, conn, make_engine) -> None:
     """Hazard 5."""
     ward = unique("ward")
     [(p, d)] = admit(services_up, ward)
     t0 = base_time()
-    e = make(ward)
+    e = make_engine(ward)
     send(conn, p, d, t0, **HIGH)
     e.drain(t0)
     [(alert_id, *_)] = alerts_of(conn, p)
@@ -285,13 +271,14 @@ def test_an_alert_resolved_by_hand_while_its_condition_holds_is_back_within_a_ti
                         (p,)).fetchone()[0] == 2
 
 
-def test_rising_into_the_low_band_prompts_an_assessment_once(services_up, conn, make) -> None:
+def test_rising_into_the_low_band_prompts_an_assessment_once(
+        services_up, conn, make_engine) -> None:
     """Hazard 6: zero -> low opens a low alert; a steady low baseline does not re-alert,
     even after the alert was resolved by hand; back to zero and low again does."""
     ward = unique("ward")
     [(p, d)] = admit(services_up, ward)
     t0 = base_time() - minutes(24 * 60)
-    e = make(ward)
+    e = make_engine(ward)
     send(conn, p, d, t0)
     e.drain(t0)
     assert "news2" not in live(conn, p)
@@ -313,7 +300,7 @@ def test_rising_into_the_low_band_prompts_an_assessment_once(services_up, conn, 
     assert live(conn, p)["news2"][:2] == ("low", "open")
 
 
-def test_three_failures_in_a_row_raise_scoring_failed(services_up, conn, make,
+def test_three_failures_in_a_row_raise_scoring_failed(services_up, conn, make_engine,
                                                       monkeypatch) -> None:
     """Hazard 7: a patient who cannot be scored is only logged no more."""
     ward = unique("ward")
@@ -339,7 +326,7 @@ def test_three_failures_in_a_row_raise_scoring_failed(services_up, conn, make,
 
     monkeypatch.setattr(engine_module, "score_rows", failing)
     monkeypatch.setattr(store, "lock_patients", remember)
-    e = make(ward)
+    e = make_engine(ward)
     for k in range(3):
         send(conn, bad, d1, t0 + minutes(k))
         send(conn, good, d2, t0 + minutes(k))
