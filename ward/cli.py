@@ -70,15 +70,15 @@ def _cmd_status(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _sync_broker(settings: Settings, conn) -> None:
-    if settings.mqtt_external:
+    from ward import services
+
+    if not services.manages_broker_users(settings):
         print(
             "note: the broker is external (VWARD_MQTT_EXTERNAL): give it this device's "
             "credentials yourself",
             file=sys.stderr,
         )
         return
-    from ward import services
-
     services.sync_broker(settings, conn)
 
 

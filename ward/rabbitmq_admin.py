@@ -34,14 +34,19 @@ def admin_password(settings: Settings) -> str:
         return path.read_text().strip()
     except FileNotFoundError:
         raise ServiceError(
-            f"no RabbitMQ admin password at {path}: run `vward up` first"
+            f"no RabbitMQ admin password at {path}: run `vward up` first (or, for a"
+            f" cluster of your own, write the password of its {cfg.ADMIN_USER} user there)"
         ) from None
 
 
 def client(settings: Settings, node_index: int = 0) -> httpx.Client:
+    """The management API of one of our nodes, or with VWARD_MQTT_EXTERNAL
+    that of the operator's cluster at VWARD_MQTT_HOST:VWARD_BROKER_ADMIN_PORT
+    (docs/scaling.md, "Three machines")."""
     n = cfg.node(settings, node_index)
+    host = settings.mqtt_host if settings.mqtt_external else "127.0.0.1"
     return httpx.Client(
-        base_url=f"http://127.0.0.1:{n.admin_port}/api",
+        base_url=f"http://{host}:{n.admin_port}/api",
         auth=(cfg.ADMIN_USER, admin_password(settings)),
         timeout=_TIMEOUT,
     )

@@ -294,8 +294,6 @@ def sync_broker(settings: Settings, conn: psycopg.Connection | None = None) -> s
     if conn is None:
         with db.connect(settings) as own:
             return sync_broker(settings, own)
-    if settings.broker == RABBITMQ and settings.mqtt_external:
-        return "the broker is external (VWARD_MQTT_EXTERNAL): its users are not ours to sync"
     if settings.broker == RABBITMQ:
         from ward import rabbitmq_admin
 
@@ -306,12 +304,24 @@ def sync_broker(settings: Settings, conn: psycopg.Connection | None = None) -> s
     return "broker credentials written"
 
 
+def manages_broker_users(settings: Settings) -> bool:
+    """Whether the ward gives the broker its users: the broker `vward up`
+    runs, or an external RabbitMQ whose admin password the ward was given."""
+    from ward import rabbitmq_config
+
+    if not settings.mqtt_external:
+        return True
+    return (settings.broker == RABBITMQ
+            and rabbitmq_config.admin_password_file(settings.home).exists())
+
+
 def write_broker_credentials(settings: Settings, device_hashes: dict[str, str]) -> None:
     """Write the password and ACL files from the database's device hashes and
     make a running broker reread them.  With RabbitMQ (VWARD_BROKER) the
     users come from the database's RabbitMQ hashes instead (`sync_broker`)."""
     if settings.broker == RABBITMQ:
-        sync_broker(settings)
+        if manages_broker_users(settings):
+            sync_broker(settings)
     else:
         _write_mosquitto_credentials(settings, device_hashes)
 
@@ -550,10 +560,20 @@ def up(settings: Settings, *, nodes: int | None = None,
         )
     applied = db.migrate(settings)
     done.append(f"applied migrations: {', '.join(applied)}" if applied else "schema up to date")
-    if not settings.mqtt_external and settings.broker == RABBITMQ:
-        from ward import rabbitmq
+    if settings.broker == RABBITMQ:
+        from ward import rabbitmq, rabbitmq_admin
 
-        done += rabbitmq.start(settings, nodes, progress=progress)
+        if not manages_broker_users(settings):
+            done.append("note: external RabbitMQ (VWARD_MQTT_EXTERNAL) without the password of"
+                        " its vward-admin user: declare the topology and users yourself"
+                        " (docs/scaling.md)")
+            return done
+        if settings.mqtt_external:  # the operator's cluster: topology and users only
+            with rabbitmq_admin.client(settings) as api:
+                rabbitmq_admin.declare_topology(api)
+            done.append(f"topology declared on {settings.mqtt_host}")
+        else:
+            done += rabbitmq.start(settings, nodes, progress=progress)
         done.append(sync_broker(settings))
     elif not settings.mqtt_external:
         from ward import devices

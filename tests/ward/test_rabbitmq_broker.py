@@ -218,3 +218,26 @@ def test_a_sync_after_registration_imports_only_the_new_device(register, service
     register()
     again = services.sync_broker(services_up)
     assert again.startswith("broker users: 0 created or updated, 0 removed"), again
+
+
+def test_an_external_rabbitmq_gets_the_topology_and_users_when_given_its_admin_password(
+        services_up, register):
+    """A cluster of the operator's own (VWARD_MQTT_EXTERNAL): `vward up` runs no
+    node, declares the topology and syncs the users through its management
+    API; the test run's own node plays that cluster."""
+    external = services_up.model_copy(update={"mqtt_external": True})
+    dev = register()
+    with rabbitmq_admin.client(services_up) as api:
+        api.delete(f"/users/{dev.device_id}").raise_for_status()
+    done = services.up(external)
+    assert f"topology declared on {external.mqtt_host}" in done
+    assert any(line.startswith("broker users: 1 created") for line in done), done
+    client = Client(services_up, dev.device_id, dev.password)
+    try:
+        assert client.accepted()
+    finally:
+        client.close()
+    elsewhere = external.model_copy(update={"home": services_up.home / "no-such-home",
+                                            "database_url": services_up.dsn})
+    assert services.manages_broker_users(elsewhere) is False
+    assert "note: external RabbitMQ" in services.up(elsewhere)[-1]
