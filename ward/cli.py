@@ -173,6 +173,7 @@ def _cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
         "scoring": "alerts.bench",
         "simulate": "simulators.bench",
         "web": "api.bench",
+        "durability": "benchmarks.durability",
     }[args.what]
     return importlib.import_module(module).main(args, settings)
 
@@ -248,7 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
     i.set_defaults(func=_cmd_ingest)
 
     b = sub.add_parser("bench", help="benchmarks that print figures")
-    b.add_argument("what", choices=["ingest", "scoring", "simulate", "web"])
+    b.add_argument("what", choices=["ingest", "scoring", "simulate", "web", "durability"])
     b.add_argument("--quick", action="store_true", help="a smaller run, for a smoke test")
     b.set_defaults(func=_cmd_bench)
 
