@@ -1,10 +1,13 @@
-"""`vward bench ingest`: ingest throughput through the real broker, beside
-the raw COPY rate into the same hypertable and the raw broker-to-one-
-subscriber rate, all measured in the same run on services of its own.
+"""`vward bench ingest`: ingest throughput through the configured broker,
+beside the raw COPY rate into the same hypertable and that broker's raw rate
+to one consumer, all measured in the same run on services of its own.
 
 The consumer is measured, not the publisher: messages are queued at the
-broker for a persistent session first, then the consumer is started and
-timed until it has taken them all."""
+broker first (in RabbitMQ's readings queue, or for a persistent MQTT
+session), then the consumer is started and timed until it has taken them
+all.  RabbitMQ's raw rate is an AMQP consumer (pika, ingest's prefetch)
+draining the readings queue with batch acks and no database; Mosquitto's a
+paho subscriber."""
 
 from __future__ import annotations
 
@@ -21,7 +24,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from ward import db, devices, services
+from ward import broker_names, db, devices, services
 from ward.broker_names import mqtt_protocol
 from ward.settings import Settings
 
@@ -158,6 +161,52 @@ def raw_broker_rate(settings: Settings, n: int) -> float:
     return n / elapsed
 
 
+def raw_amqp_rate(settings: Settings, device_id: str, password: str, n: int) -> float:
+    """Messages/s from RabbitMQ's readings queue to one AMQP consumer that acks
+    in batches (ingest's prefetch, half of it per ack) and stores nothing,
+    from its first delivery to its last.  The messages are published by a
+    device over MQTT first, as ingest's are."""
+    import pika
+
+    from ingest.amqp import PREFETCH
+    from ingest.amqp_link import parameters
+    from ward.rabbitmq_config import amqp_urls
+
+    _publish_all(
+        settings, device_id, password, _payloads(n, 1, datetime.now(UTC) - timedelta(days=2), "r")
+    )
+    conn = pika.BlockingConnection(
+        parameters(
+            amqp_urls(settings)[0],
+            username=settings.mqtt_username,
+            password=settings.mqtt_password,
+            name="vward bench raw consumer",
+        )
+    )
+    ch = conn.channel()
+    ch.basic_qos(prefetch_count=PREFETCH)
+    every = max(1, PREFETCH // 2)
+    state = {"got": 0, "first": 0.0, "last": 0.0}
+
+    def on_message(channel, method, properties, body) -> None:
+        state["got"] += 1
+        if state["got"] == 1:
+            state["first"] = time.perf_counter()
+        if state["got"] % every == 0 or state["got"] == n:
+            channel.basic_ack(method.delivery_tag, multiple=True)
+        if state["got"] == n:
+            state["last"] = time.perf_counter()
+            channel.stop_consuming()
+
+    ch.basic_consume(broker_names.READINGS_QUEUE, on_message)
+    conn.call_later(300, ch.stop_consuming)
+    ch.start_consuming()
+    conn.close()
+    if state["got"] < n:
+        raise RuntimeError(f"raw consumer got {state['got']} of {n}")
+    return (n - 1) / (state["last"] - state["first"])
+
+
 def _count(conn: psycopg.Connection, device_id: str) -> int:
     return conn.execute(
         "SELECT count(*) FROM observations WHERE device_id = %s", (device_id,)
@@ -227,11 +276,13 @@ def ingest_rate(
     return done / elapsed, done / per_message / elapsed
 
 
-def run(quick: bool = False, verbose: bool = False) -> dict[str, float]:
+def run(
+    quick: bool = False, verbose: bool = False, broker: str = broker_names.RABBITMQ
+) -> dict[str, float]:
     n_single = 5_000 if quick else 30_000
     n_multi = 200 if quick else 4_000
     n_copy = 20_000 if quick else 200_000
-    with services.scratch("vward-bench-") as settings:
+    with services.scratch("vward-bench-", broker=broker) as settings:
         with db.connect(settings) as conn:
             pw = devices.register_devices(
                 conn,
@@ -246,8 +297,12 @@ def run(quick: bool = False, verbose: bool = False) -> dict[str, float]:
         out: dict[str, float] = {}
         print(f"raw COPY of {n_copy:,} rows ...", flush=True)
         out["copy_rows_s"] = raw_copy_rate(settings, n_copy)
-        print(f"raw broker → one subscriber, {n_single:,} messages ...", flush=True)
-        out["broker_msgs_s"] = raw_broker_rate(settings, n_single)
+        print(f"raw {settings.broker} → one consumer, {n_single:,} messages ...", flush=True)
+        if settings.broker == broker_names.RABBITMQ:
+            dev = "bench-dev-2"
+            out["broker_msgs_s"] = raw_amqp_rate(settings, dev, pw[dev], n_single)
+        else:
+            out["broker_msgs_s"] = raw_broker_rate(settings, n_single)
         print(f"ingest, {n_single:,} single-reading messages ...", flush=True)
         out["single_readings_s"], out["single_msgs_s"] = ingest_rate(
             settings, "bench-dev-2", pw["bench-dev-2"], n_single, 1, "s", verbose
@@ -259,12 +314,17 @@ def run(quick: bool = False, verbose: bool = False) -> dict[str, float]:
         return out
 
 
-def format_report(r: dict[str, float]) -> str:
+def format_report(r: dict[str, float], broker: str = broker_names.RABBITMQ) -> str:
+    raw = (
+        "raw RabbitMQ → one AMQP consumer"
+        if broker == broker_names.RABBITMQ
+        else "raw broker → one subscriber"
+    )
     return "\n".join(
         [
             "ingest benchmark (2-core machine figures vary run to run; ratios are within one run)",
             f"  raw COPY into observations        {r['copy_rows_s']:>10,.0f} rows/s",
-            f"  raw broker → one subscriber       {r['broker_msgs_s']:>10,.0f} messages/s",
+            f"  {raw:<34}{r['broker_msgs_s']:>10,.0f} messages/s",
             f"  ingest, 1-reading messages        {r['single_msgs_s']:>10,.0f} messages/s"
             f"  = {r['single_readings_s']:,.0f} readings/s",
             f"  ingest, 50-reading messages       {r['multi_msgs_s']:>10,.0f} messages/s"
@@ -278,5 +338,6 @@ def format_report(r: dict[str, float]) -> str:
 
 
 def main(args, settings: Settings) -> int:
-    print(format_report(run(quick=args.quick, verbose=args.verbose)))
+    result = run(quick=args.quick, verbose=args.verbose, broker=settings.broker)
+    print(format_report(result, settings.broker))
     return 0

@@ -55,6 +55,9 @@ BAD_TIME = "bad_time"
 FUTURE_TIME = "future_time"
 TOO_OLD = "too_old"
 UNASSIGNED = "unassigned_device"
+# A message the broker routed to no queue of ours (RabbitMQ's alternate
+# exchange caught it): kept whole, never decoded.
+UNROUTED = "unrouted_topic"
 REASON_CODES = (
     OVERSIZED,
     MALFORMED,
@@ -67,6 +70,7 @@ REASON_CODES = (
     FUTURE_TIME,
     TOO_OLD,
     UNASSIGNED,
+    UNROUTED,
 )
 
 
@@ -84,6 +88,17 @@ def _no_constants(name: str) -> float:
     raise ValueError(f"{name} is not a JSON number")
 
 
+# Built once: json.loads with a keyword builds a decoder per call, which was
+# half of decoding a single-reading message (12 of 24 us).
+_JSON = json.JSONDecoder(parse_constant=_no_constants)
+
+
+def parse_json(payload: bytes) -> Any:
+    """json.loads(payload) refusing NaN and Infinity, with its detection of
+    the encoding (UTF-8, -16 or -32)."""
+    return _JSON.decode(payload.decode(json.detect_encoding(payload), "surrogatepass"))
+
+
 def decode_message(
     payload: bytes, device_id: str, *, now: datetime, limits: Limits = Limits()
 ) -> Decoded:
@@ -95,7 +110,7 @@ def decode_message(
             f"message of {len(payload)} bytes exceeds the limit of {limits.max_payload_bytes}",
         )
     try:
-        doc = json.loads(payload, parse_constant=_no_constants)
+        doc = parse_json(payload)
     except (ValueError, UnicodeDecodeError) as exc:
         return _whole(None, MALFORMED, f"not valid JSON: {exc}")
     if not isinstance(doc, dict):

@@ -1,5 +1,6 @@
-"""From received MQTT messages to a batch to store, the refusals to publish
-and the counts to log; pure (no network, no database, no clock)."""
+"""From received broker messages (MQTT, or AMQP from RabbitMQ's quorum
+queues) to a batch to store, the refusals to publish and the counts to log;
+pure (no network, no database, no clock)."""
 
 from __future__ import annotations
 
@@ -12,12 +13,22 @@ from ingest import decode
 from ingest.rows import Batch, ObservationRow, RejectionRow, StatusRow
 
 TOPIC_PREFIX = "ward/v1/devices/"
+WARDS_PREFIX = "ward/v1/wards/"
+# Topics the ward publishes to devices and subscribers (docs/ingest.md, the
+# device contract); a device may not publish on them.
+OUTBOUND_DEVICE_KINDS = frozenset({"rejections", "commands"})
+# What a device is told stays small, whatever it sent: a rejection is a few
+# kB at most, each reason cut to a line.
+FEEDBACK_MAX_BYTES = 4096
+_REASON_MAX_CHARS = 300
 _DEFAULT_LIMITS = decode.Limits()
 
 
 @dataclass(frozen=True, slots=True)
 class Received:
-    """One MQTT message as it arrived, before any judgement."""
+    """One broker message as it arrived, before any judgement.  `mid` is the
+    MQTT packet id or the AMQP delivery tag, `generation` the connection (or
+    channel) it came on: an ack goes back only on that one."""
 
     topic: str
     payload: bytes
@@ -29,6 +40,9 @@ class Received:
     # Decoded on arrival, in the MQTT thread, so decoding overlaps the
     # writer's database time; None for status and other topics.
     decoded: decode.Decoded | None = None
+    # Routed by no binding of ours (RabbitMQ's alternate exchange caught it):
+    # recorded as a rejection, never decoded.
+    unrouted: bool = False
 
 
 def receive(
@@ -40,14 +54,15 @@ def receive(
     qos: int = 1,
     generation: int = 0,
     retained: bool = False,
+    unrouted: bool = False,
     limits: decode.Limits = _DEFAULT_LIMITS,
 ) -> Received:
-    """Turn an MQTT message into our type, decoding a readings message."""
+    """Turn a broker message into our type, decoding a readings message."""
     decoded = None
     device_id, kind = device_and_kind(topic)
-    if kind == "readings" and device_id:
+    if kind == "readings" and device_id and not unrouted:
         decoded = decode.decode_message(payload, device_id, now=received_at, limits=limits)
-    return Received(topic, payload, received_at, mid, qos, generation, retained, decoded)
+    return Received(topic, payload, received_at, mid, qos, generation, retained, decoded, unrouted)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +81,33 @@ def device_and_kind(topic: str) -> tuple[str | None, str | None]:
     if len(parts) != 2 or not parts[0]:
         return None, None
     return parts[0], parts[1]
+
+
+def is_outbound(topic: str) -> bool:
+    """A topic the ward publishes on (a device's rejections or commands, a
+    ward's alerts): one of these left unrouted had no subscriber, as a plain
+    MQTT broker drops it; it is not a device's message gone astray."""
+    if topic.startswith(WARDS_PREFIX):
+        return True
+    _, kind = device_and_kind(topic)
+    return kind in OUTBOUND_DEVICE_KINDS
+
+
+def unrouted_row(m: Received) -> RejectionRow:
+    """A message no binding caught, kept whole: acknowledged by the broker to
+    its sender, so it must not vanish."""
+    device_id, _ = device_and_kind(m.topic)
+    return RejectionRow(
+        m.received_at,
+        m.topic,
+        device_id,
+        None,
+        decode.UNROUTED,
+        f"the broker routed topic {m.topic[:200]!r} to no queue of the ward (readings and"
+        " status go to ward/v1/devices/{id}/readings and .../status)",
+        True,
+        m.payload,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +129,7 @@ class Prepared:
     pending: list[_Pending]
     received_counts: Counter = field(default_factory=Counter)
     feedback: list[Feedback] = field(default_factory=list)
+    unrouted: list[RejectionRow] = field(default_factory=list)
     # Refusals found with the database's answer; recomputed, not added to,
     # when a batch is retried.
     refusal_counts: Counter = field(default_factory=Counter)
@@ -113,7 +156,7 @@ class Prepared:
     def rejections(self, unassigned: frozenset[int]) -> list[RejectionRow]:
         """Rows for rejected_messages (and the devices' feedback), once the
         database has said which readings no assignment covers."""
-        rows: list[RejectionRow] = []
+        rows: list[RejectionRow] = list(self.unrouted)
         self.feedback = []
         self.refusal_counts = Counter()
         for p in self.pending:
@@ -179,6 +222,13 @@ def prepare_batch(messages: list[Received]) -> Prepared:
         d = m.decoded
         counts["messages"] += 1
         device_id, kind = device_and_kind(m.topic)
+        if m.unrouted:
+            if is_outbound(m.topic):
+                counts["unrouted_outbound"] += 1  # no subscriber: nothing to keep
+            else:
+                prepared.unrouted.append(unrouted_row(m))
+                counts[f"rejected:{decode.UNROUTED}"] += 1
+            continue
         if kind == "status" and device_id:
             status = parse_status(m, device_id)
             if status is None:
@@ -210,11 +260,19 @@ def prepare_batch(messages: list[Received]) -> Prepared:
 def rejection_feedback(
     device_id: str, message_id: str | None, refusals: list[decode.Refusal], stored: int
 ) -> Feedback:
-    body = {
-        "id": message_id,
-        "accepted": stored,
-        "refused": [{"index": r.index, "code": r.code, "reason": r.reason} for r in refusals],
-    }
+    """The device's rejection, at most FEEDBACK_MAX_BYTES: each reason cut to
+    a line, and refusals past the cap counted in `more` (the whole story is
+    in rejected_messages)."""
+    body: dict = {"id": message_id, "accepted": stored, "refused": []}
+    size = len(json.dumps(body)) + len(', "more": 0000000')
+    for n, r in enumerate(refusals):
+        reason = r.reason if len(r.reason) <= _REASON_MAX_CHARS else r.reason[:297] + "..."
+        item = {"index": r.index, "code": r.code, "reason": reason}
+        size += len(json.dumps(item)) + 2
+        if size > FEEDBACK_MAX_BYTES:
+            body["more"] = len(refusals) - n
+            break
+        body["refused"].append(item)
     return Feedback(f"{TOPIC_PREFIX}{device_id}/rejections", json.dumps(body).encode())
 
 

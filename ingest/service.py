@@ -1,6 +1,7 @@
-"""`vward ingest`: the MQTT thread queues, this writer batches, stores,
-commits, and only then acks.  Reconnects to the broker (paho) and to the
-database (here) with backoff; on SIGTERM it flushes, acks and exits."""
+"""`vward ingest`: the broker thread queues (AMQP from RabbitMQ's quorum
+queues, or MQTT), this writer batches, stores, commits, and only then acks.
+Reconnects to the broker (the edge) and to the database (here) with backoff;
+on SIGTERM it flushes, acks and exits."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import threading
 import time
 from collections import Counter
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import psycopg
 
@@ -19,13 +21,20 @@ from ingest.assignments import AssignmentIndex
 from ingest.mqtt import IngestClient
 from ingest.pipeline import Received
 from ingest.rows import Batch, Written
+from ward import broker_names
 from ward.heartbeats import Heartbeat
 from ward.settings import Settings
+
+if TYPE_CHECKING:
+    from ingest.amqp import AmqpIngest
+
+    Edge = IngestClient | AmqpIngest
 
 log = logging.getLogger("ingest")
 
 _REPORT_EVERY = 10.0  # [s] between counter lines in the log
 _DB_BACKOFF = (0.5, 1, 2, 5, 10)  # [s] between database reconnect attempts
+_COLLECT_STEP = 0.005  # [s] between looks at the inbox while a batch fills
 
 
 class Writer:
@@ -35,7 +44,7 @@ class Writer:
         self,
         settings: Settings,
         inbox: queue.Queue[Received],
-        client: IngestClient,
+        client: Edge,
         stop: threading.Event,
     ) -> None:
         self.settings = settings
@@ -78,24 +87,28 @@ class Writer:
 
     def take_batch(self) -> list[Received]:
         """Wait for a first message, then collect until the batch is full or
-        `ingest_batch_ms` has passed."""
+        `ingest_batch_ms` has passed: taking what the inbox holds every few
+        ms, rather than being woken for each message, which made the two
+        threads hand the interpreter back and forth at every message."""
         try:
             first = self.inbox.get(timeout=0.2)
         except queue.Empty:
             return []
         items, size = [first], _size(first)
+        limit = self.settings.ingest_batch_size
         deadline = time.monotonic() + self.settings.ingest_batch_ms / 1000
-        while size < self.settings.ingest_batch_size:
+        while True:
+            while size < limit:
+                try:
+                    item = self.inbox.get_nowait()
+                except queue.Empty:
+                    break
+                items.append(item)
+                size += _size(item)
             remaining = deadline - time.monotonic()
-            try:
-                item = (
-                    self.inbox.get(timeout=remaining) if remaining > 0 else self.inbox.get_nowait()
-                )
-            except queue.Empty:
-                break
-            items.append(item)
-            size += _size(item)
-        return items
+            if size >= limit or remaining <= 0:
+                return items
+            time.sleep(min(_COLLECT_STEP, remaining))
 
     def handle(self, items: list[Received]) -> None:
         """Store a batch, then ack it.  A message that breaks the batch for a
@@ -216,15 +229,19 @@ class Writer:
         c = self.counts
         rejected = {k.split(":", 1)[1]: v for k, v in c.items() if k.startswith("rejected:")}
         why = ", ".join(f"{k} {v}" for k, v in sorted(rejected.items())) or "none"
+        # Not the ward's to store: a topic it does not read (MQTT), or its own
+        # message to devices that nobody was subscribed to (RabbitMQ).
+        passed = "".join(f"; {k} {c[k]}" for k in ("ignored_topic", "unrouted_outbound") if c[k])
         log.info(
             "received %d messages, %d readings; stored %d, corrected %d, duplicates %d;"
-            " rejected: %s",
+            " rejected: %s%s",
             c["messages"],
             c["readings"],
             c["stored"],
             c["corrected"],
             c["duplicates"],
             why,
+            passed,
         )
         if c["batches"]:
             t = self.timings
@@ -242,8 +259,10 @@ def _size(item: Received) -> int:
     return max(1, len(item.decoded.readings)) if item.decoded is not None else 1
 
 
-def _retire(writer: Writer, client: IngestClient, stop: threading.Event) -> None:
-    """Drain this worker's queued messages, leave the group, end the session."""
+def _retire(writer: Writer, client: Edge, stop: threading.Event) -> None:
+    """Drain this worker's queued messages, leave the group, end the session
+    (MQTT).  Over AMQP a worker leaving just stops consuming: what it holds
+    unacked goes back to the queues for the others, so nothing is stranded."""
     if not client.wait_connected(30):
         log.error("cannot retire: the broker is unreachable")
         stop.set()
@@ -251,7 +270,13 @@ def _retire(writer: Writer, client: IngestClient, stop: threading.Event) -> None
     _wait_idle(writer, 2.0, stop)
     client.leave_group()
     _wait_idle(writer, 1.0, stop)
-    log.info("retired: queue drained, left the shared subscription, session ended")
+    if isinstance(client, IngestClient):
+        log.info("retired: queue drained, left the shared subscription, session ended")
+    else:
+        log.info(
+            "retired: stopped consuming and acked what was stored; a queue consumer holds"
+            " no session, so nothing is stranded (the other workers take every message)"
+        )
     writer.retired = True
     stop.set()
 
@@ -268,15 +293,30 @@ def _wait_idle(writer: Writer, quiet: float, stop: threading.Event) -> None:
         time.sleep(0.1)
 
 
-def run(settings: Settings, *, retire: bool = False) -> int:
+def _edge(
+    settings: Settings, inbox: queue.Queue[Received], limits: decode.Limits
+) -> tuple[Edge, str]:
+    """The broker client of the configured broker, and where it connects."""
+    if settings.broker == broker_names.RABBITMQ:
+        from ingest.amqp import PREFETCH, AmqpIngest
+        from ward.rabbitmq_config import amqp_urls
+
+        urls = amqp_urls(settings)
+        # Each of the three queues has a prefetch of its own (quorum queues
+        # have no per-channel one): together they fit the inbox.
+        prefetch = max(1, min(PREFETCH, settings.ingest_queue_size // len(broker_names.QUEUES)))
+        client: Edge = AmqpIngest(
+            urls=urls,
+            username=settings.mqtt_username,
+            password=settings.mqtt_password,
+            client_id=settings.ingest_client_id,
+            inbox=inbox,
+            prefetch=prefetch,
+            limits=limits,
+        )
+        return client, "RabbitMQ " + ", ".join(u.split("@")[-1] for u in urls)
     # Receive Maximum below the inbox size: the broker never sends more than
     # we can hold, so the MQTT thread never blocks.
-    inbox: queue.Queue[Received] = queue.Queue(maxsize=settings.ingest_queue_size)
-    limits = decode.Limits(
-        max_payload_bytes=settings.max_payload_bytes,
-        max_future=timedelta(seconds=settings.max_future_seconds),
-        max_age=timedelta(days=settings.max_age_days),
-    )
     receive_max = max(1, min(65535, settings.ingest_queue_size // 2))
     client = IngestClient(
         host=settings.mqtt_host,
@@ -288,6 +328,17 @@ def run(settings: Settings, *, retire: bool = False) -> int:
         receive_maximum=receive_max,
         limits=limits,
     )
+    return client, f"MQTT {settings.mqtt_host}:{settings.mqtt_port}"
+
+
+def run(settings: Settings, *, retire: bool = False) -> int:
+    inbox: queue.Queue[Received] = queue.Queue(maxsize=settings.ingest_queue_size)
+    limits = decode.Limits(
+        max_payload_bytes=settings.max_payload_bytes,
+        max_future=timedelta(seconds=settings.max_future_seconds),
+        max_age=timedelta(days=settings.max_age_days),
+    )
+    client, where = _edge(settings, inbox, limits)
     stop = threading.Event()
 
     def _on_signal(signum, frame) -> None:
@@ -299,10 +350,9 @@ def run(settings: Settings, *, retire: bool = False) -> int:
     writer = Writer(settings, inbox, client, stop)
     writer._connection()
     log.info(
-        "ingest worker %s: broker %s:%s, database %s",
+        "ingest worker %s: broker %s, database %s",
         settings.ingest_client_id,
-        settings.mqtt_host,
-        settings.mqtt_port,
+        where,
         settings.dsn.split(" password")[0],
     )
     client.start()

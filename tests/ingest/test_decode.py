@@ -580,7 +580,7 @@ def test_describe_several_codes() -> None:
 
 
 def test_reason_codes_are_distinct() -> None:
-    assert len(set(decode.REASON_CODES)) == len(decode.REASON_CODES) == 11
+    assert len(set(decode.REASON_CODES)) == len(decode.REASON_CODES) == 12
 
 
 # --- properties ----------------------------------------------------------------

@@ -505,3 +505,54 @@ def test_status_with_nan_literal_is_bad(literal: str) -> None:
     p = _prepare([_status_msg("dev-a", payload)])
     assert p.statuses == []
     assert p.counts["rejected:bad_status"] == 1
+
+
+# --- unrouted messages and the size of feedback (RabbitMQ) ------------------------
+
+
+def _unrouted(topic: str, payload: bytes) -> Received:
+    return pipeline.receive(topic, payload, NOW, unrouted=True, limits=LIMITS)
+
+
+def test_an_unrouted_message_is_kept_whole_as_a_rejection_never_decoded() -> None:
+    """Even one on a readings topic: it reached the ward through no binding of
+    ours, so its story is told, not guessed at."""
+    odd = _unrouted("ward/v1/devices/dev-u/telemetry", b'{"x": 1}')
+    body = json.dumps({"readings": [_hr(NOW)]}).encode()
+    lost = _unrouted("ward/v1/devices/dev-u/readings", body)
+    assert odd.decoded is None and lost.decoded is None
+    p = _prepare([odd, lost])
+    rows = p.rejections(NONE)
+    assert [(r.topic, r.reason_code, r.whole, r.device_id) for r in rows] == [
+        ("ward/v1/devices/dev-u/telemetry", "unrouted_topic", True, "dev-u"),
+        ("ward/v1/devices/dev-u/readings", "unrouted_topic", True, "dev-u"),
+    ]
+    assert rows[0].payload == b'{"x": 1}' and "telemetry" in rows[0].reason
+    assert p.observations == [] and p.feedback == [] and p.last_seen == {}
+    assert p.counts["rejected:unrouted_topic"] == 2 and p.counts["messages"] == 2
+
+
+def test_an_unrouted_message_to_devices_or_subscribers_had_no_subscriber() -> None:
+    """The ward's own rejections and alerts, published while nobody listens,
+    reach the alternate exchange too: counted, not kept as a device's error."""
+    p = _prepare(
+        [
+            _unrouted("ward/v1/devices/dev-u/rejections", b"{}"),
+            _unrouted("ward/v1/wards/w-1/alerts", b"{}"),
+            _unrouted("ward/v1/devices/dev-u/commands", b"{}"),
+        ]
+    )
+    assert p.rejections(NONE) == []
+    assert p.counts["unrouted_outbound"] == 3
+
+
+def test_feedback_is_capped_whatever_the_message() -> None:
+    refusals = [
+        decode.Refusal("unknown_unit", f"reading {i}: unit {'x' * 5000!r} is not one we convert", i)
+        for i in range(5000)
+    ]
+    fb = pipeline.rejection_feedback("dev-9", "m" * 128, refusals, 0)
+    body = json.loads(fb.payload)
+    assert len(fb.payload) <= pipeline.FEEDBACK_MAX_BYTES
+    assert body["refused"] and all(len(r["reason"]) <= 300 for r in body["refused"])
+    assert len(body["refused"]) + body["more"] == 5000

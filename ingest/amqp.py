@@ -1,0 +1,249 @@
+"""pika callbacks only: consume RabbitMQ's quorum queues, turn each delivery
+into a `Received`, queue it, and ack it when the writer says it is committed;
+publish the devices' rejections with publisher confirms (conventions.md §1,
+§3; the AMQP twin of ingest/mqtt.py).
+
+One thread runs pika's IOLoop with two connections, each kept open on any
+node of `VWARD_AMQP_URLS` in turn: one consumes, one publishes.  Apart,
+because RabbitMQ blocks a connection that publishes while a memory or disk
+alarm is raised, and a blocked consumer could not ack: the queues that raised
+the alarm would never drain.  The writer thread reaches the loop only through
+`add_callback_threadsafe`.
+
+pika, not aio-pika: measured draining a 50,000-message backlog from a quorum
+queue with batch acks on this 2-core machine, pika 22,000-43,000 messages/s,
+aio-pika 3,000-7,500 (docs/ingest.md, "From the broker")."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import partial
+
+import pika
+from pika.adapters.select_connection import IOLoop
+from pika.exceptions import AMQPError
+
+from ingest import decode
+from ingest.acks import AckLedger
+from ingest.amqp_link import FeedbackPublisher, Link, parameters
+from ingest.pipeline import FEEDBACK_MAX_BYTES, Received, receive
+from ward import broker_names as names
+
+log = logging.getLogger(__name__)
+# pika narrates every connection step at INFO; this module says what matters.
+logging.getLogger("pika").setLevel(logging.WARNING)
+
+# Deliveries in flight per queue (unacked: in the inbox, or in the batch being
+# committed).  Measured (docs/ingest.md, "From the broker").
+PREFETCH = 1000
+_TOPICS_HELD = 100_000  # routing key -> topic, cached (one per device and kind)
+
+
+class AmqpIngest:
+    """Competing consumer of the ward's quorum queues, acking by hand."""
+
+    def __init__(
+        self,
+        *,
+        urls: list[str],
+        username: str,
+        password: str,
+        client_id: str,
+        inbox: queue.Queue[Received],
+        prefetch: int,
+        limits: decode.Limits,
+        on_state: Callable[[str], None] | None = None,
+    ) -> None:
+        if not urls:
+            raise ValueError("no AMQP URL to connect to")
+        self._inbox, self._limits, self._prefetch = inbox, limits, prefetch
+        self._on_state = on_state or (lambda s: None)
+        self._ioloop = IOLoop()
+        self._generation = 0
+        self._channel = None
+        self._ledger = AckLedger()
+        self._queue_of: dict[str, str] = {}  # consumer tag -> queue
+        self._topics: dict[str, str] = {}
+        self._consuming = 0
+        self._connected = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="ingest-amqp", daemon=True)
+
+        def params(url: str, role: str) -> pika.URLParameters:
+            return parameters(url, username=username, password=password, name=f"{client_id} {role}")
+
+        self._consumer = Link(
+            "consumer", self._ioloop, urls, partial(params, role="consumer"),
+            self._on_consumer_open, self._on_consumer_lost, self._on_link_done,
+        )  # fmt: skip
+        self._feedback = FeedbackPublisher(self._ioloop, urls, partial(params, role="feedback"),
+                                   self._on_link_done)  # fmt: skip
+        self._links_open = 2
+
+    # -- lifecycle (any thread) ---------------------------------------------
+
+    def start(self) -> None:
+        self._consumer.open()
+        self._feedback.link.open()
+        self._thread.start()
+
+    def stop(self, *, end_session: bool = False, timeout: float = 5.0) -> None:
+        """Close both connections after the acks and publishes already asked
+        for (the loop runs callbacks in order).  Unacked deliveries go back to
+        their queues at once, for the other workers.  `end_session` is the MQTT
+        edge's: a queue consumer has no session to end."""
+        self._call(self._shutdown)
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            log.warning("the broker connections did not close within %.0f s", timeout)
+
+    def leave_group(self) -> None:
+        """Stop consuming (`--retire`): nothing more is delivered here; what
+        was delivered is still committed and acked on this channel."""
+        self._call(self._cancel_consumers)
+
+    def wait_connected(self, timeout: float) -> bool:
+        return self._connected.wait(timeout)
+
+    @property
+    def generation(self) -> int:
+        return self._generation
+
+    # -- from the writer thread ---------------------------------------------
+
+    def ack(self, messages: list[Received]) -> int:
+        """Ack committed deliveries of the current channel; those of an
+        earlier one were redelivered by the broker (and are deduplicated), and
+        their tags may already name other deliveries, so they are skipped."""
+        gen = self._generation
+        tags = [m.mid for m in messages if m.generation == gen]
+        if tags:
+            self._call(partial(self._ack_now, gen, tags))
+        return len(tags)
+
+    def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False) -> None:
+        """Send to MQTT subscribers of `topic` (a device's rejections)."""
+        if len(payload) > FEEDBACK_MAX_BYTES:
+            log.warning("not publishing %d bytes on %s: over the cap", len(payload), topic)
+            return
+        self._call(partial(self._feedback.send, names.routing_key(topic), payload))
+
+    # -- on the loop thread ---------------------------------------------------
+
+    def _call(self, fn: Callable[[], None]) -> None:
+        self._ioloop.add_callback_threadsafe(fn)
+
+    def _run(self) -> None:
+        try:
+            self._ioloop.start()
+        except Exception:
+            log.exception("the AMQP loop failed")
+        finally:
+            self._connected.clear()
+
+    def _shutdown(self) -> None:
+        self._consumer.close()
+        self._feedback.link.close()
+        self._ioloop.call_later(3.0, self._ioloop.stop)  # whatever a node does
+
+    def _on_link_done(self) -> None:
+        self._links_open -= 1
+        if self._links_open == 0:
+            self._ioloop.stop()
+
+    def _on_consumer_open(self, conn) -> None:
+        conn.channel(on_open_callback=self._on_channel)
+
+    def _on_channel(self, ch) -> None:
+        self._generation += 1
+        self._channel, self._ledger = ch, AckLedger()
+        self._queue_of, self._consuming = {}, 0
+        ch.add_on_close_callback(self._on_channel_closed)
+        ch.add_on_cancel_callback(self._on_cancelled)
+        ch.basic_qos(prefetch_count=self._prefetch, callback=lambda _: self._consume(ch))
+
+    def _consume(self, ch) -> None:
+        for q in names.QUEUES:
+            tag = ch.basic_consume(q, self._on_message, callback=self._on_consume_ok)
+            self._queue_of[tag] = q
+
+    def _on_consume_ok(self, frame) -> None:
+        self._consuming += 1
+        if self._consuming == len(names.QUEUES):
+            self._consumer.good()
+            self._connected.set()
+            log.info(
+                "connected to %s: consuming %s (prefetch %d)",
+                self._consumer.where,
+                ", ".join(names.QUEUES),
+                self._prefetch,
+            )
+            self._on_state("connected")
+
+    def _on_channel_closed(self, ch, reason) -> None:
+        """The broker closed the channel (a queue missing, an ack it refused):
+        start again on a new connection, so every delivery is redelivered."""
+        self._channel = None
+        if not self._consumer.closing and ch.connection.is_open:
+            log.error("the broker closed the consuming channel: %s", reason)
+            ch.connection.close()
+
+    def _on_cancelled(self, frame) -> None:
+        log.warning("the broker cancelled a consumer (queue deleted?); reconnecting")
+        if self._channel is not None and self._channel.connection.is_open:
+            self._channel.connection.close()
+
+    def _on_consumer_lost(self) -> None:
+        self._generation += 1
+        self._channel = None
+        self._connected.clear()
+        self._on_state("disconnected")
+
+    def _cancel_consumers(self) -> None:
+        ch = self._channel
+        if ch is not None and ch.is_open:
+            for tag in list(self._queue_of):
+                ch.basic_cancel(tag)
+        self._connected.clear()
+
+    def _ack_now(self, gen: int, tags: list[int]) -> None:
+        ch = self._channel
+        if gen != self._generation or ch is None or not ch.is_open:
+            return  # that channel is gone: the broker has redelivered them
+        plan = self._ledger.plan(tags)
+        try:
+            if plan.multiple is not None:
+                ch.basic_ack(plan.multiple, multiple=True)
+            for tag in plan.singles:
+                ch.basic_ack(tag)
+        except AMQPError as exc:
+            log.warning("could not ack (%r); the broker will redeliver", exc)
+
+    def _on_message(self, ch, method, properties, body: bytes) -> None:
+        try:
+            topic = self._topics.get(method.routing_key)
+            if topic is None:
+                if len(self._topics) >= _TOPICS_HELD:
+                    self._topics.clear()
+                topic = self._topics[method.routing_key] = names.topic_of(method.routing_key)
+            item = receive(
+                topic,
+                body,
+                datetime.now(UTC),
+                mid=method.delivery_tag,
+                generation=self._generation,
+                unrouted=self._queue_of.get(method.consumer_tag) == names.UNROUTED_QUEUE,
+                limits=self._limits,
+            )
+            # The prefetch keeps the inbox from filling; should it fill, this
+            # waits for the writer: the broker keeps the rest.
+            self._inbox.put(item)
+        except Exception:
+            log.exception(
+                "dropping a delivery with routing key %r that could not be queued (it stays"
+                " unacked and the broker redelivers it)",
+                getattr(method, "routing_key", "?"),
+            )

@@ -1,0 +1,188 @@
+"""AMQP connections kept open on any node of a list, and the publisher of
+the devices' rejections; pika callbacks only (ingest/amqp.py runs them on its
+IOLoop thread)."""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict, deque
+
+import pika
+from pika.exceptions import AMQPError
+
+from ward import broker_names as names
+
+log = logging.getLogger("ingest.amqp")
+
+# [s] between attempts to connect, on the next node each time; reset by a
+# connection that got to work.
+_BACKOFF = (0.1, 0.25, 0.5, 1.0, 2.0, 5.0)
+_HEARTBEAT = 10  # [s] AMQP heartbeat: a node whose machine vanished is left within ~2x
+_FEEDBACK_HELD = 10_000  # rejections held while the publisher is away (oldest dropped)
+_PERSISTENT = pika.BasicProperties(delivery_mode=2, content_type="application/json")
+
+
+def parameters(url: str, *, username: str, password: str, name: str) -> pika.URLParameters:
+    """Connection parameters for `url`; the service user's credentials unless
+    the URL carries its own."""
+    p = pika.URLParameters(url)
+    if "@" not in url:
+        p.credentials = pika.PlainCredentials(username, password)
+    p.heartbeat = _HEARTBEAT
+    p.connection_attempts = 1
+    p.socket_timeout = 5
+    p.blocked_connection_timeout = 60
+    p.client_properties = {"connection_name": name}
+    return p
+
+
+class Link:
+    """One connection kept open, on each node in turn: `on_open(connection)`
+    when it opens, `on_lost()` when it closes; the owner calls `good()` once
+    it works, which resets the backoff."""
+
+    def __init__(self, role, ioloop, urls, params, on_open, on_lost, on_done) -> None:
+        self.role, self._ioloop, self._urls, self._params = role, ioloop, urls, params
+        self._on_open, self._on_lost, self._on_done = on_open, on_lost, on_done
+        self._index, self._attempt, self._failing = 0, 0, False
+        self._conn: pika.SelectConnection | None = None
+        self._timer = None
+        self.closing = False
+        self.where = ""
+
+    def open(self) -> None:
+        self._timer = None
+        params = self._params(self._urls[self._index % len(self._urls)])
+        self.where = f"amqp://{params.host}:{params.port}"
+        self._conn = pika.SelectConnection(
+            params,
+            on_open_callback=self._opened,
+            on_open_error_callback=self._failed,
+            on_close_callback=self._closed,
+            custom_ioloop=self._ioloop,
+        )
+
+    def good(self) -> None:
+        if self._failing:
+            log.info("%s: broker reachable again at %s", self.role, self.where)
+        self._attempt, self._failing = 0, False
+
+    def close(self) -> None:
+        self.closing = True
+        if self._timer is not None:
+            self._ioloop.remove_timeout(self._timer)
+            self._timer = None
+        conn = self._conn
+        if conn is None or conn.is_closed:
+            self._on_done()
+        elif not conn.is_closing:
+            try:
+                conn.close()
+            except AMQPError:
+                self._on_done()
+
+    def _opened(self, conn) -> None:
+        try:
+            self._on_open(conn)
+        except Exception:
+            log.exception("%s: on_open failed", self.role)
+
+    def _failed(self, conn, exc) -> None:
+        self._conn = None
+        self._retry(f"cannot connect to {self.where}: {exc!r}")
+
+    def _closed(self, conn, exc) -> None:
+        self._conn = None
+        try:
+            self._on_lost()
+        except Exception:
+            log.exception("%s: on_lost failed", self.role)
+        self._retry(f"connection to {self.where} lost: {exc!r}")
+
+    def _retry(self, why: str) -> None:
+        if self.closing:
+            self._on_done()
+            return
+        delay = _BACKOFF[min(self._attempt, len(_BACKOFF) - 1)]
+        self._attempt += 1
+        self._index += 1
+        # Once per outage at warning; the attempts after it at debug.
+        (log.debug if self._failing else log.warning)(
+            "%s: %s; trying %s in %.1f s",
+            self.role,
+            why,
+            self._urls[self._index % len(self._urls)].split("@")[-1],
+            delay,
+        )
+        self._failing = True
+        self._timer = self._ioloop.call_later(delay, self.open)
+
+
+class FeedbackPublisher:
+    """Publishes to MQTT_EXCHANGE, persistent, in confirm mode: a message not
+    confirmed when its connection dies is published again on the next one."""
+
+    def __init__(self, ioloop, urls, params, on_done) -> None:
+        self.link = Link("feedback", ioloop, urls, params, self._on_open, self._on_lost, on_done)
+        self._channel = None
+        self._held: deque[tuple[str, bytes]] = deque()
+        self._unconfirmed: OrderedDict[int, tuple[str, bytes]] = OrderedDict()
+        self._seq = 0
+        self._dropped = 0
+
+    def send(self, key: str, payload: bytes) -> None:
+        if len(self._held) >= _FEEDBACK_HELD:
+            self._held.popleft()
+            self._dropped += 1
+            if self._dropped in (1, 100) or self._dropped % 10_000 == 0:
+                log.warning("%d rejections not told to devices (broker away)", self._dropped)
+        self._held.append((key, payload))
+        self._drain()
+
+    def _on_open(self, conn) -> None:
+        conn.channel(on_open_callback=self._on_channel)
+
+    def _on_channel(self, ch) -> None:
+        ch.add_on_close_callback(self._on_channel_closed)
+        ch.confirm_delivery(self._on_confirm, callback=lambda _: self._ready(ch))
+
+    def _on_channel_closed(self, ch, reason) -> None:
+        """Closed by the broker (the exchange missing?): start again on a new
+        connection, so that what is held is published there."""
+        if not self.link.closing and ch.connection.is_open:
+            log.error("the broker closed the feedback channel: %s", reason)
+            ch.connection.close()
+
+    def _ready(self, ch) -> None:
+        self._channel, self._seq = ch, 0
+        self.link.good()
+        self._drain()
+
+    def _drain(self) -> None:
+        ch = self._channel
+        while self._held and ch is not None and ch.is_open:
+            key, payload = self._held.popleft()
+            try:
+                ch.basic_publish(names.MQTT_EXCHANGE, key, payload, _PERSISTENT)
+            except AMQPError:
+                self._held.appendleft((key, payload))
+                return
+            self._seq += 1
+            self._unconfirmed[self._seq] = (key, payload)
+
+    def _on_confirm(self, frame) -> None:
+        m = frame.method
+        tags = (
+            [t for t in self._unconfirmed if t <= m.delivery_tag]
+            if m.multiple
+            else [m.delivery_tag]
+        )
+        for t in tags:
+            item = self._unconfirmed.pop(t, None)
+            if item is not None and isinstance(m, pika.spec.Basic.Nack):
+                log.warning("the broker refused a rejection on %s", names.topic_of(item[0]))
+
+    def _on_lost(self) -> None:
+        self._channel = None
+        self._held.extendleft(reversed(self._unconfirmed.values()))
+        self._unconfirmed.clear()
