@@ -53,7 +53,7 @@ class AmqpIngest:
         username: str,
         password: str,
         client_id: str,
-        inbox: queue.Queue[Received],
+        inbox: queue.SimpleQueue[Received],
         prefetch: int,
         limits: decode.Limits,
         on_state: Callable[[str], None] | None = None,
@@ -238,9 +238,7 @@ class AmqpIngest:
                 unrouted=self._queue_of.get(method.consumer_tag) == names.UNROUTED_QUEUE,
                 limits=self._limits,
             )
-            # The prefetch keeps the inbox from filling; should it fill, this
-            # waits for the writer: the broker keeps the rest.
-            self._inbox.put(item)
+            self._inbox.put(item)  # the prefetch bounds what it holds
         except Exception:
             log.exception(
                 "dropping a delivery with routing key %r that could not be queued (it stays"

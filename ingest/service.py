@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from ingest.amqp import AmqpIngest
 
     Edge = IngestClient | AmqpIngest
+    Inbox = queue.Queue[Received] | queue.SimpleQueue[Received]
 
 log = logging.getLogger("ingest")
 
@@ -43,7 +44,7 @@ class Writer:
     def __init__(
         self,
         settings: Settings,
-        inbox: queue.Queue[Received],
+        inbox: Inbox,
         client: Edge,
         stop: threading.Event,
     ) -> None:
@@ -293,10 +294,10 @@ def _wait_idle(writer: Writer, quiet: float, stop: threading.Event) -> None:
         time.sleep(0.1)
 
 
-def _edge(
-    settings: Settings, inbox: queue.Queue[Received], limits: decode.Limits
-) -> tuple[Edge, str]:
-    """The broker client of the configured broker, and where it connects."""
+def _edge(settings: Settings, limits: decode.Limits) -> tuple[Edge, Inbox, str]:
+    """The broker client of the configured broker, the inbox it fills, and
+    where it connects.  Either broker's flow control bounds what the inbox
+    holds: AMQP's prefetch, MQTT's Receive Maximum."""
     if settings.broker == broker_names.RABBITMQ:
         from ingest.amqp import PREFETCH, AmqpIngest
         from ward.rabbitmq_config import amqp_urls
@@ -305,19 +306,23 @@ def _edge(
         # Each of the three queues has a prefetch of its own (quorum queues
         # have no per-channel one): together they fit the inbox.
         prefetch = max(1, min(PREFETCH, settings.ingest_queue_size // len(broker_names.QUEUES)))
+        # Unbounded in itself (the prefetch bounds it): a SimpleQueue costs the
+        # two threads a fifth less CPU per message than a bounded Queue.
+        simple: queue.SimpleQueue[Received] = queue.SimpleQueue()
         client: Edge = AmqpIngest(
             urls=urls,
             username=settings.mqtt_username,
             password=settings.mqtt_password,
             client_id=settings.ingest_client_id,
-            inbox=inbox,
+            inbox=simple,
             prefetch=prefetch,
             limits=limits,
         )
-        return client, "RabbitMQ " + ", ".join(u.split("@")[-1] for u in urls)
+        return client, simple, "RabbitMQ " + ", ".join(u.split("@")[-1] for u in urls)
     # Receive Maximum below the inbox size: the broker never sends more than
     # we can hold, so the MQTT thread never blocks.
     receive_max = max(1, min(65535, settings.ingest_queue_size // 2))
+    inbox: queue.Queue[Received] = queue.Queue(maxsize=settings.ingest_queue_size)
     client = IngestClient(
         host=settings.mqtt_host,
         port=settings.mqtt_port,
@@ -328,17 +333,16 @@ def _edge(
         receive_maximum=receive_max,
         limits=limits,
     )
-    return client, f"MQTT {settings.mqtt_host}:{settings.mqtt_port}"
+    return client, inbox, f"MQTT {settings.mqtt_host}:{settings.mqtt_port}"
 
 
 def run(settings: Settings, *, retire: bool = False) -> int:
-    inbox: queue.Queue[Received] = queue.Queue(maxsize=settings.ingest_queue_size)
     limits = decode.Limits(
         max_payload_bytes=settings.max_payload_bytes,
         max_future=timedelta(seconds=settings.max_future_seconds),
         max_age=timedelta(days=settings.max_age_days),
     )
-    client, where = _edge(settings, inbox, limits)
+    client, inbox, where = _edge(settings, limits)
     stop = threading.Event()
 
     def _on_signal(signum, frame) -> None:

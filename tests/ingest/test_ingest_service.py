@@ -13,7 +13,7 @@ from conftest import unique, wait_for
 from paho.mqtt.enums import CallbackAPIVersion
 
 from simulators.device_client import DeviceClient, DeviceError
-from ward import services
+from ward import broker_names, services
 from ward.broker_names import mqtt_protocol
 
 pytestmark = [pytest.mark.db, pytest.mark.broker]
@@ -300,13 +300,21 @@ def test_fhir_bundle_and_status_are_recorded(services_up, register, ingest, conn
 def test_the_broker_refuses_a_device_publishing_as_another(services_up, register, ingest, conn):
     mine, other = register(), register()
     t = _iso(datetime.now(UTC))
+    forged = json.dumps({"id": "x", "readings": [{"time": t, "type": "heart_rate", "value": 60}]})
+    if services_up.broker == broker_names.RABBITMQ:
+        # MQTT 3.1.1's PUBACK carries no refusal: RabbitMQ closes the connection.
+        dev = _device(services_up, mine)
+        try:
+            with pytest.raises(DeviceError, match="no PUBACK"):
+                dev.publish(f"ward/v1/devices/{other.device_id}/readings", forged, timeout=5)
+        finally:
+            dev.close()
+    else:
+        with _device(services_up, mine) as dev:
+            rc = dev.publish(f"ward/v1/devices/{other.device_id}/readings", forged)
+        assert rc.value == 135  # Not authorized (MQTT v5 PUBACK)
     with _device(services_up, mine) as dev:
-        rc = dev.publish(
-            f"ward/v1/devices/{other.device_id}/readings",
-            json.dumps({"id": "x", "readings": [{"time": t, "type": "heart_rate", "value": 60}]}),
-        )
         ok = dev.send_readings([{"time": t, "type": "heart_rate", "value": 61}], message_id="y")
-    assert rc.value == 135  # Not authorized (MQTT v5 PUBACK)
     assert not ok.is_failure
     wait_for(lambda: _stored(conn, mine.device_id) == 1)
     assert _stored(conn, other.device_id) == 0
