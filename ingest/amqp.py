@@ -17,7 +17,9 @@ aio-pika 3,000-7,500 (docs/ingest.md, "From the broker")."""
 from __future__ import annotations
 
 import logging
+import os
 import queue
+import signal
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -29,7 +31,7 @@ from pika.exceptions import AMQPError
 
 from ingest import decode
 from ingest.acks import AckLedger
-from ingest.amqp_link import FeedbackPublisher, Link, parameters
+from ingest.amqp_link import FeedbackPublisher, Link, never_raises, parameters
 from ingest.pipeline import FEEDBACK_MAX_BYTES, Received, receive
 from ward import broker_names as names
 
@@ -75,12 +77,21 @@ class AmqpIngest:
         def params(url: str, role: str) -> pika.URLParameters:
             return parameters(url, username=username, password=password, name=f"{client_id} {role}")
 
+        for url in urls:
+            params(url, "check")  # a bad URL is refused now, not at its turn
+
         self._consumer = Link(
-            "consumer", self._ioloop, urls, partial(params, role="consumer"),
-            self._on_consumer_open, self._on_consumer_lost, self._on_link_done,
-        )  # fmt: skip
-        self._feedback = FeedbackPublisher(self._ioloop, urls, partial(params, role="feedback"),
-                                   self._on_link_done)  # fmt: skip
+            "consumer",
+            self._ioloop,
+            urls,
+            partial(params, role="consumer"),
+            self._on_consumer_open,
+            self._on_consumer_lost,
+            self._on_link_done,
+        )
+        self._feedback = FeedbackPublisher(
+            self._ioloop, urls, partial(params, role="feedback"), self._on_link_done
+        )
         self._links_open = 2
 
     # -- lifecycle (any thread) ---------------------------------------------
@@ -140,23 +151,30 @@ class AmqpIngest:
         try:
             self._ioloop.start()
         except Exception:
-            log.exception("the AMQP loop failed")
+            # Without its loop the worker would sit idle: stop it (flushing
+            # and acking nothing more), for its supervisor to start again.
+            log.exception("the AMQP loop failed; stopping the worker")
+            os.kill(os.getpid(), signal.SIGTERM)
         finally:
             self._connected.clear()
 
+    @never_raises
     def _shutdown(self) -> None:
         self._consumer.close()
         self._feedback.link.close()
         self._ioloop.call_later(3.0, self._ioloop.stop)  # whatever a node does
 
+    @never_raises
     def _on_link_done(self) -> None:
         self._links_open -= 1
         if self._links_open == 0:
             self._ioloop.stop()
 
+    @never_raises
     def _on_consumer_open(self, conn) -> None:
         conn.channel(on_open_callback=self._on_channel)
 
+    @never_raises
     def _on_channel(self, ch) -> None:
         self._generation += 1
         self._channel, self._ledger = ch, AckLedger()
@@ -170,6 +188,7 @@ class AmqpIngest:
             tag = ch.basic_consume(q, self._on_message, callback=self._on_consume_ok)
             self._queue_of[tag] = q
 
+    @never_raises
     def _on_consume_ok(self, frame) -> None:
         self._consuming += 1
         if self._consuming == len(names.QUEUES):
@@ -183,6 +202,7 @@ class AmqpIngest:
             )
             self._on_state("connected")
 
+    @never_raises
     def _on_channel_closed(self, ch, reason) -> None:
         """The broker closed the channel (a queue missing, an ack it refused):
         start again on a new connection, so every delivery is redelivered."""
@@ -191,17 +211,20 @@ class AmqpIngest:
             log.error("the broker closed the consuming channel: %s", reason)
             ch.connection.close()
 
+    @never_raises
     def _on_cancelled(self, frame) -> None:
         log.warning("the broker cancelled a consumer (queue deleted?); reconnecting")
         if self._channel is not None and self._channel.connection.is_open:
             self._channel.connection.close()
 
+    @never_raises
     def _on_consumer_lost(self) -> None:
         self._generation += 1
         self._channel = None
         self._connected.clear()
         self._on_state("disconnected")
 
+    @never_raises
     def _cancel_consumers(self) -> None:
         ch = self._channel
         if ch is not None and ch.is_open:
@@ -209,6 +232,7 @@ class AmqpIngest:
                 ch.basic_cancel(tag)
         self._connected.clear()
 
+    @never_raises
     def _ack_now(self, gen: int, tags: list[int]) -> None:
         ch = self._channel
         if gen != self._generation or ch is None or not ch.is_open:

@@ -4,13 +4,17 @@ IOLoop thread)."""
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections import OrderedDict, deque
+from collections.abc import Callable
+from typing import Any
 
 import pika
 from pika.exceptions import AMQPError
 
 from ward import broker_names as names
+from ward.errors import ConfigError
 
 log = logging.getLogger("ingest.amqp")
 
@@ -22,10 +26,31 @@ _FEEDBACK_HELD = 10_000  # rejections held while the publisher is away (oldest d
 _PERSISTENT = pika.BasicProperties(delivery_mode=2, content_type="application/json")
 
 
+def never_raises(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """For pika callbacks: an exception that escaped one would end the IOLoop
+    and with it every connection; it is logged instead."""
+
+    @functools.wraps(fn)
+    def guarded(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except Exception:
+            log.exception("%s failed", fn.__qualname__)
+            return None
+
+    return guarded
+
+
 def parameters(url: str, *, username: str, password: str, name: str) -> pika.URLParameters:
     """Connection parameters for `url`; the service user's credentials unless
-    the URL carries its own."""
-    p = pika.URLParameters(url)
+    the URL carries its own.  A URL that is not one is refused by name."""
+    try:
+        if not url.startswith(("amqp://", "amqps://")):
+            raise ValueError("not amqp:// or amqps://")
+        p = pika.URLParameters(url)
+    except (ValueError, IndexError) as exc:
+        shown = url.split("@")[-1]
+        raise ConfigError(f"VWARD_AMQP_URLS: {shown!r} is not an AMQP URL ({exc})") from None
     if "@" not in url:
         p.credentials = pika.PlainCredentials(username, password)
     p.heartbeat = _HEARTBEAT
@@ -50,6 +75,7 @@ class Link:
         self.closing = False
         self.where = ""
 
+    @never_raises
     def open(self) -> None:
         self._timer = None
         params = self._params(self._urls[self._index % len(self._urls)])
@@ -67,6 +93,7 @@ class Link:
             log.info("%s: broker reachable again at %s", self.role, self.where)
         self._attempt, self._failing = 0, False
 
+    @never_raises
     def close(self) -> None:
         self.closing = True
         if self._timer is not None:
@@ -81,22 +108,19 @@ class Link:
             except AMQPError:
                 self._on_done()
 
+    @never_raises
     def _opened(self, conn) -> None:
-        try:
-            self._on_open(conn)
-        except Exception:
-            log.exception("%s: on_open failed", self.role)
+        self._on_open(conn)
 
+    @never_raises
     def _failed(self, conn, exc) -> None:
         self._conn = None
         self._retry(f"cannot connect to {self.where}: {exc!r}")
 
+    @never_raises
     def _closed(self, conn, exc) -> None:
         self._conn = None
-        try:
-            self._on_lost()
-        except Exception:
-            log.exception("%s: on_lost failed", self.role)
+        self._on_lost()
         self._retry(f"connection to {self.where} lost: {exc!r}")
 
     def _retry(self, why: str) -> None:
@@ -130,6 +154,7 @@ class FeedbackPublisher:
         self._seq = 0
         self._dropped = 0
 
+    @never_raises
     def send(self, key: str, payload: bytes) -> None:
         if len(self._held) >= _FEEDBACK_HELD:
             self._held.popleft()
@@ -139,13 +164,16 @@ class FeedbackPublisher:
         self._held.append((key, payload))
         self._drain()
 
+    @never_raises
     def _on_open(self, conn) -> None:
         conn.channel(on_open_callback=self._on_channel)
 
+    @never_raises
     def _on_channel(self, ch) -> None:
         ch.add_on_close_callback(self._on_channel_closed)
         ch.confirm_delivery(self._on_confirm, callback=lambda _: self._ready(ch))
 
+    @never_raises
     def _on_channel_closed(self, ch, reason) -> None:
         """Closed by the broker (the exchange missing?): start again on a new
         connection, so that what is held is published there."""
@@ -153,6 +181,7 @@ class FeedbackPublisher:
             log.error("the broker closed the feedback channel: %s", reason)
             ch.connection.close()
 
+    @never_raises
     def _ready(self, ch) -> None:
         self._channel, self._seq = ch, 0
         self.link.good()
@@ -170,6 +199,7 @@ class FeedbackPublisher:
             self._seq += 1
             self._unconfirmed[self._seq] = (key, payload)
 
+    @never_raises
     def _on_confirm(self, frame) -> None:
         m = frame.method
         tags = (
@@ -182,6 +212,7 @@ class FeedbackPublisher:
             if item is not None and isinstance(m, pika.spec.Basic.Nack):
                 log.warning("the broker refused a rejection on %s", names.topic_of(item[0]))
 
+    @never_raises
     def _on_lost(self) -> None:
         self._channel = None
         self._held.extendleft(reversed(self._unconfirmed.values()))
