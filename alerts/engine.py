@@ -372,9 +372,8 @@ def serve(settings: Settings, *, stop: threading.Event | None = None,
             signal.signal(sig, lambda *_: stop.set())
     outbox = Outbox(settings)
     outbox.start()
-    log.info("alerts engine %s started (wards: %s); publishing alert events to %s:%d",
-             settings.alerts_engine_id, ", ".join(wards_of(settings)) or "all",
-             settings.mqtt_host, settings.mqtt_port)
+    log.info("alerts engine %s started (wards: %s); publishing alert events to %s",
+             settings.alerts_engine_id, ", ".join(wards_of(settings)) or "all", outbox.where)
     attempt = 0
     try:
         while not stop.is_set():

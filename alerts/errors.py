@@ -38,3 +38,7 @@ class ScoringInputError(AlertsError, ValueError):
 
 class CommandError(AlertsError, WardError):
     """A command line the alerts commands cannot act on (a bad time, an unknown id)."""
+
+
+class OutboxError(AlertsError):
+    """The broker did not take an event; the watermark stays and the batch is retried."""

@@ -1,13 +1,16 @@
-"""Publish every alert event on MQTT, ``ward/v1/wards/{ward_id}/alerts``, QoS 1.
+"""Publish every alert event to the topic ``ward/v1/wards/{ward_id}/alerts``.
 
 Every row of alert_events (the engine's, and a clinician's acknowledgements
 and resolutions written by ward.clinical) goes out once, in (txid, event_id)
 order; the watermark in ``alert_outbox`` moves in the same transaction as
-the broker's acks are awaited.  Only events of transactions older than every
-running transaction are taken, so one that commits late behind a higher
-event_id is not skipped.  At least once: should the engine die after the
-broker acked and before the watermark committed, those events go out again
-(``event_id`` lets a subscriber drop the repeat).
+the broker's acks are awaited: RabbitMQ's publisher confirms (outbox_amqp.py,
+AMQP to the MQTT plugin's exchange, persistent) or an MQTT broker's QoS 1
+PUBACKs (outbox_mqtt.py).  MQTT subscribers of the topic get them either
+way.  Only events of transactions older than every running transaction are
+taken, so one that commits late behind a higher event_id is not skipped.
+At least once: should the engine die after the broker acked and before the
+watermark committed, those events go out again (``event_id`` lets a
+subscriber drop the repeat).
 """
 
 from __future__ import annotations
@@ -18,17 +21,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import paho.mqtt.client as mqtt
 import psycopg
-from paho.mqtt.enums import CallbackAPIVersion
 
+from alerts.errors import OutboxError
+from alerts.outbox_amqp import AmqpPublisher
+from alerts.outbox_mqtt import MqttPublisher
+from ward import broker_names as names
 from ward.domain import alerts_topic
 from ward.settings import Settings
 
 log = logging.getLogger("alerts.outbox")
 
 _BATCH = 500  # events per publishing transaction
-_ACK_TIMEOUT = 10.0  # [s] for the broker's PUBACKs
+_ACK_TIMEOUT = 10.0  # [s] for the broker's confirms (or PUBACKs) of one batch
 
 _PENDING = """
 SELECT e.txid::text, e.event_id, e.alert_id, e.time, e.event, e.severity, e.state, e.actor,
@@ -90,43 +95,28 @@ def _iso(t: datetime) -> str:
     return t.isoformat().replace("+00:00", "Z")
 
 
-class OutboxError(Exception):
-    """The broker did not take an event; the watermark stays and the batch is retried."""
-
-
 class Outbox:
-    """A paho client that publishes pending events; the ward's service credentials."""
+    """Publishes pending events through the configured broker, with the
+    ward's service credentials: over AMQP to RabbitMQ (publisher confirms),
+    or over MQTT to any other broker (PUBACKs)."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2,
-                                  client_id=f"{settings.alerts_engine_id}-outbox",
-                                  protocol=mqtt.MQTTv5)
-        self.client.username_pw_set(settings.mqtt_username, settings.mqtt_password)
-        self.client.max_inflight_messages_set(_BATCH)
-        self.client.on_connect = self._on_connect
-        self.client.on_disconnect = self._on_disconnect
-        self.connected = False
+        self.publisher = _publisher(settings)
 
-    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
-        self.connected = not reason_code.is_failure
-        if reason_code.is_failure:
-            log.error("the broker refused the alerts engine: %s", reason_code)
-        else:
-            log.info("connected to the broker at %s:%d", self.settings.mqtt_host,
-                     self.settings.mqtt_port)
+    @property
+    def connected(self) -> bool:
+        return self.publisher.connected
 
-    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
-        self.connected = False
-        log.warning("disconnected from the broker (%s); reconnecting", reason_code)
+    @property
+    def where(self) -> str:
+        return self.publisher.where
 
     def start(self) -> None:
-        self.client.connect_async(self.settings.mqtt_host, self.settings.mqtt_port, keepalive=30)
-        self.client.loop_start()
+        self.publisher.start()
 
     def stop(self) -> None:
-        self.client.disconnect()
-        self.client.loop_stop()
+        self.publisher.stop()
 
     def publish_pending(self, conn: psycopg.Connection) -> int:
         """Publish what is pending, batch by batch; returns how many were published."""
@@ -151,22 +141,24 @@ class Outbox:
             rows = [EventRow(*r) for r in conn.execute(_PENDING, (*mark, _BATCH)).fetchall()]
             if not rows:
                 return 0
-            infos = []
-            for row in rows:
-                topic, payload = event_message(row)
-                info = self.client.publish(topic, payload, qos=1)
-                if info.rc != mqtt.MQTT_ERR_SUCCESS:
-                    raise OutboxError(f"cannot publish event {row.event_id}: rc {info.rc}")
-                infos.append(info)
-            for row, info in zip(rows, infos, strict=True):
-                try:
-                    info.wait_for_publish(_ACK_TIMEOUT)
-                except (RuntimeError, ValueError) as exc:
-                    raise OutboxError(f"cannot publish event {row.event_id}: {exc}") from exc
-                if not info.is_published():
-                    raise OutboxError(f"the broker did not ack event {row.event_id}")
+            # Returns once the broker has taken every one (raises otherwise,
+            # and the transaction rolls back with the watermark unmoved).
+            self.publisher.publish([event_message(row) for row in rows], timeout=_ACK_TIMEOUT)
             last = rows[-1]
             conn.execute("UPDATE alert_outbox SET txid = %s::xid8, event_id = %s,"
                          " published = published + %s, published_at = clock_timestamp()",
                          (last.txid, last.event_id, len(rows)))
         return len(rows)
+
+
+def _publisher(settings: Settings) -> AmqpPublisher | MqttPublisher:
+    client_id = f"{settings.alerts_engine_id}-outbox"
+    if settings.broker == names.RABBITMQ:
+        from ward.rabbitmq_config import amqp_urls
+
+        return AmqpPublisher(amqp_urls(settings), username=settings.mqtt_username,
+                             password=settings.mqtt_password, name=client_id)
+    return MqttPublisher(host=settings.mqtt_host, port=settings.mqtt_port,
+                         protocol=names.mqtt_protocol(settings), username=settings.mqtt_username,
+                         password=settings.mqtt_password, client_id=client_id,
+                         max_inflight=_BATCH)

@@ -1,5 +1,11 @@
 """paho callbacks only: turn each message into a `Received`, queue it, and
-ack it when the writer says it is committed (conventions.md §1, §3)."""
+ack it when the writer says it is committed (conventions.md §1, §3).
+
+The MQTT v5 path (`VWARD_BROKER=mqtt`): a persistent session on the shared
+subscription.  It subscribes on every connect, whatever "session present"
+says (Mosquitto restores a session from its persistence file after a crash,
+but not its shared subscriptions), and reconnects within a second of the
+broker's return (`retry_delay`)."""
 
 from __future__ import annotations
 
@@ -7,6 +13,7 @@ import logging
 import queue
 import struct
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -22,6 +29,23 @@ from ward.domain import INGEST_SESSION_EXPIRY, INGEST_SUBSCRIPTIONS
 
 log = logging.getLogger(__name__)
 _PUBACK = struct.Struct("!BBH")  # PUBACK fixed header, remaining length 2, packet id
+
+# Reconnecting: every _FAST_RETRY_S while the broker has been away less than
+# _FAST_FOR_S, then less often, up to _SLOW_RETRY_S.  paho's own doubling
+# reached 30 s within a broker restart, and until the worker resubscribed the
+# broker answered every reading "no matching subscribers" and dropped it.
+_FAST_RETRY_S = 0.5
+_FAST_FOR_S = 60.0
+_SLOW_RETRY_S = 30.0
+
+
+def retry_delay(away_s: float) -> float:
+    """Seconds before the next attempt to connect, the broker unreachable for
+    `away_s` [s]: a restart is caught within a second; an outage of minutes
+    costs a refused connection every 6-30 s."""
+    if away_s < _FAST_FOR_S:
+        return _FAST_RETRY_S
+    return min(_SLOW_RETRY_S, away_s / 10)
 
 
 class IngestClient:
@@ -52,8 +76,10 @@ class IngestClient:
             CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5, manual_ack=True
         )
         c.username_pw_set(username, password)
-        c.reconnect_delay_set(min_delay=1, max_delay=30)
+        self._away_since: float | None = None  # first failed attempt since the last connection
+        self._retry_in(_FAST_RETRY_S, c)
         c.on_connect = self._on_connect
+        c.on_connect_fail = self._on_connect_fail
         c.on_disconnect = self._on_disconnect
         c.on_message = self._on_message
         self._client = c
@@ -124,20 +150,40 @@ class IngestClient:
     def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False) -> None:
         self._client.publish(topic, payload, qos=qos, retain=retain)
 
+    # -- reconnecting -----------------------------------------------------------
+
+    @staticmethod
+    def _retry_in(delay: float, client: mqtt.Client) -> None:
+        # Both bounds equal: paho waits exactly `delay` before its next attempt
+        # (its doubling starts over at every call).  paho takes fractions.
+        client.reconnect_delay_set(min_delay=delay, max_delay=delay)  # type: ignore[arg-type]
+
+    def _away(self, client: mqtt.Client) -> None:
+        """The broker could not be reached, or dropped us: schedule the next attempt."""
+        now = time.monotonic()
+        if self._away_since is None:
+            self._away_since = now
+        self._retry_in(retry_delay(now - self._away_since), client)
+
     # -- callbacks: tiny, never raising ---------------------------------------
 
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
         try:
             if reason_code.is_failure:
                 log.error("broker refused the connection: %s", reason_code)
+                self._away(client)
                 self._on_state(f"refused: {reason_code}")
                 return
+            self._away_since = None
+            self._retry_in(_FAST_RETRY_S, client)
             log.info(
-                "connected to %s:%s (session present: %s)",
+                "connected to %s:%s (session present: %s); subscribing",
                 self._host,
                 self._port,
                 flags.session_present,
             )
+            # Whatever "session present" says: a restarted Mosquitto restores
+            # the session but not its shared subscriptions.
             opts = SubscribeOptions(qos=1)
             client.subscribe([(t, opts) for t in INGEST_SUBSCRIPTIONS])
             self._connected.set()
@@ -145,11 +191,18 @@ class IngestClient:
         except Exception:
             log.exception("on_connect failed")
 
+    def _on_connect_fail(self, client, userdata) -> None:
+        try:
+            self._away(client)
+        except Exception:
+            log.exception("on_connect_fail failed")
+
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
         try:
             with self._lock:
                 self._generation += 1
             self._connected.clear()
+            self._away(client)
             log.warning("disconnected from broker (%s); reconnecting", reason_code)
             self._on_state("disconnected")
         except Exception:

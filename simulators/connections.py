@@ -19,7 +19,7 @@ from collections import Counter, deque
 from collections.abc import Callable, Sequence
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 
 from simulators import messages as m
 from simulators.errors import SimulatorError
@@ -55,7 +55,7 @@ class Connections:
         *,
         host: str,
         port: int,
-        protocol: int,
+        protocol: MQTTProtocolVersion,
         keepalive: int = 60,
         wave: int = 64,
         monotonic: Callable[[], float] = time.monotonic,

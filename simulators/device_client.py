@@ -12,7 +12,7 @@ import threading
 from typing import Any
 
 import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
 
@@ -30,7 +30,8 @@ def status_topic(device_id: str) -> str:
 
 class DeviceClient:
     def __init__(self, *, host: str, port: int, device_id: str, password: str,
-                 protocol: int, username: str | None = None, will: bool = True) -> None:
+                 protocol: MQTTProtocolVersion, username: str | None = None,
+                 will: bool = True) -> None:
         self.device_id = device_id
         self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"dev-{device_id}",
                                    protocol=protocol)

@@ -13,6 +13,8 @@ from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+from paho.mqtt.enums import MQTTProtocolVersion
+
 from simulators import messages as m
 from simulators.connections import DROPPED, FAILED, POLL_S, Connections
 from simulators.pacing import LagRecorder, Progress, RunReport, Timeline
@@ -43,7 +45,7 @@ class Runner:
         *,
         host: str,
         port: int,
-        protocol: int,
+        protocol: MQTTProtocolVersion,
         wave: int = 64,
         slice_real_s: float = 0.5,
         progress: Callable[[Progress], None] | None = None,

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from paho.mqtt.client import MQTTv5, MQTTv311
+from paho.mqtt.enums import MQTTProtocolVersion
 
 if TYPE_CHECKING:
     from ward.settings import Settings
@@ -49,7 +50,7 @@ def topic_of(key: str) -> str:
     return key.translate(_SWAP)
 
 
-def mqtt_protocol(settings: Settings) -> int:
+def mqtt_protocol(settings: Settings) -> MQTTProtocolVersion:
     """paho's protocol constant for our MQTT clients: RabbitMQ 3.10 speaks
     MQTT 3.1.1 only; any other broker (`VWARD_BROKER=mqtt`) is spoken to in v5,
     which the shared-subscription ingest path needs."""

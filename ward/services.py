@@ -427,8 +427,10 @@ def ensure_ingest_session(settings: Settings, *, broker_started: bool = True) ->
         return f"ingest worker {worker} is running: its session is left to it"
     done = threading.Event()
     state: dict[str, Any] = {}
+    # manual_ack: whatever the session holds is sent to us as soon as we
+    # connect, and must stay unacked, for the worker (paho would ack it).
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=worker, protocol=mqtt.MQTTv5,
-                         reconnect_on_failure=False)
+                         reconnect_on_failure=False, manual_ack=True)
     client.username_pw_set(settings.mqtt_username, settings.mqtt_password)
 
     def on_connect(c, userdata, flags, reason_code, properties):
@@ -581,8 +583,13 @@ def up(settings: Settings, *, nodes: int | None = None,
         was_running = broker_pid(settings) is not None
         with db.connect(settings) as conn:
             hashes = devices.password_hashes(conn)
-        start_broker(settings, hashes)
+        # A Mosquitto we start has lost its shared subscriptions (a crash, a
+        # restart): devices are let in only once the ingest session has
+        # subscribed again, or what they publish first finds no subscriber.
+        start_broker(settings, hashes if was_running else {})
         session = ensure_ingest_session(settings, broker_started=not was_running)
+        if not was_running:
+            write_broker_credentials(settings, hashes)
         done.append(
             ("Mosquitto already running" if was_running else "started Mosquitto")
             + f" on {settings.mqtt_host}:{settings.mqtt_port}"
