@@ -1,7 +1,8 @@
 """Fixtures that start the real services the ward uses: a PostgreSQL server
-with TimescaleDB and a Mosquitto broker, each on free ports and in a data
-directory of the test run's own, started by the project's own code
-(`ward.services.up`) and removed afterwards."""
+with TimescaleDB and the broker (a RabbitMQ node, or Mosquitto with
+VWARD_BROKER=mqtt), each on free ports and in a data directory of the test
+run's own, started by the project's own code (`ward.services.up`) and
+stopped and removed afterwards, with nothing left running."""
 
 from __future__ import annotations
 

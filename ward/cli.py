@@ -69,7 +69,7 @@ def _cmd_status(args: argparse.Namespace, settings: Settings) -> int:
 # ---------------------------------------------------------------- devices
 
 
-def _sync_broker(settings: Settings, conn) -> None:
+def _sync_broker(settings: Settings, conn, device_id: str) -> None:
     from ward import services
 
     if not services.manages_broker_users(settings):
@@ -79,7 +79,7 @@ def _sync_broker(settings: Settings, conn) -> None:
             file=sys.stderr,
         )
         return
-    services.sync_broker(settings, conn)
+    services.sync_broker(settings, conn, new=[device_id])
 
 
 def _cmd_device_add(args: argparse.Namespace, settings: Settings) -> int:
@@ -98,7 +98,7 @@ def _cmd_device_add(args: argparse.Namespace, settings: Settings) -> int:
         new = devices.NewDevice(args.device_id, args.patient, args.ward, args.kind)
         passwords = devices.register_devices(conn, [new], valid_from=start, now=now)
         refused = devices.refused_unassigned(conn, args.device_id, start)
-        _sync_broker(settings, conn)
+        _sync_broker(settings, conn, args.device_id)
     topic = f"ward/v1/devices/{args.device_id}/readings"
     since = f" from {times.iso(start)}" if start < now else ""
     print(f"device {args.device_id} assigned to patient {args.patient} on ward {args.ward}{since}")

@@ -282,9 +282,16 @@ def password_hashes(conn: psycopg.Connection) -> dict[str, str]:
     return dict(conn.execute("SELECT device_id, mqtt_password_hash FROM devices").fetchall())
 
 
-def rabbitmq_hashes(conn: psycopg.Connection) -> list[tuple[str, str | None]]:
-    """(device id, RabbitMQ hash) of every device; NULL for one registered
-    before migration 009 (registering it again gives it one)."""
+def rabbitmq_hashes(
+    conn: psycopg.Connection, device_ids: list[str] | None = None
+) -> list[tuple[str, str | None]]:
+    """(device id, RabbitMQ hash) of every device, or of those named; NULL for
+    one registered before migration 009 (registering it again gives it one)."""
+    if device_ids is not None:
+        return conn.execute(
+            "SELECT device_id, rabbitmq_password_hash FROM devices WHERE device_id = ANY(%s)"
+            " ORDER BY device_id", (device_ids,)
+        ).fetchall()
     return conn.execute(
         "SELECT device_id, rabbitmq_password_hash FROM devices ORDER BY device_id"
     ).fetchall()

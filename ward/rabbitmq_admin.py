@@ -92,12 +92,22 @@ class SyncResult:
 
 
 def sync_users(
-    settings: Settings, device_rows: Iterable[tuple[str, str | None]]
+    settings: Settings, device_rows: Iterable[tuple[str, str | None]], *, full: bool = True
 ) -> SyncResult:
     """Make the broker's users the database's: the service user and every
     device (id, RabbitMQ hash) with exactly its rights; only what differs is
-    imported, users the database does not know are deleted."""
+    imported, users the database does not know are deleted.  With `full`
+    false, `device_rows` are just devices registered now: they are imported
+    as they are, without reading the broker's 10,000 other users first."""
     started = time.perf_counter()
+    if not full:
+        changes = cfg.UserChanges(
+            imports=[cfg.definitions(cfg.device_users(device_rows,
+                                                      reserved=[settings.mqtt_username]))],
+            delete=[])
+        with client(settings) as api:
+            import_definitions(api, changes.imports[0])
+        return SyncResult(len(changes.imports[0]["users"]), 0, time.perf_counter() - started)
     with client(settings) as api:
         users = _call(api, "GET", "/users")
         present = {u["name"]: u.get("password_hash") for u in users}

@@ -285,19 +285,22 @@ def broker_pid(settings: Settings) -> int | None:
     return pid if processes.running(pid) else None
 
 
-def sync_broker(settings: Settings, conn: psycopg.Connection | None = None) -> str:
+def sync_broker(settings: Settings, conn: psycopg.Connection | None = None, *,
+                new: list[str] | None = None) -> str:
     """Give the broker `vward up` runs the database's device credentials:
-    RabbitMQ's users through its management API (only what changed), or
+    RabbitMQ's users through its management API (only what changed; only the
+    devices `new` when they are named, as after a registration), or
     Mosquitto's password and ACL files.  Returns a line for the operator."""
     from ward import devices
 
     if conn is None:
         with db.connect(settings) as own:
-            return sync_broker(settings, own)
+            return sync_broker(settings, own, new=new)
     if settings.broker == RABBITMQ:
         from ward import rabbitmq_admin
 
-        r = rabbitmq_admin.sync_users(settings, devices.rabbitmq_hashes(conn))
+        r = rabbitmq_admin.sync_users(settings, devices.rabbitmq_hashes(conn, new),
+                                      full=new is None)
         return (f"broker users: {r.imported} created or updated, {r.deleted} removed"
                 f" ({r.seconds:.1f} s)")
     _write_mosquitto_credentials(settings, devices.password_hashes(conn))

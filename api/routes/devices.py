@@ -34,9 +34,11 @@ def register(body: schemas.DeviceRegister, request: Request, admin: AdminUser, c
     start = _start(body.valid_from, now, cfg)
     done = admission.register_device(conn, body.device_id, body.patient_id, body.kind,
                                      replace=body.replace, now=now, valid_from=start)
-    if not cfg.mqtt_external:
-        # The broker's password file is written from the database (ward/services.py).
-        services.write_broker_credentials(cfg, devices.password_hashes(conn))
+    synced = services.manages_broker_users(cfg)
+    if synced:
+        # The broker's users come from the database (ward/services.py), through this
+        # connection so that a registration not yet committed is seen.
+        services.sync_broker(cfg, conn, new=[done.device_id])
     return schemas.DeviceRegistered(
         device_id=done.device_id, patient_id=done.patient_id, ward_id=done.ward_id,
         mqtt=schemas.MqttCredentials(host=cfg.mqtt_host, port=cfg.mqtt_port,
@@ -44,7 +46,7 @@ def register(body: schemas.DeviceRegister, request: Request, admin: AdminUser, c
                                      topic=f"ward/v1/devices/{done.device_id}/readings"),
         token=done.token,
         readings_url=str(request.url_for("ingest_readings", device_id=done.device_id)),
-        broker_synced=not cfg.mqtt_external,
+        broker_synced=synced,
         refused_unassigned=devices.refused_unassigned(conn, done.device_id, start))
 
 

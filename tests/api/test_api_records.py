@@ -10,7 +10,8 @@ import api_fixtures
 import pytest
 from conftest import unique
 
-from ward import mqtt_auth
+from ward import mqtt_auth, rabbitmq_admin
+from ward.broker_names import RABBITMQ
 from ward.services import Paths
 
 pytestmark = [pytest.mark.db]
@@ -62,7 +63,12 @@ def test_register_returns_working_credentials_and_syncs_the_broker(web, admin, s
     stored = conn.execute("SELECT mqtt_password_hash FROM devices WHERE device_id = %s",
                           (device_id,)).fetchone()[0]
     assert mqtt_auth.verify_password(body["mqtt"]["password"], stored)
-    assert f"{device_id}:" in Paths(services_up.home).broker_passwd.read_text()
+    if services_up.broker == RABBITMQ:
+        with rabbitmq_admin.client(services_up) as api:
+            user = api.get(f"/users/{device_id}").json()
+        assert mqtt_auth.rabbitmq_verify(body["mqtt"]["password"], user["password_hash"])
+    else:
+        assert f"{device_id}:" in Paths(services_up.home).broker_passwd.read_text()
     devices = {d["device_id"]: d for d in web.get("/api/v1/devices", headers=admin.headers).json()}
     assert devices[device_id]["patient_id"] == patient_id
     # Registered already: refused unless replace, which gives new credentials.

@@ -241,3 +241,27 @@ def test_an_external_rabbitmq_gets_the_topology_and_users_when_given_its_admin_p
                                             "database_url": services_up.dsn})
     assert services.manages_broker_users(elsewhere) is False
     assert "note: external RabbitMQ" in services.up(elsewhere)[-1]
+
+
+def test_vward_device_add_creates_the_broker_user_the_device_connects_with(services_up):
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT, service_env
+
+    device_id = unique("cli")
+    proc = subprocess.run(
+        [sys.executable, "-m", "ward.cli", "device", "add", device_id, "--patient",
+         unique("pat"), "--ward", "ward-test"], env=service_env(services_up),
+        capture_output=True, text=True, cwd=ROOT, timeout=60, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    password = proc.stdout.strip().splitlines()[-1]
+    client = Client(services_up, device_id, password)
+    try:
+        assert client.accepted()
+    finally:
+        client.close()
+    with rabbitmq_admin.client(services_up) as api:
+        topic = api.get(f"/users/{device_id}/topic-permissions").json()
+    assert [(t["exchange"], t["write"]) for t in topic] == [
+        (names.MQTT_EXCHANGE, cfg.device_rights(device_id).topic_write)]
