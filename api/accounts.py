@@ -69,8 +69,10 @@ def list_users(conn: psycopg.Connection) -> list[UserRow]:
 
 def authenticate(conn: psycopg.Connection, name: str, password: str) -> auth.User | None:
     """The user whose name and password these are, else None."""
-    row = conn.execute("SELECT user_id, name, role, password_hash FROM users WHERE name = %s",
-                       (name,)).fetchone()
+    # A name no user can have (a NUL, a lone surrogate: the database cannot
+    # even be asked about it) is looked up nowhere.
+    row = (conn.execute("SELECT user_id, name, role, password_hash FROM users WHERE name = %s",
+                        (name,)).fetchone() if auth.valid_name(name) else None)
     if row is None:
         # Spend the same time as a real check, so that timing does not tell
         # which names exist.
@@ -79,6 +81,21 @@ def authenticate(conn: psycopg.Connection, name: str, password: str) -> auth.Use
     if not auth.verify_password(password, row[3]):
         return None
     return auth.User(row[0], row[1], row[2])
+
+
+def set_password(conn: psycopg.Connection, name: str, password: str) -> None:
+    """A new password; the user's dashboard sessions end (whoever knew the old
+    one is signed out), their bearer tokens stay (revoke those one by one)."""
+    if len(password) < 8:
+        raise WardError("a password has at least 8 characters")
+    hashed = auth.hash_password(password)
+    with conn.transaction():
+        user = conn.execute("UPDATE users SET password_hash = %s WHERE name = %s"
+                            " RETURNING user_id", (hashed, name)).fetchone()
+        if user is None:
+            raise NotFound(f"no user {name}")
+        conn.execute("UPDATE sessions SET ended_at = now() WHERE user_id = %s"
+                     " AND ended_at IS NULL", (user[0],))
 
 
 @functools.cache

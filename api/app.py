@@ -17,17 +17,18 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import psycopg
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from psycopg_pool import ConnectionPool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api import fhir, pages
+from api import answers, fhir, pages, schemas
 from api.gate import ROLE_HEADER, USER_HEADER, Gate, ServerTiming
 from api.ingestion import Ingestor
-from api.routes import alerts, auth, devices, login, observations, patients, wards
+from api.routes import alerts, audit, auth, devices, login, observations, patients, unknown, wards
 from api.routes import fhir as fhir_routes
 from api.routes import health as health_routes
 from api.routes import ingest as ingest_routes
@@ -115,7 +116,8 @@ async def _ward_error(request: Request, exc: Exception) -> Response:
 
 def _error(request: Request, status: int, detail: str) -> Response:
     if request.url.path.startswith("/fhir"):
-        code = {401: "login", 403: "forbidden", 404: "not-found"}.get(status, "invalid")
+        code = {401: "login", 403: "forbidden", 404: "not-found",
+                405: "not-supported"}.get(status, "invalid")
         return JSONResponse(fhir.operation_outcome(code, detail), status_code=status,
                             media_type="application/fhir+json")
     return JSONResponse({"detail": detail}, status_code=status)
@@ -123,6 +125,12 @@ def _error(request: Request, status: int, detail: str) -> Response:
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    if isinstance(exc.__cause__, UnicodeDecodeError):
+        # FastAPI's own 400 for a JSON body that is not UTF-8: an invalid body
+        # like any other (422, where and why), as the schema documents.
+        return await _validation_error(request, RequestValidationError([{
+            "loc": ("body",), "msg": f"the body is not UTF-8 text: {exc.__cause__.reason}",
+            "type": "json_invalid"}]))
     if request.url.path.startswith("/fhir"):
         response = _error(request, exc.status_code, str(exc.detail))
         response.headers.update(exc.headers or {})
@@ -164,6 +172,22 @@ def _dashboard(app: FastAPI, settings: Settings) -> WSGIApp | None:
     return dash_app.server
 
 
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's schema, with our 422: `detail` a list of where and why, or a
+    sentence (schemas.InvalidOut)."""
+    if app.openapi_schema is None:
+        spec = get_openapi(title=app.title, version=app.version, description=app.description,
+                           routes=app.routes, tags=app.openapi_tags)
+        components = spec.setdefault("components", {}).setdefault("schemas", {})
+        if "HTTPValidationError" in components:
+            invalid = schemas.InvalidOut.model_json_schema(
+                ref_template="#/components/schemas/{model}")
+            components.update(invalid.pop("$defs", {}))
+            components["HTTPValidationError"] = invalid
+        app.openapi_schema = spec
+    return app.openapi_schema
+
+
 def create_app(settings: Settings, *, frontend: WSGIApp | None = _AUTO) -> FastAPI:
     """The whole web app.  `frontend` is the WSGI app to mount at "/"
     (default: the Dash dashboard if installed; None: the placeholder)."""
@@ -172,10 +196,12 @@ def create_app(settings: Settings, *, frontend: WSGIApp | None = _AUTO) -> FastA
     app.state.settings = settings
     app.state.ingestor = Ingestor(settings)
     app.state.on_shutdown = []
-    for module in (auth, patients, devices, ingest_routes, observations, alerts, wards,
-                   fhir_routes, login):
-        app.include_router(module.router)
+    for module in (auth, patients, devices, ingest_routes, observations, alerts, wards, audit):
+        app.include_router(module.router, responses=answers.SIGNED_IN)
+    app.include_router(fhir_routes.router, responses=answers.FHIR)
+    app.include_router(login.router)
     app.include_router(health_routes.router)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     app.add_exception_handler(WardError, _ward_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
@@ -187,13 +213,9 @@ def create_app(settings: Settings, *, frontend: WSGIApp | None = _AUTO) -> FastA
         database, the broker, alerting) is GET /api/v1/health."""
         return {"ok": True}
 
-    # Unknown API paths answer as the API does, not with the dashboard's page.
-    @app.api_route("/api/{rest:path}", methods=["GET", "POST", "PUT", "DELETE", "PATCH"],
-                   include_in_schema=False)
-    @app.api_route("/fhir/{rest:path}", methods=["GET", "POST", "PUT", "DELETE", "PATCH"],
-                   include_in_schema=False)
-    def no_such_route(rest: str) -> None:
-        raise HTTPException(404, "no such endpoint: see /docs")
+    # Unknown API paths, and known ones with another method, answer as the API
+    # does (401, 404, 405), never with the dashboard's page: after every route.
+    unknown.install(app)
 
     if frontend is _AUTO:
         frontend = _dashboard(app, settings)

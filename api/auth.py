@@ -64,8 +64,10 @@ def hash_password(password: str, *, salt: bytes | None = None, n: int = _SCRYPT_
                   r: int = _SCRYPT_R, p: int = _SCRYPT_P) -> str:
     """`scrypt$N$r$p$salt$key`, for the users table."""
     salt = salt if salt is not None else secrets.token_bytes(_SALT_BYTES)
-    key = hashlib.scrypt(password.encode(), salt=salt, n=n, r=r, p=p, dklen=_KEY_BYTES,
-                         maxmem=256 * n * r + 1024 * 1024)
+    # surrogatepass: a lone surrogate (valid JSON, no valid UTF-8) is hashed,
+    # not raised; every other password encodes as plain UTF-8.
+    key = hashlib.scrypt(password.encode("utf-8", "surrogatepass"), salt=salt, n=n, r=r, p=p,
+                         dklen=_KEY_BYTES, maxmem=256 * n * r + 1024 * 1024)
     return f"scrypt${n}${r}${p}${_b64(salt)}${_b64(key)}"
 
 

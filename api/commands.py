@@ -25,6 +25,24 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="do nothing (and succeed) when the user exists already")
     a.set_defaults(func=_cmd_user_add)
     users.add_parser("list", help="users, roles and token use").set_defaults(func=_cmd_user_list)
+    pw = users.add_parser("password", help="give a user a new password; prints it when it is"
+                          " generated")
+    pw.add_argument("name")
+    pw.add_argument("--password", help="at least 8 characters; left out, one is generated")
+    pw.set_defaults(func=_cmd_user_password)
+    un = users.add_parser("unlock", help="lift the lock-out of an account (or of an address)"
+                          " after repeated failed sign-ins; without arguments, list the locks")
+    un.add_argument("name", nargs="?", help="the account to unlock")
+    un.add_argument("--address", help="unlock this client address instead (as listed)")
+    un.set_defaults(func=_cmd_user_unlock)
+
+    au = sub.add_parser("audit", help="who read a patient's record, when and through what"
+                        " (API, FHIR, dashboard), newest first")
+    au.add_argument("--patient", required=True)
+    au.add_argument("--since", metavar="TIME",
+                    help="ISO 8601 (naive = UTC) or an age such as 90m, 2h, 1d")
+    au.add_argument("--limit", type=int, default=1000)
+    au.set_defaults(func=_cmd_audit)
 
 
 def _cmd_user_add(args: argparse.Namespace, settings: Settings) -> int:
@@ -59,6 +77,86 @@ def _cmd_user_list(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _cmd_user_password(args: argparse.Namespace, settings: Settings) -> int:
+    from api import accounts, auth, signin
+    from ward import db
+    from ward.errors import WardError
+
+    password = args.password or auth.new_password()
+    if not settings.demo and password == signin.PUBLIC_PASSWORD:
+        raise WardError("that is the public demo password: choose another")
+    with db.connect(settings, autocommit=True) as conn:
+        accounts.set_password(conn, args.name, password)
+    print(f"user {args.name}: password changed; their sessions are ended, their tokens kept")
+    if not args.password:
+        print(f"password: {password}")
+    return 0
+
+
+def _cmd_user_unlock(args: argparse.Namespace, settings: Settings) -> int:
+    import getpass
+    from datetime import UTC, datetime
+
+    from api import signin, throttle
+    from ward import db
+    from ward.errors import WardError
+
+    now = datetime.now(UTC)
+    with db.connect(settings, autocommit=True) as conn:
+        if args.name is None and args.address is None:
+            locks = signin.live_locks(conn, now)
+            for lock in locks:
+                print(f"{lock.scope:<8} {lock.key:<40} until {lock.locked_until:%Y-%m-%d %H:%M}"
+                      f" UTC, {lock.failures} failures, last from {lock.last_address}")
+            print(f"{len(locks)} locks")
+            return 0
+        if args.name is not None and args.address is not None:
+            raise WardError("give an account name or --address, not both")
+        scope: throttle.Scope = "account" if args.name is not None else "address"
+        key = args.name if args.name is not None else throttle.address_key(args.address)
+        lifted = signin.lift(conn, scope, key, by=f"{getpass.getuser()} (vward user unlock)",
+                             now=now)
+    if not lifted:
+        print(f"{scope} {key} is not locked")
+        return 1
+    print(f"{scope} {key} unlocked")
+    return 0
+
+
+def _cmd_audit(args: argparse.Namespace, settings: Settings) -> int:
+    from datetime import UTC, datetime
+
+    from ward import access_log, db, times
+
+    since = times.parse_time(args.since, datetime.now(UTC)) if args.since else None
+    with db.connect(settings, autocommit=True) as conn:
+        rows = access_log.list_reads(conn, args.patient, since=since, limit=args.limit)
+    print(f"{'TIME (UTC)':<20} {'WHO':<24} {'ROLE':<10} {'VIA':<10} {'WHAT':<14} ADDRESS")
+    for r in rows:
+        print(f"{times.iso(r.at):<20} {r.actor:<24} {r.role:<10} {r.via:<10} {r.what:<14}"
+              f" {r.address or '-'}")
+    print(f"{len(rows)} reads of patient {args.patient}"
+          + (f" since {times.iso(since)}" if since else ""))
+    return 0
+
+
+def public_password_users(settings: Settings) -> list[str]:
+    """Users whose password is the public demo one (each checked by scrypt, a
+    few at a time: ~50 ms each)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from api import auth, signin
+    from ward import db
+
+    with db.connect(settings, autocommit=True) as conn:
+        if conn.execute("SELECT to_regclass('users')").fetchone() == (None,):
+            return []
+        rows = conn.execute("SELECT name, password_hash FROM users ORDER BY name").fetchall()
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        public = pool.map(lambda row: auth.verify_password(signin.PUBLIC_PASSWORD, row[1]), rows)
+        return [name for (name, _), is_public in zip(rows, public, strict=True) if is_public]
+
+
 def ensure_demo_user(settings: Settings) -> str:
     """In demo mode, a clinician to sign in with: `demo` and settings.demo_password."""
     from api import accounts
@@ -88,6 +186,11 @@ def _cmd_web(args: argparse.Namespace, settings: Settings) -> int:
           flush=True)
     if settings.demo:
         print(ensure_demo_user(settings), flush=True)
+    else:
+        for name in public_password_users(settings):
+            print(f"warning: user {name} has the public demo password and cannot sign in while"
+                  f" VWARD_DEMO is false: give it a new one with `vward user password {name}`",
+                  flush=True)
     # uvicorn stops gracefully on SIGINT and SIGTERM (requests finished, at
     # most _GRACE s; the pool closed), then raises the signal again under the
     # handlers it found: SIGTERM's default would end a clean stop as killed

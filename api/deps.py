@@ -3,7 +3,7 @@ app's pool, and who is asking (conventions.md §6)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -12,6 +12,7 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
 from api import accounts, auth
+from ward import access_log
 from ward.settings import Settings
 
 
@@ -83,3 +84,20 @@ def current_device(who: Principal) -> auth.DeviceIdentity:
 
 
 CurrentDevice = Annotated[auth.DeviceIdentity, Depends(current_device)]
+
+
+def read_log(request: Request, user: CurrentUser, conn: Conn) -> Callable[[str, str], None]:
+    """Record a read of a patient's data by the signed-in person: call it with
+    the patient's id and what was read, once the patient is known to exist
+    (one insert per request; ward/access_log.py)."""
+    via: access_log.Via = "fhir" if request.url.path.startswith("/fhir") else "api"
+    address = request.client.host if request.client else None
+
+    def record(patient_id: str, what: str) -> None:
+        access_log.record(conn, access_log.Read(user.name, user.role, patient_id, via, what,
+                                                address), datetime.now(UTC))
+
+    return record
+
+
+ReadLog = Annotated[Callable[[str, str], None], Depends(read_log)]

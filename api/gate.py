@@ -4,8 +4,10 @@ Every request first loses any X-Vward-User / X-Vward-Role header it came
 with (also their underscore spellings, which WSGI folds into the same
 environ key), so these headers can only ever come from here.  Then:
 
-* /api, /fhir, /login, /logout, /healthz pass on untouched: the API's routes
-  check bearer tokens and cookies themselves (401/403 as JSON).
+* Every path beginning /api or /fhir, and /login, /logout, /healthz pass on
+  untouched: the API's routes check bearer tokens and cookies themselves
+  (401/403 as JSON), and paths no route serves answer as the API does
+  (api/routes/unknown.py), never with the dashboard's page.
 * Everything else (the Dash app, /docs, /redoc, /openapi.json) needs a
   signed-in person.  With a valid session cookie (or a user's bearer token)
   the request passes on with `X-Vward-User: name` and `X-Vward-Role: role`
@@ -30,8 +32,8 @@ from api import accounts, auth
 USER_HEADER = "X-Vward-User"
 ROLE_HEADER = "X-Vward-Role"
 _TRUSTED = {USER_HEADER.lower(), ROLE_HEADER.lower()}
-_OPEN_PREFIXES = ("/api/", "/fhir/")
-_OPEN_PATHS = {"/api", "/fhir", "/login", "/logout", "/healthz"}
+_OPEN_PREFIXES = ("/api", "/fhir")
+_OPEN_PATHS = {"/login", "/logout", "/healthz"}
 
 
 def _is_open(path: str) -> bool:

@@ -4,20 +4,84 @@ are read into them with from_attributes."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    StrictBool,
+)
 
 
 class _Out(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
+class _In(BaseModel):
+    """A request body: strict, as its schema says (`"changed_management": 0` is
+    no boolean, `"1.5"` no number).  FastAPI validates the parsed JSON in
+    Python mode, where strict would refuse every time as text: `Time` is lax."""
+
+    model_config = ConfigDict(strict=True)
+
+
+# RFC 3339, as OpenAPI's `format: date-time` means: a date, a time to the
+# second and a zone.  Not a number (pydantic would read `0.5` as 1970).
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})?")
+
+
+def _time_text(value: object) -> object:
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _RFC3339.fullmatch(value):
+        raise ValueError("a time is ISO 8601 text with a time zone, e.g. 2026-11-23T08:00:00Z")
+    return value
+
+
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("a time needs its timezone offset (e.g. 2026-11-23T08:00:00Z)")
+    return value
+
+
+Time = Annotated[datetime, Strict(False), BeforeValidator(_time_text), AfterValidator(_aware)]
+
+
+def _no_bool(value: object) -> object:
+    if isinstance(value, bool):
+        raise ValueError("a number, not a boolean")
+    return value
+
+
+class FieldError(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ErrorOut(BaseModel):
+    detail: str = Field(description="What went wrong, in a sentence")
+
+
+class InvalidOut(BaseModel):
+    """422: the request cannot be taken as it is."""
+
+    detail: str | list[FieldError] = Field(
+        description="A list of where and why, when parts of the request do not fit the schema;"
+                    " a sentence, when the request fits it but cannot be done as asked (start"
+                    " after end, a range the chart forbids)")
+
+
 # ---------------------------------------------------------------- auth, users
 
 
-class TokenRequest(BaseModel):
+class TokenRequest(_In):
     name: str
     password: str
     label: str = Field("", description="What the token is for (shown in `vward user list`)")
@@ -39,7 +103,7 @@ class Me(BaseModel):
     role: Literal["clinician", "admin", "device"]
 
 
-class UserCreate(BaseModel):
+class UserCreate(_In):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
     role: Literal["clinician", "admin"]
     password: str | None = Field(None, min_length=8,
@@ -63,16 +127,16 @@ class UserCreated(BaseModel):
 # ---------------------------------------------------------------- patients
 
 
-class PatientAdmit(BaseModel):
+class PatientAdmit(_In):
     patient_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
     ward_id: str = Field("ward-1", pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
     display_name: str | None = Field(None, max_length=200)
-    admitted_at: AwareDatetime | None = Field(
+    admitted_at: Time | None = Field(
         None, description="Admitted then, in the past (not older than VWARD_MAX_AGE_DAYS);"
                           " left out: now")
 
 
-class Discharge(BaseModel):
+class Discharge(_In):
     note: str = Field("", description="Recorded on each alert this discharge resolves")
 
 
@@ -172,24 +236,25 @@ class Discharged(BaseModel):
     resolved_alerts: list[int]
 
 
-class Spo2ScaleSet(BaseModel):
-    scale: Literal[1, 2] = Field(description="2 only for confirmed hypercapnic respiratory"
-                                             " failure with a prescribed target of 88-92 %")
+class Spo2ScaleSet(_In):
+    scale: Annotated[Literal[1, 2], BeforeValidator(_no_bool)] = Field(
+        description="2 only for confirmed hypercapnic respiratory failure with a prescribed"
+                    " target of 88-92 %")
     reason: str = Field(pattern=r"\S", description="The clinical reason, kept in the record")
     # Aware: a review date without a time zone is ambiguous (and cannot be
     # compared with now).
-    until: AwareDatetime | None = Field(
+    until: Time | None = Field(
         None, description="Review date, when scale 2 lapses (at most 14 days ahead; left out:"
                           " 14 days ahead); scale 1 needs none")
 
 
-class AcceptedRangeSet(BaseModel):
+class AcceptedRangeSet(_In):
     # Finite: checked in the route (a non-finite value in a 422's echoed
     # input would not serialise).
     low: float
     high: float
     reason: str = Field(pattern=r"\S", description="The clinical reason, kept in the record")
-    until: AwareDatetime | None = Field(
+    until: Time | None = Field(
         None, description="Review date, when the range lapses (at most 14 days ahead; left"
                           " out: 14 days ahead)")
 
@@ -203,13 +268,13 @@ _ASSIGNMENT_START = (
     " the patient's admission, nor overlapping another assignment of the device; left out: now")
 
 
-class DeviceRegister(BaseModel):
+class DeviceRegister(_In):
     device_id: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
     patient_id: str
     kind: str = Field("generic", description="oximeter, bp_cuff, thermometer, patch, tablet or"
                                              " generic")
     replace: bool = Field(False, description="Re-register a known device with new credentials")
-    valid_from: AwareDatetime | None = Field(None, description=_ASSIGNMENT_START)
+    valid_from: Time | None = Field(None, description=_ASSIGNMENT_START)
 
 
 class MqttCredentials(BaseModel):
@@ -245,9 +310,9 @@ class DeviceOut(_Out):
     online: bool | None
 
 
-class DeviceAssign(BaseModel):
+class DeviceAssign(_In):
     patient_id: str
-    valid_from: AwareDatetime | None = Field(None, description=_ASSIGNMENT_START)
+    valid_from: Time | None = Field(None, description=_ASSIGNMENT_START)
 
 
 class Assignment(BaseModel):
@@ -343,14 +408,14 @@ class AlertWithEvents(AlertOut):
     events: list[AlertEventOut]
 
 
-class Acknowledge(BaseModel):
+class Acknowledge(_In):
     note: str = ""
     action: str = Field("", description="What the clinician did")
-    changed_management: bool | None = Field(
+    changed_management: StrictBool | None = Field(
         None, description="Did the alert change the patient's management?")
 
 
-class Resolve(BaseModel):
+class Resolve(_In):
     note: str = Field("", description="Why: required to resolve an urgent or emergency alert"
                                       " by hand (else 409)")
 
@@ -413,3 +478,29 @@ class IngestResult(_Out):
     duplicates: int
     refused: list[RefusedReading]
     detail: str
+
+
+# ---------------------------------------------------------------- audit, sign-in locks
+
+
+class PatientReadOut(_Out):
+    at: datetime = Field(description="When (the first of that minute's like reads)")
+    actor: str = Field(description="Who: the user's name")
+    role: str
+    patient_id: str
+    via: Literal["api", "fhir", "dashboard"]
+    what: str = Field(description="What was read: patient, scores, observations, alerts,"
+                                  " alert, settings, Patient, Observation, patient page, ...")
+    address: str | None = Field(description="The client's address")
+
+
+class SignInLockOut(_Out):
+    lock_id: int
+    scope: Literal["account", "address"]
+    key: str = Field(description="The account name, or the client address (IPv6: its /64)")
+    locked_at: datetime
+    locked_until: datetime
+    failures: int = Field(description="Failed sign-ins within the window that set it")
+    last_address: str = Field(description="Where the failure that set it came from")
+    lifted_at: datetime | None
+    lifted_by: str | None

@@ -117,13 +117,16 @@ def ward_summary(ward_id: str, name: str, rows: list[SummaryRow],
         rows=[ward_patient(r, late) for r, late in zip(rows, overdue(rows, now), strict=True)])
 
 
-_BUCKET = re.compile(r"^\s*(\d{1,6})\s*(s|sec|m|min|h|d)\s*$")
+# The OpenAPI pattern of `bucket` and its parser, one expression: 1 to 6
+# digits not all zero (after any leading zeros) and a unit.
+BUCKET_PATTERN = r"^\s*0*([1-9][0-9]{0,5})\s*(s|sec|m|min|h|d)\s*$"
+_BUCKET = re.compile(BUCKET_PATTERN)
 _BUCKET_UNIT = {"s": 1, "sec": 1, "m": 60, "min": 60, "h": 3600, "d": 86400}
 
 
 def parse_bucket(text: str) -> timedelta:
     """`30s`, `5m` (or `5min`), `1h`, `1d` → a bucket width."""
     m = _BUCKET.match(text)
-    if m is None or int(m.group(1)) == 0:
+    if m is None:
         raise ValueError(f"bucket {text!r} is not a width like 30s, 5m, 1h or 1d")
     return timedelta(seconds=int(m.group(1)) * _BUCKET_UNIT[m.group(2)])

@@ -15,6 +15,7 @@ import flask
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from ward import access_log
 from ward.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -103,3 +104,14 @@ def current_role() -> str | None:
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+def record_read(conn: psycopg.Connection, patient_id: str, what: str) -> None:
+    """Record that the signed-in person read this patient's data here (issue 10,
+    item 16); nothing outside a request (a callback called by a test)."""
+    user, role = current_user(), current_role()
+    if user is None:
+        return
+    read = access_log.Read(user, role or "", patient_id, "dashboard", what,
+                           flask.request.remote_addr)
+    access_log.record(conn, read, now())

@@ -142,6 +142,11 @@ class Settings(BaseSettings):
     web_port: int = Field(default=8050, description="Port `vward web` listens on")
     secret_key: str = Field(default=_DEFAULT_SECRET, description="Signs dashboard sessions")
     session_hours: int = Field(default=12, description="How long a dashboard login lasts [h]")
+    web_origins: str = Field(
+        default="",
+        description="Comma-separated origins (e.g. https://ward.example.org) besides the app's"
+        " own from which /login and /logout may be posted (a proxy that rewrites Host)",
+    )
     web_pool_size: int = Field(
         default=10, description="Database connections the web app holds at most"
     )

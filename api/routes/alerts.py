@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 
 from api import queries, schemas
-from api.deps import Conn, CurrentUser
+from api.deps import Conn, CurrentUser, ReadLog
 from ward import clinical
 from ward.records import AlertRow
 
@@ -21,22 +21,26 @@ _ACTION: dict[int | str, dict[str, Any]] = {404: {"description": "No such alert"
 
 @router.get("", response_model=list[schemas.AlertOut])
 def list_alerts(
-    user: CurrentUser, conn: Conn,
+    user: CurrentUser, conn: Conn, read: ReadLog,
     ward: str | None = None, patient: str | None = None,
     state: Annotated[Literal["live", "open", "acknowledged", "resolved", "all"],
                      Query(description="live: open or acknowledged")] = "live",
     category: Literal["clinical", "technical"] | None = None,
     limit: Annotated[int, Query(ge=1, le=10_000)] = 500,
 ) -> list[AlertRow]:
-    """Newest first."""
+    """Newest first.  With `patient`, a read of that patient's record (audited)."""
+    if patient is not None:
+        read(patient, "alerts")
     return queries.list_alerts(conn, ward_id=ward, patient_id=patient, state=state,
                                category=category, limit=limit)
 
 
 @router.get("/{alert_id}", response_model=schemas.AlertWithEvents,
             responses={404: {"description": "No such alert"}})
-def get_alert(alert_id: int, user: CurrentUser, conn: Conn) -> schemas.AlertWithEvents:
+def get_alert(alert_id: int, user: CurrentUser, conn: Conn,
+              read: ReadLog) -> schemas.AlertWithEvents:
     alert, events = queries.get_alert(conn, alert_id)
+    read(alert.patient_id, "alert")
     return schemas.AlertWithEvents(
         **schemas.AlertOut.model_validate(alert).model_dump(),
         events=[schemas.AlertEventOut.model_validate(e) for e in events])

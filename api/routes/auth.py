@@ -2,24 +2,41 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from fastapi import APIRouter, HTTPException, Request, status
 
-from api import accounts, auth, schemas
-from api.deps import AdminUser, Conn, Principal
+from api import accounts, answers, auth, schemas, signin, throttle
+from api.deps import AdminUser, AppSettings, Conn, Principal
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 
 
 @router.post("/auth/token", response_model=schemas.TokenOut,
-             responses={401: {"description": "Wrong name or password"}})
-def login_for_token(body: schemas.TokenRequest, conn: Conn) -> schemas.TokenOut:
+             responses={401: {"model": schemas.ErrorOut, "description": "Wrong name or password"},
+                        403: {"model": schemas.ErrorOut,
+                              "description": "The password is the public demo one, outside a"
+                                             " demo: an admin must set a new one"},
+                        429: {"model": schemas.ErrorOut, "headers": answers.RETRY_AFTER,
+                              "description": "Too many failed sign-ins for this account or"
+                                             " from this address: wait `Retry-After` seconds"}})
+def login_for_token(body: schemas.TokenRequest, request: Request, conn: Conn,
+                    cfg: AppSettings) -> schemas.TokenOut:
     """Exchange a name and password for a bearer token (for scripts and
-    integrations; the dashboard logs in at /login)."""
-    user = accounts.authenticate(conn, body.name, body.password)
-    if user is None:
+    integrations; the dashboard logs in at /login).  Guessing is limited as on
+    the login form: repeated failures are slowed, then locked out (429)."""
+    now = datetime.now(UTC)
+    outcome = signin.attempt(conn, body.name, body.password, door="token", demo=cfg.demo,
+                             now=now, host=request.client.host if request.client else None)
+    if isinstance(outcome, throttle.Refusal | signin.Busy):
+        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, outcome.message(now),
+                            headers={"Retry-After": str(outcome.retry_after(now))})
+    if isinstance(outcome, signin.PublicPassword):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, outcome.message)
+    if not isinstance(outcome, auth.User):
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, "wrong name or password")
-    token = accounts.issue_user_token(conn, user, body.label or "api login")
-    return schemas.TokenOut(token=token, user=schemas.UserOut.model_validate(user))
+    token = accounts.issue_user_token(conn, outcome, body.label or "api login")
+    return schemas.TokenOut(token=token, user=schemas.UserOut.model_validate(outcome))
 
 
 @router.delete("/auth/token", status_code=status.HTTP_204_NO_CONTENT)

@@ -14,7 +14,7 @@ from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import JSONResponse
 
 from api import fhir, queries, series
-from api.deps import Conn, CurrentUser
+from api.deps import Conn, CurrentUser, ReadLog
 from ward.records import ScoreRow
 
 router = APIRouter(prefix="/fhir", tags=["fhir"])
@@ -52,8 +52,9 @@ def capability_statement(request: Request, user: CurrentUser) -> dict:
 
 @router.get("/Patient/{patient_id}", response_class=FhirResponse,
             responses={404: {"description": "OperationOutcome: no such patient"}})
-def read_patient(patient_id: str, user: CurrentUser, conn: Conn) -> dict:
+def read_patient(patient_id: str, user: CurrentUser, conn: Conn, read: ReadLog) -> dict:
     row = queries.get_patient(conn, patient_id)  # NotFound: a 404 OperationOutcome (app.py)
+    read(patient_id, "Patient")
     return fhir.patient(row.patient_id, row.ward_id, row.display_name, row.discharged_at)
 
 
@@ -61,8 +62,9 @@ def read_patient(patient_id: str, user: CurrentUser, conn: Conn) -> dict:
             responses={400: {"description": "OperationOutcome: a search parameter we cannot"
                                             " read"}})
 def search_observations(
-    request: Request, user: CurrentUser, conn: Conn,
-    patient: Annotated[str, Query(description="Patient id or Patient/id (required)")],
+    request: Request, user: CurrentUser, conn: Conn, read: ReadLog,
+    patient: Annotated[str, Query(pattern=r"^(Patient/)?[^/]+$",
+                                  description="Patient id or Patient/id (required)")],
     code: Annotated[list[str] | None, Query(description="LOINC of a vital sign, SNOMED CT"
                                                         " 1104051000000101 (NEWS2 total, the"
                                                         " true score), or urn:vward:score|"
@@ -88,6 +90,7 @@ def search_observations(
                                       default_end=datetime.now(UTC) + timedelta(days=1))
     except fhir.SearchError as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
+    read(patient_id, "Observation")
     newest_first = sort == "-date"
     want = offset + count + 1
     entries = []

@@ -7,15 +7,18 @@ import math
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Path, Query, status
 
 from api import admission, queries, schemas, series, views
-from api.deps import AdminUser, AppSettings, Conn, CurrentUser
+from api.deps import AdminUser, AppSettings, Conn, CurrentUser, ReadLog
 from ward import clinical, times
 
 router = APIRouter(prefix="/api/v1/patients", tags=["patients"])
 
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No such patient"}}
+# The schema names the parameters; the route refuses others itself, with the
+# reason (SpO2 has scale 2 instead).
+_RangeParameter = Annotated[str, Path(json_schema_extra={"enum": list(clinical.RANGE_PARAMETERS)})]
 _CONFLICT: dict[int | str, dict[str, Any]] = {
     409: {"description": "The action does not apply (e.g. already discharged)"}}
 
@@ -44,10 +47,12 @@ def admit(body: schemas.PatientAdmit, admin: AdminUser, conn: Conn,
 
 
 @router.get("/{patient_id}", response_model=schemas.PatientDetail, responses=_NOT_FOUND)
-def get_patient(patient_id: str, user: CurrentUser, conn: Conn) -> schemas.PatientDetail:
+def get_patient(patient_id: str, user: CurrentUser, conn: Conn,
+                read: ReadLog) -> schemas.PatientDetail:
     """A patient, their devices, latest score, settings in force and live alerts."""
     now = datetime.now(UTC)
     row = queries.get_patient(conn, patient_id)
+    read(patient_id, "patient")
     latest = series.latest_score(conn, patient_id)
     return schemas.PatientDetail(
         **schemas.PatientOut.model_validate(row).model_dump(),
@@ -72,8 +77,9 @@ def discharge(patient_id: str, body: schemas.Discharge, admin: AdminUser,
 
 @router.get("/{patient_id}/settings", response_model=list[schemas.SettingOut],
             responses=_NOT_FOUND)
-def current_settings(patient_id: str, user: CurrentUser, conn: Conn) -> list:
+def current_settings(patient_id: str, user: CurrentUser, conn: Conn, read: ReadLog) -> list:
     queries.get_patient(conn, patient_id)
+    read(patient_id, "settings")
     return clinical.current_settings(conn, patient_id, datetime.now(UTC))
 
 
@@ -90,27 +96,31 @@ def set_spo2_scale(patient_id: str, body: schemas.Spo2ScaleSet, user: CurrentUse
 
 @router.put("/{patient_id}/settings/accepted-ranges/{parameter}",
             response_model=schemas.SettingOut, responses=_NOT_FOUND | _CONFLICT)
-def set_accepted_range(patient_id: str, parameter: str, body: schemas.AcceptedRangeSet,
-                       user: CurrentUser, conn: Conn) -> clinical.SettingRow:
+def set_accepted_range(patient_id: str, parameter: _RangeParameter,
+                       body: schemas.AcceptedRangeSet, user: CurrentUser,
+                       conn: Conn) -> clinical.SettingRow:
     """Values of `parameter` within [low, high] are this patient's normal: where
     the chart scores them 1 or 2 they count 0 in the adjusted score, which alerts
     follow (e.g. a resting heart rate of 100); the true NEWS2 is kept and shown
     beside it.  Never a range covering a value that scores 3, never SpO2 (scale 2
     is its only adjustment).  With the clinical reason; reviewed by `until`, at
     most 14 days ahead (the default)."""
+    queries.get_patient(conn, patient_id)
     if not (math.isfinite(body.low) and math.isfinite(body.high)):
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
                             "low and high must be finite numbers")
     problem = clinical.accepted_range_problem(parameter, body.low, body.high)
     if problem:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, problem)
-    queries.get_patient(conn, patient_id)
     return clinical.set_accepted_range(conn, patient_id, parameter, body.low, body.high,
                                        by=user.name, reason=body.reason,
                                        now=datetime.now(UTC), until=body.until)
 
 
-@router.delete("/{patient_id}/settings/{setting_id}", status_code=status.HTTP_204_NO_CONTENT,
+# `:int`: only a number is a setting's id, so that .../settings/spo2-scale is
+# never this route (its `Allow` names PUT alone, as the schema does).
+@router.delete("/{patient_id}/settings/{setting_id:int}",
+               status_code=status.HTTP_204_NO_CONTENT,
                responses=_NOT_FOUND)
 def end_setting(patient_id: str, setting_id: int, user: CurrentUser, conn: Conn) -> None:
     """End a setting now: the patient goes back to the standard chart."""

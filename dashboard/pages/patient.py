@@ -156,6 +156,7 @@ def patient_charts(patient_id: str | None, period: str | None, now):
             info = queries.patient(conn, patient_id) if patient_id else None
             if info is None:
                 return (frame.unavailable(f"No patient {patient_id!r}."), empty, empty, "")
+            deps.record_read(conn, info.patient_id, "patient page")
             start = chart_start(period, info.admitted_at, now)
             series, bucket = queries.observations(conn, info.patient_id, start, now)
             history = queries.score_history(conn, info.patient_id, start, now)
@@ -269,6 +270,8 @@ def patient_panels(patient_id: str | None, now):
     try:
         with deps.database().connection() as conn:
             info = queries.patient(conn, patient_id)
+            if info is not None:
+                deps.record_read(conn, info.patient_id, "patient page")
             tz = info.time_zone if info else None
             alerts = queries.patient_alerts(conn, patient_id)
             devices = queries.patient_devices(conn, patient_id)

@@ -56,16 +56,31 @@ def test_observations_raw_and_bucketed_in_sql(web, admin, clinician, conn):
 
 
 @pytest.mark.parametrize("params", [
-    {"bucket": "5 parsecs"}, {"bucket": "0m"}, {"bucket": "1s", "start": "2026-01-01T00:00:00Z"},
+    {"bucket": "5 parsecs"}, {"bucket": "0m"}, {"bucket": ""},
     {"start": "2026-11-20T09:00:00Z", "end": "2026-11-20T08:00:00Z"},
-    {"start": "2026-11-20T08:00:00"}, {"type": "glucose"}, {"limit": 0},
-    {"end": "0001-01-01T00:00:00Z"},
+    {"start": "2026-11-20T08:00:00"}, {"start": "0.5"}, {"type": "glucose"}, {"limit": 0},
 ])
 def test_bad_observation_queries_are_422(web, admin, clinician, params):
     patient_id = api_fixtures.admit(web, admin)
     r = web.get(f"/api/v1/patients/{patient_id}/observations", params=params,
                 headers=clinician.headers)
     assert r.status_code == 422, r.text
+
+
+def test_queries_the_schema_allows_are_answered(web, admin, clinician):
+    """Issue 10, item 15: an empty window, a window too long for the bucket (widened,
+    and said so) and an end before any default start are answers, not 422s."""
+    patient_id = api_fixtures.admit(web, admin)
+    url = f"/api/v1/patients/{patient_id}/observations"
+    empty = web.get(url, params={"start": "2026-11-20T08:00:00Z", "end": "2026-11-20T08:00:00Z"},
+                    headers=clinician.headers)
+    assert empty.status_code == 200 and empty.json()["series"] == [], empty.text
+    wide = web.get(url, params={"bucket": "1s", "start": "2026-01-01T00:00:00Z"},
+                   headers=clinician.headers)
+    assert wide.status_code == 200, wide.text
+    assert wide.json()["bucket_seconds"] > 1
+    early = web.get(url, params={"end": "0001-01-01T00:00:00Z"}, headers=clinician.headers)
+    assert early.status_code == 200 and early.json()["series"] == [], early.text
 
 
 def test_scores_with_sub_scores_and_inputs_by_parameter(web, admin, clinician, conn):
