@@ -6,7 +6,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from api import schemas
+from pydantic import BaseModel, Field
+
+
+class FieldError(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ErrorOut(BaseModel):
+    detail: str = Field(description="What went wrong, in a sentence")
+
+
+class InvalidOut(BaseModel):
+    """422: the request cannot be taken as it is."""
+
+    detail: str | list[FieldError] = Field(
+        description="A list of where and why, when parts of the request do not fit the schema;"
+                    " a sentence, when the request fits it but cannot be done as asked (start"
+                    " after end, a range the chart forbids)")
+
 
 Responses = dict[int | str, dict[str, Any]]
 
@@ -21,9 +41,9 @@ _OPERATION_OUTCOME = {"application/fhir+json": {"schema": {
 # A route that needs a credential: none or a bad one is 401, a device's
 # token (or a clinician on an admin route) 403.
 SIGNED_IN: Responses = {
-    401: {"model": schemas.ErrorOut,
+    401: {"model": ErrorOut,
           "description": "No credential, or a wrong, revoked or expired one"},
-    403: {"model": schemas.ErrorOut,
+    403: {"model": ErrorOut,
           "description": "Not for this role (a device's token; a clinician on an admin route)"},
 }
 

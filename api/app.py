@@ -25,7 +25,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from psycopg_pool import ConnectionPool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api import answers, fhir, pages, schemas
+from api import answers, fhir, pages
 from api.gate import ROLE_HEADER, USER_HEADER, Gate, ServerTiming
 from api.ingestion import Ingestor
 from api.routes import alerts, audit, auth, devices, login, observations, patients, unknown, wards
@@ -174,13 +174,13 @@ def _dashboard(app: FastAPI, settings: Settings) -> WSGIApp | None:
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
     """FastAPI's schema, with our 422: `detail` a list of where and why, or a
-    sentence (schemas.InvalidOut)."""
+    sentence (answers.InvalidOut)."""
     if app.openapi_schema is None:
         spec = get_openapi(title=app.title, version=app.version, description=app.description,
                            routes=app.routes, tags=app.openapi_tags)
         components = spec.setdefault("components", {}).setdefault("schemas", {})
         if "HTTPValidationError" in components:
-            invalid = schemas.InvalidOut.model_json_schema(
+            invalid = answers.InvalidOut.model_json_schema(
                 ref_template="#/components/schemas/{model}")
             components.update(invalid.pop("$defs", {}))
             components["HTTPValidationError"] = invalid

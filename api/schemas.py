@@ -1,81 +1,20 @@
 """The HTTP edge's shapes: request bodies and response models (pydantic
-only here, conventions.md §2).  Rows from api/queries.py and api/series.py
+only here and in api/inputs.py, conventions.md §2).  Rows from api/queries.py and api/series.py
 are read into them with from_attributes."""
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    Strict,
-    StrictBool,
-)
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
+
+from api.inputs import StrictIn as _In
+from api.inputs import Time, no_bool
 
 
 class _Out(BaseModel):
     model_config = ConfigDict(from_attributes=True)
-
-
-class _In(BaseModel):
-    """A request body: strict, as its schema says (`"changed_management": 0` is
-    no boolean, `"1.5"` no number).  FastAPI validates the parsed JSON in
-    Python mode, where strict would refuse every time as text: `Time` is lax."""
-
-    model_config = ConfigDict(strict=True)
-
-
-# RFC 3339, as OpenAPI's `format: date-time` means: a date, a time to the
-# second and a zone.  Not a number (pydantic would read `0.5` as 1970).
-_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})?")
-
-
-def _time_text(value: object) -> object:
-    if isinstance(value, datetime):
-        return value
-    if not isinstance(value, str) or not _RFC3339.fullmatch(value):
-        raise ValueError("a time is ISO 8601 text with a time zone, e.g. 2026-11-23T08:00:00Z")
-    return value
-
-
-def _aware(value: datetime) -> datetime:
-    if value.tzinfo is None:
-        raise ValueError("a time needs its timezone offset (e.g. 2026-11-23T08:00:00Z)")
-    return value
-
-
-Time = Annotated[datetime, Strict(False), BeforeValidator(_time_text), AfterValidator(_aware)]
-
-
-def _no_bool(value: object) -> object:
-    if isinstance(value, bool):
-        raise ValueError("a number, not a boolean")
-    return value
-
-
-class FieldError(BaseModel):
-    loc: list[str | int]
-    msg: str
-    type: str
-
-
-class ErrorOut(BaseModel):
-    detail: str = Field(description="What went wrong, in a sentence")
-
-
-class InvalidOut(BaseModel):
-    """422: the request cannot be taken as it is."""
-
-    detail: str | list[FieldError] = Field(
-        description="A list of where and why, when parts of the request do not fit the schema;"
-                    " a sentence, when the request fits it but cannot be done as asked (start"
-                    " after end, a range the chart forbids)")
 
 
 # ---------------------------------------------------------------- auth, users
@@ -237,7 +176,7 @@ class Discharged(BaseModel):
 
 
 class Spo2ScaleSet(_In):
-    scale: Annotated[Literal[1, 2], BeforeValidator(_no_bool)] = Field(
+    scale: Annotated[Literal[1, 2], BeforeValidator(no_bool)] = Field(
         description="2 only for confirmed hypercapnic respiratory failure with a prescribed"
                     " target of 88-92 %")
     reason: str = Field(pattern=r"\S", description="The clinical reason, kept in the record")

@@ -10,7 +10,7 @@ from fastapi import APIRouter, HTTPException, Query, status
 
 from api import schemas, signin
 from api.deps import AdminUser, Conn
-from api.schemas import Time
+from api.inputs import Time
 from ward import access_log
 
 router = APIRouter(prefix="/api/v1")

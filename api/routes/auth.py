@@ -13,11 +13,11 @@ router = APIRouter(prefix="/api/v1", tags=["auth"])
 
 
 @router.post("/auth/token", response_model=schemas.TokenOut,
-             responses={401: {"model": schemas.ErrorOut, "description": "Wrong name or password"},
-                        403: {"model": schemas.ErrorOut,
+             responses={401: {"model": answers.ErrorOut, "description": "Wrong name or password"},
+                        403: {"model": answers.ErrorOut,
                               "description": "The password is the public demo one, outside a"
                                              " demo: an admin must set a new one"},
-                        429: {"model": schemas.ErrorOut, "headers": answers.RETRY_AFTER,
+                        429: {"model": answers.ErrorOut, "headers": answers.RETRY_AFTER,
                               "description": "Too many failed sign-ins for this account or"
                                              " from this address: wait `Retry-After` seconds"}})
 def login_for_token(body: schemas.TokenRequest, request: Request, conn: Conn,

@@ -10,7 +10,7 @@ from fastapi import APIRouter, HTTPException, Query, Response, status
 
 from api import queries, schemas, series, views
 from api.deps import Conn, CurrentUser, ReadLog
-from api.schemas import Time
+from api.inputs import Time
 from ward.domain import ReadingType
 
 router = APIRouter(prefix="/api/v1/patients", tags=["observations"])

@@ -68,8 +68,8 @@ def test_vward_web_names_the_user_and_vward_user_password_fixes_it(services_up, 
         web = subprocess.Popen([sys.executable, "-m", "ward.cli", "web"], env=env, cwd=ROOT,
                                stdout=out, stderr=subprocess.STDOUT)
     try:
-        wait_for(lambda: "Application startup complete" in log.read_text(), timeout=60,
-                 what="vward web to start")
+        wait_for(lambda: f"user {public_user} has" in log.read_text(), timeout=90,
+                 what="vward web's warning")
     finally:
         web.terminate()
         web.wait(15)
