@@ -42,6 +42,7 @@ logging.getLogger("pika").setLevel(logging.WARNING)
 # Deliveries in flight per queue (unacked: in the inbox, or in the batch being
 # committed).  Measured (docs/ingest.md, "From the broker").
 PREFETCH = 1000
+_CONSUME_WAIT = 10.0  # [s] before saying which queue the broker has not let us consume
 _TOPICS_HELD = 100_000  # routing key -> topic, cached (one per device and kind)
 
 
@@ -70,7 +71,7 @@ class AmqpIngest:
         self._ledger = AckLedger()
         self._queue_of: dict[str, str] = {}  # consumer tag -> queue
         self._topics: dict[str, str] = {}
-        self._consuming = 0
+        self._consuming: set[str | None] = set()  # queues whose consume-ok came
         self._connected = threading.Event()
         self._thread = threading.Thread(target=self._run, name="ingest-amqp", daemon=True)
 
@@ -178,7 +179,7 @@ class AmqpIngest:
     def _on_channel(self, ch) -> None:
         self._generation += 1
         self._channel, self._ledger = ch, AckLedger()
-        self._queue_of, self._consuming = {}, 0
+        self._queue_of, self._consuming = {}, set()
         ch.add_on_close_callback(self._on_channel_closed)
         ch.add_on_cancel_callback(self._on_cancelled)
         ch.basic_qos(prefetch_count=self._prefetch, callback=lambda _: self._consume(ch))
@@ -190,17 +191,35 @@ class AmqpIngest:
 
     @never_raises
     def _on_consume_ok(self, frame) -> None:
-        self._consuming += 1
-        if self._consuming == len(names.QUEUES):
+        """Working once the readings flow; said in full once all three do (a
+        quorum queue without a leader may keep its consume-ok waiting)."""
+        queue_name = self._queue_of.get(frame.method.consumer_tag)
+        self._consuming.add(queue_name)
+        if queue_name == names.READINGS_QUEUE:
             self._consumer.good()
             self._connected.set()
+            self._on_state("connected")
+            self._ioloop.call_later(_CONSUME_WAIT, partial(self._check_consuming, self._channel))
+        if len(self._consuming) == len(names.QUEUES):
             log.info(
                 "connected to %s: consuming %s (prefetch %d)",
                 self._consumer.where,
                 ", ".join(names.QUEUES),
                 self._prefetch,
             )
-            self._on_state("connected")
+
+    @never_raises
+    def _check_consuming(self, ch) -> None:
+        waiting = [q for q in names.QUEUES if q not in self._consuming]
+        if ch is self._channel and waiting:
+            log.warning(
+                "connected to %s, consuming %s; the broker has not let it consume %s for"
+                " %.0f s (a quorum queue without a leader?)",
+                self._consumer.where,
+                ", ".join(q for q in names.QUEUES if q in self._consuming),
+                ", ".join(waiting),
+                _CONSUME_WAIT,
+            )
 
     @never_raises
     def _on_channel_closed(self, ch, reason) -> None:
