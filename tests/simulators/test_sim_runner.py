@@ -46,7 +46,8 @@ class Listener:
     """A subscriber to every device topic (as the ward's service user) that
     keeps what arrives for devices whose id starts with `prefix`, in order."""
 
-    def __init__(self, settings, prefix: str) -> None:
+    def __init__(self, settings, prefix: str, topics: tuple[str, ...] = ("ward/v1/devices/#",),
+                 ) -> None:
         self.prefix = f"ward/v1/devices/{prefix}"
         self.messages: list[mqtt.MQTTMessage] = []
         self._subscribed = threading.Event()
@@ -55,7 +56,7 @@ class Listener:
         c.on_message = self._on_message
         c.on_subscribe = lambda *a: self._subscribed.set()
         c.connect(settings.mqtt_host, settings.mqtt_port)
-        c.subscribe("ward/v1/devices/#", qos=1)
+        c.subscribe([(t, 1) for t in topics])
         c.loop_start()
         assert self._subscribed.wait(10)
         self._client = c
@@ -215,8 +216,11 @@ def test_a_seeded_run_publishes_the_same_messages(services_up) -> None:
     assert len(first) > 100 and first == second
 
 
-def _retained_status(settings, prefix: str) -> dict[str, bytes]:
-    listener = Listener(settings, prefix)
+def _retained_status(settings, sim: Simulation) -> dict[str, bytes]:
+    """Each device's retained status.  Subscribed topic by topic: RabbitMQ's
+    MQTT plugin sends retained messages only to filters without wildcards."""
+    topics = tuple(f"ward/v1/devices/{d.device_id}/status" for d in sim.devices)
+    listener = Listener(settings, "", topics)
     try:
         wait_for(
             lambda: len({m.topic for m in listener.messages if m.retain}) >= 2,
@@ -228,11 +232,12 @@ def _retained_status(settings, prefix: str) -> dict[str, bytes]:
 
 
 def test_last_wills_fire_on_an_abrupt_stop_and_not_on_a_clean_one(services_up) -> None:
-    abrupt, clean = 930400, 930401
-    _run(services_up, _simulation(abrupt, n_patients=2), 1.0, abrupt_stop=True)
-    _run(services_up, _simulation(clean, n_patients=2), 1.0)
-    wills = _retained_status(services_up, f"sim-{abrupt}-")
+    abrupt = _simulation(930400, n_patients=2)
+    clean = _simulation(930401, n_patients=2)
+    _run(services_up, abrupt, 1.0, abrupt_stop=True)
+    _run(services_up, clean, 1.0)
+    wills = _retained_status(services_up, abrupt)
     assert len(wills) == 2 and set(wills.values()) == {messages.WILL_PAYLOAD}
-    status = _retained_status(services_up, f"sim-{clean}-")
+    status = _retained_status(services_up, clean)
     assert len(status) == 2
     assert all(json.loads(p)["online"] is True for p in status.values())
