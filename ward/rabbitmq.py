@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import os
 import pwd
+import re
 import secrets
+import shutil
 import signal
 import subprocess
 import time
@@ -146,10 +148,14 @@ def start(settings: Settings, count: int | None = None, *,
           progress: Progress | None = None) -> list[str]:
     """Run `count` nodes (VWARD_BROKER_NODES) as one cluster, reusing those
     already running; wait until every node is up and in the cluster, then
-    declare the topology and give quorum queues a member on each node.
-    Returns what it did, for the operator."""
+    declare the topology and give quorum queues a member on each node.  A
+    node that was ever part of the cluster runs too, whatever `count` says:
+    the others would wait for it at boot.  Returns what it did, for the
+    operator."""
     say = progress or (lambda line: None)
-    wanted = cfg.nodes(settings, count)
+    requested = count or settings.broker_nodes
+    members = [n.index for n in known_nodes(settings) if not n.virgin]
+    wanted = cfg.nodes(settings, max(requested, max(members, default=-1) + 1))
     _bin("rabbitmq-server")
     _prepare(settings, wanted)
     up = [n for n in wanted if node_pid(n)]
@@ -159,18 +165,19 @@ def start(settings: Settings, count: int | None = None, *,
     from ward.services import raise_open_files_limit
 
     raise_open_files_limit()  # inherited by the nodes: one descriptor per device
-    # A node that has run before waits at boot for the cluster it knew, so
-    # those start together; a new node joins node 0, which must run first.
-    first = [n for n in down if not n.virgin or n.index == 0]
-    joining = [n for n in down if n not in first]
+    phases = cfg.boot_phases(
+        down, running={n.name for n in up}, virgin={n.name for n in down if n.virgin},
+        peers_at_shutdown={n.name: _peers_at_shutdown(n) for n in down})
+    for n in cfg.reset_client_id_tracking(down, running={n.name for n in up},
+                                          virgin={n.name for n in down if n.virgin}):
+        shutil.rmtree(n.mnesia_base / n.name / "coordination", ignore_errors=True)
     started = time.monotonic()
-    for batch in (first, joining):
-        if batch:
-            for n in batch:
-                say(f"starting RabbitMQ node {n.name} (MQTT {n.mqtt_port}, AMQP {n.amqp_port},"
-                    f" management {n.admin_port})")
-                _spawn(settings, n)
-            _wait_started(batch, say)
+    for batch in phases:
+        for n in batch:
+            say(f"starting RabbitMQ node {n.name} (MQTT {n.mqtt_port}, AMQP {n.amqp_port},"
+                f" management {n.admin_port})")
+            _spawn(settings, n)
+        _wait_started(batch, say)
     with rabbitmq_admin.client(settings) as api:
         _wait_clustered(api, wanted, say)
         rabbitmq_admin.declare_topology(api)
@@ -182,10 +189,21 @@ def start(settings: Settings, count: int | None = None, *,
     done.append(f"RabbitMQ cluster of {len(wanted)} node(s): MQTT on {settings.mqtt_host}:"
                 f"{settings.mqtt_port}, AMQP on 127.0.0.1:{settings.amqp_port}")
     done += [f"quorum queues given a member on {name}" for name in grown]
-    extra = [n.name for n in running(settings) if n not in wanted]
-    if extra:
-        done.append(f"note: {', '.join(extra)} also running (started with more --nodes)")
+    if len(wanted) > requested:
+        done.append(f"note: this ward's cluster has {len(wanted)} nodes, and all run"
+                    f" (VWARD_BROKER_NODES or --nodes said {requested}); give the ward's"
+                    f" processes VWARD_BROKER_NODES={len(wanted)} so that they know every node")
     return done
+
+
+def _peers_at_shutdown(n: cfg.Node) -> set[str] | None:
+    """The nodes of its cluster that ran when the node last stopped cleanly,
+    as it recorded them (an Erlang list of node names), or None."""
+    try:
+        text = (n.mnesia_base / n.name / "nodes_running_at_shutdown").read_text()
+    except (FileNotFoundError, UnicodeDecodeError):
+        return None
+    return set(re.findall(r"[A-Za-z0-9_.-]+@[A-Za-z0-9_.-]+", text))
 
 
 def _refuse_taken_ports(n: cfg.Node) -> None:
@@ -297,18 +315,23 @@ def _tail(n: cfg.Node, lines: int = 15) -> str:
 # ---------------------------------------------------------------- stop
 
 
-def stop(settings: Settings) -> list[str]:
+def stop(settings: Settings, *, kill: bool = False) -> list[str]:
     """Stop every node of ours (a clean stop on SIGTERM, SIGKILL after
-    _STOP_TIMEOUT), then our epmd.  Returns what it did."""
-    pids = {n.name: pid for n in known_nodes(settings) if (pid := node_pid(n))}
-    for pid in pids.values():
-        os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + _STOP_TIMEOUT
-    while any(processes.running(p) for p in pids.values()) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    for pid in pids.values():
-        if processes.running(pid):
-            os.kill(pid, signal.SIGKILL)
+    _STOP_TIMEOUT; at once with `kill`, for nodes whose data goes next), then
+    our epmd.  Returns what it did."""
+    live = [n for n in known_nodes(settings) if node_pid(n)]
+    pids: dict[str, int] = {}
+    for phase in [live] if kill else cfg.stop_order(live):
+        batch = {n.name: pid for n in phase if (pid := node_pid(n))}
+        for pid in batch.values():
+            os.kill(pid, signal.SIGKILL if kill else signal.SIGTERM)
+        deadline = time.monotonic() + _STOP_TIMEOUT
+        while any(processes.running(p) for p in batch.values()) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        for pid in batch.values():
+            if processes.running(pid):
+                os.kill(pid, signal.SIGKILL)
+        pids.update(batch)
     done = [f"stopped RabbitMQ {', '.join(sorted(pids))}"] if pids else []
     if _stop_epmd(settings):
         done.append(f"stopped epmd on port {settings.broker_epmd_port}")

@@ -81,6 +81,55 @@ class Node:
         return not (self.mnesia_base / self.name).exists()
 
 
+def boot_phases(
+    down: Iterable[Node], *, running: set[str], virgin: set[str],
+    peers_at_shutdown: Mapping[str, set[str] | None],
+) -> list[list[Node]]:
+    """In which order to start the nodes that are `down`, phase by phase
+    (each phase together, the next once it is up).  RabbitMQ's rule: a node
+    that stopped while others of its cluster ran waits at boot for them (5
+    minutes at most), so those whose peers at shutdown all run now, or which
+    stopped last, start first; then the rest of the cluster's nodes, together
+    (after a crash of all, each waits for the others: only together do they
+    start, and then slowly, about 2 minutes, because of the MQTT plugin's
+    client-id cluster); then new nodes, which join node 0 on their first
+    boot.  `peers_at_shutdown[name]` is None when the node did not say."""
+    nodes_ = sorted(down, key=lambda n: n.index)
+    new = [n for n in nodes_ if n.name in virgin and n.index != 0]
+    known = [n for n in nodes_ if n not in new]
+
+    def alone(n: Node) -> bool:
+        if n.name in virgin:  # node 0 of a new cluster
+            return True
+        peers = peers_at_shutdown.get(n.name)
+        return peers is not None and peers - {n.name} <= running
+
+    first = [n for n in known if alone(n)]
+    rest = [n for n in known if n not in first]
+    return [phase for phase in (first, rest, new) if phase]
+
+
+def reset_client_id_tracking(down: Iterable[Node], *, running: set[str],
+                              virgin: set[str]) -> list[Node]:
+    """The nodes whose MQTT client-id tracking state to remove before they
+    start.  RabbitMQ 3.10's MQTT plugin tracks client ids in a Raft cluster of
+    its own (`mqtt_node`); when the whole cluster starts again, each node
+    first asks that cluster's leader for its members, and there is none until
+    a majority has started: every node waits 100 s (measured: a 3-node cluster
+    took 2 minutes to start again).  The state only maps client ids to live
+    connections, and a whole cluster restart has none, so it is dropped and
+    formed anew: node 0 alone, the others join it at once."""
+    known = [n for n in down if n.name not in virgin]
+    return known if not running and len(known) > 1 else []
+
+
+def stop_order(running_nodes: Iterable[Node]) -> list[list[Node]]:
+    """Stop the lowest-numbered node last, alone: it then starts first and
+    alone, with no wait for the others (boot_phases)."""
+    nodes_ = sorted(running_nodes, key=lambda n: n.index)
+    return [phase for phase in (nodes_[1:], nodes_[:1]) if phase]
+
+
 def rabbitmq_dir(home: Path) -> Path:
     return home / "rabbitmq"
 

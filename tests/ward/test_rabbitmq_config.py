@@ -174,3 +174,55 @@ def test_a_large_sync_is_imported_in_chunks_each_complete():
         assert [p["user"] for p in doc["permissions"]] == names_
         assert [p["user"] for p in doc["topic_permissions"]] == names_
         assert all(u["hashing_algorithm"] == mqtt_auth.RABBITMQ_HASHING for u in doc["users"])
+
+
+def _names(phases):
+    return [[n.name for n in phase] for phase in phases]
+
+
+def test_a_new_cluster_starts_node_0_first_then_the_new_nodes_together():
+    n0, n1, n2 = cfg.nodes(_settings(), 3)
+    names_ = {n0.name, n1.name, n2.name}
+    assert _names(cfg.boot_phases([n2, n0, n1], running=set(), virgin=names_,
+                                  peers_at_shutdown={})) == [
+        ["vward0@localhost"], ["vward1@localhost", "vward2@localhost"]]
+
+
+def test_the_node_that_stopped_last_starts_first_and_alone():
+    n0, n1, n2 = cfg.nodes(_settings(), 3)
+    every = {n0.name, n1.name, n2.name}
+    peers = {n0.name: {n0.name}, n1.name: every, n2.name: every}
+    assert _names(cfg.boot_phases([n0, n1, n2], running=set(), virgin=set(),
+                                  peers_at_shutdown=peers)) == [
+        ["vward0@localhost"], ["vward1@localhost", "vward2@localhost"]]
+    # A node stopped while the others ran, which run now: it needs no wait.
+    assert _names(cfg.boot_phases([n1], running={n0.name, n2.name}, virgin=set(),
+                                  peers_at_shutdown=peers)) == [["vward1@localhost"]]
+
+
+def test_after_a_crash_of_all_the_nodes_start_together():
+    n0, n1, n2 = cfg.nodes(_settings(), 3)
+    every = {n0.name, n1.name, n2.name}
+    for peers in ({}, dict.fromkeys(every, every)):
+        assert _names(cfg.boot_phases([n0, n1, n2], running=set(), virgin=set(),
+                                      peers_at_shutdown=peers)) == [
+            ["vward0@localhost", "vward1@localhost", "vward2@localhost"]]
+
+
+def test_a_grown_cluster_starts_its_old_nodes_then_the_new_one():
+    n0, n1, n2 = cfg.nodes(_settings(), 3)
+    assert _names(cfg.boot_phases([n1, n2], running={n0.name}, virgin={n2.name},
+                                  peers_at_shutdown={n1.name: {n0.name, n1.name}})) == [
+        ["vward1@localhost"], ["vward2@localhost"]]
+
+
+def test_node_0_stops_last_and_client_id_tracking_is_reset_only_for_a_whole_cluster():
+    n0, n1, n2 = cfg.nodes(_settings(), 3)
+    assert _names(cfg.stop_order([n2, n0, n1])) == [
+        ["vward1@localhost", "vward2@localhost"], ["vward0@localhost"]]
+    assert _names(cfg.stop_order([n0])) == [["vward0@localhost"]]
+    assert cfg.reset_client_id_tracking([n0, n1, n2], running=set(), virgin=set()) == [
+        n0, n1, n2]
+    assert cfg.reset_client_id_tracking([n1, n2], running={n0.name}, virgin=set()) == []
+    assert cfg.reset_client_id_tracking([n0], running=set(), virgin=set()) == []
+    assert cfg.reset_client_id_tracking([n0, n1], running=set(), virgin={n1.name}) == []

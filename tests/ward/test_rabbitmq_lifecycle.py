@@ -1,7 +1,7 @@
-"""RabbitMQ nodes' lifecycle, each test with nodes of its own in a scratch
-home: `vward up` twice is idempotent, a killed node is found dead and started
-again by `vward up`, `vward down` leaves nothing running, and three nodes form
-one cluster whose quorum queues have a member on each."""
+"""RabbitMQ nodes' lifecycle, on nodes of the tests' own in scratch homes:
+`vward up` twice is idempotent, a killed node is found dead and started again
+by `vward up`, three nodes form one cluster whose quorum queues have a member
+on each, and `vward down` (or discarding scratch services) leaves nothing."""
 
 from __future__ import annotations
 
@@ -55,7 +55,12 @@ def _probe(settings: Settings, port: int):
                         password=settings.mqtt_password)
 
 
-def test_up_is_idempotent_restarts_a_killed_node_and_down_leaves_nothing():
+def test_a_wards_broker_from_one_node_to_three_and_down():
+    """One scratch ward through the operator's commands: `vward up` twice (the
+    second reuses the node), a SIGKILLed node found dead and restarted with its
+    data, `vward up --nodes 3` growing it into one cluster whose quorum queues
+    have a member on every node, and `vward down` leaving nothing running.
+    One test, so that RabbitMQ's slow starts are paid once."""
     s = services.scratch_settings("vward-life-")
     node = cfg.node(s, 0)
     try:
@@ -78,29 +83,10 @@ def test_up_is_idempotent_restarts_a_killed_node_and_down_leaves_nothing():
         assert "started RabbitMQ vward0@localhost" in restarted
         assert rabbitmq.node_pid(node) not in (None, pid)
         assert _probe(s, s.mqtt_port).ok  # the users survived the crash
-        with rabbitmq_admin.client(s) as api:
-            assert set(rabbitmq_admin.queues(api)) >= set(names.QUEUES)
 
-        stopped = _vward(s, "down")
-        assert "stopped RabbitMQ vward0@localhost" in stopped
-        assert f"stopped epmd on port {s.broker_epmd_port}" in stopped
-        assert _left_behind(s.home) == []
-        for port in (s.mqtt_port, s.amqp_port, s.broker_admin_port, s.broker_dist_port,
-                     s.broker_epmd_port, s.pg_port):
-            assert not processes.port_open("127.0.0.1", port), port
-    finally:
-        services.discard(s)
-    assert not s.home.exists()
-
-
-def test_three_nodes_form_one_cluster_with_quorum_queues_on_every_node():
-    """A one-node ward grown to three (`vward up --nodes 3`): the new nodes
-    join node 0, and the queues declared before they did get a member on each."""
-    s = services.scratch_settings("vward-cluster-")
-    try:
-        rabbitmq.start(s, 1)
-        lines: list[str] = []
-        done = rabbitmq.start(s, 3, progress=lines.append)
+        grown = _vward(s, "up", "--nodes", "3")
+        assert "starting RabbitMQ node vward2@localhost" in grown
+        assert "quorum queues given a member on vward1@localhost" in grown
         expected = {f"vward{i}@localhost" for i in range(3)}
         with rabbitmq_admin.client(s) as api:
             assert rabbitmq_admin.running_nodes(api) == expected
@@ -108,15 +94,38 @@ def test_three_nodes_form_one_cluster_with_quorum_queues_on_every_node():
         for q in names.QUEUES:
             assert queues[q]["type"] == "quorum"
             assert set(queues[q]["members"]) == expected, q
-        assert "quorum queues given a member on vward1@localhost" in done
-        assert "RabbitMQ vward0@localhost already running" in done
-        assert any("starting RabbitMQ node vward2@localhost" in line for line in lines)
-        rabbitmq_admin.sync_users(s, [])
-        for n in cfg.nodes(s, 3):  # every node speaks MQTT, on its own port
+        for n in cfg.nodes(s, 3):  # every node lets the service user in, on its own port
             assert _probe(s, n.mqtt_port).ok, n.name
+
+        stopped = _vward(s, "down")
+        assert "stopped RabbitMQ vward0@localhost, vward1@localhost, vward2@localhost" in stopped
+        assert f"stopped epmd on port {s.broker_epmd_port}" in stopped
+        assert _left_behind(s.home) == []
+        ports = [s.broker_epmd_port, s.pg_port]
+        for n in cfg.nodes(s, 3):
+            ports += [n.mqtt_port, n.amqp_port, n.admin_port, n.dist_port]
+        assert [p for p in ports if processes.port_open("127.0.0.1", p)] == []
+
+        # After a stop (or a reboot) a plain `vward up` brings the whole cluster back:
+        # each node waits at boot for the others it knew.
+        back = _vward(s, "up")
+        assert "started RabbitMQ vward0@localhost, vward1@localhost, vward2@localhost" in back
+        assert "note: this ward's cluster has 3 nodes" in back
+        with rabbitmq_admin.client(s) as api:
+            assert rabbitmq_admin.running_nodes(api) == expected
+        assert _probe(s, cfg.node(s, 2).mqtt_port).ok
     finally:
         services.discard(s)
-    assert _left_behind(s.home) == []
+    assert not s.home.exists()
+
+
+def test_discarding_scratch_services_leaves_no_process_or_directory():
+    s = services.scratch_settings("vward-discard-")
+    rabbitmq.start(s)
+    assert rabbitmq.running(s)
+    services.discard(s)  # SIGKILL: its data goes anyway
+    assert _left_behind(s.home) == [] and not s.home.exists()
+    assert not processes.port_open("127.0.0.1", s.broker_epmd_port)
 
 
 def test_up_refuses_ports_another_broker_holds(services_up, tmp_path):
