@@ -165,11 +165,10 @@ def start(settings: Settings, count: int | None = None, *,
     from ward.services import raise_open_files_limit
 
     raise_open_files_limit()  # inherited by the nodes: one descriptor per device
-    phases = cfg.boot_phases(
-        down, running={n.name for n in up}, virgin={n.name for n in down if n.virgin},
-        peers_at_shutdown={n.name: _peers_at_shutdown(n) for n in down})
-    for n in cfg.reset_client_id_tracking(down, running={n.name for n in up},
-                                          virgin={n.name for n in down if n.virgin}):
+    running_, virgin = {n.name for n in up}, {n.name for n in down if n.virgin}
+    phases = cfg.boot_phases(down, running=running_, virgin=virgin,
+                             peers_at_shutdown={n.name: _peers_at_shutdown(n) for n in down})
+    for n in cfg.reset_client_id_tracking(down, running=running_, virgin=virgin):
         shutil.rmtree(n.mnesia_base / n.name / "coordination", ignore_errors=True)
     started = time.monotonic()
     for batch in phases:
