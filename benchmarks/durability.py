@@ -42,7 +42,8 @@ from ward.broker_names import RABBITMQ, READINGS_QUEUE, mqtt_protocol
 from ward.settings import Settings
 
 _WINDOW = 50  # [messages] a device has in flight at most
-_T0 = datetime(2026, 1, 1, tzinfo=UTC)
+# Readings are dated from a few hours back: within the backlog ingest accepts.
+_T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=6)
 
 
 @dataclass
@@ -142,6 +143,7 @@ class Result:
     lost: int
     duplicated: int
     seconds: float
+    log: str = field(default="", repr=False)  # the workers' last words, for a failure
 
     def line(self) -> str:
         return (f"  {self.scenario:<8} acknowledged {self.acknowledged:>7,}  stored"
@@ -246,7 +248,8 @@ def _result(name: str, fleet: list[Device], found: dict[str, set[int]], workers:
     lost = sum(len(d.acked - found[d.device_id]) for d in fleet)
     stored_n = sum(len(found[d.device_id] & set(range(d.count))) for d in fleet)
     return Result(name, acked, stored_n, lost, sum(w.duplicates() for w in workers),
-                  time.monotonic() - started)
+                  time.monotonic() - started,
+                  "\n".join(w.output()[-2000:] for w in workers))
 
 
 def _sent_at_least(fleet_ref: list[list[Device]], share: float, total: int) -> Callable[[], bool]:

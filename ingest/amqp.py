@@ -3,11 +3,15 @@ into a `Received`, queue it, and ack it when the writer says it is committed;
 publish the devices' rejections with publisher confirms (conventions.md §1,
 §3; the AMQP twin of ingest/mqtt.py).
 
-One thread runs pika's IOLoop with two connections, each kept open on any
-node of `VWARD_AMQP_URLS` in turn: one consumes, one publishes.  Apart,
-because RabbitMQ blocks a connection that publishes while a memory or disk
-alarm is raised, and a blocked consumer could not ack: the queues that raised
-the alarm would never drain.  The writer thread reaches the loop only through
+One thread runs pika's IOLoop with three connections, each kept open on any
+node of `VWARD_AMQP_URLS` in turn: one consumes the readings and status, one
+the unrouted messages, one publishes.  The publisher apart, because RabbitMQ
+blocks a connection that publishes while a memory or disk alarm is raised, and
+a blocked consumer could not ack: the queues that raised the alarm would never
+drain.  The unrouted queue apart, because a quorum queue that elects no leader
+after a node's restart holds its basic.consume, and with it the whole channel,
+for 60 s and then closes the connection (RabbitMQ 3.10, measured): the
+readings must never wait on it.  The writer thread reaches the loop only through
 `add_callback_threadsafe`.
 
 pika, not aio-pika: measured draining a 50,000-message backlog from a quorum
@@ -42,8 +46,14 @@ logging.getLogger("pika").setLevel(logging.WARNING)
 # Deliveries in flight per queue (unacked: in the inbox, or in the batch being
 # committed).  Measured (docs/ingest.md, "From the broker").
 PREFETCH = 1000
-_CONSUME_WAIT = 10.0  # [s] before saying which queue the broker has not let us consume
+# [s] a consume may wait before we start again on a new connection.  After a node's
+# restart a quorum queue whose member is still recovering can hold a basic.consume
+# until the broker gives up on it (60 s, INTERNAL_ERROR); a fresh one succeeds as soon
+# as the member is up, and a reconnect costs only redeliveries (harmless).
+_CONSUME_WAIT = 10.0
 _TOPICS_HELD = 100_000  # routing key -> topic, cached (one per device and kind)
+_DATA_QUEUES = (names.READINGS_QUEUE, names.STATUS_QUEUE)  # on the consumer connection
+_UNROUTED_PREFETCH = 100  # unrouted messages are few: a device's mistakes
 
 
 class AmqpIngest:
@@ -90,15 +100,30 @@ class AmqpIngest:
             self._on_consumer_lost,
             self._on_link_done,
         )
+        # The unrouted queue's consumer: its own connection, channel, tags and ledger;
+        # its deliveries carry a negative generation so that acks find their channel.
+        self._ugeneration = 0
+        self._uchannel = None
+        self._uledger = AckLedger()
+        self._unrouted = Link(
+            "unrouted",
+            self._ioloop,
+            urls,
+            partial(params, role="unrouted"),
+            self._on_unrouted_open,
+            self._on_unrouted_lost,
+            self._on_link_done,
+        )
         self._feedback = FeedbackPublisher(
             self._ioloop, urls, partial(params, role="feedback"), self._on_link_done
         )
-        self._links_open = 2
+        self._links_open = 3
 
     # -- lifecycle (any thread) ---------------------------------------------
 
     def start(self) -> None:
         self._consumer.open()
+        self._unrouted.open()
         self._feedback.link.open()
         self._thread.start()
 
@@ -130,11 +155,14 @@ class AmqpIngest:
         """Ack committed deliveries of the current channel; those of an
         earlier one were redelivered by the broker (and are deduplicated), and
         their tags may already name other deliveries, so they are skipped."""
-        gen = self._generation
+        gen, ugen = self._generation, -self._ugeneration
         tags = [m.mid for m in messages if m.generation == gen]
+        utags = [m.mid for m in messages if m.generation == ugen]
         if tags:
             self._call(partial(self._ack_now, gen, tags))
-        return len(tags)
+        if utags:
+            self._call(partial(self._ack_unrouted, ugen, utags))
+        return len(tags) + len(utags)
 
     def publish(self, topic: str, payload: bytes, *, qos: int = 1, retain: bool = False) -> None:
         """Send to MQTT subscribers of `topic` (a device's rejections)."""
@@ -162,6 +190,7 @@ class AmqpIngest:
     @never_raises
     def _shutdown(self) -> None:
         self._consumer.close()
+        self._unrouted.close()
         self._feedback.link.close()
         self._ioloop.call_later(3.0, self._ioloop.stop)  # whatever a node does
 
@@ -183,9 +212,10 @@ class AmqpIngest:
         ch.add_on_close_callback(self._on_channel_closed)
         ch.add_on_cancel_callback(self._on_cancelled)
         ch.basic_qos(prefetch_count=self._prefetch, callback=lambda _: self._consume(ch))
+        self._ioloop.call_later(_CONSUME_WAIT, partial(self._check_consuming, ch))
 
     def _consume(self, ch) -> None:
-        for q in names.QUEUES:
+        for q in _DATA_QUEUES:
             tag = ch.basic_consume(q, self._on_message, callback=self._on_consume_ok)
             self._queue_of[tag] = q
 
@@ -199,27 +229,28 @@ class AmqpIngest:
             self._consumer.good()
             self._connected.set()
             self._on_state("connected")
-            self._ioloop.call_later(_CONSUME_WAIT, partial(self._check_consuming, self._channel))
-        if len(self._consuming) == len(names.QUEUES):
+        if len(self._consuming) == len(_DATA_QUEUES):
             log.info(
                 "connected to %s: consuming %s (prefetch %d)",
                 self._consumer.where,
-                ", ".join(names.QUEUES),
+                ", ".join(_DATA_QUEUES),
                 self._prefetch,
             )
 
     @never_raises
     def _check_consuming(self, ch) -> None:
-        waiting = [q for q in names.QUEUES if q not in self._consuming]
+        waiting = [q for q in _DATA_QUEUES if q not in self._consuming]
         if ch is self._channel and waiting:
             log.warning(
                 "connected to %s, consuming %s; the broker has not let it consume %s for"
-                " %.0f s (a quorum queue without a leader?)",
+                " %.0f s (a quorum queue still recovering?): starting again",
                 self._consumer.where,
-                ", ".join(q for q in names.QUEUES if q in self._consuming),
+                ", ".join(q for q in _DATA_QUEUES if q in self._consuming) or "nothing",
                 ", ".join(waiting),
                 _CONSUME_WAIT,
             )
+            if ch.connection.is_open:
+                ch.connection.close()
 
     @never_raises
     def _on_channel_closed(self, ch, reason) -> None:
@@ -249,7 +280,63 @@ class AmqpIngest:
         if ch is not None and ch.is_open:
             for tag in list(self._queue_of):
                 ch.basic_cancel(tag)
+        uch = self._uchannel
+        if uch is not None and uch.is_open:
+            for tag in list(uch.consumer_tags):
+                uch.basic_cancel(tag)
         self._connected.clear()
+
+    # -- the unrouted queue's connection ------------------------------------
+
+    @never_raises
+    def _on_unrouted_open(self, conn) -> None:
+        conn.channel(on_open_callback=self._on_unrouted_channel)
+
+    @never_raises
+    def _on_unrouted_channel(self, ch) -> None:
+        self._ugeneration += 1
+        self._uchannel, self._uledger = ch, AckLedger()
+        ch.add_on_close_callback(self._on_unrouted_channel_closed)
+
+        def consumed(_frame) -> None:
+            self._unrouted.good()
+            log.info("connected to %s: consuming %s", self._unrouted.where,
+                     names.UNROUTED_QUEUE)
+
+        def consume(_frame) -> None:
+            ch.basic_consume(names.UNROUTED_QUEUE, self._on_unrouted_message,
+                             callback=consumed)
+
+        ch.basic_qos(prefetch_count=_UNROUTED_PREFETCH, callback=consume)
+
+    @never_raises
+    def _on_unrouted_channel_closed(self, ch, reason) -> None:
+        self._uchannel = None
+        if not self._unrouted.closing and ch.connection.is_open:
+            log.warning("the broker closed the unrouted queue's channel: %s", reason)
+            ch.connection.close()
+
+    @never_raises
+    def _on_unrouted_lost(self) -> None:
+        self._ugeneration += 1
+        self._uchannel = None
+
+    @never_raises
+    def _ack_unrouted(self, ugen: int, tags: list[int]) -> None:
+        ch = self._uchannel
+        if ugen != -self._ugeneration or ch is None or not ch.is_open:
+            return  # that channel is gone: the broker has redelivered them
+        plan = self._uledger.plan(tags)
+        try:
+            if plan.multiple is not None:
+                ch.basic_ack(plan.multiple, multiple=True)
+            for tag in plan.singles:
+                ch.basic_ack(tag)
+        except AMQPError as exc:
+            log.warning("could not ack (%r); the broker will redeliver", exc)
+
+    def _on_unrouted_message(self, ch, method, properties, body: bytes) -> None:
+        self._deliver(method, body, -self._ugeneration, unrouted=True)
 
     @never_raises
     def _ack_now(self, gen: int, tags: list[int]) -> None:
@@ -266,6 +353,9 @@ class AmqpIngest:
             log.warning("could not ack (%r); the broker will redeliver", exc)
 
     def _on_message(self, ch, method, properties, body: bytes) -> None:
+        self._deliver(method, body, self._generation, unrouted=False)
+
+    def _deliver(self, method, body: bytes, generation: int, *, unrouted: bool) -> None:
         try:
             topic = self._topics.get(method.routing_key)
             if topic is None:
@@ -277,8 +367,8 @@ class AmqpIngest:
                 body,
                 datetime.now(UTC),
                 mid=method.delivery_tag,
-                generation=self._generation,
-                unrouted=self._queue_of.get(method.consumer_tag) == names.UNROUTED_QUEUE,
+                generation=generation,
+                unrouted=unrouted,
                 limits=self._limits,
             )
             self._inbox.put(item)  # the prefetch bounds what it holds

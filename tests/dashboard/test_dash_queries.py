@@ -4,7 +4,6 @@ ward of 500 patients."""
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -198,9 +197,10 @@ def test_the_wards_own_figures(conn, register):
     assert o.management == [("news2", 1, 1, 0), ("overdue", 0, 0, 1)]
 
 
-def test_a_ward_of_500_stays_quick(conn, services_up):
+def test_a_ward_of_500_is_ordered_by_acuity(conn, services_up):
     """500 patients, a day of 5-minutely scores each: the whole ward view (one
-    query and the rows) well inside the 3-second refresh."""
+    query and the rows), sickest first.  How fast is `vward bench web`'s figure, not
+    a test's: a timing here would fail on a busy machine."""
     ward_id, prefix = unique("big"), unique("b")
     now = datetime.now(UTC)
     conn.execute("INSERT INTO wards (ward_id, name) VALUES (%s, 'Big ward')", (ward_id,))
@@ -223,12 +223,7 @@ def test_a_ward_of_500_stays_quick(conn, services_up):
         " SELECT %s || '-' || i, %s, 'news2', 'clinical', 'urgent', 'open', 'test', %s, %s,"
         " 'urgent' FROM generate_series(1, 500, 7) i", (prefix, ward_id, now, now))
     conn.execute("ANALYZE scores")
-    queries.ward_patients(conn, ward_id, now=now, freshness=FRESH)  # warm the cache
-    started = time.perf_counter()
     grid = rows.ward_rows(queries.ward_patients(conn, ward_id, now=now, freshness=FRESH), now)
     alerts = rows.alert_rows(queries.open_alerts(conn, ward_id), now)
-    elapsed = time.perf_counter() - started
-    print(f"ward of 500: {elapsed * 1000:.0f} ms")
     assert len(grid) == 500 and len(alerts) == 72
     assert grid[0]["band"] == "high" and grid[-1]["band"] in ("zero", "low")
-    assert elapsed < 1.5

@@ -112,7 +112,8 @@ class _Subscriber:
 def test_readings_a_device_publishes_over_mqtt_311_are_stored(services_up, register, spawn, conn):
     assert mqtt_protocol(services_up) == mqtt.MQTTv311
     p = _started(spawn("ingest"))
-    assert "consuming ward.readings, ward.status, ward.unrouted" in p.output()
+    assert "consuming ward.readings, ward.status" in p.output()
+    wait_for(lambda: "consuming ward.unrouted" in p.output(), what="the unrouted queue consumed")
     reg = register()
     t = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
     with _device(services_up, reg) as dev:
