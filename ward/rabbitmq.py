@@ -179,8 +179,15 @@ def start(settings: Settings, count: int | None = None, *,
         _wait_started(batch, say)
     with rabbitmq_admin.client(settings) as api:
         _wait_clustered(api, wanted, say)
+        existed = set(rabbitmq_admin.queues(api))
         rabbitmq_admin.declare_topology(api)
         grown = _grow_queues(settings, api, wanted)
+    sealed = cfg.nodes_to_seal(wanted, created=set(names.QUEUES) - existed, grown=set(grown))
+    if sealed:
+        say(f"making the new quorum queue members durable on {', '.join(n.name for n in sealed)}")
+        _seal(settings, sealed)
+        with rabbitmq_admin.client(settings) as api:
+            _wait_clustered(api, wanted, say)
     done = [f"RabbitMQ {n.name} already running" for n in up]
     if down:
         done.append(f"started RabbitMQ {', '.join(n.name for n in down)} in"
@@ -209,11 +216,22 @@ def _refuse_taken_ports(n: cfg.Node) -> None:
     for port, setting in ((n.mqtt_port, "VWARD_MQTT_PORT"), (n.amqp_port, "VWARD_AMQP_PORT"),
                           (n.admin_port, "VWARD_BROKER_ADMIN_PORT"),
                           (n.dist_port, "VWARD_BROKER_DIST_PORT")):
-        if processes.port_open("127.0.0.1", port):
+        if _still_open(port):
             raise ServiceError(
                 f"another program already listens on port {port}, which RabbitMQ node {n.name}"
                 f" needs; set {setting} (node i uses it + {cfg.PORT_STEP}·i) to a free port"
             )
+
+
+def _still_open(port: int, grace: float = 5.0) -> bool:
+    """Whether something listens on `port` and goes on doing so for `grace`
+    seconds: a node killed a moment ago may not have let its ports go yet."""
+    deadline = time.monotonic() + grace
+    while processes.port_open("127.0.0.1", port, 0.2):
+        if time.monotonic() > deadline:
+            return True
+        time.sleep(0.1)
+    return False
 
 
 def _spawn(settings: Settings, n: cfg.Node) -> None:
@@ -261,7 +279,10 @@ def _wait_clustered(api: Any, wanted: tuple[cfg.Node, ...], say: Progress) -> No
     deadline = time.monotonic() + _START_TIMEOUT
     told = False
     while True:
-        members = rabbitmq_admin.running_nodes(api)
+        try:
+            members = rabbitmq_admin.running_nodes(api)
+        except ServiceError:  # its management listener not open yet
+            members = set()
         if expected <= members:
             return
         if not told:
@@ -285,6 +306,17 @@ def _grow_queues(settings: Settings, api: Any, wanted: tuple[cfg.Node, ...]) -> 
     for name in missing:
         ctl(settings, "rabbitmq-queues", "grow", name, "all", "--queue-pattern", r"^ward\.")
     return missing
+
+
+def _seal(settings: Settings, nodes_: list[cfg.Node]) -> None:
+    """Stop and start the RabbitMQ application of each node (not its VM), one
+    node after the other: its Raft systems close their files, so that the
+    quorum queue members just created survive a crash (cfg.nodes_to_seal).
+    One at a time, because the MQTT plugin of a cluster whose every node
+    restarts it at once waits 100 s (cfg.reset_client_id_tracking)."""
+    for n in nodes_:
+        ctl(settings, "rabbitmqctl", "stop_app", node_index=n.index)
+        ctl(settings, "rabbitmqctl", "start_app", node_index=n.index)
 
 
 def ctl(settings: Settings, tool: str, *args: str, node_index: int = 0) -> str:

@@ -226,3 +226,11 @@ def test_node_0_stops_last_and_client_id_tracking_is_reset_only_for_a_whole_clus
     assert cfg.reset_client_id_tracking([n1, n2], running={n0.name}, virgin=set()) == []
     assert cfg.reset_client_id_tracking([n0], running=set(), virgin=set()) == []
     assert cfg.reset_client_id_tracking([n0, n1], running=set(), virgin={n1.name}) == []
+
+
+def test_nodes_are_sealed_after_queues_are_created_or_grown_onto_them_only():
+    n0, n1, n2 = cfg.nodes(_settings(), 3)
+    assert cfg.nodes_to_seal([n0, n1, n2], created={"ward.readings"}, grown=set()) == [
+        n0, n1, n2]
+    assert cfg.nodes_to_seal([n0, n1, n2], created=set(), grown={n2.name}) == [n2]
+    assert cfg.nodes_to_seal([n0, n1, n2], created=set(), grown=set()) == []
