@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import random
 import shutil
 import signal
 import socket
@@ -14,7 +15,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +24,7 @@ import psycopg
 from ward import db, mqtt_auth, processes
 from ward.broker_names import RABBITMQ
 from ward.errors import ServiceError
+from ward.rabbitmq_config import PORT_STEP
 from ward.settings import Settings
 
 _PG_STOP_TIMEOUT = 60
@@ -631,7 +633,7 @@ def free_port() -> int:
 def scratch_settings(prefix: str, **overrides: object) -> Settings:
     """Settings for services of their own, in a new temporary directory on free
     ports (tests, benchmarks): never the ward's own `.vward`."""
-    ports = _free_ports(7)
+    ports = _free_port_block(7)
     values: dict[str, object] = {
         "home": Path(tempfile.mkdtemp(prefix=prefix)), "pg_port": ports[0],
         "mqtt_port": ports[1], "database_url": "", "mqtt_external": False,
@@ -642,13 +644,45 @@ def scratch_settings(prefix: str, **overrides: object) -> Settings:
     return Settings(**{**values, **overrides})
 
 
-def _free_ports(count: int) -> list[int]:
-    """Distinct ports nothing listens on now (held open until all are picked)."""
-    with ExitStack() as stack:
-        socks = [stack.enter_context(socket.socket()) for _ in range(count)]
-        for s in socks:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in socks]
+# Scratch clusters may grow to this many nodes on one host (node i: + PORT_STEP·i).
+SCRATCH_NODES = 3
+
+
+def _free_port_block(count: int) -> list[int]:
+    """`count` consecutive ports that are free, with every node's offset of
+    them free too, drawn below the kernel's ephemeral range: a port the kernel
+    hands out (bind to 0) may be the base of node 0 and yet leave node 1's
+    `+10` to any outgoing connection, which then holds it when the cluster
+    grows (it did, in CI)."""
+    low, high = _ephemeral_range()
+    span = PORT_STEP * (SCRATCH_NODES - 1) + count
+    floor, ceiling = 20000, max(20000 + span + 1, min(low, 61000) - span)
+    if low < 21000:  # the ephemeral range starts low: take ports above it
+        floor, ceiling = high + 1, 65535 - span
+    rng = random.Random()
+    for _ in range(200):
+        base = rng.randrange(floor, ceiling)
+        wanted = [base + k + PORT_STEP * i for i in range(SCRATCH_NODES) for k in range(count)]
+        if all(_port_is_free(p) for p in wanted):
+            return [base + k for k in range(count)]
+    raise ServiceError("no block of free ports found for scratch services")
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
+def _port_is_free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("0.0.0.0", port))
+        except OSError:
+            return False
+    return True
 
 
 def discard(settings: Settings) -> None:
