@@ -239,12 +239,13 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("device_id")
     u.set_defaults(func=_cmd_device_unassign)
 
-    i = sub.add_parser("ingest", help="run an ingest worker (MQTT → TimescaleDB)")
+    i = sub.add_parser("ingest", help="run an ingest worker (the broker → TimescaleDB)")
     i.add_argument(
         "--retire",
         action="store_true",
-        help="drain this worker's queued messages, leave the shared subscription and"
-        " end its session (when removing a worker for good)",
+        help="remove this worker for good: with the MQTT v5 option drain its queued"
+        " messages, leave the shared subscription and end its session; with RabbitMQ"
+        " (nothing waits for a worker there) stop consuming and forget its heartbeat",
     )
     i.set_defaults(func=_cmd_ingest)
 
