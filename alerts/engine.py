@@ -162,21 +162,26 @@ class Engine:
         starts = [wanted[p] for p in pids]
         if not pids:
             return 0
-        spo2_window = _td(rules.SPO2_FALL_WINDOW)
+        carry = store.load_carry(self.conn, pids, starts)
+        # A patient whose last score carries its inputs is read from ``since`` on (see
+        # store.Carry); one without (never scored, or scored before migration 005) over
+        # the whole freshness window before it.  SpO2 over the fall rule's window.
         obs = store.load_observations(
-            self.conn, pids, [min(s - self.freshness, now - spo2_window) for s in starts])
+            self.conn, pids,
+            [s if known else s - self.freshness for s, known in zip(starts, carry.known,
+                                                                   strict=True)],
+            [now - _td(rules.SPO2_FALL_WINDOW)] * len(pids))
         setting_rows = store.load_settings(self.conn, pids)
         context = store.load_scores(self.conn, pids,
                                     [min(s, now - _td(_CONTEXT)) for s in starts], starts)
-        seeds = store.load_seeds(self.conn, pids, starts)
         live = alert_store.live_alerts(self.conn, patients=pids, kinds=_SCORE_KINDS)
         resolved = alert_store.last_resolved(self.conn, pids, _REOPEN_KINDS)
         covered = (alert_store.alerted_times(self.conn, pids, (NEWS2, RETROSPECTIVE), min(starts))
                    if retrospective else None)
         clock.lap("read")
         since_np = store.as_times(starts)
-        table = score_rows(obs, setting_rows, since_np, _np(now),
-                           np.timedelta64(self.freshness), seed=seeds)
+        table = score_rows(carry.inputs.followed_by(obs), setting_rows, since_np, _np(now),
+                           np.timedelta64(self.freshness), seed=carry.level)
         clock.lap("score")
         rewritten = self._rewritten(live, table, pids, wanted)
         store.write_scores(self.conn, table, pids)

@@ -48,6 +48,13 @@ class Observations:
     def __len__(self) -> int:
         return len(self.patient)
 
+    def followed_by(self, other: Observations) -> Observations:
+        """These rows, then ``other``'s (of one time and parameter, the later row wins)."""
+        if not len(self):
+            return other
+        return Observations(*(np.concatenate((getattr(self, f.name), getattr(other, f.name)))
+                              for f in fields(self)))
+
 
 @dataclass(frozen=True, slots=True)
 class Settings:

@@ -247,19 +247,27 @@ def load_settings(conn: psycopg.Connection, ids: Sequence[str]) -> Settings:
 
 
 def load_observations(conn: psycopg.Connection, ids: Sequence[str],
-                      start: Sequence[datetime]) -> Observations:
-    """The NEWS2 observations of ``ids[i]`` from ``start[i]`` on.
+                      start: Sequence[datetime],
+                      spo2_start: Sequence[datetime] | None = None) -> Observations:
+    """The NEWS2 observations of ``ids[i]`` from ``start[i]`` on, and its SpO2 readings
+    from ``spo2_start[i]`` on too, when that is earlier (the fall rule's window).
 
     Each column comes back as one binary array (``array_send``) that numpy reads in
-    place: no per-row work in Python, whatever the number of rows."""
+    place: no per-row work in Python, whatever the number of rows.  Each patient's
+    rows come from its own index scan (the OFFSET 0 keeps the planner from turning
+    the join into a scan of every chunk)."""
     row = conn.execute(
         "SELECT array_send(array_agg((q.i - 1)::int4)), array_send(array_agg(o.time)),"
-        " array_send(array_agg((array_position(%s::text[], o.type) - 1)::int2)),"
+        " array_send(array_agg((array_position(%(params)s::text[], o.type) - 1)::int2)),"
         " array_send(array_agg(o.value))"
-        " FROM unnest(%s::text[], %s::timestamptz[]) WITH ORDINALITY AS q(p, s, i)"
-        " JOIN observations o ON o.patient_id = q.p AND o.time >= q.s"
-        " WHERE o.type = ANY(%s::text[])",
-        (list(PARAMETERS), list(ids), list(start), list(PARAMETERS))).fetchone()
+        " FROM unnest(%(ids)s::text[], %(start)s::timestamptz[], %(spo2)s::timestamptz[])"
+        "      WITH ORDINALITY AS q(p, s, s2, i)"
+        " CROSS JOIN LATERAL (SELECT time, type, value FROM observations o"
+        "      WHERE o.patient_id = q.p AND o.time >= least(q.s, q.s2)"
+        "        AND o.type = ANY(%(params)s::text[]) AND (o.time >= q.s OR o.type = 'spo2')"
+        "      OFFSET 0) o",
+        {"params": list(PARAMETERS), "ids": list(ids), "start": list(start),
+         "spo2": list(start if spo2_start is None else spo2_start)}).fetchone()
     if row is None or row[0] is None:
         return Observations.empty()
     patient, when, param, value = (_binary_array(b, t) for b, t in
@@ -291,31 +299,33 @@ def spo2_readings(conn: psycopg.Connection, ids: Sequence[str], start: datetime,
     return np.array(cols[0], dtype=np.int64), as_times(cols[1]), as_floats(cols[2])
 
 
+# Unordered: rows are put in (patient, time) order in numpy (one sort, not one per
+# column); the arrays without an accepted range or a stale value skip their subquery.
 _SCORE_ARRAYS = """
-    array_send(array_agg((q.i - 1)::int4 ORDER BY q.i, s.time)),
-    array_send(array_agg(s.time ORDER BY q.i, s.time)),
-    array_send(array_agg(s.total ORDER BY q.i, s.time)),
-    array_send(array_agg((array_position(%(bands)s::text[], s.band) - 1)::int2
-                         ORDER BY q.i, s.time)),
-    array_send(array_agg(s.max_single ORDER BY q.i, s.time)),
-    array_send(array_agg(s.complete ORDER BY q.i, s.time)),
-    array_send(array_agg(s.spo2_scale ORDER BY q.i, s.time)),
-    array_send(array_agg(s.sub_scores ORDER BY q.i, s.time)),
-    array_send(array_agg(array_replace(s.inputs, NULL, 'NaN'::float8) ORDER BY q.i, s.time)),
-    array_send(array_agg(ARRAY(SELECT n = ANY(s.overridden_parameters)
-                               FROM unnest(%(params)s::text[]) AS n) ORDER BY q.i, s.time)),
-    array_send(array_agg(coalesce(s.adjusted_total, s.total) ORDER BY q.i, s.time)),
+    array_send(array_agg((q.i - 1)::int4)),
+    array_send(array_agg(s.time)),
+    array_send(array_agg(s.total)),
+    array_send(array_agg((array_position(%(bands)s::text[], s.band) - 1)::int2)),
+    array_send(array_agg(s.max_single)),
+    array_send(array_agg(s.complete)),
+    array_send(array_agg(s.spo2_scale)),
+    array_send(array_agg(s.sub_scores)),
+    array_send(array_agg(array_replace(s.inputs, NULL, 'NaN'::float8))),
+    array_send(array_agg(CASE WHEN cardinality(s.overridden_parameters) = 0 THEN %(none)s::bool[]
+                          ELSE ARRAY(SELECT n = ANY(s.overridden_parameters)
+                                     FROM unnest(%(params)s::text[]) AS n) END)),
+    array_send(array_agg(coalesce(s.adjusted_total, s.total))),
     array_send(array_agg((array_position(%(bands)s::text[], coalesce(s.adjusted_band, s.band))
-                          - 1)::int2 ORDER BY q.i, s.time)),
+                          - 1)::int2)),
     array_send(array_agg(CASE WHEN cardinality(s.input_times) = 7
                               THEN array_replace(s.input_times, NULL, '-infinity')
-                              ELSE array_fill('-infinity'::timestamptz, ARRAY[7]) END
-                         ORDER BY q.i, s.time)),
-    array_send(array_agg(ARRAY(SELECT n = ANY(s.stale) FROM unnest(%(params)s::text[]) AS n)
-                         ORDER BY q.i, s.time)),
+                              ELSE array_fill('-infinity'::timestamptz, ARRAY[7]) END)),
+    array_send(array_agg(CASE WHEN cardinality(s.stale) = 0 THEN %(none)s::bool[]
+                          ELSE ARRAY(SELECT n = ANY(s.stale)
+                                     FROM unnest(%(params)s::text[]) AS n) END)),
     array_send(array_agg((array_position(%(bands)s::text[],
                                          coalesce(s.monitoring_band, s.adjusted_band, s.band))
-                          - 1)::int2 ORDER BY q.i, s.time))
+                          - 1)::int2))
 """
 _SCORE_KINDS = (">i4", ">i8", ">i2", ">i2", ">i2", "i1", ">i2", ">i2", ">f8", "i1", ">i2", ">i2",
                 ">i8", "i1", ">i2")
@@ -324,20 +334,23 @@ _SCORE_KINDS = (">i4", ">i8", ">i2", ">i2", ">i2", "i1", ">i2", ">i2", ">f8", "i
 def load_scores(conn: psycopg.Connection, ids: Sequence[str], start: Sequence[datetime],
                 end: Sequence[datetime | None]) -> ScoreTable:
     """Stored scores of ``ids[i]`` with ``start[i] <= time < end[i]`` (None: no end),
-    each column read as one binary array, as ``load_observations`` does.  Rows scored
-    before migration 005 read with their own band as monitoring band and no times."""
+    sorted by patient and time, each column read as one binary array, as
+    ``load_observations`` does (one index scan per patient).  Rows scored before
+    migration 005 read with their own band as monitoring band and no times."""
     row = conn.execute(
         f"""SELECT {_SCORE_ARRAYS}
            FROM unnest(%(ids)s::text[], %(start)s::timestamptz[], %(end)s::timestamptz[])
                 WITH ORDINALITY AS q(p, s, e, i)
-           JOIN scores s ON s.patient_id = q.p AND s.time >= q.s
-                AND (q.e IS NULL OR s.time < q.e)""",
+           CROSS JOIN LATERAL (SELECT * FROM scores s WHERE s.patient_id = q.p
+                AND s.time >= q.s AND s.time < coalesce(q.e, 'infinity') OFFSET 0) s""",
         {"bands": list(BANDS), "params": list(PARAMETERS), "ids": list(ids),
-         "start": list(start), "end": list(end)}).fetchone()
+         "start": list(start), "end": list(end), "none": [False] * len(PARAMETERS)}).fetchone()
     if row is None or row[0] is None:
         return ScoreTable.empty()
     cols = [_binary_array(b, t) for b, t in zip(row, _SCORE_KINDS, strict=True)]
     k = len(PARAMETERS)
+    order = np.lexsort((cols[1], cols[0]))
+    cols = [c.reshape(len(order), -1)[order].reshape(-1) for c in cols]
     names = np.array(BANDS)
     times = cols[12].astype(np.int64)
     return ScoreTable(
@@ -360,24 +373,62 @@ def load_scores(conn: psycopg.Connection, ids: Sequence[str], start: Sequence[da
     )
 
 
-def load_seeds(conn: psycopg.Connection, ids: Sequence[str],
-               before: Sequence[datetime]) -> NDArray[np.int8]:
-    """Per patient, the monitoring level its last stored score before ``before[i]``
-    carries into the next (``monitoring.carried_level``), -1 when there is none.
-    However old that score: a high score followed by silence still demands 15-min
-    monitoring a day later."""
+@dataclass(frozen=True, slots=True)
+class Carry:
+    """What each patient's last stored score before its ``since`` carries into the
+    scores from ``since`` on.
+
+    level : int8 per patient, the monitoring level (``monitoring.carried_level``),
+        -1 when there is no such score; however old: a high score followed by
+        silence still demands 15-min monitoring a day later
+    known : bool per patient, the score holds every input with its measurement time
+        (scores since migration 005)
+    inputs : its inputs as observation rows (patients with ``known`` only)
+
+    The latest fresh value of each parameter at any instant at or after ``since`` is
+    the latest among the readings from ``since`` on and these inputs: the score at
+    their instant took the latest reading of each parameter before it, and every
+    reading timed before ``since`` is in it, since a reading queues its patient
+    from its own time on (``score_queue.since`` only falls until the scores from it
+    are written).  So the engine reads a patient's readings from ``since`` on, not
+    the whole freshness window before it."""
+
+    level: NDArray[np.int8]
+    known: NDArray[np.bool_]
+    inputs: Observations
+
+
+def load_carry(conn: psycopg.Connection, ids: Sequence[str],
+               before: Sequence[datetime]) -> Carry:
     rows = conn.execute(
         """SELECT q.i - 1, array_position(%(bands)s::text[], effective_band(
-                  l.complete, l.band, l.adjusted_band, l.monitoring_band)) - 1
+                  l.complete, l.band, l.adjusted_band, l.monitoring_band)) - 1,
+                  cardinality(l.input_times) = %(k)s AND cardinality(l.inputs) = %(k)s,
+                  l.inputs, l.input_times
            FROM unnest(%(ids)s::text[], %(before)s::timestamptz[]) WITH ORDINALITY AS q(p, b, i)
-           JOIN LATERAL (SELECT complete, band, adjusted_band, monitoring_band FROM scores s
+           JOIN LATERAL (SELECT complete, band, adjusted_band, monitoring_band, inputs,
+                                input_times FROM scores s
                          WHERE s.patient_id = q.p AND s.time < q.b
                          ORDER BY s.time DESC LIMIT 1) l ON true""",
-        {"bands": list(BANDS), "ids": list(ids), "before": list(before)}).fetchall()
-    seeds = np.full(len(ids), -1, np.int8)
-    for i, level in rows:
-        seeds[i] = level
-    return seeds
+        {"bands": list(BANDS), "ids": list(ids), "before": list(before),
+         "k": len(PARAMETERS)}).fetchall()
+    level = np.full(len(ids), -1, np.int8)
+    known = np.zeros(len(ids), bool)
+    patient, when, param, value = [], [], [], []
+    for i, lvl, complete_row, inputs, times in rows:
+        level[i] = lvl
+        if not complete_row:
+            continue
+        known[i] = True
+        for k, (v, t) in enumerate(zip(inputs, times, strict=True)):
+            if v is not None and t is not None:
+                patient.append(i)
+                when.append(t)
+                param.append(k)
+                value.append(v)
+    return Carry(level, known, Observations(
+        patient=np.array(patient, np.int64), time=as_times(when),
+        param=np.array(param, np.int64), value=np.array(value, np.float64)))
 
 
 def latest_score_times(conn: psycopg.Connection, ids: Sequence[str]) -> dict[str, datetime]:

@@ -1,0 +1,128 @@
+"""The engine reads a patient's readings from its ``since`` on, carrying the rest in
+from the last stored score (store.Carry), instead of the whole 12 h freshness
+window (issue 12).  This must never change a score: the scores the live engine
+writes as readings arrive, late ones included, are bit for bit those of a rescore
+from scratch, which reads every reading."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import psycopg
+import pytest
+from engine_fixtures import admit, base_time, minutes, unique
+
+from alerts.engine import rescore
+from alerts.news2 import PARAMETERS
+from ward import clinical
+
+pytestmark = pytest.mark.db
+
+# How often each parameter is measured [min]: a patch streams SpO2 and heart rate;
+# the rest come from spot checks, some rarely, so that values age out and go stale.
+_EVERY = {"spo2": 7, "heart_rate": 7, "respiratory_rate": 90, "systolic_bp": 60,
+          "temperature": 240, "consciousness": 360, "on_oxygen": 360}
+_NORMAL = {"respiratory_rate": 16, "spo2": 96, "on_oxygen": 0, "systolic_bp": 120,
+           "heart_rate": 80, "consciousness": 0, "temperature": 37.0}
+_SICK = {"respiratory_rate": 26, "spo2": 89, "on_oxygen": 1, "systolic_bp": 95,
+         "heart_rate": 125, "consciousness": 0, "temperature": 38.6}
+_SCORE_COLUMNS = ("time, total, band, max_single, complete, missing, sub_scores, inputs,"
+                  " spo2_scale, overridden, overridden_parameters, adjusted_total,"
+                  " adjusted_band, input_times, stale, monitoring_band")
+
+
+def _readings(patient: int, device: str, start: datetime, hours: int,
+              rng: np.random.Generator) -> list[tuple[datetime, str, str, float]]:
+    """A patient's readings: each parameter on its own rhythm, sick for a while in the
+    middle (patient 1), silent for 14 h (patient 2: everything ages out)."""
+    out = []
+    for name, every in _EVERY.items():
+        t = start + minutes(float(rng.uniform(0, every)))
+        while t < start + timedelta(hours=hours):
+            hour = (t - start) / timedelta(hours=1)
+            silent = patient == 2 and 8 <= hour < 22
+            sick = patient == 1 and 10 <= hour < 16
+            if not silent:
+                base = (_SICK if sick else _NORMAL)[name]
+                jitter = 0 if name in ("on_oxygen", "consciousness") else rng.normal(0, 1.5)
+                value = round(base + jitter, 1)
+                if name == "spo2":
+                    value = min(value, 100)
+                out.append((t, name, device, value))
+            t += minutes(every * float(rng.uniform(0.8, 1.2)))
+    return out
+
+
+def _store(conn: psycopg.Connection, patient: str, rows: list) -> None:
+    """As ingest stores readings: rows and queue row in one transaction."""
+    with conn.transaction():
+        with conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO observations (time, patient_id, device_id, type, value)"
+                " VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                [(t, patient, d, name, v) for t, name, d, v in rows])
+        conn.execute(
+            "INSERT INTO score_queue (patient_id, since) VALUES (%s, %s) ON CONFLICT (patient_id)"
+            " DO UPDATE SET since = least(score_queue.since, EXCLUDED.since)",
+            (patient, min(r[0] for r in rows)))
+
+
+def _scores(conn: psycopg.Connection, ids: list[str]) -> dict[str, list[tuple]]:
+    return {p: conn.execute(f"SELECT {_SCORE_COLUMNS} FROM scores WHERE patient_id = %s"
+                            " ORDER BY time", (p,)).fetchall() for p in ids}
+
+
+def test_live_scores_with_late_readings_equal_a_rescore_from_scratch(
+        services_up, conn, make_engine) -> None:
+    ward = unique("ward")
+    pairs = admit(services_up, ward, 3, admitted=datetime.now(UTC) - timedelta(days=3))
+    ids = [p for p, _ in pairs]
+    end = base_time()
+    start = end - timedelta(hours=36)
+    rng = np.random.default_rng(12)
+    readings = {p: sorted(_readings(i, d, start, 36, rng)) for i, (p, d) in enumerate(pairs)}
+    e = make_engine(ward)
+    step = minutes(20)
+    late: dict[str, list] = {p: [] for p in ids}
+    t = start
+    k = 0
+    while t < end:
+        k += 1
+        for i, p in enumerate(ids):
+            due = [r for r in readings[p] if t <= r[0] < t + step]
+            if i == 0 and k % 9 == 0 and due:  # held back: arrives 3 h late
+                late[p].append((t + timedelta(hours=3), due))
+                continue
+            arrived = [r for when, rows in late[p] if when <= t for r in rows]
+            late[p] = [(when, rows) for when, rows in late[p] if when > t]
+            if due or arrived:
+                _store(conn, p, due + arrived)
+        if k == 40:  # SpO2 scale 2 and an accepted heart rate for patient 1, mid-spell
+            clinical.set_spo2_scale(conn, ids[1], 2, by="test", reason="hypercapnic",
+                                    now=t + step)
+            clinical.set_accepted_range(conn, ids[1], "heart_rate", 91, 130, by="test",
+                                        reason="resting tachycardia", now=t + step)
+        e.drain(t + step)
+        t += step
+    for p in ids:  # what is still held back arrives at the end
+        rows = [r for _, held in late[p] for r in held]
+        if rows:
+            _store(conn, p, rows)
+    e.drain(end + minutes(1))
+
+    live = _scores(conn, ids)
+    assert all(len(rows) > 200 for rows in live.values())
+    assert any(r[1] >= 7 for r in live[ids[1]])  # the sick spell scored high
+    assert any(not r[4] for r in live[ids[2]])  # values aged out: incomplete sets
+    assert any(r[10] for r in live[ids[1]])  # the accepted range adjusted some
+    conn.execute("DELETE FROM scores WHERE patient_id = ANY(%s)", (ids,))
+    failed = rescore(e, ids, datetime(1970, 1, 1, tzinfo=UTC), end + minutes(1), chunk=3,
+                     progress=False)
+    assert failed == []
+    scratch = _scores(conn, ids)
+    for p in ids:
+        assert len(live[p]) == len(scratch[p])
+        for a, b in zip(live[p], scratch[p], strict=True):
+            assert a == b, f"{p} at {a[0]}: live {a}\nrescored {b}"
+    assert set(PARAMETERS) == set(_EVERY)
