@@ -68,41 +68,52 @@ def last_resolved(conn: psycopg.Connection, ids: Sequence[str], kinds: Sequence[
     return {(r[0], r[1], r[2]): Resolved(r[3], bool(r[4])) for r in rows}
 
 
+_INSERT_ALERT = (
+    "INSERT INTO alerts (patient_id, ward_id, kind, category, device_id, severity,"
+    " state, reason, condition_time, opened_at, updated_at, last_notified_severity,"
+    " clear_since, escalated_at, band, red) VALUES (%s, %s, %s, %s, %s, %s, %s, %s,"
+    " %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (patient_id, kind, device_id)"
+    " WHERE state <> 'resolved' DO NOTHING RETURNING alert_id")
+_UPDATE_ALERT = (
+    "UPDATE alerts SET severity = %s, state = %s, reason = %s, condition_time = %s,"
+    " updated_at = %s, last_notified_severity = %s, clear_since = %s,"
+    " escalated_at = %s, acknowledged_at = %s,"
+    " acknowledged_by = CASE WHEN %s::timestamptz IS NULL THEN NULL"
+    "   ELSE acknowledged_by END,"
+    " resolved_at = %s, resolved_by = %s, band = %s, red = %s WHERE alert_id = %s")
+
+
 def write_changes(conn: psycopg.Connection, changes: Sequence[Change], now: datetime,
                   actor: str) -> int:
     """Insert or update the alerts and append their events; returns the events written.
-    A new alert that another engine opened first (same live key) is skipped."""
-    events: list[tuple] = []
-    for c in changes:
-        s = c.state
-        resolved = s.state == "resolved"
-        if c.alert_id is None:
-            row = conn.execute(
-                "INSERT INTO alerts (patient_id, ward_id, kind, category, device_id, severity,"
-                " state, reason, condition_time, opened_at, updated_at, last_notified_severity,"
-                " clear_since, escalated_at, band, red) VALUES (%s, %s, %s, %s, %s, %s, %s, %s,"
-                " %s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (patient_id, kind, device_id)"
-                " WHERE state <> 'resolved' DO NOTHING RETURNING alert_id",
+    A new alert that another engine opened first (same live key) is skipped.  Each
+    kind of statement goes as one batch (psycopg pipelines ``executemany``): a burst
+    of hundreds of changes costs a few round trips, not one each."""
+    new = [c for c in changes if c.alert_id is None]
+    old = [c for c in changes if c.alert_id is not None]
+    ids: list[int | None] = []
+    with conn.cursor() as cur:
+        if new:
+            cur.executemany(_INSERT_ALERT, [
                 (c.patient_id, c.ward_id, c.kind, c.category, c.device_id,
-                 severity_name(s.severity), s.state, c.reason, c.condition_time, s.opened_at,
-                 now, severity_name(s.last_notified_severity), s.clear_since,
-                 s.escalated_at, s.band or None, sorted(s.red))).fetchone()
-            if row is None:
-                continue
-            alert_id = row[0]
-        else:
-            alert_id = c.alert_id
-            conn.execute(
-                "UPDATE alerts SET severity = %s, state = %s, reason = %s, condition_time = %s,"
-                " updated_at = %s, last_notified_severity = %s, clear_since = %s,"
-                " escalated_at = %s, acknowledged_at = %s,"
-                " acknowledged_by = CASE WHEN %s::timestamptz IS NULL THEN NULL"
-                "   ELSE acknowledged_by END,"
-                " resolved_at = %s, resolved_by = %s, band = %s, red = %s WHERE alert_id = %s",
-                (severity_name(s.severity), s.state, c.reason, c.condition_time, now,
-                 severity_name(s.last_notified_severity), s.clear_since, s.escalated_at,
-                 s.acknowledged_at, s.acknowledged_at, now if resolved else None,
-                 actor if resolved else None, s.band or None, sorted(s.red), alert_id))
+                 severity_name(c.state.severity), c.state.state, c.reason, c.condition_time,
+                 c.state.opened_at, now, severity_name(c.state.last_notified_severity),
+                 c.state.clear_since, c.state.escalated_at, c.state.band or None,
+                 sorted(c.state.red)) for c in new], returning=True)
+            while True:
+                row = cur.fetchone()
+                ids.append(row[0] if row else None)
+                if not cur.nextset():
+                    break
+        if old:
+            cur.executemany(_UPDATE_ALERT, [_update_row(c, now, actor) for c in old])
+    opened = dict(zip(map(id, new), ids, strict=True))
+    events: list[tuple] = []
+    for c in changes:  # events in the order of the changes
+        alert_id = c.alert_id if c.alert_id is not None else opened[id(c)]
+        if alert_id is None:
+            continue
+        s = c.state
         events += [(alert_id, now, e.event, severity_name(s.severity), s.state, actor,
                     json.dumps(dict(e.detail)), e.reason) for e in c.events]
     if events:
@@ -112,6 +123,15 @@ def write_changes(conn: psycopg.Connection, changes: Sequence[Change], now: date
                 " reason) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)", events)
         conn.execute("NOTIFY alert_events")
     return len(events)
+
+
+def _update_row(c: Change, now: datetime, actor: str) -> tuple:
+    s = c.state
+    resolved = s.state == "resolved"
+    return (severity_name(s.severity), s.state, c.reason, c.condition_time, now,
+            severity_name(s.last_notified_severity), s.clear_since, s.escalated_at,
+            s.acknowledged_at, s.acknowledged_at, now if resolved else None,
+            actor if resolved else None, s.band or None, sorted(s.red), c.alert_id)
 
 
 # --- what the tick reads -----------------------------------------------------------------
