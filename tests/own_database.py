@@ -10,10 +10,9 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import psycopg
 from psycopg import sql
 
-from ward import db
+from ward import db, pg_auth
 from ward.settings import Settings
 
 
@@ -22,13 +21,12 @@ def own_database(settings: Settings, prefix: str = "vward_own") -> Iterator[Sett
     """Settings of a new, migrated database (dropped afterwards)."""
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     mine = settings.model_copy(update={"pg_database": name})
-    db.ensure_database(mine)
+    pg_auth.ensure_database(mine)
     try:
         db.migrate(mine)
         yield mine
     finally:
-        admin = psycopg.conninfo.make_conninfo(settings.dsn, dbname="postgres")
-        with psycopg.connect(admin, autocommit=True) as conn:
+        with pg_auth.connect_superuser(settings) as conn:
             conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
                          .format(sql.Identifier(name)))
 

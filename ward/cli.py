@@ -45,11 +45,37 @@ def _cmd_down(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_config(args: argparse.Namespace, settings: Settings) -> int:
-    for key, value in settings.as_env().items():
-        if "PASSWORD" in key or "SECRET" in key:
-            value = value if args.show_secrets else "********"
+    from ward import pg_auth, redaction
+
+    env = settings.as_env()
+    if args.show_secrets and settings.own_database:
+        env["VWARD_DATABASE_URL"] = pg_auth.owner_url(settings)
+    for key, value in env.items():
+        if args.show_secrets:
+            pass
+        elif "PASSWORD" in key or "SECRET" in key:
+            value = redaction.MASK
+        elif key.endswith(("_URL", "_URLS")):
+            value = redaction.redact(value)
         print(f"{key}={value}")
     return 0
+
+
+def _cmd_psql(args: argparse.Namespace, settings: Settings) -> int:
+    import os
+    import shutil
+
+    from ward import pg_auth
+
+    psql = shutil.which("psql")
+    if psql is None:
+        raise WardError("psql is not installed (apt-get install postgresql-client)")
+    argv, env = pg_auth.psql_command(settings, superuser=args.superuser)
+    extra = args.psql_args[1:] if args.psql_args[:1] == ["--"] else args.psql_args
+    if args.command:
+        extra = ["-c", args.command, *extra]
+    os.execve(psql, [psql, *argv[1:], *extra], {**os.environ, **env})
+    return 0  # not reached
 
 
 def _cmd_status(args: argparse.Namespace, settings: Settings) -> int:
@@ -196,8 +222,18 @@ def build_parser() -> argparse.ArgumentParser:
     up.set_defaults(func=_cmd_up)
     sub.add_parser("down", help="stop the services `up` started").set_defaults(func=_cmd_down)
     c = sub.add_parser("config", help="print the effective settings as KEY=VALUE")
-    c.add_argument("--show-secrets", action="store_true")
+    c.add_argument("--show-secrets", action="store_true",
+                   help="show passwords too (and the password in VWARD_DATABASE_URL)")
     c.set_defaults(func=_cmd_config)
+    q = sub.add_parser(
+        "psql", help="psql on the ward's database, as the role the ward's processes use"
+        " (password from VWARD_HOME/secrets, never on the command line)")
+    q.add_argument("--superuser", action="store_true",
+                   help="as the superuser postgres (the PostgreSQL `vward up` runs)")
+    q.add_argument("-c", "--command", help="run this SQL and exit")
+    q.add_argument("psql_args", nargs=argparse.REMAINDER, metavar="-- PSQL_ARGS",
+                   help="more arguments for psql, after --")
+    q.set_defaults(func=_cmd_psql)
     st = sub.add_parser(
         "status",
         help="database, broker, alerts engines and ingest workers, one line each;"

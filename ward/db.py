@@ -6,8 +6,8 @@ import logging
 from importlib import resources
 
 import psycopg
-from psycopg import sql
 
+from ward import redaction
 from ward.errors import ServiceError
 from ward.settings import Settings
 
@@ -21,25 +21,8 @@ def connect(settings: Settings, *, autocommit: bool = False, **kwargs) -> psycop
     try:
         return psycopg.connect(settings.dsn, autocommit=autocommit, **kwargs)
     except psycopg.OperationalError as exc:
-        raise ServiceError(f"cannot reach the database ({_redact(settings.dsn)}): {exc}") from exc
-
-
-def _redact(dsn: str) -> str:
-    info = psycopg.conninfo.conninfo_to_dict(dsn)
-    info.pop("password", None)
-    return " ".join(f"{k}={v}" for k, v in info.items())
-
-
-def ensure_database(settings: Settings) -> None:
-    """Create the ward's database on our own server if it does not exist yet."""
-    info = psycopg.conninfo.conninfo_to_dict(settings.dsn)
-    name = info.get("dbname", settings.pg_database)
-    admin = psycopg.conninfo.make_conninfo(settings.dsn, dbname="postgres")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
-        if not exists:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-            log.info("created database %s", name)
+        raise ServiceError(
+            f"cannot reach the database ({redaction.redact(settings.dsn)}): {exc}") from exc
 
 
 def migration_files() -> list[tuple[int, str, str]]:
