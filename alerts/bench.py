@@ -20,6 +20,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -123,13 +124,14 @@ def rescore_throughput(settings: Settings, n_obs: int) -> dict[str, float]:
     print(f"COPY {n_obs:,} observations of {_PATIENTS:,} patients ...", flush=True)
     rows, copy_rate = load_observations(settings, n_obs, rng)
     print(f"rescoring {rows:,} observations from scratch ...", flush=True)
-    with db.connect(settings, autocommit=True) as conn:
-        engine = Engine.from_settings(conn, settings)
+    with db.connect(settings, autocommit=True) as a, db.connect(settings, autocommit=True) as b:
+        engines = [Engine.from_settings(a, settings), Engine.from_settings(b, settings)]
         ids = [_patient(i) for i in range(_PATIENTS)]
         t0 = time.perf_counter()
-        rescore(engine, ids, datetime(1970, 1, 1, tzinfo=UTC), datetime.now(UTC), chunk=100)
+        rescore(engines, ids, datetime(1970, 1, 1, tzinfo=UTC), datetime.now(UTC), chunk=100)
         elapsed = time.perf_counter() - t0
-        c, t = engine.counts, engine.timings
+        c = sum((e.counts for e in engines), Counter())
+        t = {k: sum(e.timings[k] for e in engines) / len(engines) for k in engines[0].timings}
     return {"observations": c["observations"], "scores": c["scores"], "seconds": elapsed,
             "obs_per_s": c["observations"] / elapsed, "scores_per_s": c["scores"] / elapsed,
             "copy_per_s": copy_rate, **{f"t_{k}": v for k, v in t.items()}}
@@ -194,8 +196,7 @@ def latency(settings: Settings, n_patients: int, seconds: float) -> dict[str, fl
         devices.register_devices(conn, [devices.NewDevice(_device(first + i), _patient(first + i),
                                                           "bench-live") for i in range(n_patients)],
                                  valid_from=datetime.now(UTC) - timedelta(days=1))
-    env = {**settings.as_env(), "VWARD_MQTT_PASSWORD": settings.mqtt_password,
-           "VWARD_ALERTS_WARDS": "bench-live", "PATH": "/usr/bin:/bin"}
+    env = {**settings.as_env(), "VWARD_ALERTS_WARDS": "bench-live", "PATH": "/usr/bin:/bin"}
     log = settings.home / "bench-alerts.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen([sys.executable, "-m", "ward.cli", "alerts"], env=env,
@@ -243,10 +244,11 @@ def run(quick: bool) -> list[str]:
     steps = ", ".join(f"{k[2:]} {v:.1f} s" for k, v in r.items() if k.startswith("t_"))
     lines += [
         f"Rescore from raw observations ({_PATIENTS:,} patients, engine path, 100 per"
-        " transaction):",
+        " transaction, two connections as `vward rescore`):",
         f"  {r['observations']:,} observations → {r['scores']:,} scores in {r['seconds']:.1f} s:"
         f" {r['obs_per_s'] / 1e6:.2f} M observations/s, {r['scores_per_s']:,.0f} scores/s",
-        f"  time by step: {steps}  (loading them by COPY ran at {r['copy_per_s']:,.0f} rows/s)",
+        f"  time by step (each connection's): {steps}"
+        f"  (loading them by COPY ran at {r['copy_per_s']:,.0f} rows/s)",
         f"End-to-end, commit → stored score ({lt['patients']:,} patients, a set each per second,"
         f" {lt['seconds']:.0f} s, one engine):",
         f"  {lt['scored']:,} of {lt['sets']:,} sets: p50 {lt['p50_ms']:.0f} ms,"

@@ -7,6 +7,8 @@ import argparse
 import math
 import re
 import time
+from collections import Counter
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 
 from alerts.errors import CommandError
@@ -27,6 +29,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--patient", action="append", default=None, metavar="ID",
                    help="only this patient (repeatable); default: every patient")
     r.add_argument("--chunk", type=int, default=None, help="patients per transaction")
+    r.add_argument("--jobs", type=int, default=2,
+                   help="database connections rescoring at once (default 2: one writes while"
+                        " the other reads and scores)")
     r.set_defaults(func=_cmd_rescore)
 
     alert = sub.add_parser("alert", help="list, acknowledge and resolve alerts").add_subparsers(
@@ -126,19 +131,24 @@ def _cmd_rescore(args: argparse.Namespace, settings: Settings) -> int:
     chunk = args.chunk or settings.alerts_batch_patients
     if chunk < 1:
         raise CommandError("--chunk must be at least 1")
+    if args.jobs < 1:
+        raise CommandError("--jobs must be at least 1")
     started = time.perf_counter()
-    with db.connect(settings, autocommit=True) as conn:
-        engine = Engine.from_settings(conn, settings)
-        engine.engine_id = "vward rescore"
-        ids = [r[0] for r in conn.execute(
+    with ExitStack() as stack:
+        conns = [stack.enter_context(db.connect(settings, autocommit=True))
+                 for _ in range(args.jobs)]
+        engines = [Engine.from_settings(c, settings) for c in conns]
+        for e in engines:
+            e.engine_id = "vward rescore"
+        ids = [r[0] for r in conns[0].execute(
             "SELECT patient_id FROM patients WHERE %s::text[] IS NULL OR patient_id = ANY(%s)"
             " ORDER BY patient_id", (args.patient, args.patient)).fetchall()]
         if args.patient:
             unknown = sorted(set(args.patient) - set(ids))
             if unknown:
                 raise CommandError(f"no patient {', '.join(unknown)}")
-        failed = rescore(engine, ids, since, now, chunk=chunk)
-    c = engine.counts
+        failed = rescore(engines, ids, since, now, chunk=chunk)
+    c = sum((e.counts for e in engines), Counter())
     events = sum(v for k, v in c.items() if k.startswith("event:"))
     print(f"rescored {c['patients']} patients from {since:%Y-%m-%d %H:%M}Z:"
           f" {c['observations']:,} observations → {c['scores']:,} scores,"

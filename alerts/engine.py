@@ -333,23 +333,42 @@ class Engine:
                      *(1000 * t[k] / c["batches"] for k in ("read", "score", "write", "alerts")))
 
 
-def rescore(engine: Engine, ids: Sequence[str], since: datetime, now: datetime, *,
-            chunk: int, progress: bool = True) -> list[str]:
+def rescore(engines: Engine | Sequence[Engine], ids: Sequence[str], since: datetime,
+            now: datetime, *, chunk: int, progress: bool = True) -> list[str]:
     """Rescore ``ids`` from ``since`` in chunks of patients, one transaction each: the
-    engine's own scoring path (`vward rescore`, and the benchmark).  Returns the patients
-    that could not be scored (logged; the others are scored all the same)."""
+    engine's own scoring path (`vward rescore`, and the benchmark).  Given several
+    engines (each on its own connection), they take chunks in turn from one list in
+    threads of their own, so that the database writes one chunk while Python reads
+    and scores another.  Returns the patients that could not be scored (logged; the
+    others are scored all the same)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from tqdm import tqdm
 
-    def score(part: list[str]) -> None:
-        with engine.conn.transaction():
-            engine.score(part, [since] * len(part), now)
-
+    crew = [engines] if isinstance(engines, Engine) else list(engines)
+    parts = [list(ids[i:i + chunk]) for i in range(0, len(ids), chunk)]
     failed: list[str] = []
+    lock = threading.Lock()
     with tqdm(total=len(ids), unit="patient", disable=not progress, file=sys.stderr) as bar:
-        for i in range(0, len(ids), chunk):
-            part = list(ids[i:i + chunk])
-            failed += [p for p, _ in engine.each_alone(part, score, str, "left as it was")]
-            bar.update(len(part))
+
+        def work(engine: Engine) -> None:
+            def score(part: list[str]) -> None:
+                with engine.conn.transaction():
+                    engine.score(part, [since] * len(part), now)
+
+            while True:
+                with lock:
+                    if not parts:
+                        return
+                    part = parts.pop(0)
+                lost = [p for p, _ in engine.each_alone(part, score, str, "left as it was")]
+                with lock:
+                    failed.extend(lost)
+                    bar.update(len(part))
+
+        with ThreadPoolExecutor(len(crew)) as pool:
+            for done in [pool.submit(work, e) for e in crew]:
+                done.result()
     return failed
 
 

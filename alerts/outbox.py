@@ -27,6 +27,7 @@ from alerts.errors import OutboxError
 from alerts.outbox_amqp import AmqpPublisher
 from alerts.outbox_mqtt import MqttPublisher
 from ward import broker_names as names
+from ward import broker_users
 from ward.domain import alerts_topic
 from ward.settings import Settings
 
@@ -152,13 +153,15 @@ class Outbox:
 
 
 def _publisher(settings: Settings) -> AmqpPublisher | MqttPublisher:
-    client_id = f"{settings.alerts_engine_id}-outbox"
+    # The broker takes only a client id that begins with the user's name.
+    creds = broker_users.credentials(settings, names.ALERTS)
+    client_id = creds.client_id(f"{settings.alerts_engine_id}-outbox")
     if settings.broker == names.RABBITMQ:
         from ward.rabbitmq_config import amqp_urls
 
-        return AmqpPublisher(amqp_urls(settings), username=settings.mqtt_username,
-                             password=settings.mqtt_password, name=client_id)
+        return AmqpPublisher(amqp_urls(settings), username=creds.username,
+                             password=creds.password, name=client_id)
     return MqttPublisher(host=settings.mqtt_host, port=settings.mqtt_port,
-                         protocol=names.mqtt_protocol(settings), username=settings.mqtt_username,
-                         password=settings.mqtt_password, client_id=client_id,
+                         protocol=names.mqtt_protocol(settings), username=creds.username,
+                         password=creds.password, client_id=client_id,
                          max_inflight=_BATCH)

@@ -157,8 +157,8 @@ class Worker:
     def __init__(self, settings: Settings, name: str) -> None:
         self.log = settings.home / "logs" / f"durability-{name}.log"
         self.log.parent.mkdir(parents=True, exist_ok=True)
-        env = {**settings.as_env(), "VWARD_MQTT_PASSWORD": settings.mqtt_password,
-               "VWARD_INGEST_CLIENT_ID": f"vward-ingest-{name}", "PATH": "/usr/bin:/bin"}
+        env = {**settings.as_env(), "VWARD_INGEST_CLIENT_ID": f"ingest@vward-{name}",
+               "PATH": "/usr/bin:/bin"}
         with open(self.log, "ab") as out:
             self.proc = subprocess.Popen([sys.executable, "-m", "ward.cli", "ingest"],
                                          env=env, stdout=out, stderr=subprocess.STDOUT)

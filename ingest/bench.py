@@ -24,8 +24,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from ward import broker_names, db, devices, services
-from ward.broker_names import mqtt_protocol
+from ward import broker_names, broker_users, db, devices, services
+from ward.broker_names import is_service_user, mqtt_protocol
 from ward.settings import Settings
 
 
@@ -57,11 +57,10 @@ def _publish_all(
 ) -> None:
     """Publish QoS 1, in the MQTT version the configured broker speaks, and
     wait until the broker has acked every message."""
-    c = mqtt.Client(
-        CallbackAPIVersion.VERSION2,
-        client_id=f"bench-pub-{device_id}",
-        protocol=mqtt_protocol(settings),
-    )
+    # A device's client id is its id; a service user's begins with its name.
+    client_id = f"{device_id}-bench-pub" if is_service_user(device_id) else device_id
+    c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
+                    protocol=mqtt_protocol(settings))
     c.username_pw_set(device_id, password)
     c.max_inflight_messages_set(1000)
     c.max_queued_messages_set(0)
@@ -108,12 +107,14 @@ def raw_copy_rate(settings: Settings, n: int) -> float:
     return n / elapsed
 
 
-def raw_broker_rate(settings: Settings, n: int) -> float:
+def raw_broker_rate(settings: Settings, device_id: str, password: str, n: int) -> float:
     """Messages/s from the broker to one persistent QoS 1 subscriber (paho),
     for messages already queued at the broker.  The topic is one that the
-    ingest workers' session does not receive, so it measures the broker and
-    a plain paho consumer alone."""
-    topic = "bench/raw/readings"
+    ingest workers' session does not receive (a device's rejections, sent by
+    the ingest user, read by the device), so it measures the broker and a
+    plain paho consumer alone."""
+    topic = f"ward/v1/devices/{device_id}/rejections"
+    ingest = broker_users.credentials(settings, broker_names.INGEST)
     got = threading.Event()
     count = [0]
     first = [0.0]
@@ -126,10 +127,8 @@ def raw_broker_rate(settings: Settings, n: int) -> float:
             got.set()
 
     def make() -> mqtt.Client:
-        c = mqtt.Client(
-            CallbackAPIVersion.VERSION2, client_id="bench-raw-sub", protocol=mqtt.MQTTv5
-        )
-        c.username_pw_set(settings.mqtt_username, settings.mqtt_password)
+        c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=device_id, protocol=mqtt.MQTTv5)
+        c.username_pw_set(device_id, password)
         return c
 
     props = Properties(PacketTypes.CONNECT)
@@ -141,13 +140,8 @@ def raw_broker_rate(settings: Settings, n: int) -> float:
     time.sleep(0.5)
     sub.disconnect()
     sub.loop_stop()
-    _publish_all(
-        settings,
-        settings.mqtt_username,
-        settings.mqtt_password,
-        _payloads(n, 1, datetime.now(UTC), "raw"),
-        topic=topic,
-    )
+    _publish_all(settings, ingest.username, ingest.password,
+                 _payloads(n, 1, datetime.now(UTC), "raw"), topic=topic)
     sub = make()
     sub.on_message = on_message
     t0 = time.perf_counter()
@@ -175,11 +169,12 @@ def raw_amqp_rate(settings: Settings, device_id: str, password: str, n: int) -> 
     _publish_all(
         settings, device_id, password, _payloads(n, 1, datetime.now(UTC) - timedelta(days=2), "r")
     )
+    ingest = broker_users.credentials(settings, broker_names.INGEST)
     conn = pika.BlockingConnection(
         parameters(
             amqp_urls(settings)[0],
-            username=settings.mqtt_username,
-            password=settings.mqtt_password,
+            username=ingest.username,
+            password=ingest.password,
             name="vward bench raw consumer",
         )
     )
@@ -237,11 +232,7 @@ def ingest_rate(
     last = start + timedelta(milliseconds=n_messages * per_message - 1)
     _publish_all(settings, device_id, password, payloads)
     want = n_messages * per_message
-    env = {
-        **settings.as_env(),
-        "VWARD_MQTT_PASSWORD": settings.mqtt_password,
-        "PATH": "/usr/bin:/bin",
-    }
+    env = {**settings.as_env(), "PATH": "/usr/bin:/bin"}
     log = settings.home / f"bench-ingest-{tag}.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(
@@ -302,7 +293,8 @@ def run(
             dev = "bench-dev-2"
             out["broker_msgs_s"] = raw_amqp_rate(settings, dev, pw[dev], n_single)
         else:
-            out["broker_msgs_s"] = raw_broker_rate(settings, n_single)
+            dev = "bench-dev-3"
+            out["broker_msgs_s"] = raw_broker_rate(settings, dev, pw[dev], n_single)
         print(f"ingest, {n_single:,} single-reading messages ...", flush=True)
         out["single_readings_s"], out["single_msgs_s"] = ingest_rate(
             settings, "bench-dev-2", pw["bench-dev-2"], n_single, 1, "s", verbose

@@ -21,7 +21,7 @@ from ingest.assignments import AssignmentIndex
 from ingest.mqtt import IngestClient
 from ingest.pipeline import Received
 from ingest.rows import Batch, Written
-from ward import broker_names, redaction
+from ward import broker_names, broker_users
 from ward.heartbeats import Heartbeat
 from ward.settings import Settings
 
@@ -298,6 +298,7 @@ def _edge(settings: Settings, limits: decode.Limits) -> tuple[Edge, Inbox, str]:
     """The broker client of the configured broker, the inbox it fills, and
     where it connects.  Either broker's flow control bounds what the inbox
     holds: AMQP's prefetch, MQTT's Receive Maximum."""
+    creds = broker_users.credentials(settings, broker_names.INGEST)
     if settings.broker == broker_names.RABBITMQ:
         from ingest.amqp import PREFETCH, AmqpIngest
         from ward.rabbitmq_config import amqp_urls
@@ -311,8 +312,8 @@ def _edge(settings: Settings, limits: decode.Limits) -> tuple[Edge, Inbox, str]:
         simple: queue.SimpleQueue[Received] = queue.SimpleQueue()
         client: Edge = AmqpIngest(
             urls=urls,
-            username=settings.mqtt_username,
-            password=settings.mqtt_password,
+            username=creds.username,
+            password=creds.password,
             client_id=settings.ingest_client_id,
             inbox=simple,
             prefetch=prefetch,
@@ -326,8 +327,8 @@ def _edge(settings: Settings, limits: decode.Limits) -> tuple[Edge, Inbox, str]:
     client = IngestClient(
         host=settings.mqtt_host,
         port=settings.mqtt_port,
-        username=settings.mqtt_username,
-        password=settings.mqtt_password,
+        username=creds.username,
+        password=creds.password,
         client_id=settings.ingest_client_id,
         inbox=inbox,
         receive_maximum=receive_max,
@@ -357,7 +358,7 @@ def run(settings: Settings, *, retire: bool = False) -> int:
         "ingest worker %s: broker %s, database %s",
         settings.ingest_client_id,
         where,
-        redaction.redact(settings.dsn),
+        settings.dsn.split(" password")[0],
     )
     client.start()
     thread = threading.Thread(target=writer.run, name="ingest-writer")

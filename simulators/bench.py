@@ -20,7 +20,7 @@ from simulators.enrol import enrol
 from simulators.pacing import RunReport, format_progress
 from simulators.plan import Simulation
 from simulators.runner import Runner
-from ward import services
+from ward import broker_names, broker_users, services
 from ward.broker_names import mqtt_protocol
 from ward.settings import Settings
 
@@ -56,7 +56,7 @@ def _count_arrivals(host, port, protocol, username, password, ready, stop, resul
         last[0] = time.monotonic()
 
     c = mqtt.Client(
-        CallbackAPIVersion.VERSION2, client_id="bench-simulate-counter", protocol=protocol
+        CallbackAPIVersion.VERSION2, client_id=f"{username}-bench-counter", protocol=protocol
     )
     c.username_pw_set(username, password)
     c.on_message = on_message
@@ -86,14 +86,16 @@ def run(quick: bool = False) -> dict:
         passwords = enrol(settings, sim, valid_from=now - timedelta(days=1))
         register_s = time.perf_counter() - t0
         ready, stop, result = ctx.Event(), ctx.Event(), ctx.Queue()
+        # Ingest's user reads every device's readings and status (a copy, not a share).
+        ingest = broker_users.credentials(settings, broker_names.INGEST)
         counter = ctx.Process(
             target=_count_arrivals,
             args=(
                 settings.mqtt_host,
                 settings.mqtt_port,
                 mqtt_protocol(settings),
-                settings.mqtt_username,
-                settings.mqtt_password,
+                ingest.username,
+                ingest.password,
                 ready,
                 stop,
                 result,

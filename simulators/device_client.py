@@ -33,7 +33,10 @@ class DeviceClient:
                  protocol: MQTTProtocolVersion, username: str | None = None,
                  will: bool = True) -> None:
         self.device_id = device_id
-        self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"dev-{device_id}",
+        # The broker takes a client id only from its own user: a device's is its
+        # id, another user's (a service's) begins with its name (issue 10).
+        client_id = device_id if username in (None, device_id) else f"{username}-{device_id}"
+        self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
                                    protocol=protocol)
         self._client.username_pw_set(username or device_id, password)
         if will:

@@ -87,7 +87,6 @@ def register(services_up: Settings):
 def service_env(settings: Settings, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("VWARD_")}
     env.update(settings.as_env())
-    env["VWARD_MQTT_PASSWORD"] = settings.mqtt_password
     env["VWARD_SECRET_KEY"] = settings.secret_key
     env.update(extra)
     return env

@@ -36,6 +36,39 @@ STATUS_KEY = "ward.v1.devices.*.status"
 BINDINGS: dict[str, str] = {READINGS_QUEUE: READINGS_KEY, STATUS_QUEUE: STATUS_KEY}
 QUEUES = (READINGS_QUEUE, STATUS_QUEUE, UNROUTED_QUEUE)
 
+# The ward's service users (issue 10): one each, with the least rights it
+# needs (docs/security.md).  Every name holds an '@', which no device id can
+# (ward/devices.py), so a device never takes a service's name; a service's
+# MQTT client ids begin with its name (`ingest@vward-1`), a device's is its id.
+# The web app needs no broker user of its own: its health check is the
+# monitor's probe, and it registers devices through the files or the
+# management API, never as an MQTT or AMQP client.
+INGEST = "ingest"
+ALERTS = "alerts"
+MONITOR = "monitor"
+SERVICES = (INGEST, ALERTS, MONITOR)
+SERVICE_DOMAIN = "@vward"
+# The one service user of before issue 10: `vward up` removes it.
+LEGACY_SERVICE_USERS = ("ward-service",)
+
+
+def service_user(service: str) -> str:
+    """The broker user name of a service (`ingest` -> `ingest@vward`)."""
+    return f"{service}{SERVICE_DOMAIN}"
+
+
+def is_service_user(name: str) -> bool:
+    return "@" in name
+
+
+def client_id_allowed(username: str, client_id: str) -> bool:
+    """The brokers' rule (their plugins, ward/plugin_sources/): a device's
+    client id is its user name; a service user's begins with it."""
+    if is_service_user(username):
+        return client_id.startswith(username)
+    return client_id == username
+
+
 _SWAP = str.maketrans({"/": ".", ".": "/"})
 
 

@@ -13,11 +13,18 @@ import psycopg
 from psycopg.rows import class_row
 
 from ward import mqtt_auth
+from ward.broker_names import LEGACY_SERVICE_USERS
 from ward.errors import Conflict, WardError
+from ward.rabbitmq_config import ADMIN_USER
 from ward.times import iso
 
 DEFAULT_WARD = "ward-1"
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+# No '@': the broker's service users have one (ingest@vward), so no device id
+# can take a service's name (issue 10).
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+# Broker users without an '@': RabbitMQ's admin, and the one service user of
+# before issue 10, which a broker the ward does not manage may still have.
+_RESERVED_DEVICE_IDS = frozenset({ADMIN_USER, *LEGACY_SERVICE_USERS})
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,11 +47,15 @@ class NewDevice:
 
 
 def check_id(value: str, what: str) -> str:
-    if not _ID.match(value):
+    if not _ID.fullmatch(value):
         raise WardError(
             f"{what} {value!r} is not valid: 1-64 letters, digits, '.', '_' or '-',"
             " starting with a letter or digit"
         )
+    if what == "device id" and value in _RESERVED_DEVICE_IDS:
+        raise WardError(
+            f"device id {value!r} is reserved: it names one of the broker's own users"
+            " (a device is its broker user)")
     return value
 
 

@@ -8,6 +8,9 @@ import base64
 import hashlib
 import secrets
 
+from ward import broker_names as names
+from ward.domain import DEVICE_TOPICS, INGEST_SUBSCRIPTIONS
+
 # Mosquitto 2's "$7$" format: PBKDF2-HMAC-SHA512 with a 12-byte salt.
 _ITERATIONS = 1000
 _SALT_BYTES = 12
@@ -65,16 +68,53 @@ def password_file(users: dict[str, str]) -> str:
     return "".join(f"{user}:{hashed}\n" for user, hashed in sorted(users.items()))
 
 
-def acl_file(*, service_users: list[str]) -> str:
-    """The ward's services may use every topic; a device (its MQTT user name
-    is its device id) only its own."""
-    lines = ["# written by vward; a device publishes only under its own topics"]
-    for user in service_users:
-        lines += [f"user {user}", "topic readwrite #", ""]
-    lines += [
+def acl_file() -> str:
+    """What each user may publish and be delivered on Mosquitto: a device
+    (its user name is its device id) only its own topics, each service only
+    its trade (issue 10: least rights; monitor@vward connects only).  The
+    ACL file does not check SUBSCRIBE: the ward's plugin does
+    (`subscribe_rules`)."""
+    ingest = names.service_user(names.INGEST)
+    alerts = names.service_user(names.ALERTS)
+    lines = [
+        "# written by vward; a device publishes only under its own topics",
+        f"user {ingest}",
+        "topic read ward/v1/devices/+/readings",
+        "topic read ward/v1/devices/+/status",
+        "topic readwrite ward/v1/devices/+/rejections",
+        "",
+        f"user {alerts}",
+        "topic readwrite ward/v1/wards/+/alerts",
+        "",
         "pattern write ward/v1/devices/%u/readings",
-        "pattern readwrite ward/v1/devices/%u/status",
+        "pattern write ward/v1/devices/%u/status",
         "pattern read ward/v1/devices/%u/rejections",
+        "pattern read ward/v1/devices/%u/commands",
         "",
     ]
     return "\n".join(lines)
+
+
+# The filters a client may SUBSCRIBE to on Mosquitto (the ward's plugin,
+# ward/plugin_sources/vward_mosquitto_auth.c): a device only its own
+# rejections and commands (no `$share`, no wildcard); ingest its shared
+# subscriptions and, as a plain client (a copy of each message, not a share),
+# the topics of its trade or any one topic under them; the alerts engine the
+# ward alerts; nobody else anything.
+DEVICE_RULE = "device"
+
+
+def subscribe_rules() -> dict[str, tuple[str, ...]]:
+    return {
+        DEVICE_RULE: ("ward/v1/devices/%u/rejections", "ward/v1/devices/%u/commands"),
+        names.service_user(names.INGEST): (*INGEST_SUBSCRIPTIONS, *DEVICE_TOPICS,
+                                           "ward/v1/devices/+/rejections"),
+        names.service_user(names.ALERTS): ("ward/v1/wards/+/alerts",),
+    }
+
+
+def plugin_config(plugin: str) -> list[str]:
+    """mosquitto.conf's lines that load the ward's plugin with its rules."""
+    return [f"plugin {plugin}",
+            *(f"plugin_opt_subscribe_{who} {' '.join(filters)}"
+              for who, filters in subscribe_rules().items())]

@@ -2,7 +2,7 @@
 database be read; then ward/health.py judges.  `vward status` calls ``check``
 with its own connection, the web app with one from its pool.
 
-The broker probe is one MQTT 3.1.1 CONNECT as the ward's service user, read
+The broker probe is one MQTT 3.1.1 CONNECT as the ward's monitor user, read
 to its CONNACK, then DISCONNECT: a few dozen bytes, cheaper than a client
 library's loop, and it proves more than a TCP connect (the broker speaks MQTT
 and lets the ward's own services in)."""
@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 
 import psycopg
 
-from ward import db, heartbeats
+from ward import broker_names, broker_users, db, heartbeats
 from ward.errors import ServiceError
 from ward.health import Health, Probe, assess
 from ward.settings import Settings
@@ -38,8 +38,9 @@ Connect = Callable[[], AbstractContextManager[psycopg.Connection]]
 def check(settings: Settings, connect: Connect | None = None) -> Health:
     """The ward's health now: the broker probed while the heartbeats are read."""
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="vward-probe") as pool:
+        creds = broker_users.credentials(settings, broker_names.MONITOR)
         broker = pool.submit(probe_broker, settings.mqtt_host, settings.mqtt_port,
-                             username=settings.mqtt_username, password=settings.mqtt_password)
+                             username=creds.username, password=creds.password)
         database, now, rows = _read(settings, connect)
         return assess(rows, now, database=database, broker=broker.result())
 
@@ -70,7 +71,8 @@ def probe_broker(host: str, port: int, *, username: str, password: str,
     try:
         with socket.create_connection((host, port), timeout=timeout) as s:
             s.settimeout(timeout)
-            s.sendall(connect_packet(f"vward-health-{os.getpid()}-{os.urandom(3).hex()}",
+            # The broker takes only a client id that begins with the user's name.
+            s.sendall(connect_packet(f"{username}-probe-{os.getpid()}-{os.urandom(3).hex()}",
                                      username, password))
             answer = _read_exactly(s, 4)
             if answer[:2] == b"\x20\x02" and answer[3] == 0:

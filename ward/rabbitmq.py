@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ward import broker_names as names
-from ward import processes, rabbitmq_admin
+from ward import broker_plugins, processes, rabbitmq_admin
 from ward import rabbitmq_config as cfg
 from ward.errors import ServiceError
 from ward.settings import Settings
@@ -101,6 +101,7 @@ def _prepare(settings: Settings, wanted: tuple[cfg.Node, ...]) -> None:
     base = cfg.rabbitmq_dir(settings.home)
     home = cfg.cookie_home(settings.home)
     home.mkdir(parents=True, exist_ok=True)
+    broker_plugins.rabbitmq_plugin(cfg.plugins_dir(settings.home))
     cookie = home / ".erlang.cookie"
     if not cookie.exists():
         _write_private(cookie, secrets.token_hex(20), mode=0o400)
@@ -159,6 +160,12 @@ def start(settings: Settings, count: int | None = None, *,
     _bin("rabbitmq-server")
     _prepare(settings, wanted)
     up = [n for n in wanted if node_pid(n)]
+    if up and not all(_checks_client_ids(settings, n) for n in up):
+        # A cluster started before issue 10 checks no client id: its nodes
+        # read the new configuration and plugin only at boot.  Once.
+        say("restarting RabbitMQ to load the ward's client-id check (vward_auth_backend)")
+        stop(settings)
+        up = []
     down = [n for n in wanted if n not in up]
     for n in down:
         _refuse_taken_ports(n)
@@ -200,6 +207,16 @@ def start(settings: Settings, count: int | None = None, *,
                     f" (VWARD_BROKER_NODES or --nodes said {requested}); give the ward's"
                     f" processes VWARD_BROKER_NODES={len(wanted)} so that they know every node")
     return done
+
+
+def _checks_client_ids(settings: Settings, n: cfg.Node) -> bool:
+    """Whether the running node authenticates through the ward's backend."""
+    try:
+        said = ctl(settings, "rabbitmqctl", "eval", "application:get_env(rabbit, auth_backends).",
+                   node_index=n.index)
+    except ServiceError:
+        return True  # cannot tell (a node going down): leave it be
+    return cfg.AUTH_BACKEND in said
 
 
 def _peers_at_shutdown(n: cfg.Node) -> set[str] | None:

@@ -16,6 +16,7 @@ from urllib.parse import quote
 import httpx
 
 from ward import broker_names as names
+from ward import broker_users
 from ward import rabbitmq_config as cfg
 from ward.errors import ServiceError
 from ward.settings import Settings
@@ -94,27 +95,28 @@ class SyncResult:
 def sync_users(
     settings: Settings, device_rows: Iterable[tuple[str, str | None]], *, full: bool = True
 ) -> SyncResult:
-    """Make the broker's users the database's: the service user and every
+    """Make the broker's users the database's: the service users and every
     device (id, RabbitMQ hash) with exactly its rights; only what differs is
     imported, users the database does not know are deleted.  With `full`
     false, `device_rows` are just devices registered now: they are imported
     as they are, without reading the broker's 10,000 other users first."""
     started = time.perf_counter()
     if not full:
-        changes = cfg.UserChanges(
-            imports=[cfg.definitions(cfg.device_users(device_rows,
-                                                      reserved=[settings.mqtt_username]))],
-            delete=[])
+        changes = cfg.UserChanges(imports=[cfg.definitions(cfg.device_users(device_rows))],
+                                  delete=[])
         with client(settings) as api:
             import_definitions(api, changes.imports[0])
         return SyncResult(len(changes.imports[0]["users"]), 0, time.perf_counter() - started)
     with client(settings) as api:
         users = _call(api, "GET", "/users")
         present = {u["name"]: u.get("password_hash") for u in users}
+        # The service users of issue 10; the one of before (ward-service),
+        # like any user the database does not know, is deleted.
         wanted = [
-            cfg.service_user(settings.mqtt_username, settings.mqtt_password,
-                             present.get(settings.mqtt_username)),
-            *cfg.device_users(device_rows, reserved=[settings.mqtt_username]),
+            *(cfg.service_user(s, c.password, present.get(c.username))
+              for s, c in zip(names.SERVICES, broker_users.all_credentials(settings),
+                              strict=True)),
+            *cfg.device_users(device_rows),
         ]
         changes = cfg.user_changes(
             wanted, users, _call(api, "GET", "/permissions"),

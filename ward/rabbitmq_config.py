@@ -20,7 +20,12 @@ from ward.settings import Settings
 # Node i of a cluster on one host uses each first port + PORT_STEP * i.
 PORT_STEP = 10
 ADMIN_USER = "vward-admin"  # management API and CLI only; loopback-only
-PLUGINS = ("rabbitmq_management", "rabbitmq_mqtt")
+# vward_auth: the ward's authentication backend (ward/plugin_sources/): an
+# MQTT client id belongs to its user (issue 10); built by `vward up`.
+PLUGINS = ("rabbitmq_management", "rabbitmq_mqtt", "vward_auth")
+AUTH_BACKEND = "vward_auth_backend"
+# The Debian package's plugins; ours are added beside them (plugins_dir).
+SYSTEM_PLUGINS_DIR = Path("/usr/lib/rabbitmq/lib/rabbitmq_server-3.10.8/plugins")
 HOST = "localhost"  # node names are short names on this host
 
 
@@ -156,6 +161,18 @@ def cookie_home(home: Path) -> Path:
     return rabbitmq_dir(home) / "home"
 
 
+def plugins_dir(home: Path) -> Path:
+    """Where `vward up` builds the ward's own RabbitMQ plugin."""
+    return rabbitmq_dir(home) / "plugins"
+
+
+def system_plugins_dir() -> Path:
+    """RabbitMQ's own plugins, found from its installed scripts."""
+    server = Path("/usr/lib/rabbitmq/bin/rabbitmq-server")
+    found = server.resolve().parent.parent / "plugins" if server.exists() else None
+    return found if found is not None and found.is_dir() else SYSTEM_PLUGINS_DIR
+
+
 def admin_password_file(home: Path) -> Path:
     return rabbitmq_dir(home) / "admin-password"
 
@@ -203,6 +220,7 @@ def node_env(n: Node, settings: Settings, base: Mapping[str, str]) -> dict[str, 
         RABBITMQ_ADVANCED_CONFIG_FILE=str(n.dir / "advanced.config"),
         RABBITMQ_CONF_ENV_FILE=str(n.env_file),
         RABBITMQ_ENABLED_PLUGINS_FILE=str(n.plugins_file),
+        RABBITMQ_PLUGINS_DIR=f"{system_plugins_dir()}:{plugins_dir(n.home)}",
         RABBITMQ_PLUGINS_EXPAND_DIR=str(n.dir / "plugins-expand"),
         RABBITMQ_PID_FILE=str(n.pid_file),
         RABBITMQ_LOG_BASE=str(n.log_dir),
@@ -235,6 +253,10 @@ def node_config(n: Node, settings: Settings, *, admin_password: str) -> str:
             f"listeners.tcp.1 = 127.0.0.1:{n.amqp_port}",
             f"mqtt.listeners.tcp.1 = 127.0.0.1:{n.mqtt_port}",
             "mqtt.allow_anonymous = false",
+            # An MQTT client id is its user's own (vward_auth_backend), then
+            # the internal database decides, as it would alone.
+            f"auth_backends.1.authn = {AUTH_BACKEND}",
+            "auth_backends.1.authz = internal",
             f"mqtt.exchange = {names.MQTT_EXCHANGE}",
             f"mqtt.vhost = {names.VHOST}",
             "management.tcp.ip = 127.0.0.1",
@@ -330,34 +352,53 @@ def device_rights(device_id: str) -> Rights:
     )
 
 
-def service_rights() -> Rights:
-    """The ward's services for now share one user (issue 10 splits it): read
-    the three queues (declared by `vward up`: a consumer declares them only
-    passively), publish to MQTT_EXCHANGE on any topic, and as an MQTT client
-    (the health probe, the outbox, test subscribers) its own subscriptions."""
-    own = r"mqtt-subscription-.*|amq\.gen-.*"
+def service_rights(service: str) -> Rights:
+    """Least rights each (issue 10; docs/security.md).  Ingest reads the three
+    queues (declared by `vward up`: it declares nothing) and publishes the
+    devices' rejections; the alerts engine publishes ward alerts; the monitor
+    only connects (its health probe).  As MQTT clients (tests, an operator's
+    subscriber) ingest and alerts may also read the topics of their trade,
+    through subscription queues named by their own client ids."""
+    user = names.service_user(service)
+    own = f"mqtt-subscription-{re.escape(user)}.*qos[01]"
     exchange = re.escape(names.MQTT_EXCHANGE)
-    queues = "|".join(re.escape(q) for q in names.QUEUES)
-    return Rights(configure=f"^({own})$", write=f"^({exchange}|{own})$",
-                  read=f"^({exchange}|{queues}|{own})$")
+    if service == names.INGEST:
+        queues = "|".join(re.escape(q) for q in names.QUEUES)
+        return Rights(configure=f"^{own}$", write=f"^({exchange}|{own})$",
+                      read=f"^({exchange}|{queues}|{own})$",
+                      topic_write=r"^ward\.v1\.devices\.[^.]+\.rejections$",
+                      topic_read=r"^ward\.v1\.devices\.[^.]+\.(readings|status|rejections)$")
+    if service == names.ALERTS:
+        alerts = r"^ward\.v1\.wards\.[^.]+\.alerts$"
+        return Rights(configure=f"^{own}$", write=f"^({exchange}|{own})$",
+                      read=f"^({exchange}|{own})$", topic_write=alerts, topic_read=alerts)
+    if service == names.MONITOR:
+        return Rights(configure="", write="", read="")  # "" grants nothing
+    raise ValueError(f"no broker user for {service!r}")
 
 
-def service_user(name: str, password: str, present_hash: str | None) -> BrokerUser:
-    """The service user, keeping the broker's hash while it still matches the
+def service_user(service: str, password: str, present_hash: str | None) -> BrokerUser:
+    """A service's user, keeping the broker's hash while it still matches the
     password (a new salt each time would re-import it on every sync)."""
     keep = present_hash is not None and mqtt_auth.rabbitmq_verify(password, present_hash)
     hashed = present_hash if keep and present_hash else mqtt_auth.rabbitmq_hash(password)
-    return BrokerUser(name, hashed, service_rights())
+    return BrokerUser(names.service_user(service), hashed, service_rights(service))
 
 
-def device_users(
-    rows: Iterable[tuple[str, str | None]], *, reserved: Iterable[str] = ()
-) -> list[BrokerUser]:
+def reserved_users() -> set[str]:
+    """User names no device may have at the broker."""
+    return {ADMIN_USER, *(names.service_user(s) for s in names.SERVICES),
+            *names.LEGACY_SERVICE_USERS}
+
+
+def device_users(rows: Iterable[tuple[str, str | None]]) -> list[BrokerUser]:
     """Broker users of the devices (device id, RabbitMQ hash).  A device with
     no RabbitMQ hash (registered before migration 009) has none, and one named
-    like a reserved user (the admin, the service user) never replaces it."""
-    skip = {ADMIN_USER, *reserved}
-    return [BrokerUser(d, h, device_rights(d)) for d, h in rows if h and d not in skip]
+    like a reserved user (the admin, a service user: ward/devices.py refuses
+    such ids) never replaces it."""
+    skip = reserved_users()
+    return [BrokerUser(d, h, device_rights(d)) for d, h in rows
+            if h and d not in skip and not names.is_service_user(d)]
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import psycopg
 
-from ward import db, mqtt_auth, pg_auth, processes
+from ward import broker_names, broker_plugins, db, mqtt_auth, processes
 from ward.broker_names import RABBITMQ
 from ward.errors import ServiceError
 from ward.rabbitmq_config import PORT_STEP
@@ -69,6 +69,12 @@ class Paths:
     @property
     def broker_log(self) -> Path:
         return self.home / "logs" / "mosquitto.log"
+
+    @property
+    def broker_plugin_dir(self) -> Path:
+        """The ward's Mosquitto plugin, built by `vward up` (ward/broker_plugins.py)."""
+        return self.broker_dir / "plugin"
+
 
 
 # ---------------------------------------------------------------- PostgreSQL
@@ -118,10 +124,11 @@ def _ensure_traversable(path: Path) -> None:
 
 
 def pg_running(settings: Settings) -> bool:
-    """Whether our server answers; a ServiceError when a server answers but
-    refuses our superuser's password (another server, or a lost secret)."""
     try:
-        with pg_auth.connect_superuser(settings, connect_timeout=2):
+        with psycopg.connect(
+            settings.dsn.replace(f"dbname={settings.pg_database}", "dbname=postgres"),
+            connect_timeout=2,
+        ):
             return True
     except psycopg.OperationalError:
         return False
@@ -134,27 +141,24 @@ def start_postgres(settings: Settings) -> None:
         paths.pg_socket.mkdir(parents=True, exist_ok=True)
         _ensure_traversable(settings.home)
         _chown_to(paths.pg_data.parent, "postgres")
-        with pg_auth.initdb_password_file(settings, paths.pg_data.parent) as pwfile:
-            _run(
-                _as_postgres(
-                    [
-                        _pg_bin("initdb"),
-                        "-D",
-                        str(paths.pg_data),
-                        "-U",
-                        pg_auth.SUPERUSER,
-                        "--auth=scram-sha-256",
-                        f"--pwfile={pwfile}",
-                        "-E",
-                        "UTF8",
-                        "--locale=C.UTF-8",
-                    ]
-                ),
-                "initdb",
-            )
+        _run(
+            _as_postgres(
+                [
+                    _pg_bin("initdb"),
+                    "-D",
+                    str(paths.pg_data),
+                    "-U",
+                    settings.pg_user,
+                    "--auth=trust",
+                    "-E",
+                    "UTF8",
+                    "--locale=C.UTF-8",
+                ]
+            ),
+            "initdb",
+        )
         with open(paths.pg_data / "postgresql.conf", "a", encoding="utf-8") as conf:
             conf.write(_postgres_conf(settings, paths))
-        pg_auth.write_hba(paths.pg_data)
     if pg_running(settings):
         _refuse_foreign_server(settings, paths)
         return
@@ -164,7 +168,6 @@ def start_postgres(settings: Settings) -> None:
     _chown_to(paths.pg_socket, "postgres")
     if os.geteuid() == 0:
         paths.pg_log.touch()
-        os.chmod(paths.pg_log, 0o600)  # its errors may quote a patient's data
         _chown_to(paths.pg_log, "postgres")
     _run(
         _as_postgres(
@@ -190,7 +193,8 @@ def start_postgres(settings: Settings) -> None:
 def _refuse_foreign_server(settings: Settings, paths: Paths) -> None:
     """A server already answers on our port: carry on only if it is ours, so
     that `vward up` never migrates somebody else's database."""
-    with pg_auth.connect_superuser(settings, connect_timeout=2) as conn:
+    dsn = settings.dsn.replace(f"dbname={settings.pg_database}", "dbname=postgres")
+    with psycopg.connect(dsn, connect_timeout=2) as conn:
         row = conn.execute("SHOW data_directory").fetchone()
     theirs = Path(row[0]).resolve() if row else None
     if theirs != paths.pg_data.resolve():
@@ -207,7 +211,6 @@ def _postgres_conf(settings: Settings, paths: Paths) -> str:
         f"port = {settings.pg_port}\n"
         "listen_addresses = '127.0.0.1'\n"
         f"unix_socket_directories = '{paths.pg_socket}'\n"
-        "password_encryption = 'scram-sha-256'\n"
         "shared_preload_libraries = 'timescaledb'\n"
         "timescaledb.telemetry_level = off\n"
         "max_connections = 200\n"
@@ -253,6 +256,8 @@ def broker_config(settings: Settings, paths: Paths) -> str:
             "per_listener_settings false",
             f"listener {settings.mqtt_port} 127.0.0.1",
             "allow_anonymous false",
+            # Client ids bound to users and SUBSCRIBE checked, before the files below.
+            *mqtt_auth.plugin_config(str(paths.broker_plugin_dir / "vward_auth.so")),
             f"password_file {paths.broker_passwd}",
             f"acl_file {paths.broker_acl}",
             "persistence true",
@@ -335,14 +340,17 @@ def write_broker_credentials(settings: Settings, device_hashes: dict[str, str]) 
 
 
 def _write_mosquitto_credentials(settings: Settings, device_hashes: dict[str, str]) -> None:
+    from ward import broker_users
+
     paths = Paths(settings.home)
     paths.broker_dir.mkdir(parents=True, exist_ok=True)
-    users = {
-        settings.mqtt_username: mqtt_auth.hash_password(settings.mqtt_password),
-        **device_hashes,
-    }
+    # A device never takes a service's name (ward/devices.py refuses one; an
+    # id registered before issue 10 as `ward-service` is only a device now).
+    users = {d: h for d, h in device_hashes.items() if not broker_names.is_service_user(d)}
+    users.update({c.username: mqtt_auth.hash_password(c.password)
+                  for c in broker_users.all_credentials(settings)})
     _write_private(paths.broker_passwd, mqtt_auth.password_file(users))
-    _write_private(paths.broker_acl, mqtt_auth.acl_file(service_users=[settings.mqtt_username]))
+    _write_private(paths.broker_acl, mqtt_auth.acl_file())
     pid = broker_pid(settings)
     if pid:
         os.kill(pid, signal.SIGHUP)
@@ -377,6 +385,7 @@ def start_broker(settings: Settings, device_hashes: dict[str, str]) -> None:
     paths = Paths(settings.home)
     (paths.broker_dir / "data").mkdir(parents=True, exist_ok=True)
     paths.broker_log.parent.mkdir(parents=True, exist_ok=True)
+    broker_plugins.mosquitto_plugin(paths.broker_plugin_dir)
     paths.broker_conf.write_text(broker_config(settings, paths), encoding="utf-8")
     _write_mosquitto_credentials(settings, device_hashes)
     if broker_pid(settings):
@@ -428,6 +437,7 @@ def ensure_ingest_session(settings: Settings, *, broker_started: bool = True) ->
     from paho.mqtt.properties import Properties
     from paho.mqtt.subscribeoptions import SubscribeOptions
 
+    from ward import broker_users
     from ward.domain import INGEST_SESSION_EXPIRY, INGEST_SUBSCRIPTIONS
 
     worker = settings.ingest_client_id
@@ -439,7 +449,8 @@ def ensure_ingest_session(settings: Settings, *, broker_started: bool = True) ->
     # connect, and must stay unacked, for the worker (paho would ack it).
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=worker, protocol=mqtt.MQTTv5,
                          reconnect_on_failure=False, manual_ack=True)
-    client.username_pw_set(settings.mqtt_username, settings.mqtt_password)
+    creds = broker_users.credentials(settings, broker_names.INGEST)
+    client.username_pw_set(creds.username, creds.password)
 
     def on_connect(c, userdata, flags, reason_code, properties):
         state["rc"] = reason_code
@@ -482,7 +493,7 @@ def ensure_ingest_session(settings: Settings, *, broker_started: bool = True) ->
             raise ServiceError("the broker closed the connection before answering it:"
                                f" {state.get('dropped')}")
         if rc.is_failure:
-            raise ServiceError(f"the broker refused the ward's service user: {rc}")
+            raise ServiceError(f"the broker refused the ward's ingest user {creds.username}: {rc}")
         if granted is not None:
             refused = [str(g) for g in granted if g.is_failure]
             if refused:
@@ -512,6 +523,15 @@ def _ingest_worker_running(settings: Settings) -> bool:
         return False
     return any(w.running for w in health.judge_ingest(rows, now)
                if w.row.instance_id == settings.ingest_client_id)
+
+
+def _loads_plugin(settings: Settings) -> bool:
+    """Whether the running Mosquitto's configuration loads the ward's plugin."""
+    try:
+        text = Paths(settings.home).broker_conf.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return False
+    return "vward_auth.so" in text
 
 
 def stop_broker(settings: Settings) -> None:
@@ -563,11 +583,11 @@ def up(settings: Settings, *, nodes: int | None = None,
     if settings.own_database:
         was_running = pg_running(settings)
         start_postgres(settings)
+        db.ensure_database(settings)
         done.append(
             ("PostgreSQL already running" if was_running else "started PostgreSQL")
             + f" on 127.0.0.1:{settings.pg_port}"
         )
-        done += pg_auth.secure(settings, Paths(settings.home).pg_data)
     applied = db.migrate(settings)
     done.append(f"applied migrations: {', '.join(applied)}" if applied else "schema up to date")
     if settings.broker == RABBITMQ:
@@ -589,6 +609,11 @@ def up(settings: Settings, *, nodes: int | None = None,
         from ward import devices
 
         was_running = broker_pid(settings) is not None
+        if was_running and not _loads_plugin(settings):
+            # Started before issue 10: Mosquitto loads plugins only at start.
+            stop_broker(settings)
+            was_running = False
+            done.append("stopped Mosquitto to load the ward's client-id and subscription check")
         with db.connect(settings) as conn:
             hashes = devices.password_hashes(conn)
         # A Mosquitto we start has lost its shared subscriptions (a crash, a

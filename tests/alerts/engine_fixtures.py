@@ -13,7 +13,7 @@ import psycopg
 from paho.mqtt.enums import CallbackAPIVersion
 
 from alerts.engine import Engine
-from ward import db, devices
+from ward import broker_names, broker_users, db, devices
 from ward.broker_names import mqtt_protocol
 from ward.domain import alerts_topic
 from ward.settings import Settings
@@ -101,9 +101,11 @@ class Subscriber:
     def __init__(self, settings, ward: str) -> None:
         self.events: list[dict] = []
         self._ready = threading.Event()
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=unique("sub"),
+        alerts = broker_users.credentials(settings, broker_names.ALERTS)  # may read alerts
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2,
+                                  client_id=alerts.client_id(unique("sub")),
                                   protocol=mqtt_protocol(settings))
-        self.client.username_pw_set(settings.mqtt_username, settings.mqtt_password)
+        self.client.username_pw_set(alerts.username, alerts.password)
         self.client.on_connect = lambda c, *a: c.subscribe(alerts_topic(ward), qos=1)
         self.client.on_subscribe = lambda *a: self._ready.set()
         self.client.on_message = lambda c, u, m: self.events.append(json.loads(m.payload))

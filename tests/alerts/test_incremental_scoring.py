@@ -117,8 +117,9 @@ def test_live_scores_with_late_readings_equal_a_rescore_from_scratch(
     assert any(not r[4] for r in live[ids[2]])  # values aged out: incomplete sets
     assert any(r[10] for r in live[ids[1]])  # the accepted range adjusted some
     conn.execute("DELETE FROM scores WHERE patient_id = ANY(%s)", (ids,))
-    failed = rescore(e, ids, datetime(1970, 1, 1, tzinfo=UTC), end + minutes(1), chunk=3,
-                     progress=False)
+    # From scratch, as `vward rescore` does: two connections, a patient per chunk.
+    failed = rescore([e, make_engine(ward)], ids, datetime(1970, 1, 1, tzinfo=UTC),
+                     end + minutes(1), chunk=1, progress=False)
     assert failed == []
     scratch = _scores(conn, ids)
     for p in ids:

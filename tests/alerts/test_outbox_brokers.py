@@ -17,9 +17,9 @@ from mqtt_option import mqtt_services
 
 from alerts.outbox import Outbox
 from ward import broker_names as names
-from ward import db, services
+from ward import db, rabbitmq_admin, services
 from ward.domain import alerts_topic
-from ward.rabbitmq_config import amqp_urls
+from ward.rabbitmq_config import ADMIN_USER, amqp_urls
 from ward.settings import Settings
 
 pytestmark = [pytest.mark.db, pytest.mark.broker]
@@ -37,7 +37,9 @@ def listener(rabbitmq: Settings) -> Iterator:
     """listen(ward): a queue of the test's own bound to the ward's alerts
     routing key; returns a function that takes what has arrived."""
     params = pika.URLParameters(amqp_urls(rabbitmq)[0])
-    params.credentials = pika.PlainCredentials(rabbitmq.mqtt_username, rabbitmq.mqtt_password)
+    # The broker's admin (loopback only) as the test's observer: no service
+    # user may declare a queue of its own (issue 10).
+    params.credentials = pika.PlainCredentials(ADMIN_USER, rabbitmq_admin.admin_password(rabbitmq))
     connection = pika.BlockingConnection(params)
     ch = connection.channel()
 
@@ -105,18 +107,22 @@ def test_events_go_to_the_mqtt_exchange_persistent(rabbitmq: Settings, listener)
     assert all(body["ward_id"] == ward for _, _, body in got)
 
 
-def test_a_batch_the_broker_refuses_leaves_the_watermark(rabbitmq: Settings, listener,
-                                                         register) -> None:
-    """A device's broker user may not publish alert events (its topic
-    permissions): the broker closes the channel instead of confirming, and
-    the events stay pending until a publisher the broker accepts sends them."""
+def test_a_batch_the_broker_refuses_leaves_the_watermark(rabbitmq: Settings, listener) -> None:
+    """A publisher whose topic permissions do not cover alert events (the
+    alerts user's taken away for the test, as a device's never had them):
+    the broker closes the channel instead of confirming, and the events stay
+    pending until a publisher the broker accepts sends them."""
     ward, ids = _ward_with_events(rabbitmq)
     arrived = listener(ward)
-    dev = register()
     before = _published(rabbitmq)
-    as_device = rabbitmq.model_copy(update={"mqtt_username": dev.device_id,
-                                            "mqtt_password": dev.password})
-    assert _publish(as_device) == 0
+    with rabbitmq_admin.client(rabbitmq) as api:
+        api.put(f"/topic-permissions/%2F/{names.service_user(names.ALERTS)}",
+                json={"exchange": names.MQTT_EXCHANGE, "write": "^nothing$",
+                      "read": "^nothing$"}).raise_for_status()
+    try:
+        assert _publish(rabbitmq) == 0
+    finally:
+        services.sync_broker(rabbitmq)  # its own rights back
     assert _published(rabbitmq) == before
     assert arrived() == []
     assert _publish(rabbitmq) >= len(ids)

@@ -16,7 +16,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from api import accounts
 from simulators.device_client import DeviceClient
-from ward import db
+from ward import broker_names, broker_users, db
 from ward.broker_names import mqtt_protocol
 
 pytestmark = [pytest.mark.db]
@@ -166,9 +166,10 @@ def test_an_unassigned_device_is_refused(web, admin, conn):
 def _listen_rejections(settings, device_id: str) -> tuple[mqtt.Client, list[dict]]:
     got: list[dict] = []
     ready = threading.Event()
-    c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=unique("rej"),
+    ingest = broker_users.credentials(settings, broker_names.INGEST)  # may read rejections
+    c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=ingest.client_id(unique("rej")),
                     protocol=mqtt_protocol(settings))
-    c.username_pw_set(settings.mqtt_username, settings.mqtt_password)
+    c.username_pw_set(ingest.username, ingest.password)
     c.on_message = lambda cl, ud, msg: got.append(json.loads(msg.payload))
     c.on_subscribe = lambda *a: ready.set()
     c.on_connect = lambda cl, ud, fl, rc, pr: cl.subscribe(

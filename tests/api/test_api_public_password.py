@@ -18,8 +18,7 @@ from ward import db, services
 
 pytestmark = [pytest.mark.db]
 
-_NOT_DEMO = {"demo": False, "secret_key": "a-secret-of-this-test-run",
-             "mqtt_password": "a-service-password-of-this-test-run"}
+_NOT_DEMO = {"demo": False, "secret_key": "a-secret-of-this-test-run"}
 
 
 @pytest.fixture
@@ -61,7 +60,6 @@ def test_in_a_demo_the_demo_password_still_signs_in(public_user, services_up):
 def test_vward_web_names_the_user_and_vward_user_password_fixes_it(services_up, public_user,
                                                                     tmp_path, not_demo):
     env = service_env(services_up, VWARD_DEMO="false", VWARD_SECRET_KEY=_NOT_DEMO["secret_key"],
-                      VWARD_MQTT_PASSWORD=_NOT_DEMO["mqtt_password"],
                       VWARD_WEB_PORT=str(services.free_port()))
     log = tmp_path / "web.log"
     with open(log, "wb") as out:

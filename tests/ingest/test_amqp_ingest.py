@@ -12,13 +12,16 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import paho.mqtt.client as mqtt
+import pika
 import pytest
 from conftest import unique, wait_for
 from paho.mqtt.enums import CallbackAPIVersion
 
 from simulators.device_client import DeviceClient
-from ward import broker_names, heartbeats, services
+from ward import broker_names, broker_users, heartbeats, rabbitmq_admin, services
+from ward import broker_names as names
 from ward.broker_names import mqtt_protocol
+from ward.rabbitmq_config import ADMIN_USER
 
 pytestmark = [pytest.mark.db, pytest.mark.broker]
 
@@ -201,19 +204,29 @@ def test_an_unrouted_publish_is_stored_as_unrouted_topic(services_up, register, 
         f"ward/v1/devices/{reg.device_id}/telemetry",
         f"ward/v1/devices/{reg.device_id}/rejections",
     )
-    # Only the service user may publish outside a device's two topics.
+    # No device or service user may publish outside its topics (issue 10): the
+    # odd one comes from the broker's admin, over AMQP, as a misconfigured
+    # bridge would send it; the unheard rejection from the ingest user.
+    admin = pika.BlockingConnection(pika.ConnectionParameters(
+        "127.0.0.1", services_up.amqp_port, credentials=pika.PlainCredentials(
+            ADMIN_USER, rabbitmq_admin.admin_password(services_up))))
+    try:
+        admin.channel().basic_publish(names.MQTT_EXCHANGE, names.routing_key(odd),
+                                      b'{"temperature": 37}')
+    finally:
+        admin.close()
+    ingest = broker_users.credentials(services_up, names.INGEST)
     svc = DeviceClient(
         host=services_up.mqtt_host,
         port=services_up.mqtt_port,
         protocol=mqtt_protocol(services_up),
         device_id=unique("svc"),
-        username=services_up.mqtt_username,
-        password=services_up.mqtt_password,
+        username=ingest.username,
+        password=ingest.password,
         will=False,
     ).connect()
     with svc:
         svc.publish(unheard, b'{"id": "nobody listens"}')
-        svc.publish(odd, b'{"temperature": 37}')
     row = wait_for(
         lambda: conn.execute(
             "SELECT topic, device_id, reason_code, whole, payload FROM rejected_messages"
@@ -242,9 +255,10 @@ def test_a_killed_worker_strands_nothing(services_up, register, spawn, conn):
     ids = [r.device_id for r in regs]
     total = len(regs) * per  # every one acknowledged by the broker: a backlog
     victim = _started(
-        spawn("ingest", VWARD_INGEST_CLIENT_ID=unique("w-victim"), VWARD_INGEST_BATCH_MS="3000")
+        spawn("ingest", VWARD_INGEST_CLIENT_ID=unique("ingest@vward-victim"),
+              VWARD_INGEST_BATCH_MS="3000")
     )
-    survivor = _started(spawn("ingest", VWARD_INGEST_CLIENT_ID=unique("w-survivor")))
+    survivor = _started(spawn("ingest", VWARD_INGEST_CLIENT_ID=unique("ingest@vward-survivor")))
     wait_for(lambda: _count(conn, ids) >= total // 4, timeout=60, what="a quarter stored")
     victim.kill()
     killed_at, stored_then = time.monotonic(), _count(conn, ids)
@@ -290,7 +304,7 @@ def test_a_worker_tries_the_next_node_when_one_is_down(services_up, register, sp
 
 
 def test_retiring_a_worker_stops_consuming_and_strands_nothing(services_up, spawn, conn):
-    worker = unique("w-retired")
+    worker = unique("ingest@vward-retired")
     p = spawn("ingest", "--retire", VWARD_INGEST_CLIENT_ID=worker)
     assert p.proc.wait(60) == 0, p.output()
     assert "nothing is stranded" in p.output()

@@ -13,7 +13,7 @@ from conftest import unique, wait_for
 from paho.mqtt.enums import CallbackAPIVersion
 
 from simulators.device_client import DeviceClient, DeviceError
-from ward import broker_names, services
+from ward import broker_names, broker_users, services
 from ward.broker_names import mqtt_protocol
 
 pytestmark = [pytest.mark.db, pytest.mark.broker]
@@ -126,10 +126,10 @@ def test_late_and_out_of_order_readings_keep_their_measurement_time(
 def _listen_rejections(settings, device_id: str) -> tuple[mqtt.Client, list[dict]]:
     got: list[dict] = []
     ready = threading.Event()
-    c = mqtt.Client(
-        CallbackAPIVersion.VERSION2, client_id=unique("rej"), protocol=mqtt_protocol(settings)
-    )
-    c.username_pw_set(settings.mqtt_username, settings.mqtt_password)
+    ingest = broker_users.credentials(settings, broker_names.INGEST)  # may read rejections
+    c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=ingest.client_id(unique("rej")),
+                    protocol=mqtt_protocol(settings))
+    c.username_pw_set(ingest.username, ingest.password)
     c.on_message = lambda cl, ud, msg: got.append(json.loads(msg.payload))
     c.on_subscribe = lambda *a: ready.set()
     c.on_connect = lambda cl, ud, fl, rc, pr: cl.subscribe(
@@ -425,7 +425,7 @@ def test_two_workers_share_the_stream_nothing_lost_nothing_twice(
     services_up, register, spawn, conn
 ):
     w1 = _started(spawn("ingest"))
-    w2 = _started(spawn("ingest", VWARD_INGEST_CLIENT_ID="vward-ingest-2"))
+    w2 = _started(spawn("ingest", VWARD_INGEST_CLIENT_ID="ingest@vward-2"))
     reg = register()
     stream = _Stream(services_up, reg, 4000)
     stream.join()
@@ -435,7 +435,7 @@ def test_two_workers_share_the_stream_nothing_lost_nothing_twice(
     stored = [_last_count(w.output(), "stored") for w in (w1, w2)]
     assert all(s > 0 for s in stored), stored  # both took a share
     # Retire worker 2 for good, so its session stops receiving a share.
-    retire = spawn("ingest", "--retire", VWARD_INGEST_CLIENT_ID="vward-ingest-2")
+    retire = spawn("ingest", "--retire", VWARD_INGEST_CLIENT_ID="ingest@vward-2")
     assert retire.proc.wait(60) == 0
     assert "retired" in retire.output()
 

@@ -12,7 +12,7 @@ from itertools import pairwise
 
 import paho.mqtt.client as mqtt
 import pytest
-from conftest import wait_for
+from conftest import unique, wait_for
 from paho.mqtt.enums import CallbackAPIVersion
 
 from simulators import messages, scenario
@@ -20,6 +20,7 @@ from simulators.enrol import enrol
 from simulators.faults import FaultRates
 from simulators.plan import Simulation
 from simulators.runner import Runner
+from ward import broker_names, broker_users
 from ward.broker_names import mqtt_protocol
 
 pytestmark = [pytest.mark.db, pytest.mark.broker]
@@ -43,16 +44,20 @@ PER_MESSAGE = 2
 
 
 class Listener:
-    """A subscriber to every device topic (as the ward's service user) that
-    keeps what arrives for devices whose id starts with `prefix`, in order."""
+    """A subscriber to the devices' readings and status (as the ward's ingest
+    user, who may read them) that keeps what arrives for devices whose id
+    starts with `prefix`, in order."""
 
-    def __init__(self, settings, prefix: str, topics: tuple[str, ...] = ("ward/v1/devices/#",),
-                 ) -> None:
+    def __init__(self, settings, prefix: str,
+                 topics: tuple[str, ...] = ("ward/v1/devices/+/readings",
+                                            "ward/v1/devices/+/status")) -> None:
         self.prefix = f"ward/v1/devices/{prefix}"
         self.messages: list[mqtt.MQTTMessage] = []
         self._subscribed = threading.Event()
-        c = mqtt.Client(CallbackAPIVersion.VERSION2, protocol=mqtt_protocol(settings))
-        c.username_pw_set(settings.mqtt_username, settings.mqtt_password)
+        ingest = broker_users.credentials(settings, broker_names.INGEST)
+        c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=ingest.client_id(unique("sim")),
+                        protocol=mqtt_protocol(settings))
+        c.username_pw_set(ingest.username, ingest.password)
         c.on_message = self._on_message
         c.on_subscribe = lambda *a: self._subscribed.set()
         c.connect(settings.mqtt_host, settings.mqtt_port)

@@ -103,10 +103,11 @@ def test_status_exits_1_when_the_database_is_unreachable(services_up):
     assert out.stdout.rstrip().endswith("ward: DATABASE UNREACHABLE")
 
 
-def _publish(settings, topic: str, n: int) -> None:
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=unique("pub"),
+def _publish(settings, device, n: int) -> None:
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=device.device_id,
                          protocol=mqtt_protocol(settings))
-    client.username_pw_set(settings.mqtt_username, settings.mqtt_password)
+    client.username_pw_set(device.device_id, device.password)
+    topic = f"ward/v1/devices/{device.device_id}/readings"
     client.connect(settings.mqtt_host, settings.mqtt_port)
     client.loop_start()
     try:
@@ -118,9 +119,9 @@ def _publish(settings, topic: str, n: int) -> None:
 
 
 def test_an_ingest_worker_reports_its_activity_and_a_retired_one_is_forgotten(
-        services_up, mine, spawn):
+        services_up, mine, spawn, register):
     env = env_of(mine)
-    worker_id = unique("vward-ingest")
+    worker_id = unique("ingest@vward")
     worker = spawn("ingest", VWARD_INGEST_CLIENT_ID=worker_id,
                    VWARD_INGEST_HEARTBEAT_SECONDS="0.3", **env)
     wait_for(lambda: "connected to" in worker.output(), what="ingest connected")
@@ -132,8 +133,9 @@ def test_an_ingest_worker_reports_its_activity_and_a_retired_one_is_forgotten(
 
     wait_for(lambda: (r := row()) and r.broker_connected, what="the worker's heartbeat")
     # The shared subscription spreads messages over its members, sessions offline
-    # included: enough that some reach this worker (refused: no such device).
-    _publish(services_up, f"ward/v1/devices/{unique('nodev')}/readings", 12)
+    # included: enough that some reach this worker (refused: a device its own
+    # database does not know).
+    _publish(services_up, register(), 12)
     beat = wait_for(lambda: (r := row()) and r.last_batch_at and r.messages and r, timeout=20,
                     what="a batch in the heartbeat")
     assert beat.messages >= 1 and beat.last_batch_at <= beat.beat_at

@@ -10,7 +10,7 @@ import pytest
 from conftest import unique
 from own_database import own_database
 
-from ward import db, health, heartbeats, probes, services
+from ward import broker_names, broker_users, db, health, heartbeats, probes, services
 from ward.heartbeats import Heartbeat
 
 pytestmark = [pytest.mark.db, pytest.mark.broker]
@@ -117,7 +117,8 @@ def test_the_broker_probe_says_what_is_wrong(services_up):
     closed = probes.probe_broker("127.0.0.1", services.free_port(), username="x", password="y",
                                  timeout=1)
     assert not closed.ok and "unreachable" in closed.detail
-    refused = probes.probe_broker(s.mqtt_host, s.mqtt_port, username=s.mqtt_username,
+    monitor = broker_users.credentials(s, broker_names.MONITOR)
+    refused = probes.probe_broker(s.mqtt_host, s.mqtt_port, username=monitor.username,
                                   password="wrong-password", timeout=2)
     assert not refused.ok and "refuses the service user" in refused.detail
     assert "wrong-password" not in refused.detail

@@ -128,51 +128,74 @@ def _acl_lines(text: str) -> list[str]:
 
 
 def test_acl_device_patterns() -> None:
-    lines = _acl_lines(mqtt_auth.acl_file(service_users=["vward"]))
+    lines = _acl_lines(mqtt_auth.acl_file())
     patterns = [line for line in lines if line.startswith("pattern ")]
     assert sorted(patterns) == sorted(
         [
             "pattern write ward/v1/devices/%u/readings",
-            "pattern readwrite ward/v1/devices/%u/status",
+            "pattern write ward/v1/devices/%u/status",
             "pattern read ward/v1/devices/%u/rejections",
+            "pattern read ward/v1/devices/%u/commands",
         ]
     )
 
 
-def test_acl_services_get_every_topic() -> None:
-    lines = _acl_lines(mqtt_auth.acl_file(service_users=["vward", "ingest"]))
-    for user in ("vward", "ingest"):
-        i = lines.index(f"user {user}")
-        assert lines[i + 1] == "topic readwrite #"
+def _user_topics(lines: list[str], user: str) -> list[str]:
+    i = lines.index(f"user {user}")
+    out = []
+    for line in lines[i + 1:]:
+        if not line.startswith("topic "):
+            break
+        out.append(line)
+    return out
+
+
+def test_acl_each_service_gets_its_trade_and_none_gets_every_topic() -> None:
+    """Issue 10, item 4: no service user has `#` any more."""
+    lines = _acl_lines(mqtt_auth.acl_file())
+    assert not any(line.split()[-1] in ("#", "+/#") for line in lines if " " in line)
+    assert _user_topics(lines, "ingest@vward") == [
+        "topic read ward/v1/devices/+/readings",
+        "topic read ward/v1/devices/+/status",
+        "topic readwrite ward/v1/devices/+/rejections",
+    ]
+    assert _user_topics(lines, "alerts@vward") == ["topic readwrite ward/v1/wards/+/alerts"]
+    assert "user monitor@vward" not in lines  # it connects, nothing else
+    assert "user ward-service" not in lines
 
 
 def test_acl_gives_nothing_to_anonymous_clients() -> None:
     # In a Mosquitto acl_file, `topic` lines before the first `user` line
     # apply to anonymous clients; patterns name the user (%u) so none match
     # a client without a user name.
-    for users in ([], ["vward"], ["a", "b"]):
-        lines = _acl_lines(mqtt_auth.acl_file(service_users=users))
-        first_user = next(
-            (i for i, line in enumerate(lines) if line.startswith("user ")), len(lines)
-        )
-        assert not any(line.startswith("topic ") for line in lines[:first_user])
-        for line in lines:
-            if line.startswith("pattern "):
-                assert "%u" in line.split()[2]
-                assert "#" not in line and "+" not in line
-
-
-def test_acl_without_service_users_has_no_topic_lines() -> None:
-    lines = _acl_lines(mqtt_auth.acl_file(service_users=[]))
-    assert not any(line.startswith(("topic ", "user ")) for line in lines)
-    assert len([line for line in lines if line.startswith("pattern ")]) == 3
+    lines = _acl_lines(mqtt_auth.acl_file())
+    first_user = next((i for i, line in enumerate(lines) if line.startswith("user ")), len(lines))
+    assert not any(line.startswith("topic ") for line in lines[:first_user])
+    for line in lines:
+        if line.startswith("pattern "):
+            assert "%u" in line.split()[2]
+            assert "#" not in line and "+" not in line
 
 
 def test_acl_devices_cannot_write_rejections_nor_read_readings() -> None:
-    lines = _acl_lines(mqtt_auth.acl_file(service_users=["vward"]))
+    lines = _acl_lines(mqtt_auth.acl_file())
     access = {line.split()[2]: line.split()[1] for line in lines if line.startswith("pattern ")}
     assert access["ward/v1/devices/%u/rejections"] == "read"
     assert access["ward/v1/devices/%u/readings"] == "write"
+
+
+def test_subscriptions_a_device_may_make_are_its_own_two_topics_only() -> None:
+    rules = mqtt_auth.subscribe_rules()
+    assert rules[mqtt_auth.DEVICE_RULE] == ("ward/v1/devices/%u/rejections",
+                                            "ward/v1/devices/%u/commands")
+    assert not any(f.startswith("$share") for f in rules[mqtt_auth.DEVICE_RULE])
+    # Only ingest may join the shared subscription; nobody else is listed for it.
+    sharing = [who for who, filters in rules.items() if any("$share" in f for f in filters)]
+    assert sharing == ["ingest@vward"]
+    conf = mqtt_auth.plugin_config("/x/vward_auth.so")
+    assert conf[0] == "plugin /x/vward_auth.so"
+    assert ("plugin_opt_subscribe_device ward/v1/devices/%u/rejections"
+            " ward/v1/devices/%u/commands") in conf
 
 
 def test_rabbitmq_hash_is_base64_of_a_4_byte_salt_and_sha256_of_salt_and_password() -> None:

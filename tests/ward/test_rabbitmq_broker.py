@@ -18,7 +18,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from tests.conftest import unique
 from ward import broker_names as names
-from ward import rabbitmq_admin, services
+from ward import broker_users, rabbitmq_admin, services
 from ward import rabbitmq_config as cfg
 from ward.settings import Settings
 
@@ -32,13 +32,15 @@ pytestmark = [
 class Client:
     """A paho client speaking MQTT 3.1.1 that records what happens to it."""
 
-    def __init__(self, settings: Settings, username: str | None, password: str | None) -> None:
+    def __init__(self, settings: Settings, username: str | None, password: str | None,
+                 client_id: str | None = None) -> None:
         self.events: list[tuple[str, object]] = []
         self.messages: list[mqtt.MQTTMessage] = []
         self.connected = threading.Event()
         self.gone = threading.Event()
         # A device's MQTT client id is its id: its subscription queues are named by it.
-        self.c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=username or unique("anon"),
+        self.c = mqtt.Client(CallbackAPIVersion.VERSION2,
+                             client_id=client_id or username or unique("anon"),
                              protocol=names.mqtt_protocol(settings))
         if username is not None:
             self.c.username_pw_set(username, password)
@@ -71,10 +73,11 @@ class Client:
 
 @pytest.fixture
 def amqp(services_up: Settings):
-    """A channel of the ward's service user on node 0."""
+    """A channel of the ward's ingest user on node 0."""
+    ingest = broker_users.credentials(services_up, names.INGEST)
     params = pika.ConnectionParameters(
         "127.0.0.1", services_up.amqp_port,
-        credentials=pika.PlainCredentials(services_up.mqtt_username, services_up.mqtt_password))
+        credentials=pika.PlainCredentials(ingest.username, ingest.password))
     conn = pika.BlockingConnection(params)
     yield conn.channel()
     conn.close()
@@ -194,19 +197,23 @@ def test_a_device_cannot_read_the_quorum_queues_over_amqp(register, services_up)
 
 
 def test_a_publish_no_binding_catches_lands_in_the_unrouted_queue(amqp, services_up):
-    client = Client(services_up, services_up.mqtt_username, services_up.mqtt_password)
+    """An alert of a ward nobody subscribes to (the alerts user's only topic)."""
+    alerts = broker_users.credentials(services_up, names.ALERTS)
+    client = Client(services_up, alerts.username, alerts.password,
+                    client_id=alerts.client_id(unique("t")))
     try:
         assert client.accepted()
         body = f"stray {uuid.uuid4()}".encode()
-        client.publish("ward/v1/devices/x/unknown-kind", body).wait_for_publish(10)
+        ward = unique("nobody-listens")
+        client.publish(f"ward/v1/wards/{ward}/alerts", body).wait_for_publish(10)
         method = take(amqp, names.UNROUTED_QUEUE, body)
         assert method is not None
-        assert method.routing_key == "ward.v1.devices.x.unknown-kind"
+        assert method.routing_key == f"ward.v1.wards.{ward}.alerts"
     finally:
         client.close()
 
 
-def test_the_service_user_declares_the_queues_passively_only(amqp):
+def test_the_ingest_user_declares_the_queues_passively_only(amqp):
     for q in names.QUEUES:
         assert amqp.queue_declare(q, passive=True).method.queue == q
     with pytest.raises(pika.exceptions.ChannelClosedByBroker) as refused:

@@ -43,6 +43,8 @@ def test_node_environment_is_the_nodes_own_and_drops_the_callers_rabbitmq_variab
     assert env["RABBITMQ_NODE_PORT"] == "18682" and env["RABBITMQ_DIST_PORT"] == "18689"
     assert env["ERL_EPMD_PORT"] == "18669"
     assert env["HOME"] == str(cfg.cookie_home(s.home))
+    system, ours = env["RABBITMQ_PLUGINS_DIR"].split(":")
+    assert ours == str(cfg.plugins_dir(s.home)) and system.endswith("/plugins")
     for key in ("RABBITMQ_CONFIG_FILE", "RABBITMQ_ENABLED_PLUGINS_FILE", "RABBITMQ_CONF_ENV_FILE",
                 "RABBITMQ_ADVANCED_CONFIG_FILE", "RABBITMQ_PID_FILE", "RABBITMQ_LOG_BASE"):
         assert env[key].startswith("/srv/ward/"), key
@@ -63,7 +65,10 @@ def test_node_config_mqtt_into_ward_exchange_no_anonymous_admin_on_loopback_only
     assert conf["default_user"] == cfg.ADMIN_USER
     assert conf[f"loopback_users.{cfg.ADMIN_USER}"] == "true"
     assert conf["cluster_formation.classic_config.nodes.1"] == "vward0@localhost"
-    assert cfg.enabled_plugins() == "[rabbitmq_management,rabbitmq_mqtt].\n"
+    assert cfg.enabled_plugins() == "[rabbitmq_management,rabbitmq_mqtt,vward_auth].\n"
+    # The client id is checked first, then the internal database (issue 10).
+    assert conf["auth_backends.1.authn"] == cfg.AUTH_BACKEND == "vward_auth_backend"
+    assert conf["auth_backends.1.authz"] == "internal"
 
 
 def test_amqp_urls_are_the_setting_or_our_nodes():
@@ -118,29 +123,47 @@ def test_a_device_may_publish_and_read_only_its_own_topics(device):
         assert not re.fullmatch(rights.configure, own_queue.replace(".", "Q"))
 
 
-def test_the_service_user_reads_the_queues_and_writes_the_exchange_only():
-    rights = cfg.service_rights()
+def test_ingest_reads_the_queues_and_publishes_rejections_only():
+    rights = cfg.service_rights(names.INGEST)
     for queue in names.QUEUES:
         assert re.fullmatch(rights.read, queue)
         assert not re.fullmatch(rights.configure, queue)
         assert not re.fullmatch(rights.write, queue)
     assert re.fullmatch(rights.write, names.MQTT_EXCHANGE)
     assert not re.fullmatch(rights.write, names.UNROUTED_EXCHANGE)
-    assert rights.topic_write is None
+    assert rights.topic_write and rights.topic_read
+    assert re.fullmatch(rights.topic_write, "ward.v1.devices.d/1.rejections")
+    for key in ("ward.v1.devices.d1.readings", "ward.v1.wards.w.alerts", "x", "#"):
+        assert not re.fullmatch(rights.topic_write, key)
+    # Its MQTT subscription queues are its own client ids' (ingest@vward-...).
+    assert re.fullmatch(rights.configure, "mqtt-subscription-ingest@vward-t1qos1")
+    assert not re.fullmatch(rights.configure, "mqtt-subscription-dev-1qos1")
+
+
+def test_alerts_publishes_ward_alerts_only_and_monitor_nothing():
+    alerts = cfg.service_rights(names.ALERTS)
+    assert alerts.topic_write and re.fullmatch(alerts.topic_write, "ward.v1.wards.w-1.alerts")
+    assert not re.fullmatch(alerts.topic_write, "ward.v1.devices.d.rejections")
+    for queue in names.QUEUES:
+        assert not re.fullmatch(alerts.read, queue)
+    monitor = cfg.service_rights(names.MONITOR)
+    assert (monitor.configure, monitor.write, monitor.read) == ("", "", "")  # "" grants nothing
 
 
 def test_device_users_skip_devices_without_a_hash_and_reserved_names():
     users = cfg.device_users([("a", "h1"), ("b", None), (cfg.ADMIN_USER, "h"),
-                              ("ward-service", "h")], reserved=["ward-service"])
+                              ("ward-service", "h"), ("ingest@vward", "h"), ("x@y", "h")])
     assert [u.name for u in users] == ["a"]
 
 
-def test_the_service_user_keeps_a_hash_that_matches_and_replaces_one_that_does_not():
+def test_a_service_user_keeps_a_hash_that_matches_and_replaces_one_that_does_not():
     old = mqtt_auth.rabbitmq_hash("pw")
-    assert cfg.service_user("svc", "pw", old).password_hash == old
-    new = cfg.service_user("svc", "changed", old).password_hash
+    assert cfg.service_user(names.INGEST, "pw", old).password_hash == old
+    assert cfg.service_user(names.INGEST, "pw", old).name == "ingest@vward"
+    new = cfg.service_user(names.INGEST, "changed", old).password_hash
     assert new != old and mqtt_auth.rabbitmq_verify("changed", new)
-    assert mqtt_auth.rabbitmq_verify("pw", cfg.service_user("svc", "pw", None).password_hash)
+    assert mqtt_auth.rabbitmq_verify(
+        "pw", cfg.service_user(names.INGEST, "pw", None).password_hash)
 
 
 def _listed(users: list[cfg.BrokerUser]):

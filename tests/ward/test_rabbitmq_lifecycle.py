@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import ROOT, service_env, wait_for
 from ward import broker_names as names
-from ward import processes, rabbitmq, rabbitmq_admin, services
+from ward import broker_users, processes, rabbitmq, rabbitmq_admin, services
 from ward import rabbitmq_config as cfg
 from ward.errors import ServiceError
 from ward.probes import probe_broker
@@ -51,8 +51,9 @@ def _left_behind(home: Path) -> list[str]:
 
 
 def _probe(settings: Settings, port: int):
-    return probe_broker(settings.mqtt_host, port, username=settings.mqtt_username,
-                        password=settings.mqtt_password)
+    monitor = broker_users.credentials(settings, names.MONITOR)
+    return probe_broker(settings.mqtt_host, port, username=monitor.username,
+                        password=monitor.password)
 
 
 def test_a_wards_broker_from_one_node_to_three_and_down():
