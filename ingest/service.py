@@ -21,7 +21,7 @@ from ingest.assignments import AssignmentIndex
 from ingest.mqtt import IngestClient
 from ingest.pipeline import Received
 from ingest.rows import Batch, Written
-from ward import broker_names, broker_users
+from ward import broker_names, broker_users, redaction
 from ward.heartbeats import Heartbeat
 from ward.settings import Settings
 
@@ -358,7 +358,7 @@ def run(settings: Settings, *, retire: bool = False) -> int:
         "ingest worker %s: broker %s, database %s",
         settings.ingest_client_id,
         where,
-        settings.dsn.split(" password")[0],
+        redaction.redact(settings.dsn),
     )
     client.start()
     thread = threading.Thread(target=writer.run, name="ingest-writer")

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import psycopg
 
-from ward import broker_names, broker_plugins, db, mqtt_auth, processes
+from ward import broker_names, broker_plugins, db, mqtt_auth, pg_auth, processes
 from ward.broker_names import RABBITMQ
 from ward.errors import ServiceError
 from ward.rabbitmq_config import PORT_STEP
@@ -124,11 +124,10 @@ def _ensure_traversable(path: Path) -> None:
 
 
 def pg_running(settings: Settings) -> bool:
+    """Whether our server answers; a ServiceError when a server answers but
+    refuses our superuser's password (another server, or a lost secret)."""
     try:
-        with psycopg.connect(
-            settings.dsn.replace(f"dbname={settings.pg_database}", "dbname=postgres"),
-            connect_timeout=2,
-        ):
+        with pg_auth.connect_superuser(settings, connect_timeout=2):
             return True
     except psycopg.OperationalError:
         return False
@@ -141,24 +140,27 @@ def start_postgres(settings: Settings) -> None:
         paths.pg_socket.mkdir(parents=True, exist_ok=True)
         _ensure_traversable(settings.home)
         _chown_to(paths.pg_data.parent, "postgres")
-        _run(
-            _as_postgres(
-                [
-                    _pg_bin("initdb"),
-                    "-D",
-                    str(paths.pg_data),
-                    "-U",
-                    settings.pg_user,
-                    "--auth=trust",
-                    "-E",
-                    "UTF8",
-                    "--locale=C.UTF-8",
-                ]
-            ),
-            "initdb",
-        )
+        with pg_auth.initdb_password_file(settings, paths.pg_data.parent) as pwfile:
+            _run(
+                _as_postgres(
+                    [
+                        _pg_bin("initdb"),
+                        "-D",
+                        str(paths.pg_data),
+                        "-U",
+                        pg_auth.SUPERUSER,
+                        "--auth=scram-sha-256",
+                        f"--pwfile={pwfile}",
+                        "-E",
+                        "UTF8",
+                        "--locale=C.UTF-8",
+                    ]
+                ),
+                "initdb",
+            )
         with open(paths.pg_data / "postgresql.conf", "a", encoding="utf-8") as conf:
             conf.write(_postgres_conf(settings, paths))
+        pg_auth.write_hba(paths.pg_data)
     if pg_running(settings):
         _refuse_foreign_server(settings, paths)
         return
@@ -168,6 +170,7 @@ def start_postgres(settings: Settings) -> None:
     _chown_to(paths.pg_socket, "postgres")
     if os.geteuid() == 0:
         paths.pg_log.touch()
+        os.chmod(paths.pg_log, 0o600)  # its errors may quote a patient's data
         _chown_to(paths.pg_log, "postgres")
     _run(
         _as_postgres(
@@ -193,8 +196,7 @@ def start_postgres(settings: Settings) -> None:
 def _refuse_foreign_server(settings: Settings, paths: Paths) -> None:
     """A server already answers on our port: carry on only if it is ours, so
     that `vward up` never migrates somebody else's database."""
-    dsn = settings.dsn.replace(f"dbname={settings.pg_database}", "dbname=postgres")
-    with psycopg.connect(dsn, connect_timeout=2) as conn:
+    with pg_auth.connect_superuser(settings, connect_timeout=2) as conn:
         row = conn.execute("SHOW data_directory").fetchone()
     theirs = Path(row[0]).resolve() if row else None
     if theirs != paths.pg_data.resolve():
@@ -211,6 +213,7 @@ def _postgres_conf(settings: Settings, paths: Paths) -> str:
         f"port = {settings.pg_port}\n"
         "listen_addresses = '127.0.0.1'\n"
         f"unix_socket_directories = '{paths.pg_socket}'\n"
+        "password_encryption = 'scram-sha-256'\n"
         "shared_preload_libraries = 'timescaledb'\n"
         "timescaledb.telemetry_level = off\n"
         "max_connections = 200\n"
@@ -583,11 +586,11 @@ def up(settings: Settings, *, nodes: int | None = None,
     if settings.own_database:
         was_running = pg_running(settings)
         start_postgres(settings)
-        db.ensure_database(settings)
         done.append(
             ("PostgreSQL already running" if was_running else "started PostgreSQL")
             + f" on 127.0.0.1:{settings.pg_port}"
         )
+        done += pg_auth.secure(settings, Paths(settings.home).pg_data)
     applied = db.migrate(settings)
     done.append(f"applied migrations: {', '.join(applied)}" if applied else "schema up to date")
     if settings.broker == RABBITMQ:

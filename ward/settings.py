@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from ward import broker_names
+from ward import broker_names, redaction, secret_files
 from ward.errors import ConfigError
 
 _DEFAULT_SECRET = "demo-secret-change-me"
@@ -34,7 +34,9 @@ class Settings(BaseSettings):
     )
     pg_port: int = Field(default=15432, description="Port of the PostgreSQL that `vward up` runs")
     pg_user: str = Field(
-        default="postgres", description="Database user of the PostgreSQL that `vward up` runs"
+        default="vward",
+        description="Role the ward's processes connect as to the PostgreSQL that `vward up` runs:"
+        " the owner of the ward's database, no superuser (password: VWARD_HOME/secrets/database)",
     )
     pg_database: str = Field(default="vward", description="Database name")
 
@@ -170,6 +172,14 @@ class Settings(BaseSettings):
     )
 
     @model_validator(mode="after")
+    def _refuse_the_superuser_as_the_wards_role(self) -> Settings:
+        if self.own_database and self.pg_user == "postgres":
+            raise ConfigError(
+                "VWARD_PG_USER=postgres: the ward's processes no longer connect as the superuser;"
+                " unset VWARD_PG_USER (the owner role is `vward`)")
+        return self
+
+    @model_validator(mode="after")
     def _ingest_client_id_of_its_user(self) -> Settings:
         # The broker refuses any other client id (issue 10): say so at start.
         user = broker_names.service_user(broker_names.INGEST)
@@ -192,13 +202,19 @@ class Settings(BaseSettings):
     @property
     def own_database(self) -> bool:
         """True when `vward up` runs the database (no URL, or the URL of our own)."""
-        return not self.database_url or self.database_url == self._own_url
+        return (not self.database_url
+                or redaction.without_password(self.database_url) == self._own_url)
 
     @property
     def dsn(self) -> str:
-        if self.database_url:
+        """Where the ward's processes connect: the operator's URL as it is, or
+        our own server as the owner role, with its generated password."""
+        if not self.own_database:
             return self.database_url
-        return f"host=127.0.0.1 port={self.pg_port} user={self.pg_user} dbname={self.pg_database}"
+        password = secret_files.secret(self.home, "database")
+        quoted = password.replace("\\", "\\\\").replace("'", "\\'")
+        return (f"host=127.0.0.1 port={self.pg_port} user={self.pg_user}"
+                f" dbname={self.pg_database} password='{quoted}'")
 
     def as_env(self) -> dict[str, str]:
         """The effective settings as `VWARD_*` variables (`vward config`)."""
