@@ -399,13 +399,16 @@ def standing_conditions(live: Sequence[LiveAlert]) -> list[Condition]:
 
 
 def _news2_text(t: ScoreTable, row: int) -> str:
+    stale = t.stale[row].tolist()
     adjusted = (int(t.adjusted_total[row]), str(t.adjusted_band[row])) \
         if t.overridden[row].any() else None
     return reasons.news2_reason(
         int(t.total[row]), str(t.band[row]), t.sub_scores[row].tolist(), t.inputs[row].tolist(),
         spo2_scale=int(t.spo2_scale[row]), overridden=t.overridden[row].tolist(),
-        at=_dt(t.time[row]), adjusted=adjusted, stale=t.stale[row].tolist(),
-        measured=[None if np.isnat(x) else _dt(x) for x in t.input_times[row]])
+        at=_dt(t.time[row]), adjusted=adjusted, stale=stale,
+        # The reason names the measurement time of stale values only.
+        measured=[_dt(x) if old and not np.isnat(x) else None
+                  for x, old in zip(t.input_times[row], stale, strict=True)])
 
 
 def _trend_text(kind: str, p: int, patient: NDArray[np.int64], time: NDArray[np.datetime64],
