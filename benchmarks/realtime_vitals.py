@@ -23,6 +23,8 @@ _BASELINE = {"respiratory_rate": (14, 18), "spo2": (96, 99), "systolic_bp": (115
              "diastolic_bp": (70, 85), "heart_rate": (60, 84), "temperature": (36.4, 37.4)}
 _JITTER = {"respiratory_rate": 1.0, "spo2": 1.0, "systolic_bp": 3.0, "diastolic_bp": 2.0,
            "heart_rate": 3.0, "temperature": 0.1}
+# A stable SpO2 never moves 3 % (alerts.rules.SPO2_FALL, a trend alert): +-1 around its baseline.
+_MAX_DEVIATION = {"spo2": 1.0}
 _ZERO_RANGE = {"respiratory_rate": (12, 20), "spo2": (96, 100), "systolic_bp": (111, 219),
                "diastolic_bp": (40, 130), "heart_rate": (51, 90), "temperature": (36.1, 38.0)}
 # Where a deteriorating patient ends: RR 27 (3), SpO2 89 (3), SBP 98 (2), pulse 125 (2),
@@ -58,7 +60,10 @@ def sets(base: NDArray[np.float64], rng: np.random.Generator,
     f = np.zeros(n) if climb is None else np.clip(climb, 0.0, 1.0)
     for name in _MEASURED:
         c = COLUMN[name]
-        stable = np.clip(base[:, c] + rng.normal(0, _JITTER[name], n), *_ZERO_RANGE[name])
+        deviation = rng.normal(0, _JITTER[name], n)
+        if name in _MAX_DEVIATION:
+            deviation = np.clip(deviation, -_MAX_DEVIATION[name], _MAX_DEVIATION[name])
+        stable = np.clip(base[:, c] + deviation, *_ZERO_RANGE[name])
         out[:, c] = np.round(stable + f * (_DETERIORATED[name] - stable), _ROUND[name])
     return out
 

@@ -10,8 +10,10 @@ import numpy as np
 import pytest
 
 from alerts.news2 import score_news2
+from alerts.rules import SPO2_FALL
 from benchmarks import realtime_figures as figs
 from benchmarks import realtime_vitals as vitals
+from simulators.messages import COLUMN
 from ward.news2_chart import PARAMETERS
 
 
@@ -100,6 +102,13 @@ def test_stable_patients_always_score_zero() -> None:
     base = vitals.baselines(2000, rng)
     for _ in range(20):
         assert (_scores(vitals.sets(base, rng)) == 0).all()
+
+
+def test_a_stable_patients_spo2_never_falls_by_a_trend_alerts_3_percent() -> None:
+    rng = np.random.default_rng(5)
+    base = vitals.baselines(2000, rng)
+    spo2 = np.stack([vitals.sets(base, rng)[:, COLUMN["spo2"]] for _ in range(200)])
+    assert (spo2.max(axis=0) - spo2.min(axis=0)).max() < SPO2_FALL
 
 
 def test_deteriorating_patients_climb_to_high_and_stay() -> None:
