@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
@@ -130,3 +131,26 @@ def test_each_load_deteriorates_patients_of_its_own() -> None:
     assert len(second) == 6 and not set(second) & set(first) and all(i < 300 for i in second)
     assert len(vitals.pick_deteriorating(1000, [])) == 20
     assert vitals.pick_deteriorating(2, [0, 1]) == []  # none left: no alerts, no error
+
+
+def test_a_loads_figures_match_scores_and_events_to_the_sets_published() -> None:
+    t0 = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
+    sets = {("p1", t0): t0.timestamp(), ("p2", t0): t0.timestamp(),
+            ("p1", t0 + timedelta(seconds=1)): t0.timestamp() + 1}
+    scored = {("p1", t0): t0.timestamp() + 0.05, ("p2", t0): t0.timestamp() + 0.15,
+              ("p9", t0): t0.timestamp() + 9.0}  # another patient's: not ours
+    events = [
+        (t0.timestamp() + 0.2, "opened", "p1", "2026-12-03T09:00:00Z"),
+        (t0.timestamp() + 1.3, "escalated", "p1", "2026-12-03T09:00:01+00:00"),
+        (t0.timestamp() + 5.0, "updated", "p1", "2026-12-03T09:00:00Z"),  # not measured
+        (t0.timestamp() + 5.0, "opened", "p2", "2026-12-03T08:00:00Z"),  # no such set
+        (t0.timestamp() + 5.0, "opened", "p2", None),  # a technical alert without one
+    ]
+    f = figs.load_figures(2, 2.0, sets, [0.001, 0.002, 0.5], scored, events)
+    assert (f.published, f.scored, f.unscored) == (3, 2, 1)
+    assert f.score.p50_ms == pytest.approx(50.0) and f.score.max_ms == pytest.approx(150.0)
+    assert f.alerts.count == 2
+    assert f.alerts.p50_ms == pytest.approx(200.0) and f.alerts.max_ms == pytest.approx(300.0)
+    assert f.rate == pytest.approx(2 / 0.15)
+    assert f.publish_lag_p99_ms == pytest.approx(500.0)
+    assert not figs.held(f)  # a set left unscored
