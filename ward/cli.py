@@ -200,8 +200,19 @@ def _cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
         "simulate": "simulators.bench",
         "web": "api.bench",
         "durability": "benchmarks.durability",
+        "realtime": "benchmarks.realtime",
     }[args.what]
     return importlib.import_module(module).main(args, settings)
+
+
+def _patient_counts(text: str) -> tuple[int, ...]:
+    try:
+        counts = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: patient counts such as 100,300") from None
+    if not counts or min(counts) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: every load needs at least 1 patient")
+    return counts
 
 
 # ---------------------------------------------------------------- parser
@@ -286,8 +297,20 @@ def build_parser() -> argparse.ArgumentParser:
     i.set_defaults(func=_cmd_ingest)
 
     b = sub.add_parser("bench", help="benchmarks that print figures")
-    b.add_argument("what", choices=["ingest", "scoring", "simulate", "web", "durability"])
+    b.add_argument("what", choices=["ingest", "scoring", "simulate", "web", "durability",
+                                    "realtime"])
     b.add_argument("--quick", action="store_true", help="a smaller run, for a smoke test")
+    b.add_argument("--loads", type=_patient_counts, metavar="N,N,...",
+                   help="realtime: patients per load, each a set a second"
+                   " (default 100,300,1000,3000)")
+    b.add_argument("--seconds", type=float, help="realtime: seconds each load lasts (default 20)")
+    b.add_argument("--history-days", type=float,
+                   help="realtime: days of history every patient has first (default 3)")
+    b.add_argument("--broker", choices=["rabbitmq", "mqtt"],
+                   help="realtime: the broker of the bench's own services (default VWARD_BROKER)")
+    b.add_argument("--record", action="store_true",
+                   help="realtime: append this run to benchmarks/results.jsonl (figures that go"
+                   " into the README)")
     b.set_defaults(func=_cmd_bench)
 
     for register in _EXTRA_COMMANDS:

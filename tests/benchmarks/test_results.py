@@ -80,3 +80,21 @@ def test_the_projects_results_file_reads() -> None:
     """Whatever is recorded in benchmarks/results.jsonl parses."""
     for r in results.read():
         assert r.bench and r.command.startswith("vward bench") and r.figures
+
+
+def test_the_command_line_plan_and_the_command_that_reproduces_it() -> None:
+    from argparse import Namespace
+
+    from benchmarks import realtime
+    from ward.errors import ConfigError
+
+    none = {"loads": None, "seconds": None, "history_days": None, "quick": False}
+    assert realtime.plan_of(Namespace(**none)) == realtime.Plan()
+    assert realtime.plan_of(Namespace(**{**none, "quick": True})) == realtime.QUICK
+    plan = realtime.plan_of(Namespace(**{**none, "loads": (1000,), "seconds": 30.0}))
+    assert plan.loads == (1000,) and plan.seconds == 30.0 and plan.history_days == 3.0
+    assert realtime.command_of(plan, "mqtt") == (
+        "vward bench realtime --loads 1000 --seconds 30 --history-days 3 --broker mqtt")
+    for bad in ({"seconds": 0.0}, {"history_days": 0.0}, {"loads": (0, 100)}):
+        with pytest.raises(ConfigError):
+            realtime.plan_of(Namespace(**{**none, **bad}))
