@@ -218,7 +218,12 @@ class DeviceRegister(_In):
 
 class MqttCredentials(BaseModel):
     host: str
-    port: int
+    port: int = Field(description="Plain MQTT: listens on the ward's host only (loopback)")
+    tls_port: int = Field(description="MQTT over TLS (1.2 or later): where a device at home"
+                                      " connects")
+    ca_file: str = Field(description="Path, on the ward's host, of the CA certificate the device"
+                                     " must trust for the broker's TLS certificate")
+    client_id: str = Field(description="The MQTT client id the device must use: its device id")
     username: str
     password: str
     topic: str

@@ -75,6 +75,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="at the end, drop every connection without saying goodbye, so the"
         " broker publishes each device's last will",
     )
+    p.add_argument(
+        "--tls",
+        action="store_true",
+        help="connect the devices over TLS on VWARD_MQTT_TLS_PORT, trusting the broker's CA"
+        " (as devices at home do; default: VWARD_MQTT_TLS)",
+    )
     p.set_defaults(func=_cmd_simulate)
 
 
@@ -84,6 +90,7 @@ def _cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
     from simulators.runner import Runner
     from ward import devices
     from ward.broker_names import mqtt_protocol
+    from ward.tls import mqtt_endpoint
 
     sc = scenarios.load(args.scenario)
     if args.ward:
@@ -113,16 +120,18 @@ def _cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
             " devices' credentials yourself",
             file=sys.stderr,
         )
+    where = mqtt_endpoint(settings, use_tls=args.tls or None)
     print(
         f"registered {len(sim.devices):,} devices; connecting to the broker at"
-        f" {settings.mqtt_host}:{settings.mqtt_port} ...",
+        f" {where.host}:{where.port}{' over TLS' if where.ca_file else ''} ...",
         flush=True,
     )
     runner = Runner(
         sim,
         passwords,
-        host=settings.mqtt_host,
-        port=settings.mqtt_port,
+        host=where.host,
+        port=where.port,
+        tls_ca=where.ca_file,
         protocol=mqtt_protocol(settings),
         progress=lambda p: print(format_progress(p), flush=True),
         abrupt_stop=args.abrupt_stop,

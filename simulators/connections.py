@@ -17,6 +17,7 @@ import socket
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
@@ -25,6 +26,7 @@ from simulators import messages as m
 from simulators.errors import SimulatorError
 from simulators.plan import DeviceInfo
 from ward.services import raise_open_files_limit
+from ward.tls_files import client_context
 
 log = logging.getLogger(__name__)
 
@@ -38,13 +40,20 @@ _CONNECT_TIMEOUT_S = 15.0  # connecting stops waiting after this long without pr
 POLL_S = 0.05  # longest wait in select: how fast a stop is noticed [s]
 
 
+def _pending(sock: object) -> int:
+    pending = getattr(sock, "pending", None)
+    return pending() if pending is not None else 0
+
+
 class Connections:
     """The MQTT connections of `devices` (index i is devices[i]).
 
     passwords : per device id.  wills : each device's last will (an Outgoing).
     protocol : paho's MQTT version, the broker's (ward.broker_names.mqtt_protocol).
-    wave : connection handshakes under way at once.  Counts what was sent
-    (by kind), acked and refused (a PUBACK with a failure reason code).
+    tls_ca : the CA to trust on the broker's TLS port (None: plain MQTT); one
+    context serves every device.  wave : connection handshakes under way at
+    once.  Counts what was sent (by kind), acked and refused (a PUBACK with a
+    failure reason code).
     """
 
     def __init__(
@@ -56,6 +65,7 @@ class Connections:
         host: str,
         port: int,
         protocol: MQTTProtocolVersion,
+        tls_ca: Path | str | None = None,
         keepalive: int = 60,
         wave: int = 64,
         monotonic: Callable[[], float] = time.monotonic,
@@ -70,6 +80,7 @@ class Connections:
         self._host, self._port, self._keepalive = host, port, keepalive
         self._protocol, self._v5 = protocol, protocol == mqtt.MQTTv5
         self._wave, self._monotonic = wave, monotonic
+        self._tls = client_context(tls_ca) if tls_ca is not None else None
         n = len(devices)
         self.state = bytearray(n)
         self._refusals = bytearray(n)
@@ -98,6 +109,8 @@ class Connections:
             protocol=self._protocol,
         )
         c.username_pw_set(self._ids[i], password)
+        if self._tls is not None:
+            c.tls_set_context(self._tls)
         c.will_set(will.topic, will.payload, qos=will.qos, retain=will.retain)
         c.max_queued_messages_set(0)
         c.on_connect = self._on_connect
@@ -163,7 +176,7 @@ class Connections:
         extra = {"clean_start": True} if self._v5 else {}
         try:
             self._clients[i].connect(self._host, self._port, keepalive=self._keepalive, **extra)
-        except OSError as exc:
+        except OSError as exc:  # ssl.SSLError too (a certificate the CA does not vouch for)
             log.debug("%s: cannot connect: %s", self._ids[i], exc)
             self.state[i] = LOST
             self._retry.append((self._monotonic() + _RETRY_S * 5, i))
@@ -256,6 +269,9 @@ class Connections:
             try:
                 if events & selectors.EVENT_READ:
                     c.loop_read()
+                    # TLS may hold decrypted bytes that select() cannot see.
+                    while (s := c.socket()) is key.fileobj and _pending(s):
+                        c.loop_read()
                 if c.socket() is not key.fileobj:
                     continue  # closed (and maybe reopened) while reading
                 if events & selectors.EVENT_WRITE:

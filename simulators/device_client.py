@@ -8,12 +8,17 @@ is the one the configured broker speaks (`ward.broker_names.mqtt_protocol`):
 from __future__ import annotations
 
 import json
+import socket
+import ssl
 import threading
+from pathlib import Path
 from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.reasoncodes import ReasonCode
+
+from ward.tls_files import client_context
 
 
 class DeviceError(RuntimeError):
@@ -31,7 +36,7 @@ def status_topic(device_id: str) -> str:
 class DeviceClient:
     def __init__(self, *, host: str, port: int, device_id: str, password: str,
                  protocol: MQTTProtocolVersion, username: str | None = None,
-                 will: bool = True) -> None:
+                 will: bool = True, tls_ca: Path | str | None = None) -> None:
         self.device_id = device_id
         # The broker takes a client id only from its own user: a device's is its
         # id, another user's (a service's) begins with its name (issue 10).
@@ -39,6 +44,9 @@ class DeviceClient:
         self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
                                    protocol=protocol)
         self._client.username_pw_set(username or device_id, password)
+        self._tls = client_context(tls_ca) if tls_ca is not None else None
+        if self._tls is not None:  # the broker's TLS port, trusting this CA alone
+            self._client.tls_set_context(self._tls)
         if will:
             self._client.will_set(status_topic(device_id), json.dumps({"online": False}),
                                   qos=1, retain=True)
@@ -61,7 +69,15 @@ class DeviceClient:
             self._ack_cv.notify_all()
 
     def connect(self, timeout: float = 10) -> DeviceClient:
-        self._client.connect(self._host, self._port, keepalive=30)
+        """Connect; a broker that cannot be reached, or whose TLS certificate
+        the CA does not vouch for, raises DeviceError."""
+        try:
+            if self._tls is not None:
+                self._check_certificate(timeout)
+            self._client.connect(self._host, self._port, keepalive=30)
+        except (OSError, ssl.SSLError) as exc:  # ssl.SSLCertVerificationError among them
+            raise DeviceError(f"{self.device_id}: cannot connect to the broker at"
+                              f" {self._host}:{self._port}: {exc}") from exc
         self._client.loop_start()
         if not self._connected.wait(timeout):
             raise DeviceError(f"{self.device_id}: no answer from the broker")
@@ -69,6 +85,15 @@ class DeviceClient:
             self.close()
             raise DeviceError(f"{self.device_id}: broker refused the connection: {self._refused}")
         return self
+
+    def _check_certificate(self, timeout: float) -> None:
+        """The broker's certificate checked on a socket of our own, closed
+        whatever happens: paho 2.1 leaves its socket open when the TLS
+        handshake fails (a device retrying would leak one each time)."""
+        assert self._tls is not None
+        with socket.create_connection((self._host, self._port), timeout=timeout) as raw, \
+                self._tls.wrap_socket(raw, server_hostname=self._host):
+            pass
 
     def publish(self, topic: str, payload: bytes | str, *, qos: int = 1, retain: bool = False,
                 wait: bool = True, timeout: float = 10) -> ReasonCode | None:

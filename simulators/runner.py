@@ -12,6 +12,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from paho.mqtt.enums import MQTTProtocolVersion
 
@@ -30,6 +31,7 @@ class Runner:
 
     passwords : MQTT password per device id (ward.devices.register_devices).
     protocol : paho's MQTT version, the broker's (ward.broker_names.mqtt_protocol).
+    tls_ca : the CA to trust on the broker's TLS port (None: plain MQTT).
     wave : connection handshakes under way at once.  slice_real_s : real
     seconds of simulated time planned per `Simulation.tick`.  progress :
     called with a Progress every progress_every_s.  lag_from_s : sends planned
@@ -46,6 +48,7 @@ class Runner:
         host: str,
         port: int,
         protocol: MQTTProtocolVersion,
+        tls_ca: Path | str | None = None,
         wave: int = 64,
         slice_real_s: float = 0.5,
         progress: Callable[[Progress], None] | None = None,
@@ -59,7 +62,7 @@ class Runner:
         wills = [sim.last_will(i) for i in range(len(sim.devices))]
         self.net = Connections(
             sim.devices, passwords, wills, host=host, port=port, protocol=protocol, wave=wave,
-            monotonic=monotonic,
+            monotonic=monotonic, tls_ca=tls_ca,
         )  # fmt: skip
         self._slice_s = slice_real_s * sim.speed
         self._progress = progress or (lambda p: log.info("%s", p))

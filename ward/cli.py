@@ -134,11 +134,25 @@ def _cmd_device_add(args: argparse.Namespace, settings: Settings) -> int:
             " this assignment (unassigned_device) and stay refused in rejected_messages:"
             " the device must send them again"
         )
-    print(
-        f"MQTT {settings.mqtt_host}:{settings.mqtt_port}, user {args.device_id}, publish to {topic}"
-    )
+    for line in _device_connection(settings, args.device_id, topic):
+        print(line)
     print(passwords[args.device_id])
     return 0
+
+
+def _device_connection(settings: Settings, device_id: str, topic: str) -> list[str]:
+    """What a device needs to connect: at home, over TLS (the plain port
+    listens on loopback only, for the ward's own processes)."""
+    from ward import tls
+    from ward.broker_names import RABBITMQ
+
+    versions = "3.1.1" if settings.broker == RABBITMQ else "5 or 3.1.1"
+    return [
+        f"MQTT over TLS {settings.mqtt_host}:{settings.mqtt_tls_port}, CA certificate"
+        f" {tls.ca_file(settings)} (MQTT {versions}, TLS 1.2 or later)",
+        f"client id {device_id}, user {device_id}, publish to {topic}",
+        f"(plain MQTT {settings.mqtt_host}:{settings.mqtt_port} on this host only)",
+    ]
 
 
 def _cmd_device_list(args: argparse.Namespace, settings: Settings) -> int:

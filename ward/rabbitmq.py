@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ward import broker_names as names
-from ward import broker_plugins, processes, rabbitmq_admin
+from ward import broker_plugins, processes, rabbitmq_admin, tls_files
 from ward import rabbitmq_config as cfg
 from ward.errors import ServiceError
 from ward.settings import Settings
@@ -97,7 +97,9 @@ def running(settings: Settings) -> list[cfg.Node]:
 # ---------------------------------------------------------------- files
 
 
-def _prepare(settings: Settings, wanted: tuple[cfg.Node, ...]) -> None:
+def _prepare(settings: Settings, wanted: tuple[cfg.Node, ...]) -> set[str]:
+    """Write every node's files; returns the nodes whose TLS files changed
+    (a running node must then load them again)."""
     base = cfg.rabbitmq_dir(settings.home)
     home = cfg.cookie_home(settings.home)
     home.mkdir(parents=True, exist_ok=True)
@@ -117,6 +119,7 @@ def _prepare(settings: Settings, wanted: tuple[cfg.Node, ...]) -> None:
         _write_private(n.config_file, cfg.node_config(n, settings, admin_password=admin_password),
                        mode=0o600)
     owner = _owner()
+    tls_changed = {n.name for n in wanted if tls_files.install(settings, n.tls_dir, owner)}
     if owner:
         processes.ensure_traversable(settings.home)
         processes.chown_tree(home, owner)
@@ -126,6 +129,7 @@ def _prepare(settings: Settings, wanted: tuple[cfg.Node, ...]) -> None:
         os.chmod(base, 0o755)
         os.chmod(password_file, 0o600)  # read by vward, not by the nodes
         os.chown(password_file, os.geteuid(), os.getegid())
+    return tls_changed
 
 
 def _write_private(path: Path, text: str, *, mode: int) -> None:
@@ -158,7 +162,7 @@ def start(settings: Settings, count: int | None = None, *,
     members = [n.index for n in known_nodes(settings) if not n.virgin]
     wanted = cfg.nodes(settings, max(requested, max(members, default=-1) + 1))
     _bin("rabbitmq-server")
-    _prepare(settings, wanted)
+    tls_changed = _prepare(settings, wanted)
     up = [n for n in wanted if node_pid(n)]
     if up and not all(_checks_client_ids(settings, n) for n in up):
         # A cluster started before issue 10 checks no client id: its nodes
@@ -166,6 +170,9 @@ def start(settings: Settings, count: int | None = None, *,
         say("restarting RabbitMQ to load the ward's client-id check (vward_auth_backend)")
         stop(settings)
         up = []
+    for n in up:
+        if n.name in tls_changed:  # a renewed certificate: new connections get it
+            ctl(settings, "rabbitmqctl", "eval", "ssl:clear_pem_cache().", node_index=n.index)
     down = [n for n in wanted if n not in up]
     for n in down:
         _refuse_taken_ports(n)
@@ -180,8 +187,8 @@ def start(settings: Settings, count: int | None = None, *,
     started = time.monotonic()
     for batch in phases:
         for n in batch:
-            say(f"starting RabbitMQ node {n.name} (MQTT {n.mqtt_port}, AMQP {n.amqp_port},"
-                f" management {n.admin_port})")
+            say(f"starting RabbitMQ node {n.name} (MQTT {n.mqtt_port}, MQTT over TLS"
+                f" {n.mqtt_tls_port}, AMQP {n.amqp_port}, management {n.admin_port})")
             _spawn(settings, n)
         _wait_started(batch, say)
     with rabbitmq_admin.client(settings) as api:
@@ -200,7 +207,8 @@ def start(settings: Settings, count: int | None = None, *,
         done.append(f"started RabbitMQ {', '.join(n.name for n in down)} in"
                     f" {time.monotonic() - started:.0f} s")
     done.append(f"RabbitMQ cluster of {len(wanted)} node(s): MQTT on {settings.mqtt_host}:"
-                f"{settings.mqtt_port}, AMQP on 127.0.0.1:{settings.amqp_port}")
+                f"{settings.mqtt_port}, MQTT over TLS on port {settings.mqtt_tls_port} of every"
+                f" interface, AMQP on 127.0.0.1:{settings.amqp_port}")
     done += [f"quorum queues given a member on {name}" for name in grown]
     if len(wanted) > requested:
         done.append(f"note: this ward's cluster has {len(wanted)} nodes, and all run"
@@ -232,7 +240,8 @@ def _peers_at_shutdown(n: cfg.Node) -> set[str] | None:
 def _refuse_taken_ports(n: cfg.Node) -> None:
     for port, setting in ((n.mqtt_port, "VWARD_MQTT_PORT"), (n.amqp_port, "VWARD_AMQP_PORT"),
                           (n.admin_port, "VWARD_BROKER_ADMIN_PORT"),
-                          (n.dist_port, "VWARD_BROKER_DIST_PORT")):
+                          (n.dist_port, "VWARD_BROKER_DIST_PORT"),
+                          (n.mqtt_tls_port, "VWARD_MQTT_TLS_PORT")):
         if _still_open(port):
             raise ServiceError(
                 f"another program already listens on port {port}, which RabbitMQ node {n.name}"
@@ -274,7 +283,7 @@ def _wait_started(batch: list[cfg.Node], say: Progress) -> None:
         for n in list(pending):
             pid = node_pid(n)
             if pid and all(processes.port_open("127.0.0.1", p, 0.2)
-                           for p in (n.amqp_port, n.mqtt_port, n.admin_port)):
+                           for p in (n.amqp_port, n.mqtt_port, n.admin_port, n.mqtt_tls_port)):
                 pending.remove(n)
                 say(f"RabbitMQ node {n.name} up after {time.monotonic() - started:.1f} s")
             elif not pid and (n.pid_file.exists() or time.monotonic() - started > 20):

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ward import broker_names as names
-from ward import mqtt_auth
+from ward import mqtt_auth, tls
 from ward.settings import Settings
 
 # Node i of a cluster on one host uses each first port + PORT_STEP * i.
@@ -39,6 +39,7 @@ class Node:
     amqp_port: int
     admin_port: int
     dist_port: int
+    mqtt_tls_port: int
 
     @property
     def name(self) -> str:
@@ -51,6 +52,11 @@ class Node:
     @property
     def mnesia_base(self) -> Path:
         return self.dir / "mnesia"
+
+    @property
+    def tls_dir(self) -> Path:
+        """The node's own copy of the broker's TLS files (ward/tls_files.py)."""
+        return self.dir / "tls"
 
     @property
     def config_file(self) -> Path:
@@ -186,6 +192,7 @@ def node(settings: Settings, index: int) -> Node:
         amqp_port=settings.amqp_port + step,
         admin_port=settings.broker_admin_port + step,
         dist_port=settings.broker_dist_port + step,
+        mqtt_tls_port=settings.mqtt_tls_port + step,
     )
 
 
@@ -252,6 +259,7 @@ def node_config(n: Node, settings: Settings, *, admin_password: str) -> str:
             "# written by vward up; regenerated on every start",
             f"listeners.tcp.1 = 127.0.0.1:{n.amqp_port}",
             f"mqtt.listeners.tcp.1 = 127.0.0.1:{n.mqtt_port}",
+            *tls_config(n),
             "mqtt.allow_anonymous = false",
             # An MQTT client id is its user's own (vward_auth_backend), then
             # the internal database decides, as it would alone.
@@ -276,6 +284,24 @@ def node_config(n: Node, settings: Settings, *, admin_password: str) -> str:
             "",
         ]
     )
+
+
+def tls_config(n: Node) -> list[str]:
+    """MQTT over TLS on every interface (home devices come over the
+    internet), TLS 1.2 and 1.3 only, with the node's copy of the server
+    certificate; devices are known by their passwords, not certificates."""
+    d = n.tls_dir
+    return [
+        f"mqtt.listeners.ssl.default = {n.mqtt_tls_port}",
+        f"ssl_options.cacertfile = {d / tls.CA_NAME}",
+        f"ssl_options.certfile = {d / tls.CERT_NAME}",
+        f"ssl_options.keyfile = {d / tls.KEY_NAME}",
+        "ssl_options.verify = verify_none",
+        "ssl_options.fail_if_no_peer_cert = false",
+        "ssl_options.versions.1 = tlsv1.3",
+        "ssl_options.versions.2 = tlsv1.2",
+        "ssl_options.honor_cipher_order = true",
+    ]
 
 
 # ---------------------------------------------------------------- topology

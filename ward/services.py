@@ -21,7 +21,7 @@ from pathlib import Path
 
 import psycopg
 
-from ward import broker_names, broker_plugins, db, mqtt_auth, pg_auth, processes
+from ward import broker_names, broker_plugins, db, mqtt_auth, pg_auth, processes, tls, tls_files
 from ward.broker_names import RABBITMQ
 from ward.errors import ServiceError
 from ward.rabbitmq_config import PORT_STEP
@@ -75,6 +75,10 @@ class Paths:
         """The ward's Mosquitto plugin, built by `vward up` (ward/broker_plugins.py)."""
         return self.broker_dir / "plugin"
 
+    @property
+    def broker_tls(self) -> Path:
+        """Mosquitto's own copy of the TLS files (ward/tls_files.py)."""
+        return self.broker_dir / "tls"
 
 
 # ---------------------------------------------------------------- PostgreSQL
@@ -258,6 +262,13 @@ def broker_config(settings: Settings, paths: Paths) -> str:
             "# written by vward up; regenerated on every start",
             "per_listener_settings false",
             f"listener {settings.mqtt_port} 127.0.0.1",
+            # MQTT over TLS on every interface (home devices come over the internet),
+            # TLS 1.2 at least; devices are known by their passwords, not certificates.
+            f"listener {settings.mqtt_tls_port}",
+            f"cafile {paths.broker_tls / tls.CA_NAME}",
+            f"certfile {paths.broker_tls / tls.CERT_NAME}",
+            f"keyfile {paths.broker_tls / tls.KEY_NAME}",
+            "tls_version tlsv1.2",
             "allow_anonymous false",
             # Client ids bound to users and SUBSCRIBE checked, before the files below.
             *mqtt_auth.plugin_config(str(paths.broker_plugin_dir / "vward_auth.so")),
@@ -388,6 +399,7 @@ def start_broker(settings: Settings, device_hashes: dict[str, str]) -> None:
     paths = Paths(settings.home)
     (paths.broker_dir / "data").mkdir(parents=True, exist_ok=True)
     paths.broker_log.parent.mkdir(parents=True, exist_ok=True)
+    tls_files.install(settings, paths.broker_tls, "mosquitto" if os.geteuid() == 0 else None)
     broker_plugins.mosquitto_plugin(paths.broker_plugin_dir)
     paths.broker_conf.write_text(broker_config(settings, paths), encoding="utf-8")
     _write_mosquitto_credentials(settings, device_hashes)
@@ -399,6 +411,9 @@ def start_broker(settings: Settings, device_hashes: dict[str, str]) -> None:
             " VWARD_MQTT_PORT to a free port, or VWARD_MQTT_EXTERNAL=true with"
             " VWARD_MQTT_HOST/PORT to use that broker on purpose"
         )
+    if _port_open("127.0.0.1", settings.mqtt_tls_port):
+        raise ServiceError(f"another program already listens on port {settings.mqtt_tls_port};"
+                           " set VWARD_MQTT_TLS_PORT to a free port")
     _ensure_traversable(settings.home)
     if os.geteuid() == 0:
         # mosquitto started as root drops to the `mosquitto` user.
@@ -409,7 +424,8 @@ def start_broker(settings: Settings, device_hashes: dict[str, str]) -> None:
     _run(["mosquitto", "-d", "-c", str(paths.broker_conf)], "mosquitto", log=paths.broker_log)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
-        if broker_pid(settings) and _port_open(settings.mqtt_host, settings.mqtt_port):
+        if (broker_pid(settings) and _port_open(settings.mqtt_host, settings.mqtt_port)
+                and _port_open("127.0.0.1", settings.mqtt_tls_port)):
             return
         time.sleep(0.05)
     raise ServiceError(f"mosquitto did not start; see {paths.broker_log}")
@@ -593,6 +609,8 @@ def up(settings: Settings, *, nodes: int | None = None,
         done += pg_auth.secure(settings, Paths(settings.home).pg_data)
     applied = db.migrate(settings)
     done.append(f"applied migrations: {', '.join(applied)}" if applied else "schema up to date")
+    if not settings.mqtt_external:
+        done += tls_files.ensure(settings)
     if settings.broker == RABBITMQ:
         from ward import rabbitmq, rabbitmq_admin
 
@@ -628,7 +646,8 @@ def up(settings: Settings, *, nodes: int | None = None,
             write_broker_credentials(settings, hashes)
         done.append(
             ("Mosquitto already running" if was_running else "started Mosquitto")
-            + f" on {settings.mqtt_host}:{settings.mqtt_port}"
+            + f" on {settings.mqtt_host}:{settings.mqtt_port}, MQTT over TLS on port"
+            f" {settings.mqtt_tls_port} of every interface"
         )
         done.append(session)
     return done
@@ -671,6 +690,7 @@ def scratch_settings(prefix: str, **overrides: object) -> Settings:
         # RabbitMQ's (node i: + 10·i), its Erlang distribution and its own epmd.
         "amqp_port": ports[2], "broker_admin_port": ports[3], "broker_dist_port": ports[4],
         "broker_epmd_port": ports[5], "broker_nodes": 1, "amqp_urls": "",
+        "mqtt_tls_port": ports[6],
     }
     return Settings(**{**values, **overrides})
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request, status
 
 from api import admission, schemas
 from api.deps import AdminUser, AppSettings, Conn
-from ward import devices, services, times
+from ward import devices, services, times, tls
 from ward.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -42,6 +42,8 @@ def register(body: schemas.DeviceRegister, request: Request, admin: AdminUser, c
     return schemas.DeviceRegistered(
         device_id=done.device_id, patient_id=done.patient_id, ward_id=done.ward_id,
         mqtt=schemas.MqttCredentials(host=cfg.mqtt_host, port=cfg.mqtt_port,
+                                     tls_port=cfg.mqtt_tls_port, ca_file=str(tls.ca_file(cfg)),
+                                     client_id=done.device_id,
                                      username=done.device_id, password=done.mqtt_password,
                                      topic=f"ward/v1/devices/{done.device_id}/readings"),
         token=done.token,

@@ -58,6 +58,10 @@ def test_register_returns_working_credentials_and_syncs_the_broker(web, admin, s
     body = r.json()
     assert body["mqtt"]["username"] == device_id
     assert body["mqtt"]["topic"] == f"ward/v1/devices/{device_id}/readings"
+    # What a device at home needs: the TLS port and the CA to trust (docs/operating.md).
+    assert body["mqtt"]["tls_port"] == services_up.mqtt_tls_port
+    assert body["mqtt"]["ca_file"] == str(services_up.home / "tls" / "ca.pem")
+    assert body["mqtt"]["client_id"] == device_id
     assert body["token"].startswith("vwd_") and body["broker_synced"] is True
     assert body["readings_url"].endswith(f"/api/v1/devices/{device_id}/readings")
     stored = conn.execute("SELECT mqtt_password_hash FROM devices WHERE device_id = %s",
