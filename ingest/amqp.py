@@ -36,7 +36,7 @@ from pika.exceptions import AMQPError
 from ingest import decode
 from ingest.acks import AckLedger
 from ingest.amqp_link import FeedbackPublisher, Link, never_raises, parameters
-from ingest.pipeline import FEEDBACK_MAX_BYTES, Received, receive
+from ingest.pipeline import FEEDBACK_MAX_BYTES, Received, receive, unreadable
 from ward import broker_names as names
 
 log = logging.getLogger(__name__)
@@ -356,6 +356,7 @@ class AmqpIngest:
         self._deliver(method, body, self._generation, unrouted=False)
 
     def _deliver(self, method, body: bytes, generation: int, *, unrouted: bool) -> None:
+        topic: str | None = None
         try:
             topic = self._topics.get(method.routing_key)
             if topic is None:
@@ -369,12 +370,16 @@ class AmqpIngest:
                 mid=method.delivery_tag,
                 generation=generation,
                 unrouted=unrouted,
+                # Delivered before and not acked: the writer counts its attempts.
+                redelivered=method.redelivered,
                 limits=self._limits,
             )
-            self._inbox.put(item)  # the prefetch bounds what it holds
-        except Exception:
-            log.exception(
-                "dropping a delivery with routing key %r that could not be queued (it stays"
-                " unacked and the broker redelivers it)",
-                getattr(method, "routing_key", "?"),
+        except Exception as exc:
+            # Never left unacked to come back and fail again (issue 10): the
+            # writer keeps it as an internal error and acks it.
+            log.exception("a delivery on %s could not be read; kept as internal_error", topic)
+            where = topic or str(getattr(method, "routing_key", "?"))
+            item = unreadable(
+                where, body, datetime.now(UTC), exc, mid=method.delivery_tag, generation=generation
             )
+        self._inbox.put(item)  # the prefetch bounds what it holds

@@ -4,13 +4,13 @@ message down with it; only an unreadable message is refused whole."""
 
 from __future__ import annotations
 
-import json
 import math
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from ingest import fhir, units
+from ingest import fhir, jsontext, units
 from ward.domain import ACVPU_CODE, MAX_OXYGEN_FLOW, TYPES, Reading, ReadingType
 
 
@@ -58,6 +58,11 @@ UNASSIGNED = "unassigned_device"
 # A message the broker routed to no queue of ours (RabbitMQ's alternate
 # exchange caught it): kept whole, never decoded.
 UNROUTED = "unrouted_topic"
+# Issue 10: what the standard library's JSON let through, or crashed on.
+TOO_DEEP = "too_deep"
+DUPLICATE_KEY = "duplicate_key"
+BAD_ID = "bad_id"
+BAD_STATUS = "bad_status"
 REASON_CODES = (
     OVERSIZED,
     MALFORMED,
@@ -71,7 +76,15 @@ REASON_CODES = (
     TOO_OLD,
     UNASSIGNED,
     UNROUTED,
+    TOO_DEEP,
+    DUPLICATE_KEY,
+    BAD_ID,
+    BAD_STATUS,
 )
+# A rejection's reason names this many refusals and counts the rest: a
+# message of 100,000 bad readings must not make a 4 MB reason.
+REASONS_NAMED = 20
+_REASON_MAX_CHARS = 300
 
 
 _TYPE_BY_NAME = {t.value: t for t in ReadingType}
@@ -84,44 +97,53 @@ class _Refused(Exception):
         self.reason = reason
 
 
-def _no_constants(name: str) -> float:
-    raise ValueError(f"{name} is not a JSON number")
-
-
-# Built once: json.loads with a keyword builds a decoder per call, which was
-# half of decoding a single-reading message (12 of 24 us).
-_JSON = json.JSONDecoder(parse_constant=_no_constants)
-
-
 def parse_json(payload: bytes) -> Any:
-    """json.loads(payload) refusing NaN and Infinity, with its detection of
-    the encoding (UTF-8, -16 or -32)."""
-    return _JSON.decode(payload.decode(json.detect_encoding(payload), "surrogatepass"))
+    """A device's JSON, read strictly (ingest/jsontext.py)."""
+    return jsontext.parse(payload)
+
+
+def read_json(payload: bytes, limits: Limits) -> Any:
+    """The payload's JSON document, or a whole-message `Refusal` (oversized,
+    not JSON, nested too deep)."""
+    if len(payload) > limits.max_payload_bytes:
+        return Refusal(
+            OVERSIZED,
+            f"message of {len(payload)} bytes exceeds the limit of {limits.max_payload_bytes}",
+        )
+    try:
+        return jsontext.parse(payload)
+    except jsontext.TooDeep as exc:
+        return Refusal(TOO_DEEP, f"not read: {exc} (a readings message needs fewer than 10)")
+    except (ValueError, UnicodeDecodeError) as exc:
+        return Refusal(MALFORMED, f"not valid JSON: {str(exc)[:200]}")
+
+
+def _ambiguous(what: str, keys: tuple[str, ...]) -> str:
+    named = ", ".join(jsontext.printable(k, 40) for k in keys[:5])
+    return f"{what} gives the key(s) {named} more than once: ambiguous, so not read"
 
 
 def decode_message(
     payload: bytes, device_id: str, *, now: datetime, limits: Limits = Limits()
 ) -> Decoded:
     """Decode a readings message (ours, or FHIR R4 Observation / Bundle)."""
-    if len(payload) > limits.max_payload_bytes:
-        return _whole(
-            None,
-            OVERSIZED,
-            f"message of {len(payload)} bytes exceeds the limit of {limits.max_payload_bytes}",
-        )
-    try:
-        doc = parse_json(payload)
-    except (ValueError, UnicodeDecodeError) as exc:
-        return _whole(None, MALFORMED, f"not valid JSON: {exc}")
+    doc = read_json(payload, limits)
+    if type(doc) is Refusal:
+        return Decoded(None, (), (doc,))
     if not isinstance(doc, dict):
         return _whole(None, BAD_STRUCTURE, f"expected a JSON object, got {type(doc).__name__}")
+    if type(doc) is jsontext.Ambiguous:
+        return _whole(None, DUPLICATE_KEY, _ambiguous("the message", doc.duplicates))
+    try:
+        message_id = _message_id(doc.get("id"))
+    except _Refused as exc:
+        return _whole(None, exc.code, exc.reason)
     if "resourceType" in doc:
         try:
-            message_id, raw = fhir.to_raw_readings(doc)
+            raw = fhir.to_raw_readings(doc)
         except fhir.FhirError as exc:
-            return _whole(_str_id(doc.get("id")), BAD_STRUCTURE, str(exc))
+            return _whole(message_id, BAD_STRUCTURE, str(exc))
     else:
-        message_id = _str_id(doc.get("id"))
         raw = doc.get("readings")
         if not isinstance(raw, list) or not raw:
             return _whole(message_id, BAD_STRUCTURE, "'readings' must be a non-empty list")
@@ -141,14 +163,27 @@ def _whole(message_id: str | None, code: str, reason: str) -> Decoded:
     return Decoded(message_id, (), (Refusal(code, reason, None),))
 
 
-def _str_id(value: Any) -> str | None:
-    if isinstance(value, str | int) and not isinstance(value, bool):
+def _message_id(value: Any) -> str | None:
+    """The message's `id` (a string or an integer, cut to 128 characters; of
+    another kind it is ignored, as ever); a string the ward could not record
+    is refused (`bad_id`)."""
+    if type(value) is str:
+        if not jsontext.storable(value):
+            raise _Refused(
+                BAD_ID,
+                f"'id' {jsontext.printable(value)} holds a NUL or an unpaired surrogate,"
+                " which the ward cannot record",
+            )
+        return value[:128]
+    if type(value) is int:
         return str(value)[:128]
     return None
 
 
 def decode_reading(item: Any, device_id: str, *, now: datetime, limits: Limits) -> Reading:
-    if not isinstance(item, dict):
+    if type(item) is not dict:
+        if type(item) is jsontext.Ambiguous:
+            raise _Refused(DUPLICATE_KEY, _ambiguous("the reading", item.duplicates))
         raise _Refused(BAD_STRUCTURE, f"expected an object, got {type(item).__name__}")
     if "_refused" in item:  # set by the FHIR mapping
         raise _Refused(BAD_STRUCTURE, str(item["_refused"]))
@@ -265,7 +300,23 @@ def _on_oxygen(value: Any, unit: str | None) -> float:
 
 
 def describe(refusals: tuple[Refusal, ...] | list[Refusal]) -> tuple[str, str]:
-    """(reason code, reason text) for a rejected-messages row."""
+    """(reason code, reason text) for a rejected-messages row: the first
+    REASONS_NAMED refusals, each cut to a line, and a count of the rest by
+    code (a few kB at most, however many readings were refused)."""
     codes = sorted({r.code for r in refusals})
     code = codes[0] if len(codes) == 1 else "several"
-    return code, "; ".join(r.reason for r in refusals)
+    text = "; ".join(cut_reason(r.reason) for r in refusals[:REASONS_NAMED])
+    rest = refusals[REASONS_NAMED:]
+    if rest:
+        by_code = Counter(r.code for r in rest)
+        text += f"; and {len(rest)} more (" + ", ".join(
+            f"{c} {n}" for c, n in sorted(by_code.items())
+        ) + ")"
+    return code, text
+
+
+def cut_reason(reason: str) -> str:
+    """A reason cut to a line (_REASON_MAX_CHARS)."""
+    if len(reason) <= _REASON_MAX_CHARS:
+        return reason
+    return reason[: _REASON_MAX_CHARS - 3] + "..."

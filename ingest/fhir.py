@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ingest.jsontext import Ambiguous
 from ward.domain import ACVPU, LOINC_TO_TYPE, ReadingType
 
 
@@ -28,10 +29,13 @@ SNOMED_ACVPU = {
 _REFUSED_STATUS = {"entered-in-error", "cancelled"}
 
 
-def to_raw_readings(doc: dict[str, Any]) -> tuple[str | None, list[Any]]:
+def to_raw_readings(doc: dict[str, Any]) -> list[Any]:
+    """The raw readings of an Observation or a Bundle of them.  An
+    Observation with a key given twice anywhere in it becomes the `Ambiguous`
+    object found, which the decoder refuses as that reading."""
     kind = doc.get("resourceType")
     if kind == "Observation":
-        return _id(doc), _observation(doc)
+        return _observation(doc)
     if kind == "Bundle":
         entries = doc.get("entry")
         if not isinstance(entries, list) or not entries:
@@ -43,13 +47,21 @@ def to_raw_readings(doc: dict[str, Any]) -> tuple[str | None, list[Any]]:
                 raw.extend(_observation(resource))
             else:
                 raw.append({"_refused": "Bundle entry is not an Observation"})
-        return _id(doc), raw
+        return raw
     raise FhirError(f"resourceType {kind!r} is not Observation or Bundle")
 
 
-def _id(doc: dict[str, Any]) -> str | None:
-    value = doc.get("id")
-    return value[:128] if isinstance(value, str) else None
+def _ambiguous_in(value: Any) -> Ambiguous | None:
+    """The first object with a duplicate key in `value` (an Observation: a
+    small tree, walked only for FHIR messages)."""
+    if type(value) is Ambiguous:
+        return value
+    children = value.values() if isinstance(value, dict) else value if isinstance(
+        value, list) else ()
+    for child in children:
+        if isinstance(child, dict | list) and (found := _ambiguous_in(child)) is not None:
+            return found
+    return None
 
 
 def _list(value: Any) -> list[Any]:
@@ -97,6 +109,9 @@ def _time(obs: dict[str, Any]) -> Any:
 
 def _observation(obs: dict[str, Any]) -> list[Any]:
     """One Observation → one raw reading each for itself or its components."""
+    ambiguous = _ambiguous_in(obs)
+    if ambiguous is not None:
+        return [ambiguous]
     time = _time(obs)
     if _text(obs.get("status")) in _REFUSED_STATUS:
         return [

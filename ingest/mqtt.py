@@ -24,7 +24,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from ingest import decode
-from ingest.pipeline import Received, receive
+from ingest.pipeline import Received, receive, unreadable
 from ward.domain import INGEST_SESSION_EXPIRY, INGEST_SUBSCRIPTIONS
 
 log = logging.getLogger(__name__)
@@ -210,16 +210,26 @@ class IngestClient:
 
     def _on_message(self, client, userdata, msg: mqtt.MQTTMessage) -> None:
         try:
-            item = receive(
-                msg.topic,
-                msg.payload,
-                datetime.now(UTC),
-                mid=msg.mid,
-                qos=msg.qos,
-                generation=self._generation,
-                retained=bool(msg.retain),
-                limits=self._limits,
-            )
+            try:
+                item = receive(
+                    msg.topic,
+                    msg.payload,
+                    datetime.now(UTC),
+                    mid=msg.mid,
+                    qos=msg.qos,
+                    generation=self._generation,
+                    retained=bool(msg.retain),
+                    # Sent before and not acked: the writer counts its attempts.
+                    redelivered=bool(msg.dup),
+                    limits=self._limits,
+                )
+            except Exception as exc:
+                # Never left unacked to come back and fail again (issue 10):
+                # the writer keeps it as an internal error and acks it.
+                log.exception("a message on %s could not be read; kept as internal_error",
+                              getattr(msg, "topic", "?"))
+                item = unreadable(msg.topic, msg.payload, datetime.now(UTC), exc, mid=msg.mid,
+                                  qos=msg.qos, generation=self._generation)
             # Blocks when the writer is behind: backpressure, the broker keeps the rest.
             self._inbox.put(item)
         except Exception:

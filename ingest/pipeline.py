@@ -11,6 +11,7 @@ from datetime import datetime
 
 from ingest import decode
 from ingest.rows import Batch, ObservationRow, RejectionRow, StatusRow
+from ingest.status import Status, decode_status
 
 TOPIC_PREFIX = "ward/v1/devices/"
 WARDS_PREFIX = "ward/v1/wards/"
@@ -18,9 +19,8 @@ WARDS_PREFIX = "ward/v1/wards/"
 # device contract); a device may not publish on them.
 OUTBOUND_DEVICE_KINDS = frozenset({"rejections", "commands"})
 # What a device is told stays small, whatever it sent: a rejection is a few
-# kB at most, each reason cut to a line.
+# kB at most, naming decode.REASONS_NAMED refusals, each reason cut to a line.
 FEEDBACK_MAX_BYTES = 4096
-_REASON_MAX_CHARS = 300
 _DEFAULT_LIMITS = decode.Limits()
 
 
@@ -43,6 +43,14 @@ class Received:
     # Routed by no binding of ours (RabbitMQ's alternate exchange caught it):
     # recorded as a rejection, never decoded.
     unrouted: bool = False
+    # Delivered before and not acked (its worker stopped, or it failed): the
+    # writer processes it on its own, counting the attempt (service.py).
+    redelivered: bool = False
+    # Why it could not even be turned into our type (a bug): kept as an
+    # internal error, acked.
+    failure: str | None = None
+    # A status message, decoded on arrival like readings (None otherwise).
+    status: Status | decode.Refusal | None = None
 
 
 def receive(
@@ -55,14 +63,47 @@ def receive(
     generation: int = 0,
     retained: bool = False,
     unrouted: bool = False,
+    redelivered: bool = False,
     limits: decode.Limits = _DEFAULT_LIMITS,
 ) -> Received:
     """Turn a broker message into our type, decoding a readings message."""
-    decoded = None
+    decoded = status = None
     device_id, kind = device_and_kind(topic)
-    if kind == "readings" and device_id and not unrouted:
-        decoded = decode.decode_message(payload, device_id, now=received_at, limits=limits)
-    return Received(topic, payload, received_at, mid, qos, generation, retained, decoded, unrouted)
+    if device_id and not unrouted:
+        if kind == "readings":
+            decoded = decode.decode_message(payload, device_id, now=received_at, limits=limits)
+        elif kind == "status":
+            status = decode_status(payload, limits)
+    return Received(
+        topic,
+        payload,
+        received_at,
+        mid,
+        qos,
+        generation,
+        retained,
+        decoded,
+        unrouted,
+        redelivered,
+        status=status,
+    )
+
+
+def unreadable(
+    topic: str,
+    payload: bytes,
+    received_at: datetime,
+    exc: BaseException,
+    *,
+    mid: int = 0,
+    qos: int = 1,
+    generation: int = 0,
+) -> Received:
+    """A message that `receive` failed on (a bug): handed to the writer all
+    the same, to be kept as an internal error and acked, never left unacked
+    to come back and fail again."""
+    failure = f"{type(exc).__name__}: {str(exc)[:300]}"
+    return Received(topic, payload, received_at, mid, qos, generation, failure=failure)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +171,9 @@ class Prepared:
     received_counts: Counter = field(default_factory=Counter)
     feedback: list[Feedback] = field(default_factory=list)
     unrouted: list[RejectionRow] = field(default_factory=list)
+    # Refused before the database is asked (status messages), with what
+    # their devices are told.
+    refused_feedback: list[Feedback] = field(default_factory=list)
     # Refusals found with the database's answer; recomputed, not added to,
     # when a batch is retried.
     refusal_counts: Counter = field(default_factory=Counter)
@@ -157,7 +201,7 @@ class Prepared:
         """Rows for rejected_messages (and the devices' feedback), once the
         database has said which readings no assignment covers."""
         rows: list[RejectionRow] = list(self.unrouted)
-        self.feedback = []
+        self.feedback = list(self.refused_feedback)
         self.refusal_counts = Counter()
         for p in self.pending:
             refusals = list(p.decoded.refusals)
@@ -197,20 +241,43 @@ class Prepared:
         return rows
 
 
-def internal_error_row(m: Received, exc: BaseException) -> RejectionRow:
+INTERNAL_ERROR = "internal_error"
+
+
+def internal_error_row(m: Received, exc: BaseException | str) -> RejectionRow:
     """A message that made the service fail: kept whole, so it does not loop."""
     device_id, _ = device_and_kind(m.topic)
+    why = exc if isinstance(exc, str) else f"{type(exc).__name__}: {str(exc)[:300]}"
     return RejectionRow(
         m.received_at,
         m.topic,
         device_id,
         None,
-        "internal_error",
-        f"the ward could not process this message ({type(exc).__name__}: "
-        f"{str(exc)[:300]}); it is kept for the developers",
+        INTERNAL_ERROR,
+        f"the ward could not process this message ({why}); it is kept for the developers",
         True,
         m.payload,
     )
+
+
+def dead_letter_row(m: Received, failures: int, last_error: str | None) -> RejectionRow:
+    """A message that failed, or stopped its worker, `failures` times: kept
+    whole as an internal error, unprocessed, so that it stalls nobody."""
+    last = f"the last failure: {last_error}" if last_error else (
+        "its worker stopped (or was stopped) in it")
+    return internal_error_row(
+        m, f"it failed {failures} times ({last}); not tried again"
+    )
+
+
+def _refused_status(m: Received, device_id: str, refusal: decode.Refusal) -> tuple[
+    RejectionRow, Feedback
+]:
+    row = RejectionRow(
+        m.received_at, m.topic, device_id, None, refusal.code,
+        decode.cut_reason(refusal.reason), True, m.payload,
+    )
+    return row, rejection_feedback(device_id, None, [refusal], 0)
 
 
 def prepare_batch(messages: list[Received]) -> Prepared:
@@ -229,12 +296,22 @@ def prepare_batch(messages: list[Received]) -> Prepared:
                 prepared.unrouted.append(unrouted_row(m))
                 counts[f"rejected:{decode.UNROUTED}"] += 1
             continue
+        if m.failure is not None:
+            prepared.unrouted.append(internal_error_row(m, m.failure))
+            counts[f"rejected:{INTERNAL_ERROR}"] += 1
+            continue
         if kind == "status" and device_id:
-            status = parse_status(m, device_id)
-            if status is None:
-                counts["rejected:bad_status"] += 1
+            status = m.status or decode_status(m.payload, _DEFAULT_LIMITS)
+            if type(status) is decode.Refusal:
+                row, feedback = _refused_status(m, device_id, status)
+                prepared.unrouted.append(row)
+                prepared.refused_feedback.append(feedback)
+                counts[f"rejected:{status.code}"] += 1
                 continue
-            prepared.statuses.append(status)
+            prepared.statuses.append(
+                StatusRow(m.received_at, device_id, status.online, status.battery,
+                          status.firmware, status.signal, status.raw)
+            )
         elif d is None or device_id is None:
             counts["ignored_topic"] += 1
             continue
@@ -260,46 +337,26 @@ def prepare_batch(messages: list[Received]) -> Prepared:
 def rejection_feedback(
     device_id: str, message_id: str | None, refusals: list[decode.Refusal], stored: int
 ) -> Feedback:
-    """The device's rejection, at most FEEDBACK_MAX_BYTES: each reason cut to
-    a line, and refusals past the cap counted in `more` (the whole story is
-    in rejected_messages)."""
+    """The device's rejection, at most FEEDBACK_MAX_BYTES: the first
+    decode.REASONS_NAMED refusals, each reason cut to a line, and the
+    refusals past the cap counted in `more` (rejected_messages keeps the
+    payload)."""
     body: dict = {"id": message_id, "accepted": stored, "refused": []}
     size = len(json.dumps(body)) + len(', "more": 0000000')
     for n, r in enumerate(refusals):
-        reason = r.reason if len(r.reason) <= _REASON_MAX_CHARS else r.reason[:297] + "..."
-        item = {"index": r.index, "code": r.code, "reason": reason}
+        item = {"index": r.index, "code": r.code, "reason": decode.cut_reason(r.reason)}
         size += len(json.dumps(item)) + 2
-        if size > FEEDBACK_MAX_BYTES:
+        if size > FEEDBACK_MAX_BYTES or n >= decode.REASONS_NAMED:
             body["more"] = len(refusals) - n
             break
         body["refused"].append(item)
     return Feedback(f"{TOPIC_PREFIX}{device_id}/rejections", json.dumps(body).encode())
 
 
-def _no_constants(name: str) -> float:
-    raise ValueError(f"{name} is not a JSON number")
-
-
 def parse_status(m: Received, device_id: str) -> StatusRow | None:
-    try:
-        doc = json.loads(m.payload, parse_constant=_no_constants)
-    except (ValueError, UnicodeDecodeError):
+    """The status row of a status message, or None if it is refused."""
+    status = decode_status(m.payload, _DEFAULT_LIMITS)
+    if type(status) is decode.Refusal:
         return None
-    if not isinstance(doc, dict):
-        return None
-
-    def num(key: str) -> float | None:
-        v = doc.get(key)
-        return float(v) if isinstance(v, int | float) and not isinstance(v, bool) else None
-
-    online = doc.get("online")
-    firmware = doc.get("firmware")
-    return StatusRow(
-        m.received_at,
-        device_id,
-        online if isinstance(online, bool) else None,
-        num("battery"),
-        firmware if isinstance(firmware, str) else None,
-        num("signal"),
-        doc,
-    )
+    return StatusRow(m.received_at, device_id, status.online, status.battery, status.firmware,
+                     status.signal, status.raw)

@@ -70,6 +70,9 @@ class Batch:
     # The message id of each reading, by ref: asked for only when the batch
     # meets a reading stored before, so that a correction names its message.
     message_ids: Callable[[], Sequence[str | None]] = _no_message_ids
+    # Keys of ingest_attempts rows to delete in the same transaction: the
+    # messages this batch stores (or dead-letters) are done with.
+    forget: Sequence[bytes] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,16 +11,18 @@ import signal
 import threading
 import time
 from collections import Counter
+from dataclasses import replace
 from datetime import timedelta
+from functools import partial
 from typing import TYPE_CHECKING
 
 import psycopg
 
-from ingest import decode, pipeline, store
+from ingest import decode, pipeline, retries, store
 from ingest.assignments import AssignmentIndex
 from ingest.mqtt import IngestClient
 from ingest.pipeline import Received
-from ingest.rows import Batch, Written
+from ingest.rows import Batch, RejectionRow, Written
 from ward import broker_names, broker_users, redaction
 from ward.heartbeats import Heartbeat
 from ward.settings import Settings
@@ -36,6 +38,13 @@ log = logging.getLogger("ingest")
 _REPORT_EVERY = 10.0  # [s] between counter lines in the log
 _DB_BACKOFF = (0.5, 1, 2, 5, 10)  # [s] between database reconnect attempts
 _COLLECT_STEP = 0.005  # [s] between looks at the inbox while a batch fills
+# Failures of one batch, each on a connection the database had just accepted,
+# before the batch itself is suspected (and its messages tried one by one).
+_PATIENCE = 3
+
+
+class _KeepsFailing(Exception):
+    """A batch failed again and again while the database was there."""
 
 
 class Writer:
@@ -112,27 +121,102 @@ class Writer:
             time.sleep(min(_COLLECT_STEP, remaining))
 
     def handle(self, items: list[Received]) -> None:
-        """Store a batch, then ack it.  A message that breaks the batch for a
-        reason other than the database is singled out and kept as an
-        internal-error rejection, so that it neither stops the service nor
-        takes the rest of the batch down."""
-        try:
-            self._handle(items)
-        except Exception as exc:
-            if len(items) > 1:
-                log.exception("a batch of %d failed; storing its messages one by one", len(items))
-                for m in items:
-                    self.handle([m])
-                return
-            log.exception(
-                "message on %s could not be processed; kept as internal_error", items[0].topic
-            )
-            row = pipeline.internal_error_row(items[0], exc)
-            self._write_or_retry(Batch([], [], {}, lambda _: [row]))
-            self.client.ack(items)
-            self.counts["rejected:internal_error"] += 1
+        """Store a batch, then ack it.  A message delivered again (its worker
+        stopped in it, or it failed) is tried with its attempts counted
+        (`_retry`); a message that breaks the batch is singled out, so that
+        it neither stops the service nor takes the rest of the batch down."""
+        if not any(m.redelivered for m in items):
+            self._handle_fresh(items)
+            return
+        self._retry([m for m in items if m.redelivered])
+        fresh = [m for m in items if not m.redelivered]
+        if fresh:
+            self._handle_fresh(fresh)
 
-    def _write_or_retry(self, batch: Batch) -> Written | None:
+    def _handle_fresh(self, items: list[Received], forget: tuple[bytes, ...] = ()) -> None:
+        try:
+            self._handle(items, forget)
+        except Exception:
+            log.exception(
+                "%s could not be stored; trying %s on its own",
+                f"a batch of {len(items)}" if len(items) > 1 else f"a message on {items[0].topic}",
+                "each message" if len(items) > 1 else "it",
+            )
+            for m in items:
+                self._careful(m)
+
+    def _retry(self, items: list[Received]) -> None:
+        """Messages delivered again.  Those never tried again before go
+        through as one batch, counted first (a worker killed with a prefetch
+        in hand must not cost a round trip per message); those tried before
+        go one at a time, each counted just before its own attempt, so that a
+        message that kills its worker is the only one whose count grows."""
+        keys = [retries.message_key(m) for m in items]
+        known = self._db(partial(store.attempts_known, keys=keys))
+        first = [(m, k) for m, k in zip(items, keys, strict=True) if k not in known]
+        if first:
+            self._db(partial(store.count_first_attempts, keys=[k for _, k in first]))
+            self._handle_fresh([m for m, _ in first], tuple(k for _, k in first))
+        for m, k in zip(items, keys, strict=True):
+            if k in known:
+                self._careful(m, k)
+
+    def _careful(self, m: Received, key: bytes | None = None) -> None:
+        """Try one message on its own, each attempt counted in the database
+        before it is made; past ingest_max_attempts, keep it unprocessed as an
+        internal error.  A failure the database reports about the message
+        itself ends it at once as an internal error, as ever."""
+        key = key or retries.message_key(m)
+        while True:
+            attempts, last_error = self._db(partial(store.count_attempt, key=key))
+            if attempts > self.settings.ingest_max_attempts:
+                # Counted: every attempt since it first came again; and before
+                # that it failed (or stopped its worker) once uncounted.
+                log.error(
+                    "a message on %s failed %d times; kept as internal_error, not tried again",
+                    m.topic, attempts,
+                )
+                self._keep(m, pipeline.dead_letter_row(m, attempts, last_error), key)
+                return
+            try:
+                self._handle([m], (key,), patience=1)
+                return
+            except _KeepsFailing as exc:
+                why = retries.describe(exc.__cause__ or exc)
+                self._db(partial(store.note_failure, key=key, error=why))
+            except Exception as exc:
+                log.exception("message on %s could not be processed; kept as internal_error",
+                              m.topic)
+                self._keep(m, pipeline.internal_error_row(m, exc), key)
+                return
+
+    def _keep(self, m: Received, row: RejectionRow, key: bytes) -> None:
+        """Keep a message as a rejection and ack it, whatever happens."""
+        try:
+            self._write_or_retry(Batch([], [], {}, lambda _: [row], forget=(key,)))
+        except Exception:
+            log.exception("could not even keep the message on %s (%r...); acking it all the"
+                          " same, so that it stalls nobody", m.topic, m.payload[:200])
+        self.client.ack([m])
+        self.counts[f"rejected:{row.reason_code}"] += 1
+
+    def _db(self, fn):
+        """fn(connection), again until the database answers."""
+        while True:
+            try:
+                return fn(self._connection())
+            except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+                log.warning("database call failed (%s); retrying", retries.describe(exc))
+                if self._conn is not None:
+                    self._conn.close()
+                time.sleep(0.5)
+
+    def _write_or_retry(self, batch: Batch, patience: int = _PATIENCE) -> Written | None:
+        """Write, again until it works while the database is away.  A batch
+        that fails `patience` times, each time on a connection the database
+        had just accepted, is not waiting for the database: it is the batch
+        (a message that makes the server drop the connection): _KeepsFailing."""
+        failures = 0
         while True:
             try:
                 written, self._assignments = store.write_batch(
@@ -142,19 +226,27 @@ class Writer:
             except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
                 log.warning(
                     "database write failed (%s); the batch is kept and retried",
-                    str(exc).strip().splitlines()[0],
+                    retries.describe(exc),
                 )
                 if self._conn is not None:
                     self._conn.close()
+                failures += 1
+                if failures >= patience:
+                    raise _KeepsFailing(failures) from exc
                 if self.stop.is_set() and self._give_up():
                     return None
                 time.sleep(0.5)
 
-    def _handle(self, items: list[Received]) -> None:
+    def _handle(
+        self, items: list[Received], forget: tuple[bytes, ...] = (), patience: int = _PATIENCE
+    ) -> None:
         t0 = time.perf_counter()
         prepared = pipeline.prepare_batch(items)
         t1 = time.perf_counter()
-        written = self._write_or_retry(prepared.batch())
+        batch = prepared.batch()
+        if forget:
+            batch = replace(batch, forget=forget)
+        written = self._write_or_retry(batch, patience)
         if written is None:
             return
         t2 = time.perf_counter()

@@ -33,6 +33,7 @@ from datetime import datetime
 import psycopg
 from psycopg import errors
 
+from ingest import jsontext
 from ingest.assignments import Assignment, AssignmentIndex, map_observations
 from ingest.rows import Batch, MappedRow, Written
 
@@ -176,11 +177,11 @@ def write_batch(
                     copy.write_row(
                         (
                             r.received_at,
-                            r.topic,
-                            r.device_id,
-                            r.message_id,
+                            _text(r.topic),
+                            _text(r.device_id),
+                            _text(r.message_id),
                             r.reason_code,
-                            r.reason,
+                            _text(r.reason),
                             r.whole,
                             r.payload,
                         )
@@ -210,7 +211,72 @@ def write_batch(
                 " WHERE d.device_id = s.device_id",
                 (list(batch.last_seen), list(batch.last_seen.values())),
             )
+        if batch.forget:
+            cur.execute(
+                "DELETE FROM ingest_attempts WHERE message_key = ANY(%s)", (list(batch.forget),)
+            )
     return Written(stored, unassigned, corrected), assignments
+
+
+def _text(value: str | None) -> str | None:
+    """Text a rejection row can hold, whatever came in (the decoders quote
+    what they refuse, escaped; this is the last guard, so that keeping a bad
+    message can never fail too)."""
+    if value is None or jsontext.storable(value):
+        return value
+    return value.replace("\x00", "\\x00").encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def attempts_known(conn: psycopg.Connection, keys: list[bytes]) -> set[bytes]:
+    """Which of these messages were tried again before."""
+    rows = conn.execute(
+        "SELECT message_key FROM ingest_attempts WHERE message_key = ANY(%s)", (keys,)
+    ).fetchall()
+    return {bytes(r[0]) for r in rows}
+
+
+def count_first_attempts(conn: psycopg.Connection, keys: list[bytes]) -> None:
+    """The first attempt at each of these messages since they came again,
+    counted (committed) before they are tried together."""
+    conn.execute(
+        "INSERT INTO ingest_attempts (message_key, attempts)"
+        " SELECT k, 1 FROM unnest(%s::bytea[]) AS k"
+        " ON CONFLICT (message_key) DO UPDATE"
+        " SET attempts = ingest_attempts.attempts + 1, last_at = now()",
+        (keys,),
+    )
+
+
+def count_attempt(conn: psycopg.Connection, key: bytes) -> tuple[int, str | None]:
+    """One more attempt at the message `key`, committed before it is made (so
+    that a worker dying in it still counts): the attempts so far, this one
+    included, and the last failure seen."""
+    with conn.transaction():
+        row = conn.execute(
+            "INSERT INTO ingest_attempts (message_key, attempts) VALUES (%s, 1)"
+            " ON CONFLICT (message_key) DO UPDATE"
+            " SET attempts = ingest_attempts.attempts + 1, last_at = now()"
+            " RETURNING attempts, last_error",
+            (key,),
+        ).fetchone()
+    assert row is not None
+    return row[0], row[1]
+
+
+def note_failure(conn: psycopg.Connection, key: bytes, error: str) -> None:
+    """Why the attempt at `key` failed, for the row that keeps it at last."""
+    conn.execute(
+        "UPDATE ingest_attempts SET last_error = %s WHERE message_key = %s",
+        (_text(error), key),
+    )
+
+
+def prune_attempts(conn: psycopg.Connection, days: int = 7) -> int:
+    """Forget the counts of messages not seen for `days` (acked since by a
+    worker that did not know of them, or purged from the broker)."""
+    return conn.execute(
+        "DELETE FROM ingest_attempts WHERE last_at < now() - make_interval(days => %s)", (days,)
+    ).rowcount
 
 
 def _insert(

@@ -132,6 +132,12 @@ class Settings(BaseSettings):
     ingest_queue_size: int = Field(
         default=20000, description="Messages held between the MQTT thread and the writer"
     )
+    ingest_max_attempts: int = Field(
+        default=5,
+        ge=1,
+        description="Attempts at a message delivered again (a worker stopped or failed in it)"
+        " before it is kept in rejected_messages as internal_error, unprocessed, and acked",
+    )
     max_payload_bytes: int = Field(
         default=256 * 1024, description="Largest readings message accepted [bytes]"
     )

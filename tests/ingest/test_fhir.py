@@ -266,7 +266,7 @@ def test_bp_panel_without_components_refused() -> None:
 
 
 def test_bp_panel_raw_mapping() -> None:
-    _, raw = fhir.to_raw_readings(_bp_panel(128, 84))
+    raw = fhir.to_raw_readings(_bp_panel(128, 84))
     assert raw == [
         {"type": "systolic_bp", "time": T0, "value": 128, "unit": "mm[Hg]"},
         {"type": "diastolic_bp", "time": T0, "value": 84, "unit": "mm[Hg]"},

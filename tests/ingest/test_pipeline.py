@@ -489,11 +489,15 @@ def test_status_fields_of_the_wrong_type_are_dropped_not_guessed() -> None:
 
 
 @pytest.mark.parametrize("payload", [b"{bad", b"[1, 2]", b"87", b"", b"\xff"])
-def test_bad_status_is_counted_not_stored(payload: bytes) -> None:
+def test_bad_status_is_kept_and_told_not_stored(payload: bytes) -> None:
     p = _prepare([_status_msg("dev-a", payload)])
     assert p.statuses == []
     assert p.counts["rejected:bad_status"] == 1
-    assert p.rejections(NONE) == [] and p.feedback == []
+    rows = p.rejections(NONE)
+    assert [(r.reason_code, r.whole, r.payload) for r in rows] == [("bad_status", True, payload)]
+    (told,) = p.feedback
+    assert told.topic == "ward/v1/devices/dev-a/rejections"
+    assert json.loads(told.payload)["refused"][0]["code"] == "bad_status"
 
 
 @pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
