@@ -252,7 +252,12 @@ class Settings(BaseSettings):
         our own server as the owner role, with its generated password."""
         if not self.own_database:
             return self.database_url
-        password = secret_files.secret(self.home, "database")
+        try:
+            password = secret_files.secret(self.home, "database")
+        except PermissionError as exc:
+            raise ConfigError(
+                f"cannot read the database password ({exc.filename or self.home}): run the ward"
+                " as the user who ran `vward up`") from exc
         quoted = password.replace("\\", "\\\\").replace("'", "\\'")
         return (f"host=127.0.0.1 port={self.pg_port} user={self.pg_user}"
                 f" dbname={self.pg_database} password='{quoted}'")
