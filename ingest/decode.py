@@ -201,6 +201,9 @@ def _parse_time(raw: Any, *, now: datetime, limits: Limits) -> datetime:
     if not isinstance(raw, str):
         raise _Refused(BAD_TIME, f"'time' must be an ISO 8601 string, got {raw!r}")
     try:
+        # (fromisoformat stops reading at a NUL: "...Z\x00junk" would pass.)
+        if "\x00" in raw:
+            raise ValueError(raw)
         time = datetime.fromisoformat(raw)
     except ValueError:
         raise _Refused(BAD_TIME, f"'time' {raw!r} is not ISO 8601") from None

@@ -5,7 +5,7 @@ over MQTT as devices do.  docs/ingest.md, "What bad input gets" and "A
 message that keeps failing"; docs/security.md, "Ingest".
 
 The messages that make processing fail (item 8) are real failures, not
-mocks: a trigger the test installs on `device_status` for one device makes
+mocks (tests/poison.py): a trigger on `device_status` for one device makes
 PostgreSQL itself drop the writer's connection (as a server bug tripped by
 one value would), or hang until the worker is killed (as a pathological plan
 would, or a worker that dies in a message).  Since the fixes of items 7, 9
@@ -20,8 +20,9 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import paho.mqtt.client as mqtt
+import poison as poisons
 import pytest
-from conftest import unique, wait_for
+from conftest import wait_for
 from paho.mqtt.enums import CallbackAPIVersion
 
 from simulators.device_client import DeviceClient
@@ -157,30 +158,11 @@ def test_a_dozen_messages_nested_10000_deep_are_refused_acked_and_stall_nothing(
 
 @pytest.fixture
 def poison(conn):
-    """A trigger on device_status that fails the write of one device's status
-    for real (the database drops the connection, or hangs), dropped after."""
+    """Install poison triggers (tests/poison.py), dropped after the test."""
     installed: list[str] = []
-
-    def _install(device_id: str, action: str) -> None:
-        name = f"poison_{len(installed)}_{unique('t').replace('-', '_')}"
-        conn.execute(
-            f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$"
-            f" BEGIN IF NEW.device_id = '{device_id}' THEN {action}; END IF; RETURN NEW; END $$"
-        )
-        conn.execute(
-            f"CREATE TRIGGER {name} BEFORE INSERT ON device_status"
-            f" FOR EACH ROW EXECUTE FUNCTION {name}()"
-        )
-        installed.append(name)
-
-    yield _install
+    yield lambda device_id, action: installed.append(poisons.install(conn, device_id, action))
     for name in installed:
-        conn.execute(f"DROP TRIGGER IF EXISTS {name} ON device_status")
-        conn.execute(f"DROP FUNCTION IF EXISTS {name}()")
-    conn.execute(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE wait_event = 'PgSleep'"
-        " AND query LIKE '%device_status%'"
-    )
+        poisons.drop(conn, name)
 
 
 def test_a_message_that_makes_the_database_drop_the_connection_is_kept_not_retried_forever(
@@ -189,7 +171,7 @@ def test_a_message_that_makes_the_database_drop_the_connection_is_kept_not_retri
     """Before: the writer took the dropped connection for an outage and
     retried the batch forever; nothing after it was stored or acked."""
     reg = register()
-    poison(reg.device_id, "PERFORM pg_terminate_backend(pg_backend_pid())")
+    poison(reg.device_id, poisons.DROP_CONNECTION)
     p = _started(spawn("ingest", VWARD_INGEST_MAX_ATTEMPTS="3"))
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=10)
     status = b'{"online": true, "battery": 64, "firmware": "2.1.0"}'
@@ -215,30 +197,20 @@ def test_a_message_its_worker_dies_in_is_counted_across_restarts_and_then_kept(
     VWARD_INGEST_MAX_ATTEMPTS (2) the next worker keeps the message as
     internal_error without trying it, and acks it."""
     reg = register()
-    poison(reg.device_id, "PERFORM pg_sleep(600)")
+    poison(reg.device_id, poisons.HANG)
     status = b'{"online": true, "battery": 50}'
     with _device(services_up, reg) as dev:
         dev.publish(f"ward/v1/devices/{reg.device_id}/status", status)
 
     def hanging() -> int:
-        return conn.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep'"
-            " AND query LIKE '%device_status%'"
-        ).fetchone()[0]
+        return len(conn.execute(poisons.SLEEPING).fetchall())
 
     for attempt in range(3):  # the first delivery, then two counted attempts
         worker = _started(spawn("ingest", VWARD_INGEST_MAX_ATTEMPTS="2"))
         wait_for(lambda: hanging() == 1, timeout=30, what=f"attempt {attempt + 1} hanging")
         worker.kill()
-        conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE wait_event = 'PgSleep'"
-            " AND query LIKE '%device_status%'"
-        )
+        poisons.end_hung(conn)
         wait_for(lambda: hanging() == 0, what="the hung backend gone")
-    counted = conn.execute(
-        "SELECT attempts FROM ingest_attempts WHERE last_error IS NULL"
-    ).fetchall()
-    assert (2,) in counted
     last = _started(spawn("ingest", VWARD_INGEST_MAX_ATTEMPTS="2"))
     rows = wait_for(lambda: _rejections(conn, reg.device_id), timeout=30, what="the status kept")
     ((code, whole, reason, payload),) = rows
