@@ -108,7 +108,8 @@ class Device:
     def _connect(self, attempt: int) -> tuple[mqtt.Client | None, dict[int, int]]:
         host, port = self.addresses[attempt % len(self.addresses)]
         pending: dict[int, int] = {}
-        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"dur-{self.device_id}",
+        # A device's client id is its device id: the broker refuses any other.
+        client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=self.device_id,
                              protocol=mqtt_protocol(self.settings))
         client.username_pw_set(self.device_id, self.password)
         client.max_inflight_messages_set(_WINDOW)

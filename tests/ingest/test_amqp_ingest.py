@@ -87,16 +87,19 @@ def _publish(settings, reg, n: int, start: datetime) -> threading.Thread:
 
 
 class _Subscriber:
-    """An MQTT 3.1.1 client as the device itself (its client id must be its
-    device id), subscribed to its own rejections topic."""
+    """An MQTT 3.1.1 client subscribed to a device's rejections topic, as the
+    ingest user (which may read them): the device's own client id is taken by
+    the test's publishing device, and a device has one connection at a time
+    (issue 10). That the device itself reads them is
+    tests/ward/test_rabbitmq_broker.py's."""
 
     def __init__(self, settings, reg) -> None:
         self.got: list[dict] = []
         ready = threading.Event()
-        c = mqtt.Client(
-            CallbackAPIVersion.VERSION2, client_id=reg.device_id, protocol=mqtt_protocol(settings)
-        )
-        c.username_pw_set(reg.device_id, reg.password)
+        ingest = broker_users.credentials(settings, names.INGEST)
+        c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=ingest.client_id(unique("rej")),
+                        protocol=mqtt_protocol(settings))
+        c.username_pw_set(ingest.username, ingest.password)
         c.on_message = lambda cl, ud, msg: self.got.append(json.loads(msg.payload))
         c.on_subscribe = lambda *a: ready.set()
         c.on_connect = lambda cl, ud, fl, rc, pr: cl.subscribe(
