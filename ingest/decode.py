@@ -123,21 +123,48 @@ def _ambiguous(what: str, keys: tuple[str, ...]) -> str:
     return f"{what} gives the key(s) {named} more than once: ambiguous, so not read"
 
 
+# Longer messages are parsed without marking duplicate keys, and their keys
+# counted instead (jsontext.keys_unambiguous): 50 readings, 30 us instead of 54.
+_COUNT_KEYS_FROM = 1024  # [bytes]
+
+
 def decode_message(
-    payload: bytes, device_id: str, *, now: datetime, limits: Limits = Limits()
+    payload: bytes,
+    device_id: str,
+    *,
+    now: datetime,
+    limits: Limits = Limits(),
+    _marking: bool = False,
 ) -> Decoded:
     """Decode a readings message (ours, or FHIR R4 Observation / Bundle)."""
-    doc = read_json(payload, limits)
-    if type(doc) is Refusal:
-        return Decoded(None, (), (doc,))
-    if not isinstance(doc, dict):
-        return _whole(None, BAD_STRUCTURE, f"expected a JSON object, got {type(doc).__name__}")
-    if type(doc) is jsontext.Ambiguous:
-        return _whole(None, DUPLICATE_KEY, _ambiguous("the message", doc.duplicates))
+    if len(payload) > limits.max_payload_bytes:
+        return _whole(
+            None,
+            OVERSIZED,
+            f"message of {len(payload)} bytes exceeds the limit of {limits.max_payload_bytes}",
+        )
+    marking = _marking or len(payload) < _COUNT_KEYS_FROM
     try:
-        message_id = _message_id(doc.get("id"))
-    except _Refused as exc:
-        return _whole(None, exc.code, exc.reason)
+        doc = jsontext.parse(payload, marking=marking)
+    except jsontext.TooDeep as exc:
+        return _whole(None, TOO_DEEP, f"not read: {exc} (a readings message needs fewer than 10)")
+    except (ValueError, UnicodeDecodeError) as exc:
+        return _whole(None, MALFORMED, f"not valid JSON: {str(exc)[:200]}")
+    if type(doc) is not dict:
+        if type(doc) is jsontext.Ambiguous:
+            return _whole(None, DUPLICATE_KEY, _ambiguous("the message", doc.duplicates))
+        return _whole(None, BAD_STRUCTURE, f"expected a JSON object, got {type(doc).__name__}")
+    if not marking and ("resourceType" in doc or not jsontext.keys_unambiguous(
+            payload, len(doc) + _reading_keys(doc.get("readings")))):
+        return decode_message(payload, device_id, now=now, limits=limits, _marking=True)
+    message_id = doc.get("id")
+    if type(message_id) is not str or not message_id.isascii() or "\x00" in message_id:
+        try:
+            message_id = _message_id(message_id)
+        except _Refused as exc:
+            return _whole(None, exc.code, exc.reason)
+    else:
+        message_id = message_id[:128]
     if "resourceType" in doc:
         try:
             raw = fhir.to_raw_readings(doc)
@@ -157,6 +184,15 @@ def decode_message(
         except _Refused as exc:
             refusals.append(Refusal(exc.code, f"reading {index}: {exc.reason}", index))
     return Decoded(message_id, tuple(readings), tuple(refusals), tuple(positions))
+
+
+def _reading_keys(raw: Any) -> int:
+    """The keys the readings' objects hold (others, nested, are not counted:
+    their keys then make the count differ, and the message is parsed again,
+    marking)."""
+    if type(raw) is not list:
+        return 0
+    return sum([len(item) for item in raw if type(item) is dict])
 
 
 def _whole(message_id: str | None, code: str, reason: str) -> Decoded:

@@ -85,7 +85,8 @@ def receive(
         decoded,
         unrouted,
         redelivered,
-        status=status,
+        None,
+        status,
     )
 
 

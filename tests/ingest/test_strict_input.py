@@ -156,3 +156,26 @@ def test_a_message_receive_failed_on_is_kept_as_internal_error() -> None:
     assert (row.reason_code, row.whole, row.payload) == ("internal_error", True, b"x")
     assert "RecursionError: deep" in row.reason
     assert p.counts["rejected:internal_error"] == 1 and p.observations == []
+
+
+@pytest.mark.parametrize("colon", [': ', ' : ', '\n:', '\t :'])
+def test_a_long_message_counted_not_marked_still_finds_a_key_twice(colon: str) -> None:
+    """Past 1 kB a message is parsed without marking and its keys counted
+    (jsontext.keys_unambiguous); however the key and its colon are spaced,
+    a key given twice is still found."""
+    fillers = ", ".join(json.dumps({**GOOD, "time": f"2026-11-23T07:{m:02d}:00Z"})
+                        for m in range(30))
+    twice = ('{"time": "%s", "type"%s"spo2", "type"%s"heart_rate", "value": 72}'  # noqa: UP031
+             % (T0, colon, colon))
+    payload = ('{"id": "long", "readings": [%s, %s]}' % (fillers, twice)).encode()  # noqa: UP031
+    assert len(payload) > 1024
+    d = _decode(payload)
+    assert _codes(d) == [(decode.DUPLICATE_KEY, 30)] and len(d.readings) == 30
+    assert jsontext.keys_unambiguous(payload, 2 + 30 * 3 + 3) is False
+
+
+def test_a_long_message_without_a_key_twice_is_counted_unambiguous() -> None:
+    payload = json.dumps({"id": "long", "readings": [
+        {**GOOD, "time": f"2026-11-23T07:{m:02d}:00Z"} for m in range(30)]}).encode()
+    assert len(payload) > 1024 and jsontext.keys_unambiguous(payload, 2 + 30 * 3)
+    assert _decode(payload).refusals == ()
