@@ -21,7 +21,10 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import numpy as np
 import psycopg
@@ -184,53 +187,76 @@ def _write_sets(settings: Settings, n_patients: int, seconds: float, first: int,
     return written
 
 
-def _queued(conn: psycopg.Connection) -> int:
+def _queued(conn: psycopg.Connection, wards: list[str]) -> int:
     row = conn.execute("SELECT count(*) FROM score_queue q JOIN patients p USING (patient_id)"
-                       " WHERE p.ward_id = 'bench-live'").fetchone()
+                       " WHERE p.ward_id = ANY(%s)", (wards,)).fetchone()
     return row[0] if row else 0
 
 
-def latency(settings: Settings, n_patients: int, seconds: float) -> dict[str, float]:
-    first = _PATIENTS  # patients of their own, beside the rescore's
+def latency(settings: Settings, n_patients: int, seconds: float, *, engines: int = 1,
+            first: int = _PATIENTS, tag: str = "live") -> dict[str, float]:
+    """Commit → stored score of one set per patient per second for ``seconds``, scored by
+    ``engines`` real `vward alerts` processes, each on a ward of its own (the patients
+    dealt round the wards): partitioned as docs/scaling.md says.  ``first`` numbers the
+    patients (a run's own, beside the rescore's); ``tag`` names the run's wards."""
+    wards = [f"bench-{tag}-{k}" for k in range(engines)]
     with db.connect(settings) as conn:
-        devices.register_devices(conn, [devices.NewDevice(_device(first + i), _patient(first + i),
-                                                          "bench-live") for i in range(n_patients)],
-                                 valid_from=datetime.now(UTC) - timedelta(days=1))
-    env = {**settings.as_env(), "VWARD_ALERTS_WARDS": "bench-live", "PATH": "/usr/bin:/bin"}
-    log = settings.home / "bench-alerts.log"
-    with open(log, "wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "ward.cli", "alerts"], env=env,
-                                stdout=out, stderr=subprocess.STDOUT)
+        devices.register_devices(
+            conn, [devices.NewDevice(_device(first + i), _patient(first + i), wards[i % engines])
+                   for i in range(n_patients)],
+            valid_from=datetime.now(UTC) - timedelta(days=1))
     commits: dict[tuple[str, datetime], float] = {}
-    try:
-        deadline = time.monotonic() + 60
-        while "catching up" not in log.read_text(errors="replace"):
-            if time.monotonic() > deadline or proc.poll() is not None:
-                raise RuntimeError(f"the alerts engine did not start:\n{log.read_text()}")
-            time.sleep(0.1)
-        print(f"{n_patients:,} patients, a set each per second for {seconds:.0f} s ...",
-              flush=True)
+    with _engines(settings, wards) as logs:
+        print(f"{n_patients:,} patients, a set each per second for {seconds:.0f} s,"
+              f" {engines} engine{'s' if engines > 1 else ''} ...", flush=True)
         sets = _write_sets(settings, n_patients, seconds, first, commits)
         with psycopg.connect(settings.dsn, autocommit=True) as conn:
             deadline = time.monotonic() + (120 if n_patients > 200 else 20)
-            while _queued(conn):
+            while _queued(conn, wards):
                 if time.monotonic() > deadline:
-                    raise RuntimeError("the engine did not empty the queue in 120 s:\n"
-                                       + log.read_text(errors="replace")[-3000:])
+                    raise RuntimeError("the engines did not empty the queue in 120 s:\n"
+                                       + logs[0].read_text(errors="replace")[-3000:])
                 time.sleep(0.2)
             rows = conn.execute(
                 "SELECT s.patient_id, s.time, extract(epoch FROM s.scored_at) FROM scores s"
-                " JOIN patients p USING (patient_id) WHERE p.ward_id = 'bench-live'").fetchall()
-    finally:
-        proc.terminate()
-        proc.wait(60)
+                " JOIN patients p USING (patient_id) WHERE p.ward_id = ANY(%s)",
+                (wards,)).fetchall()
     delays = sorted(float(scored) - commits[(pid, t)] for pid, t, scored in rows
                     if (pid, t) in commits)
     if not delays:
         raise RuntimeError("no set was scored")
+    span = max(float(r[2]) for r in rows) - min(commits.values())
     return {"sets": sets, "scored": len(delays), "p50_ms": 1000 * statistics.median(delays),
             "p99_ms": 1000 * delays[min(len(delays) - 1, int(0.99 * len(delays)))],
-            "max_ms": 1000 * delays[-1], "seconds": seconds, "patients": n_patients}
+            "max_ms": 1000 * delays[-1], "seconds": seconds, "patients": n_patients,
+            "engines": engines, "rate": len(delays) / span}
+
+
+@contextmanager
+def _engines(settings: Settings, wards: list[str]) -> Iterator[list[Path]]:
+    """A real `vward alerts` process per ward, started together and caught up; stopped
+    after.  Yields their logs."""
+    procs, logs = [], []
+    try:
+        for ward in wards:
+            env = {**settings.as_env(), "VWARD_ALERTS_WARDS": ward,
+                   "VWARD_ALERTS_ENGINE_ID": f"bench-engine-{ward}", "PATH": "/usr/bin:/bin"}
+            logs.append(settings.home / f"bench-alerts-{ward}.log")
+            with open(logs[-1], "wb") as out:
+                procs.append(subprocess.Popen([sys.executable, "-m", "ward.cli", "alerts"],
+                                              env=env, stdout=out, stderr=subprocess.STDOUT))
+        deadline = time.monotonic() + 60
+        for proc, log in zip(procs, logs, strict=True):
+            while "catching up" not in log.read_text(errors="replace"):
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError(f"the alerts engine did not start:\n{log.read_text()}")
+                time.sleep(0.1)
+        yield logs
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            proc.wait(60)
 
 
 # --- the report --------------------------------------------------------------------------
@@ -252,7 +278,7 @@ def run(quick: bool) -> list[str]:
         f"End-to-end, commit → stored score ({lt['patients']:,} patients, a set each per second,"
         f" {lt['seconds']:.0f} s, one engine):",
         f"  {lt['scored']:,} of {lt['sets']:,} sets: p50 {lt['p50_ms']:.0f} ms,"
-        f" p99 {lt['p99_ms']:.0f} ms, max {lt['max_ms']:.0f} ms",
+        f" p99 {lt['p99_ms']:.0f} ms, max {lt['max_ms']:.0f} ms; {lt['rate']:,.0f} sets/s",
     ]
     return lines
 

@@ -215,6 +215,7 @@ def _cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
         "web": "api.bench",
         "durability": "benchmarks.durability",
         "realtime": "benchmarks.realtime",
+        "partition": "benchmarks.partition",
     }[args.what]
     return importlib.import_module(module).main(args, settings)
 
@@ -312,7 +313,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     b = sub.add_parser("bench", help="benchmarks that print figures")
     b.add_argument("what", choices=["ingest", "scoring", "simulate", "web", "durability",
-                                    "realtime"])
+                                    "realtime", "partition"])
     b.add_argument("--quick", action="store_true", help="a smaller run, for a smoke test")
     b.add_argument("--loads", type=_patient_counts, metavar="N,N,...",
                    help="realtime: patients per load, each a set a second"

@@ -123,7 +123,6 @@ class Settings(BaseSettings):
         default="ingest@vward-1",
         description="Name of this ingest worker: its MQTT client id (persistent session) and"
         " heartbeat; begins with its broker user, ingest@vward",
-
     )
     ingest_batch_size: int = Field(default=10000, description="Readings per COPY batch at most")
     ingest_batch_ms: int = Field(
