@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import argparse
 
-from alerts import bench
+from benchmarks import scoring as bench
 from ward import services
 from ward.settings import Settings
 

@@ -209,10 +209,10 @@ def _cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
     import importlib
 
     module = {
-        "ingest": "ingest.bench",
-        "scoring": "alerts.bench",
-        "simulate": "simulators.bench",
-        "web": "api.bench",
+        "ingest": "benchmarks.ingest",
+        "scoring": "benchmarks.scoring",
+        "simulate": "benchmarks.simulate",
+        "web": "benchmarks.web",
         "durability": "benchmarks.durability",
         "realtime": "benchmarks.realtime",
         "partition": "benchmarks.partition",

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from alerts.bench_core import bench_scoring, format_report, score_row_python
+from benchmarks.news2_core import bench_scoring, format_report, score_row_python
 from alerts.errors import ScoringInputError
 from alerts.news2 import (
     BANDS,

@@ -9,7 +9,7 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from alerts.asof import score_instants
-from alerts.bench_core import score_row_python
+from benchmarks.news2_core import score_row_python
 from alerts.news2 import PARAMETERS
 from alerts.scoring import Observations, ScoreTable, Settings, score_rows
 

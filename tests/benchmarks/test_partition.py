@@ -7,7 +7,7 @@ import secrets
 
 import pytest
 
-from alerts import bench
+from benchmarks import scoring as bench
 
 pytestmark = pytest.mark.db
 

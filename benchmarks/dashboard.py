@@ -34,7 +34,7 @@ def _callback_body(outputs: list[tuple[str, str]], inputs: list[tuple[str, str, 
 
 
 def _time_callback(client, label: str, body: dict, sql, reps: int, note: str):
-    from api.bench import Timing, _median_ms
+    from benchmarks.web import Timing, _median_ms
 
     server, round_trip, sql_side = [], [], []
     for i in range(reps + 2):  # two rounds of warm-up

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import psycopg
 
-from alerts import bench_core
+from benchmarks import news2_core as bench_core
 from alerts.engine import Engine, rescore
 from alerts.news2 import PARAMETERS
 from ward import db, devices, services

@@ -205,9 +205,9 @@ def measure(settings: Settings, data: Seed, reps: int) -> list[Timing]:
             note="7 types x 1,440 readings"))
         # Dashboard pages (dashboard/bench.py, when the dashboard provides it).
         try:
-            dashboard_bench = importlib.import_module("dashboard.bench")
+            dashboard_bench = importlib.import_module("benchmarks.dashboard")
         except ModuleNotFoundError as exc:
-            if exc.name not in ("dashboard", "dashboard.bench"):
+            if exc.name not in ("dashboard", "benchmarks.dashboard"):
                 raise
         else:
             out.extend(dashboard_bench.timings(client, data, settings))

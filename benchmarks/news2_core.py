@@ -284,7 +284,7 @@ def _temp(v: float) -> int:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m alerts.bench_core [--quick] [--rows N] [--repeat R]``."""
+    """``python -m benchmarks.news2_core [--quick] [--rows N] [--repeat R]``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help=f"{_QUICK_ROWS:,} rows, 3 repeats")
     parser.add_argument("--rows", type=int, default=1_000_000)
