@@ -48,6 +48,9 @@ _SCORE_KINDS = (NEWS2, SCORE_RISING, SPO2_FALLING, RETROSPECTIVE)
 _REOPEN_KINDS = (NEWS2, RETROSPECTIVE, REVIEW_DUE)
 _SPO2 = PARAMETERS.index("spo2")
 _CONTEXT = max(rules.SCORE_RISE_WINDOW, np.timedelta64(rules.HOLD))  # scores kept for trends
+# Scoring runs in slices of this length between ticks and publishing, so that
+# neither waits for a backlog to clear (H19).
+_SLICE_SECONDS = 0.25
 _REPORT_EVERY = 10.0  # [s] between counter lines in the log
 _BACKOFF: tuple[float, ...] = (0.5, 1, 2, 5, 10)  # [s] between database reconnect attempts
 Clock = Callable[[], datetime]
@@ -430,7 +433,12 @@ def _serve_connected(settings: Settings, stop: threading.Event, clock: Clock, ou
         last_report = time.monotonic()
         try:
             while not stop.is_set():
-                engine.drain(clock, stop=stop.is_set)
+                # Score for one slice at most, then tick and publish: under a backlog
+                # that never empties, draining to the end starved both: alert events
+                # waited behind every queued set and overdue checks stopped (H19).
+                until = time.monotonic() + _SLICE_SECONDS
+                engine.drain(clock, stop=lambda u=until: stop.is_set() or time.monotonic() >= u)
+                behind = time.monotonic() >= until  # the slice ended, not the queue
                 if clock() >= next_tick:
                     heart.beat(work, ticked=engine.tick(clock()) >= 0)  # -1: another ticked
                     next_tick = clock() + tick_every
@@ -439,6 +447,8 @@ def _serve_connected(settings: Settings, stop: threading.Event, clock: Clock, ou
                     engine.report()
                     log.info("published %d alert events", engine.counts["published"])
                     last_report = time.monotonic()
+                if behind:
+                    continue
                 wait = min(1.0, max(0.05, (next_tick - clock()).total_seconds()))
                 for _ in listen.notifies(timeout=wait, stop_after=1):
                     pass

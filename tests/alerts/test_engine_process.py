@@ -195,3 +195,28 @@ def test_outbox_publishes_each_event_once_across_restarts(services_up, conn, sub
              what="every event on MQTT")
     ids = [ev["event_id"] for ev in events.events]
     assert len(ids) == len(set(ids))
+
+
+def test_an_alert_event_does_not_wait_for_the_backlog(services_up, spawn, conn,
+                                                      subscriber) -> None:
+    """H19: under a backlog the engine scores in slices and publishes (and ticks)
+    between them, so an emergency's event reaches MQTT while the queue still waits.
+    Draining the whole queue first held every alert event back behind it."""
+    ward = unique("ward")
+    (p, d), *stable = admit(services_up, ward, 400)
+    events = subscriber(ward)
+    t = base_time() - timedelta(minutes=1)
+    send(conn, p, d, t, **HIGH)  # queued first, so claimed first
+    for q, dq in stable:
+        send(conn, q, dq, t)
+    spawn("alerts", VWARD_ALERTS_WARDS=ward, VWARD_ALERTS_ENGINE_ID=unique("engine"),
+          VWARD_ALERTS_BATCH_PATIENTS="1")
+    wait_for(lambda: [e for e in events.events if e["patient_id"] == p], timeout=60,
+             interval=0.02, what="the emergency's event on MQTT")
+    waiting = conn.execute(
+        "SELECT count(*) FROM score_queue JOIN patients USING (patient_id) WHERE ward_id = %s",
+        (ward,)).fetchone()[0]
+    assert waiting > 0, "the event was published only once the whole backlog was scored"
+    wait_for(lambda: conn.execute(
+        "SELECT count(*) FROM score_queue JOIN patients USING (patient_id) WHERE ward_id = %s",
+        (ward,)).fetchone()[0] == 0, timeout=120, what="the backlog scored")
