@@ -6,7 +6,7 @@ on_oxygen 1.0 (oxygen) / 0.0 (air), NaN for a missing value.  Sub-scores are
 ``int8`` with ``-1`` for a missing parameter; a missing parameter adds 0 to the
 total, so an incomplete total is a lower bound (news2.md, "Partial sets").
 
-Speed (``python -m alerts.bench_core``): each chart row is a sum of comparisons
+Speed (``python -m benchmarks.news2_core``): each chart row is a sum of comparisons
 written into byte buffers (no searchsorted, no temporaries), and ``score_news2``
 works in blocks of rows so that a column read from memory once stays in cache
 while it is checked and compared with every edge.
