@@ -19,6 +19,7 @@ from numpy.typing import NDArray
 
 from alerts.news2 import BANDS, PARAMETERS
 from alerts.scoring import Observations, ScoreTable, Settings, band_levels
+from ward import score_queue
 
 # score_queue.since of a claimed row until a new reading lowers it: later than any
 # reading, and unlike 'infinity' a time every client library can read.
@@ -178,21 +179,13 @@ def release(conn: psycopg.Connection, engine_id: str) -> None:
                  (engine_id,))
 
 
-def enqueue(conn: psycopg.Connection, patients: Sequence[str], since: Sequence[datetime]) -> None:
-    conn.execute(
-        "INSERT INTO score_queue (patient_id, since) SELECT * FROM unnest(%s::text[],"
-        " %s::timestamptz[]) ON CONFLICT (patient_id) DO UPDATE SET since ="
-        " least(score_queue.since, EXCLUDED.since), enqueued_at = clock_timestamp()",
-        (list(patients), list(since)))
-
-
 def enqueue_ended_settings(conn: psycopg.Connection, after: datetime, until: datetime) -> int:
     """A setting that reached its end date changes the score from then: rescore."""
     rows = conn.execute(
         "SELECT patient_id, min(valid_to) FROM patient_settings WHERE valid_to > %s"
         " AND valid_to <= %s GROUP BY patient_id", (after, until)).fetchall()
     if rows:
-        enqueue(conn, [r[0] for r in rows], [r[1] for r in rows])
+        score_queue.enqueue(conn, [r[0] for r in rows], [r[1] for r in rows])
     return len(rows)
 
 

@@ -36,8 +36,8 @@ from psycopg import errors
 from ingest import jsontext
 from ingest.assignments import Assignment, AssignmentIndex, map_observations
 from ingest.rows import Batch, MappedRow, Written
+from ward import score_queue
 
-NOTIFY_CHANNEL = "new_observations"
 _COLUMNS = "time, patient_id, device_id, type, value, received_at"
 _TYPES = ["timestamptz", "text", "text", "text", "float8", "timestamptz"]
 
@@ -105,19 +105,6 @@ updated AS (
 SELECT patient_id, min(time), count(*) FROM changes GROUP BY patient_id
 """
 
-# Queue the patients and wake the engines in one round trip (a data-modifying
-# CTE runs whether or not it is referenced).
-_QUEUE = f"""
-WITH queued AS (
-    INSERT INTO score_queue (patient_id, since)
-    SELECT * FROM unnest(%s::text[], %s::timestamptz[])
-    ON CONFLICT (patient_id) DO UPDATE
-        SET since = least(score_queue.since, EXCLUDED.since), enqueued_at = clock_timestamp()
-)
-SELECT pg_notify('{NOTIFY_CHANNEL}', '')
-"""
-
-
 def prepare(conn: psycopg.Connection) -> None:
     """Once per connection: the staging table."""
     with conn.transaction():
@@ -166,7 +153,7 @@ def write_batch(
             if mapped:
                 stored, corrected, since = _insert(conn, cur, mapped, since, batch, unassigned)
             if since:
-                cur.execute(_QUEUE, (list(since), list(since.values())))
+                score_queue.enqueue(cur, list(since), list(since.values()))
         rejections = batch.rejections(unassigned)
         if rejections:
             with cur.copy(

@@ -13,12 +13,12 @@ from datetime import datetime, timedelta
 import psycopg
 from psycopg.rows import class_row
 
+from ward import score_queue
 from ward.errors import WardError
 from ward.news2_chart import CASCADES, RED, points_between
 from ward.records import ALERT_COLUMNS, SETTING_COLUMNS, AlertRow, SettingRow
 
 ALERT_EVENTS_CHANNEL = "alert_events"
-RESCORE_CHANNEL = "new_observations"
 # Parameters an accepted range may cover: those scored by their value alone.  SpO2 has
 # none: SpO2 scale 2 (for confirmed hypercapnic respiratory failure) is the only
 # adjustment of SpO2 the RCP sanctions.  Oxygen and consciousness are not ranges.
@@ -313,10 +313,4 @@ def _set(conn, patient_id, kind, parameter, scale, low, high, by, reason, now, u
 
 def _rescore(conn: psycopg.Connection, patient_id: str, since: datetime) -> None:
     """Ask the engine to rescore the patient from `since` under the new settings."""
-    conn.execute(
-        "INSERT INTO score_queue (patient_id, since) VALUES (%s, %s) ON CONFLICT (patient_id)"
-        " DO UPDATE SET since = least(score_queue.since, EXCLUDED.since),"
-        " enqueued_at = clock_timestamp()",
-        (patient_id, since),
-    )
-    conn.execute(f"NOTIFY {RESCORE_CHANNEL}")
+    score_queue.enqueue(conn, [patient_id], [since])
