@@ -11,11 +11,22 @@ import json
 from collections.abc import Sequence
 from datetime import datetime
 
+from typing import TYPE_CHECKING
+
 import psycopg
+from psycopg.rows import class_row
 
 from alerts.conditions import FailingPatient, LapsedSetting
 from alerts.lifecycle import Change, Key, LiveAlert, Resolved, severity_name, severity_of
 from alerts.rules import AlertState
+from ward.records import ALERT_COLUMNS, AlertRow
+
+if TYPE_CHECKING:
+    from alerts.clinician import Acknowledgement, HandResolution
+
+# The engine LISTENs on it and publishes the new events on MQTT (alerts/outbox.py).
+EVENTS_CHANNEL = "alert_events"
+from ward.topics import ALERT_EVENTS_CHANNEL
 
 _ALERT_COLUMNS = ("alert_id, patient_id, ward_id, kind, device_id, severity, state, reason,"
                   " condition_time, opened_at, last_notified_severity, acknowledged_at,"
@@ -121,7 +132,7 @@ def write_changes(conn: psycopg.Connection, changes: Sequence[Change], now: date
             cur.executemany(
                 "INSERT INTO alert_events (alert_id, time, event, severity, state, actor, detail,"
                 " reason) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)", events)
-        conn.execute("NOTIFY alert_events")
+        conn.execute(f"NOTIFY {ALERT_EVENTS_CHANNEL}")
     return len(events)
 
 
@@ -132,6 +143,63 @@ def _update_row(c: Change, now: datetime, actor: str) -> tuple:
             severity_name(s.last_notified_severity), s.clear_since, s.escalated_at,
             s.acknowledged_at, s.acknowledged_at, now if resolved else None,
             actor if resolved else None, s.band or None, sorted(s.red), c.alert_id)
+
+
+# --- a clinician's actions (alerts/clinician.py decides) ----------------------------------
+
+
+def locked_alert(conn: psycopg.Connection, alert_id: int) -> AlertRow | None:
+    """One alert as stored, locked (FOR UPDATE) until the transaction ends."""
+    with conn.cursor(row_factory=class_row(AlertRow)) as cur:
+        return cur.execute(f"SELECT {ALERT_COLUMNS} FROM alerts WHERE alert_id = %s FOR UPDATE",
+                           (alert_id,)).fetchone()
+
+
+def _hand_event(conn: psycopg.Connection, alert_id: int, at: datetime, event: str,
+                severity: str, actor: str, detail: dict) -> None:
+    conn.execute(
+        "INSERT INTO alert_events (alert_id, time, event, severity, state, actor, detail)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s)",
+        (alert_id, at, event, severity, event, actor, json.dumps(detail)))
+    conn.execute(f"NOTIFY {EVENTS_CHANNEL}")
+
+
+def write_acknowledgement(conn: psycopg.Connection, a: Acknowledgement) -> None:
+    conn.execute(
+        "UPDATE alerts SET state = 'acknowledged', acknowledged_at = %s, acknowledged_by = %s,"
+        " ack_note = %s, ack_action = %s, changed_management = %s, updated_at = %s"
+        " WHERE alert_id = %s",
+        (a.at, a.by, a.note, a.action, a.changed_management, a.at, a.alert_id))
+    _hand_event(conn, a.alert_id, a.at, "acknowledged", a.severity, a.by,
+                {"note": a.note, "action": a.action, "changed_management": a.changed_management})
+
+
+def write_hand_resolution(conn: psycopg.Connection, r: HandResolution) -> None:
+    conn.execute(
+        "UPDATE alerts SET state = 'resolved', resolved_at = %s, resolved_by = %s,"
+        " resolve_note = %s, updated_at = %s WHERE alert_id = %s",
+        (r.at, r.by, r.note or None, r.at, r.alert_id))
+    _hand_event(conn, r.alert_id, r.at, "resolved", r.severity, r.by,
+                {"note": r.note, "by_hand": True})
+
+
+def resolve_patient(conn: psycopg.Connection, patient_id: str, *, by: str, now: datetime,
+                    note: str) -> list[int]:
+    """Every live alert of a patient resolved by ``by`` (a discharge), with its event:
+    one statement whatever their number.  Returns the ids closed."""
+    rows = conn.execute(
+        "WITH closed AS (UPDATE alerts SET state = 'resolved', resolved_at = %(now)s,"
+        " resolved_by = %(by)s, updated_at = %(now)s"
+        " WHERE patient_id = %(patient)s AND state <> 'resolved'"
+        " RETURNING alert_id, severity)"
+        " INSERT INTO alert_events (alert_id, time, event, severity, state, actor, detail)"
+        " SELECT alert_id, %(now)s, 'resolved', severity, 'resolved', %(by)s,"
+        " %(detail)s::jsonb FROM closed ORDER BY alert_id RETURNING alert_id",
+        {"now": now, "by": by, "patient": patient_id,
+         "detail": json.dumps({"note": note, "by_hand": True})}).fetchall()
+    if rows:
+        conn.execute(f"NOTIFY {EVENTS_CHANNEL}")
+    return sorted(r[0] for r in rows)
 
 
 # --- what the tick reads -----------------------------------------------------------------

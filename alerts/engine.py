@@ -40,6 +40,7 @@ from alerts.news2 import PARAMETERS
 from alerts.scoring import ScoreTable, score_rows
 from ward.heartbeats import Heartbeat
 from ward.settings import Settings
+from ward.topics import ALERT_EVENTS_CHANNEL, NEW_OBSERVATIONS_CHANNEL
 
 log = logging.getLogger("alerts")
 
@@ -422,8 +423,8 @@ def _serve_connected(settings: Settings, stop: threading.Event, clock: Clock, ou
     tick_every = timedelta(seconds=settings.alerts_tick_seconds)
     with psycopg.connect(settings.dsn, autocommit=True, connect_timeout=5) as work, \
             psycopg.connect(settings.dsn, autocommit=True, connect_timeout=5) as listen:
-        listen.execute("LISTEN new_observations")
-        listen.execute("LISTEN alert_events")
+        listen.execute(f"LISTEN {NEW_OBSERVATIONS_CHANNEL}")
+        listen.execute(f"LISTEN {ALERT_EVENTS_CHANNEL}")
         engine = Engine.from_settings(work, settings)
         heart = Heartbeat("alerts", engine.engine_id, interval=settings.alerts_tick_seconds,
                           wards=engine.wards)  # read by `vward status` and /api/v1/health

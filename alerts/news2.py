@@ -26,13 +26,17 @@ from alerts.news2_inputs import as_float as _as_float
 from alerts.news2_inputs import common_length as _common_length
 from alerts.news2_inputs import consciousness_codes as _consciousness_codes
 from alerts.news2_inputs import reject as _reject
+from alerts.news2_inputs import validate as _validate
 from ward import news2_chart as chart
-from ward.domain import ACVPU
-from ward.news2_chart import BANDS, OXYGEN_POINTS, PARAMETERS, RED
+from ward.news2_chart import ACVPU, BANDS, OXYGEN_POINTS, PARAMETERS, RED
 
 # The chart (edges, points, bands, monitoring intervals) is data in
 # ward/news2_chart.py; this module turns it into the vectorised kernel.
 _OXYGEN_POINTS = np.int8(OXYGEN_POINTS)
+_SCALES = tuple(float(s) for s in chart.SPO2_SCALES)
+_K = len(PARAMETERS)  # columns of every (rows x _K) array, in PARAMETERS order
+_SPO2, _ON_OXYGEN, _CONSCIOUSNESS = (PARAMETERS.index(p)
+                                     for p in ("spo2", "on_oxygen", "consciousness"))
 
 _BAND_NAMES = np.array(BANDS)
 # Rows per block: a block's float64 column (1 MiB) stays in cache across its ~10
@@ -68,31 +72,30 @@ _SPO2_SCALE2_OXYGEN_EXTRA = _SPO2_SCALE2_OXYGEN[3:]
 assert _SPO2_SCALE2_OXYGEN[:3] == _SPO2_SCALE2_AIR_LADDER
 _SYSTOLIC_BP_LADDER = _ladder(chart.SYSTOLIC_BP_EDGES, chart.SYSTOLIC_BP_POINTS)
 _HEART_RATE_LADDER = _ladder(chart.HEART_RATE_EDGES, chart.HEART_RATE_POINTS)
-_CONSCIOUSNESS_LADDER = _ladder(np.arange(4.0), chart.CONSCIOUSNESS_POINTS)  # code > 0 -> 3
+_CONSCIOUSNESS_LADDER = _ladder(np.arange(len(ACVPU) - 1.0),
+                                chart.CONSCIOUSNESS_POINTS)  # code > 0 -> 3
 _TEMPERATURE_LADDER = _ladder(chart.TEMPERATURE_EDGES, chart.TEMPERATURE_POINTS)
-# Columns scored by their ladder alone, no value below 0 nor infinite.
-_CASCADES = (
-    (0, _RESPIRATORY_RATE_LADDER),
-    (3, _SYSTOLIC_BP_LADDER),
-    (4, _HEART_RATE_LADDER),
-    (6, _TEMPERATURE_LADDER),
-)
+# Columns scored by their ladder alone (the chart's CASCADES), no value below 0
+# nor infinite.
+_CASCADES = tuple((PARAMETERS.index(name), _ladder(edges, points))
+                  for name, (edges, points) in chart.CASCADES.items())
 
 
 @dataclass(frozen=True, slots=True)
 class News2Result:
     """NEWS2 of ``n`` observation sets; every array has ``n`` rows (read-only).
 
-    scores : (n, 7) int8, sub-scores after accepted ranges, -1 = missing
-    unadjusted_scores : (n, 7) int8, straight from the chart, -1 = missing
-    missing : (n, 7) bool, parameter absent (columns in ``PARAMETERS`` order)
-    overridden : (n, 7) bool, a clinician-accepted range zeroed a sub-score of 1 or 2
+    k = len(PARAMETERS), columns in ``PARAMETERS`` order:
+    scores : (n, k) int8, sub-scores after accepted ranges, -1 = missing
+    unadjusted_scores : (n, k) int8, straight from the chart, -1 = missing
+    missing : (n, k) bool, parameter absent
+    overridden : (n, k) bool, a clinician-accepted range zeroed a sub-score of 1 or 2
         (never a 3: a red parameter always counts, whatever range a caller passes)
     total, unadjusted_total : int8 in 0..20, missing parameters counted as 0
     band_code, unadjusted_band_code : int8, index into ``BANDS``
     band, unadjusted_band : str, one of ``BANDS`` (built from the codes on first use)
     max_single, unadjusted_max_single : int8, the largest sub-score (0 when all are missing)
-    complete : bool, all seven parameters present
+    complete : bool, every parameter present
     """
 
     PARAMETERS: ClassVar[tuple[str, ...]] = PARAMETERS
@@ -130,14 +133,18 @@ class News2Result:
         """Names of the parameters missing from row ``i``, in ``PARAMETERS`` order."""
         return tuple(p for p, m in zip(PARAMETERS, self.missing[i], strict=True) if m)
 
+    def column(self, parameter: str) -> NDArray[np.int8]:
+        """One parameter's sub-scores (after accepted ranges; -1 = missing)."""
+        return self.scores[:, PARAMETERS.index(parameter)]
+
     # Sub-score columns by name (after accepted ranges; -1 = missing).
-    respiratory_rate = property(lambda self: self.scores[:, 0])
-    spo2 = property(lambda self: self.scores[:, 1])
-    on_oxygen = property(lambda self: self.scores[:, 2])
-    systolic_bp = property(lambda self: self.scores[:, 3])
-    heart_rate = property(lambda self: self.scores[:, 4])
-    consciousness = property(lambda self: self.scores[:, 5])
-    temperature = property(lambda self: self.scores[:, 6])
+    respiratory_rate = property(lambda self: self.column("respiratory_rate"))
+    spo2 = property(lambda self: self.column("spo2"))
+    on_oxygen = property(lambda self: self.column("on_oxygen"))
+    systolic_bp = property(lambda self: self.column("systolic_bp"))
+    heart_rate = property(lambda self: self.column("heart_rate"))
+    consciousness = property(lambda self: self.column("consciousness"))
+    temperature = property(lambda self: self.column("temperature"))
 
 
 def score_news2(
@@ -179,24 +186,21 @@ def score_news2(
         above 100, an unknown consciousness letter or code, on_oxygen not 0/1,
         spo2_scale not 1 or 2, arrays of unequal length.
     """
-    columns = [
-        _as_float("respiratory_rate", respiratory_rate),
-        _as_float("spo2", spo2),
-        _as_float("on_oxygen", on_oxygen),
-        _as_float("systolic_bp", systolic_bp),
-        _as_float("heart_rate", heart_rate),
-        _consciousness_codes(consciousness),
-        _as_float("temperature", temperature),
-    ]
+    given = {"respiratory_rate": respiratory_rate, "spo2": spo2, "on_oxygen": on_oxygen,
+             "systolic_bp": systolic_bp, "heart_rate": heart_rate,
+             "consciousness": consciousness, "temperature": temperature}
+    columns = [_consciousness_codes(given[p]) if p == "consciousness" else _as_float(p, given[p])
+               for p in PARAMETERS]
     n = _common_length(PARAMETERS, columns)
     scale = _as_float("spo2_scale", np.atleast_1d(np.asarray(spo2_scale)))
     if len(scale) not in (1, n):
         raise ScoringInputError("spo2_scale", (), f"length {len(scale)}, expected {n}")
-    arena = np.empty(18 * n, np.int8)  # one allocation for all results beats six
-    raw = arena[: 7 * n].reshape(7, n).T  # (n, 7), columns contiguous
-    missing = arena[7 * n : 14 * n].view(np.bool_).reshape(7, n).T
-    total, top, band = arena[14 * n : 17 * n].reshape(3, n)
-    complete = arena[17 * n :].view(np.bool_)
+    k = _K
+    arena = np.empty((2 * k + 4) * n, np.int8)  # one allocation for all results beats six
+    raw = arena[: k * n].reshape(k, n).T  # (n, k), columns contiguous
+    missing = arena[k * n : 2 * k * n].view(np.bool_).reshape(k, n).T
+    total, top, band = arena[2 * k * n : (2 * k + 3) * n].reshape(3, n)
+    complete = arena[(2 * k + 3) * n :].view(np.bool_)
     tmp, x = np.empty((2, min(n, _BLOCK)), np.bool_), np.empty(min(n, _BLOCK))
     for start in range(0, n, _BLOCK):
         rows = slice(start, start + _BLOCK)
@@ -325,49 +329,51 @@ def _score_block(
         ok &= not (fmin(values) < 0 or fmax(values) == np.inf)
         np.isnan(values, out=missing[:, j])
         _points(values, ladder, points[:, j], a)
-    on_oxygen, oxygen = columns[2], points[:, 2].view(np.bool_)
-    np.isnan(on_oxygen, out=missing[:, 2])
+    on_oxygen, oxygen = columns[_ON_OXYGEN], points[:, _ON_OXYGEN].view(np.bool_)
+    np.isnan(on_oxygen, out=missing[:, _ON_OXYGEN])
     np.equal(on_oxygen, 1.0, out=oxygen)
-    ok &= count(oxygen) + count(np.equal(on_oxygen, 0.0, out=a)) + count(missing[:, 2]) == n
-    code = columns[5]  # whole codes 0..4 or NaN
+    ok &= count(oxygen) + count(np.equal(on_oxygen, 0.0, out=a)) + count(
+        missing[:, _ON_OXYGEN]) == n
+    code = columns[_CONSCIOUSNESS]  # whole ACVPU codes or NaN
     ok &= not (fmin(code) < 0 or fmax(code) > len(ACVPU) - 1)
-    np.isnan(code, out=missing[:, 5])
-    ok &= count(np.equal(np.trunc(code, out=x[:n]), code, out=a)) + count(missing[:, 5]) == n
-    _points(code, _CONSCIOUSNESS_LADDER, points[:, 5], a)
+    np.isnan(code, out=missing[:, _CONSCIOUSNESS])
+    ok &= count(np.equal(np.trunc(code, out=x[:n]), code, out=a)) + count(
+        missing[:, _CONSCIOUSNESS]) == n
+    _points(code, _CONSCIOUSNESS_LADDER, points[:, _CONSCIOUSNESS], a)
     if len(scale) == 1:
-        ok &= scale[0] in (1.0, 2.0)
+        ok &= scale[0] in _SCALES
         scale2[:] = scale[0] == 2.0
     else:
         np.equal(scale, 2.0, out=scale2)
         ok &= count(np.equal(scale, 1.0, out=a)) + count(scale2) == n
-    spo2 = columns[1]
+    spo2 = columns[_SPO2]
     ok &= not (fmin(spo2) < 0 or fmax(spo2) > 100)
-    np.isnan(spo2, out=missing[:, 1])
-    _points(spo2, _SPO2_SCALE1_LADDER, points[:, 1], a)
+    np.isnan(spo2, out=missing[:, _SPO2])
+    _points(spo2, _SPO2_SCALE1_LADDER, points[:, _SPO2], a)
     if scale2.any():  # scale 2 is for few patients: score those rows apart
         rows = np.flatnonzero(scale2) if len(scale) > 1 else slice(None)
-        points[rows, 1] = _spo2_scale2(spo2[rows], oxygen[rows])
-    np.multiply(points[:, 2], _OXYGEN_POINTS, out=points[:, 2])
+        points[rows, _SPO2] = _spo2_scale2(spo2[rows], oxygen[rows])
+    np.multiply(points[:, _ON_OXYGEN], _OXYGEN_POINTS, out=points[:, _ON_OXYGEN])
     return bool(ok)
 
 
 def _aggregate(points: Any, total: Any, top: Any, code: Any, tmp: NDArray[np.bool_]) -> None:
-    """Total, largest single and band code of (rows x 7) int8 points >= 0."""
+    """Total, largest single and band code of (rows x k) int8 points >= 0."""
     np.add.reduce(points, axis=1, dtype=np.int8, out=total)
     np.maximum.reduce(points, axis=1, out=top)
     _band_code(total, top, code, tmp[:, : len(total)])
 
 
 def _band_code(total: Any, top: Any, code: NDArray[np.int8], tmp: NDArray[np.bool_]) -> None:
-    # [t >= 1] + 2 [t >= 5] + [t >= 7] indexes BANDS, but for low (1) -> low-medium (2)
-    # when a single parameter scores 3 and the total is below 5.
+    # [t >= low] + 2 [t >= medium] + [t >= high] indexes BANDS, but for low (1) ->
+    # low-medium (2) when a single parameter scores RED and the total is below medium.
     a, b = tmp[0].view(np.int8), tmp[1].view(np.int8)
-    np.greater_equal(total, 1, out=code.view(np.bool_))
-    np.add(code, np.greater_equal(total, 5, out=tmp[1]).view(np.int8), out=code)
+    np.greater_equal(total, chart.LOW_TOTAL, out=code.view(np.bool_))
+    np.add(code, np.greater_equal(total, chart.MEDIUM_TOTAL, out=tmp[1]).view(np.int8), out=code)
     np.add(code, b, out=code)
-    np.greater(np.greater_equal(top, 3, out=tmp[0]), tmp[1], out=tmp[0])  # 3, total < 5
+    np.greater(np.greater_equal(top, RED, out=tmp[0]), tmp[1], out=tmp[0])  # red, < medium
     np.add(code, a, out=code)
-    np.add(code, np.greater_equal(total, 7, out=tmp[0]).view(np.int8), out=code)
+    np.add(code, np.greater_equal(total, chart.HIGH_TOTAL, out=tmp[0]).view(np.int8), out=code)
 
 
 def _apply_accepted(
@@ -391,22 +397,3 @@ def _apply_accepted(
         amber = (raw[:, column] > 0) & (raw[:, column] < RED)
         scores[inside & amber, column] = 0
     return scores
-
-
-# --- input conversion and validation ---------------------------------------------------
-
-
-def _validate(columns: list[NDArray[np.float64]], scale: NDArray[np.float64]) -> None:
-    """Raise for the first bad parameter, naming its first bad rows."""
-    scale = np.broadcast_to(scale, (len(columns[0]),))
-    _reject("spo2_scale", (scale != 1) & (scale != 2), "must be 1 or 2")
-    for name, values in zip(PARAMETERS, columns, strict=True):
-        if name == "on_oxygen":
-            bad = ~np.isnan(values) & (values != 0) & (values != 1)
-            _reject(name, bad, "must be 0 (air) or 1 (oxygen)")
-        elif name == "consciousness":
-            bad = ~np.isnan(values) & ~np.isin(values, np.arange(len(ACVPU)))
-            _reject(name, bad, f"unknown value: letters {'/'.join(ACVPU)} or codes 0..4")
-        else:
-            _reject(name, (values < 0) | np.isinf(values), "negative or infinite value")
-    _reject("spo2", columns[1] > 100, "above 100 %")

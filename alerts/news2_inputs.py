@@ -3,7 +3,8 @@
 Numbers (None or NaN for missing) become float64 columns; consciousness comes
 as ACVPU letters or codes 0..4.  A value that is not a number is a
 ``ScoringInputError`` naming the parameter and its first offending rows, never
-a silent score (alerts/news2.py checks the ranges).
+a silent score; ``validate`` names the first value out of the chart's range
+(alerts/news2.py's kernel checks the ranges first and calls it only to explain).
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from alerts.errors import ScoringInputError
-from ward.domain import ACVPU
+from ward.news2_chart import ACVPU, PARAMETERS, SPO2_SCALES
 
 _MAX_BAD_ROWS = 5  # how many offending rows an error names
 UNKNOWN_CODE = -1.0  # consciousness input that is neither a letter nor a code
 _LETTER_CODE = {letter: float(code) for code, letter in enumerate(ACVPU)}
+_SCALES = tuple(float(s) for s in SPO2_SCALES)
 
 
 def reject(parameter: str, bad: NDArray[np.bool_], message: str) -> None:
@@ -100,3 +102,21 @@ def _acvpu_element(v: Any) -> float:
     if isinstance(v, bool | np.bool_) or not isinstance(v, numbers.Real):
         return UNKNOWN_CODE
     return float(v)
+
+
+def validate(columns: list[NDArray[np.float64]], scale: NDArray[np.float64]) -> None:
+    """Raise for the first bad parameter (columns in ``PARAMETERS`` order), naming its
+    first bad rows."""
+    scale = np.broadcast_to(scale, (len(columns[0]),))
+    reject("spo2_scale", ~np.isin(scale, _SCALES), "must be 1 or 2")
+    for name, values in zip(PARAMETERS, columns, strict=True):
+        if name == "on_oxygen":
+            bad = ~np.isnan(values) & (values != 0) & (values != 1)
+            reject(name, bad, "must be 0 (air) or 1 (oxygen)")
+        elif name == "consciousness":
+            bad = ~np.isnan(values) & ~np.isin(values, np.arange(len(ACVPU)))
+            reject(name, bad, f"unknown value: letters {'/'.join(ACVPU)} or codes"
+                              f" 0..{len(ACVPU) - 1}")
+        else:
+            reject(name, (values < 0) | np.isinf(values), "negative or infinite value")
+    reject("spo2", columns[PARAMETERS.index("spo2")] > 100, "above 100 %")

@@ -9,7 +9,6 @@ resolved).  Vectorised rules take ``datetime64`` arrays; ``now`` may be a
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -18,32 +17,12 @@ from typing import Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ward.news2_chart import BAND_LEVEL, BANDS, MONITORING_INTERVAL
+from ward.news2_chart import BAND_LEVEL, BAND_SEVERITY, BANDS, MONITORING_INTERVAL, RED
+from ward.severity import Severity
 
-
-class Severity(enum.IntEnum):
-    """How fast someone must act; ordered, so ``max`` and ``>`` mean what they say."""
-
-    INFO = 1  # nothing clinical yet, worth knowing (battery low)
-    LOW = 2  # look at it on the next round: trends, silent devices, overdue sets
-    URGENT = 3  # news2.md low-medium and medium: "urgent ward-based response"
-    EMERGENCY = 4  # news2.md high: "emergency response, critical-care team"
-
-
-# news2.md response column: high ("emergency response") is EMERGENCY; low-medium
-# ("urgent ward-based response, medical team informed") and medium ("urgent
-# response") are URGENT.  Low ("registered nurse assesses" and decides the
-# monitoring frequency) is LOW: on a virtual ward nobody looks unless prompted, so
-# a patient whose band rises into low gets an alert asking for that assessment
-# (once per episode: lifecycle.py keeps a steady low baseline from re-alerting).
-# Zero ("routine") needs no alert.
-BAND_SEVERITY: dict[str, Severity | None] = {
-    "zero": None,
-    "low": Severity.LOW,
-    "low-medium": Severity.URGENT,
-    "medium": Severity.URGENT,
-    "high": Severity.EMERGENCY,
-}
+# The severity order (ward/severity.py) and the severity each band demands
+# (news2_chart.BAND_SEVERITY, with its clinical reason) are shared vocabulary;
+# ``rules.Severity`` and ``rules.BAND_SEVERITY`` name them here too.
 # Severity code per band level (index into BANDS), 0 for none.
 _LEVEL_SEVERITY = np.array([int(BAND_SEVERITY[b] or 0) for b in BANDS], dtype=np.int8)
 
@@ -126,7 +105,7 @@ def band_alert(band: str, max_single: int) -> Severity | None:
     (news2.md low-medium), so a band computed elsewhere cannot hide it.
     """
     severity = BAND_SEVERITY[band]
-    if max_single >= 3 and (severity is None or severity < Severity.URGENT):
+    if max_single >= RED and (severity is None or severity < Severity.URGENT):
         return Severity.URGENT
     return severity
 
@@ -138,7 +117,7 @@ def band_alerts(band: ArrayLike, max_single: ArrayLike) -> NDArray[np.int8]:
     for name in BANDS:
         codes[band == name] = BAND_SEVERITY[name] or 0
     _refuse_unknown_bands(band)
-    single_three = np.asarray(max_single) >= 3
+    single_three = np.asarray(max_single) >= RED
     return np.where(single_three, np.maximum(codes, Severity.URGENT), codes).astype(np.int8)
 
 

@@ -17,8 +17,8 @@ from ward import score_queue
 from ward.errors import WardError
 from ward.news2_chart import CASCADES, RED, points_between
 from ward.records import ALERT_COLUMNS, SETTING_COLUMNS, AlertRow, SettingRow
+from ward.topics import ALERT_EVENTS_CHANNEL
 
-ALERT_EVENTS_CHANNEL = "alert_events"
 # Parameters an accepted range may cover: those scored by their value alone.  SpO2 has
 # none: SpO2 scale 2 (for confirmed hypercapnic respiratory failure) is the only
 # adjustment of SpO2 the RCP sanctions.  Oxygen and consciousness are not ranges.

@@ -1,5 +1,9 @@
 """The ward's shared vocabulary: reading types, their units and codes, and the
-typed values that pass between stages (design.md, "Device contract")."""
+typed values that pass between stages (design.md, "Device contract").
+
+A reading type is a row of ``TYPES``: ingest accepts it (with the unit
+conversions of ingest/units.py), stores it, exports it as FHIR and charts it
+from this row alone; the NEWS2 parameters among them are ward/news2_chart.py's."""
 
 from __future__ import annotations
 
@@ -7,10 +11,20 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 
-# Consciousness is stored as a number so that `observations.value` stays one
-# column an analyst can query; the letters are the ACVPU scale (C = new confusion).
-ACVPU = ("A", "C", "V", "P", "U")
-ACVPU_CODE = {letter: float(i) for i, letter in enumerate(ACVPU)}
+# Re-exported: ACVPU is part of the NEWS2 chart (ward/news2_chart.py), and the
+# topics live in ward/topics.py; importers of ward.domain keep working.
+from ward.news2_chart import ACVPU, ACVPU_CODE
+from ward.topics import (
+    DEVICE_TOPICS,
+    INGEST_SESSION_EXPIRY,
+    INGEST_SHARE_GROUP,
+    INGEST_SUBSCRIPTIONS,
+    alerts_topic,
+)
+
+__all__ = ["ACVPU", "ACVPU_CODE", "DEVICE_TOPICS", "INGEST_SESSION_EXPIRY", "INGEST_SHARE_GROUP",
+           "INGEST_SUBSCRIPTIONS", "LOINC_TO_TYPE", "MAX_OXYGEN_FLOW", "SNOMED_TO_TYPE", "TYPES",
+           "Observation", "Reading", "ReadingType", "TypeInfo", "alerts_topic", "device_unit"]
 
 
 class ReadingType(enum.StrEnum):
@@ -24,6 +38,11 @@ class ReadingType(enum.StrEnum):
     TEMPERATURE = "temperature"
 
 
+# How a type's value is written: a number in ``unit``, air/oxygen as a boolean
+# (or a flow), consciousness as an ACVPU letter.  Stored as a number each way.
+QUANTITY, BOOLEAN, CODE = "quantity", "boolean", "code"
+
+
 @dataclass(frozen=True, slots=True)
 class TypeInfo:
     unit: str  # UCUM unit the value is stored in
@@ -31,6 +50,12 @@ class TypeInfo:
     display: str
     low: float  # plausible range a body and a device can produce [unit]
     high: float
+    kind: str = QUANTITY
+    snomed: str | None = None  # SNOMED CT code, where FHIR carries one beside LOINC
+    unit_text: str | None = None  # the unit as people write it, when not its UCUM code
+    # Other LOINC codes that name the same reading, (code, display): read on the way
+    # in, written after the type's own code on the way out.
+    also_loinc: tuple[tuple[str, str], ...] = ()
 
 
 # Plausible ranges: outside them the reading is refused as implausible, not
@@ -39,16 +64,32 @@ class TypeInfo:
 # can display.
 TYPES: dict[ReadingType, TypeInfo] = {
     ReadingType.RESPIRATORY_RATE: TypeInfo("/min", "9279-1", "Respiratory rate", 0, 80),
-    ReadingType.SPO2: TypeInfo("%", "59408-5", "SpO2", 40, 100),
-    ReadingType.ON_OXYGEN: TypeInfo("1", "3151-8", "Air or oxygen", 0, 1),
-    ReadingType.SYSTOLIC_BP: TypeInfo("mm[Hg]", "8480-6", "Systolic blood pressure", 30, 300),
-    ReadingType.DIASTOLIC_BP: TypeInfo("mm[Hg]", "8462-4", "Diastolic blood pressure", 10, 200),
+    # The vital-signs profile codes oxygen saturation 2708-6; ours (pulse
+    # oximetry, 59408-5) comes first.
+    ReadingType.SPO2: TypeInfo("%", "59408-5", "SpO2", 40, 100, also_loinc=(
+        ("2708-6", "Oxygen saturation in Arterial blood"),)),
+    ReadingType.ON_OXYGEN: TypeInfo("1", "3151-8", "Air or oxygen", 0, 1, kind=BOOLEAN),
+    ReadingType.SYSTOLIC_BP: TypeInfo("mm[Hg]", "8480-6", "Systolic blood pressure", 30, 300,
+                                      unit_text="mmHg"),
+    ReadingType.DIASTOLIC_BP: TypeInfo("mm[Hg]", "8462-4", "Diastolic blood pressure", 10, 200,
+                                       unit_text="mmHg"),
     ReadingType.HEART_RATE: TypeInfo("/min", "8867-4", "Heart rate", 15, 300),
-    ReadingType.CONSCIOUSNESS: TypeInfo("{ACVPU}", "67775-7", "Consciousness (ACVPU)", 0, 4),
+    ReadingType.CONSCIOUSNESS: TypeInfo("{ACVPU}", "67775-7", "Consciousness (ACVPU)", 0,
+                                        len(ACVPU) - 1, kind=CODE),
     ReadingType.TEMPERATURE: TypeInfo("Cel", "8310-5", "Body temperature", 25, 45),
 }
 
-LOINC_TO_TYPE = {info.loinc: t for t, info in TYPES.items()}
+LOINC_TO_TYPE = {code: t for t, info in TYPES.items()
+                 for code in (info.loinc, *(c for c, _ in info.also_loinc))}
+SNOMED_TO_TYPE = {info.snomed: t for t, info in TYPES.items() if info.snomed}
+
+
+def device_unit(reading_type: ReadingType) -> str | None:
+    """The unit a device writes with a reading of this type; None for the types
+    whose value carries its own meaning (a boolean, an ACVPU letter)."""
+    info = TYPES[reading_type]
+    return info.unit if info.kind == QUANTITY else None
+
 
 # Highest oxygen flow a home concentrator or cylinder delivers, with margin [L/min].
 MAX_OXYGEN_FLOW = 60.0
@@ -74,14 +115,3 @@ class Observation:
     type: str
     value: float
     received_at: datetime
-
-
-# MQTT topics of the device contract (design.md).
-INGEST_SHARE_GROUP = "ingest"
-DEVICE_TOPICS = ("ward/v1/devices/+/readings", "ward/v1/devices/+/status")
-INGEST_SUBSCRIPTIONS = tuple(f"$share/{INGEST_SHARE_GROUP}/{t}" for t in DEVICE_TOPICS)
-INGEST_SESSION_EXPIRY = 14 * 24 * 3600  # [s] a stopped worker's queue outlives a long weekend
-
-
-def alerts_topic(ward_id: str) -> str:
-    return f"ward/v1/wards/{ward_id}/alerts"

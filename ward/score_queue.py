@@ -18,8 +18,10 @@ from datetime import datetime
 
 import psycopg
 
+from ward.topics import NEW_OBSERVATIONS_CHANNEL
+
 # The engines LISTEN on it (alerts/engine.py).
-CHANNEL = "new_observations"
+CHANNEL = NEW_OBSERVATIONS_CHANNEL
 
 _ENQUEUE = f"""
 WITH queued AS (
