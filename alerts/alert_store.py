@@ -20,13 +20,13 @@ from alerts.conditions import FailingPatient, LapsedSetting
 from alerts.lifecycle import Change, Key, LiveAlert, Resolved, severity_name, severity_of
 from alerts.rules import AlertState
 from ward.records import ALERT_COLUMNS, AlertRow
+from ward.topics import ALERT_EVENTS_CHANNEL
 
 if TYPE_CHECKING:
     from alerts.clinician import Acknowledgement, HandResolution
 
 # The engine LISTENs on it and publishes the new events on MQTT (alerts/outbox.py).
-EVENTS_CHANNEL = "alert_events"
-from ward.topics import ALERT_EVENTS_CHANNEL
+EVENTS_CHANNEL = ALERT_EVENTS_CHANNEL
 
 _ALERT_COLUMNS = ("alert_id, patient_id, ward_id, kind, device_id, severity, state, reason,"
                   " condition_time, opened_at, last_notified_severity, acknowledged_at,"
