@@ -1,15 +1,14 @@
 """Start and stop the ward's RabbitMQ nodes on this host, each with its own
 name, ports and directories under `settings.home`, one private Erlang cookie
-and an epmd of the ward's own (docs/operating.md, "Broker").  Processes and
-files only; ward/rabbitmq_config.py decides what they say, and
-ward/rabbitmq_admin.py talks to the running cluster."""
+and an epmd of the ward's own (docs/operating.md, "Broker").  Processes
+only; ward/rabbitmq_files.py writes the nodes' files,
+ward/rabbitmq_config.py decides what they say, and ward/rabbitmq_admin.py
+talks to the running cluster."""
 
 from __future__ import annotations
 
 import os
-import pwd
 import re
-import secrets
 import shutil
 import signal
 import subprocess
@@ -19,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ward import broker_names as names
-from ward import broker_plugins, processes, rabbitmq_admin, tls_files
+from ward import processes, rabbitmq_admin, rabbitmq_files
 from ward import rabbitmq_config as cfg
 from ward.errors import ServiceError
 from ward.settings import Settings
@@ -30,7 +29,6 @@ _BIN = Path("/usr/lib/rabbitmq/bin")  # Debian's; /usr/sbin's wrappers drop our 
 _START_TIMEOUT = 180.0  # [s] a node takes 10-20 s here; more on a loaded machine
 _STOP_TIMEOUT = 60.0  # [s] a clean stop, then SIGKILL
 _NOTE_EVERY = 5.0  # [s] between progress lines while waiting
-_USER = "rabbitmq"  # the Debian package's; we run as it when we are root
 
 
 def _bin(name: str) -> str:
@@ -41,26 +39,6 @@ def _bin(name: str) -> str:
             " ward/scripts/bootstrap.sh, or set VWARD_BROKER=mqtt"
         )
     return str(path)
-
-
-def _owner() -> str | None:
-    """RabbitMQ runs as `rabbitmq` when we are root (like PostgreSQL as
-    `postgres`), else as ourselves."""
-    if os.geteuid() != 0:
-        return None
-    try:
-        pwd.getpwnam(_USER)
-    except KeyError:
-        return None  # no such user: run as root, which RabbitMQ allows
-    return _USER
-
-
-def _as_owner() -> dict[str, Any]:
-    owner = _owner()
-    if owner is None:
-        return {}
-    entry = pwd.getpwnam(owner)
-    return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
 
 
 # ---------------------------------------------------------------- state
@@ -94,58 +72,6 @@ def running(settings: Settings) -> list[cfg.Node]:
     return [n for n in known_nodes(settings) if node_pid(n)]
 
 
-# ---------------------------------------------------------------- files
-
-
-def _prepare(settings: Settings, wanted: tuple[cfg.Node, ...]) -> set[str]:
-    """Write every node's files; returns the nodes whose TLS files changed
-    (a running node must then load them again)."""
-    base = cfg.rabbitmq_dir(settings.home)
-    home = cfg.cookie_home(settings.home)
-    home.mkdir(parents=True, exist_ok=True)
-    broker_plugins.rabbitmq_plugin(cfg.plugins_dir(settings.home))
-    cookie = home / ".erlang.cookie"
-    if not cookie.exists():
-        _write_private(cookie, secrets.token_hex(20), mode=0o400)
-    password_file = cfg.admin_password_file(settings.home)
-    if not password_file.exists():
-        _write_private(password_file, secrets.token_urlsafe(24), mode=0o600)
-    admin_password = password_file.read_text().strip()
-    for n in wanted:
-        n.mnesia_base.mkdir(parents=True, exist_ok=True)
-        n.log_dir.mkdir(parents=True, exist_ok=True)
-        n.env_file.write_text("# empty: /etc/rabbitmq/rabbitmq-env.conf is not ours\n")
-        n.plugins_file.write_text(cfg.enabled_plugins())
-        _write_private(n.config_file, cfg.node_config(n, settings, admin_password=admin_password),
-                       mode=0o600)
-    owner = _owner()
-    tls_changed = {n.name for n in wanted if tls_files.install(settings, n.tls_dir, owner)}
-    if owner:
-        processes.ensure_traversable(settings.home)
-        processes.chown_tree(home, owner)
-        for n in wanted:
-            processes.chown_tree(n.dir, owner)
-            processes.chown_tree(n.log_dir, owner)
-        os.chmod(base, 0o755)
-        os.chmod(password_file, 0o600)  # read by vward, not by the nodes
-        os.chown(password_file, os.geteuid(), os.getegid())
-    return tls_changed
-
-
-def _write_private(path: Path, text: str, *, mode: int) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.unlink(missing_ok=True)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as out:
-        out.write(text)
-    owner = _owner()
-    if owner:
-        entry = pwd.getpwnam(owner)
-        os.chown(tmp, entry.pw_uid, entry.pw_gid)
-    os.chmod(tmp, mode)
-    tmp.replace(path)
-
-
 # ---------------------------------------------------------------- start
 
 
@@ -162,18 +88,46 @@ def start(settings: Settings, count: int | None = None, *,
     members = [n.index for n in known_nodes(settings) if not n.virgin]
     wanted = cfg.nodes(settings, max(requested, max(members, default=-1) + 1))
     _bin("rabbitmq-server")
-    tls_changed = _prepare(settings, wanted)
+    tls_changed = rabbitmq_files.prepare(settings, wanted)
+    up = _reuse_running(settings, wanted, tls_changed, say)
+    down = [n for n in wanted if n not in up]
+    seconds = _boot(settings, up, down, say)
+    grown = _form_cluster(settings, wanted, say)
+    done = [f"RabbitMQ {n.name} already running" for n in up]
+    if down:
+        done.append(f"started RabbitMQ {', '.join(n.name for n in down)} in {seconds:.0f} s")
+    done.append(f"RabbitMQ cluster of {len(wanted)} node(s): MQTT on {settings.mqtt_host}:"
+                f"{settings.mqtt_port}, MQTT over TLS on port {settings.mqtt_tls_port} of every"
+                f" interface, AMQP on 127.0.0.1:{settings.amqp_port}")
+    done += [f"quorum queues given a member on {name}" for name in grown]
+    if len(wanted) > requested:
+        done.append(f"note: this ward's cluster has {len(wanted)} nodes, and all run"
+                    f" (VWARD_BROKER_NODES or --nodes said {requested}); give the ward's"
+                    f" processes VWARD_BROKER_NODES={len(wanted)} so that they know every node")
+    return done
+
+
+def _reuse_running(settings: Settings, wanted: tuple[cfg.Node, ...], tls_changed: set[str],
+                   say: Progress) -> list[cfg.Node]:
+    """The wanted nodes already running and kept, each serving its renewed
+    certificate; none if they predate the ward's client-id check."""
     up = [n for n in wanted if node_pid(n)]
     if up and not all(_checks_client_ids(settings, n) for n in up):
         # A cluster started before issue 10 checks no client id: its nodes
         # read the new configuration and plugin only at boot.  Once.
         say("restarting RabbitMQ to load the ward's client-id check (vward_auth_backend)")
         stop(settings)
-        up = []
+        return []
     for n in up:
         if n.name in tls_changed:  # a renewed certificate: new connections get it
             ctl(settings, "rabbitmqctl", "eval", "ssl:clear_pem_cache().", node_index=n.index)
-    down = [n for n in wanted if n not in up]
+    return up
+
+
+def _boot(settings: Settings, up: list[cfg.Node], down: list[cfg.Node],
+          say: Progress) -> float:
+    """Start the nodes that are `down`, phase by phase (cfg.boot_phases);
+    returns the seconds they took."""
     for n in down:
         _refuse_taken_ports(n)
     from ward.services import raise_open_files_limit
@@ -191,6 +145,13 @@ def start(settings: Settings, count: int | None = None, *,
                 f" {n.mqtt_tls_port}, AMQP {n.amqp_port}, management {n.admin_port})")
             _spawn(settings, n)
         _wait_started(batch, say)
+    return time.monotonic() - started
+
+
+def _form_cluster(settings: Settings, wanted: tuple[cfg.Node, ...], say: Progress) -> list[str]:
+    """Wait for every node to join, declare the topology, give each quorum
+    queue a member on every node and make new members durable; returns the
+    nodes the queues grew onto."""
     with rabbitmq_admin.client(settings) as api:
         _wait_clustered(api, wanted, say)
         existed = set(rabbitmq_admin.queues(api))
@@ -202,19 +163,7 @@ def start(settings: Settings, count: int | None = None, *,
         _seal(settings, sealed)
         with rabbitmq_admin.client(settings) as api:
             _wait_clustered(api, wanted, say)
-    done = [f"RabbitMQ {n.name} already running" for n in up]
-    if down:
-        done.append(f"started RabbitMQ {', '.join(n.name for n in down)} in"
-                    f" {time.monotonic() - started:.0f} s")
-    done.append(f"RabbitMQ cluster of {len(wanted)} node(s): MQTT on {settings.mqtt_host}:"
-                f"{settings.mqtt_port}, MQTT over TLS on port {settings.mqtt_tls_port} of every"
-                f" interface, AMQP on 127.0.0.1:{settings.amqp_port}")
-    done += [f"quorum queues given a member on {name}" for name in grown]
-    if len(wanted) > requested:
-        done.append(f"note: this ward's cluster has {len(wanted)} nodes, and all run"
-                    f" (VWARD_BROKER_NODES or --nodes said {requested}); give the ward's"
-                    f" processes VWARD_BROKER_NODES={len(wanted)} so that they know every node")
-    return done
+    return grown
 
 
 def _checks_client_ids(settings: Settings, n: cfg.Node) -> bool:
@@ -269,7 +218,7 @@ def _spawn(settings: Settings, n: cfg.Node) -> None:
         proc = subprocess.run(
             ["setsid", "--fork", _bin("rabbitmq-server")], env=env, stdout=out,
             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=n.dir, check=False,
-            **_as_owner(),
+            **rabbitmq_files.as_owner(),
         )
     if proc.returncode != 0:
         raise ServiceError(f"could not start RabbitMQ node {n.name}; see {n.startup_log}")
@@ -352,7 +301,7 @@ def ctl(settings: Settings, tool: str, *args: str, node_index: int = 0) -> str:
     proc = subprocess.run(
         [_bin(tool), "-n", n.name, *args], env=cfg.ctl_env(settings, os.environ),
         capture_output=True, text=True, check=False, cwd=cfg.cookie_home(settings.home),
-        **_as_owner(),
+        **rabbitmq_files.as_owner(),
     )
     if proc.returncode != 0:
         raise ServiceError(f"{tool} {' '.join(args)} failed ({proc.returncode}):"

@@ -1,7 +1,7 @@
 """RabbitMQ's HTTP management API on loopback, as the ward's admin user:
 declare the topology, sync the users from the database, and read what the
 cluster says about its nodes and queues.  httpx only; ward/rabbitmq_config.py
-decides what is sent."""
+and ward/rabbitmq_users.py decide what is sent."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from urllib.parse import quote
 import httpx
 
 from ward import broker_names as names
-from ward import broker_users
+from ward import broker_users, rabbitmq_users
 from ward import rabbitmq_config as cfg
 from ward.errors import ServiceError
 from ward.settings import Settings
@@ -102,8 +102,9 @@ def sync_users(
     as they are, without reading the broker's 10,000 other users first."""
     started = time.perf_counter()
     if not full:
-        changes = cfg.UserChanges(imports=[cfg.definitions(cfg.device_users(device_rows))],
-                                  delete=[])
+        registered = rabbitmq_users.device_users(device_rows)
+        changes = rabbitmq_users.UserChanges(
+            imports=[rabbitmq_users.definitions(registered)], delete=[])
         with client(settings) as api:
             import_definitions(api, changes.imports[0])
         return SyncResult(len(changes.imports[0]["users"]), 0, time.perf_counter() - started)
@@ -113,12 +114,12 @@ def sync_users(
         # The service users of issue 10; the one of before (ward-service),
         # like any user the database does not know, is deleted.
         wanted = [
-            *(cfg.service_user(s, c.password, present.get(c.username))
+            *(rabbitmq_users.service_user(s, c.password, present.get(c.username))
               for s, c in zip(names.SERVICES, broker_users.all_credentials(settings),
                               strict=True)),
-            *cfg.device_users(device_rows),
+            *rabbitmq_users.device_users(device_rows),
         ]
-        changes = cfg.user_changes(
+        changes = rabbitmq_users.user_changes(
             wanted, users, _call(api, "GET", "/permissions"),
             _call(api, "GET", "/topic-permissions"),
         )

@@ -18,7 +18,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from tests.conftest import unique
 from ward import broker_names as names
-from ward import broker_users, rabbitmq_admin, services
+from ward import broker_users, rabbitmq_admin, rabbitmq_users, services
 from ward import rabbitmq_config as cfg
 from ward.settings import Settings
 
@@ -273,4 +273,4 @@ def test_vward_device_add_creates_the_broker_user_the_device_connects_with(servi
     with rabbitmq_admin.client(services_up) as api:
         topic = api.get(f"/users/{device_id}/topic-permissions").json()
     assert [(t["exchange"], t["write"]) for t in topic] == [
-        (names.MQTT_EXCHANGE, cfg.device_rights(device_id).topic_write)]
+        (names.MQTT_EXCHANGE, rabbitmq_users.device_rights(device_id).topic_write)]
