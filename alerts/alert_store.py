@@ -272,7 +272,7 @@ def device_states(conn: psycopg.Connection, wards: Sequence[str], now: datetime)
     """(device_id, kind, patient_id, ward_id, last_seen, assigned_from, registered_at,
     online, online_at, battery) of every device assigned at ``now`` to an admitted
     patient; ``online, online_at`` from its latest status that said either (None if none).
-    What these mean for the alerts: rules.silence_start, rules.said_offline."""
+    What these mean for the alerts: device_rules.silence_start, device_rules.said_offline."""
     ward_filter = "AND p.ward_id = ANY(%(wards)s)" if wards else ""
     return conn.execute(
         f"""SELECT d.device_id, d.kind, a.patient_id, p.ward_id, d.last_seen, a.valid_from,

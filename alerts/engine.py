@@ -26,7 +26,7 @@ from typing import TypeVar
 import numpy as np
 import psycopg
 
-from alerts import alert_store, conditions, lifecycle, rules, store
+from alerts import alert_store, conditions, device_rules, lifecycle, rules, store
 from alerts.lifecycle import (
     NEWS2,
     RETROSPECTIVE,
@@ -37,6 +37,7 @@ from alerts.lifecycle import (
     LiveAlert,
 )
 from alerts.news2 import PARAMETERS
+from alerts.news2_conditions import news2_conditions
 from alerts.scoring import ScoreTable, score_rows
 from ward.heartbeats import Heartbeat
 from ward.settings import Settings
@@ -194,9 +195,9 @@ class Engine:
         history = context.merged(table)
         keys = {a.key for a in live}
         spo2 = obs.param == _SPO2
-        found = (conditions.news2_conditions(history, pids, wards, keys,
-                                             since=since_np if retrospective else None,
-                                             covered=covered)
+        found = (news2_conditions(history, pids, wards, keys,
+                                  since=since_np if retrospective else None,
+                                  covered=covered)
                  + conditions.trend_conditions(history, obs.patient[spo2], obs.time[spo2],
                                                obs.value[spo2], now, pids, wards, keys))
         changes = lifecycle.reconcile(live, found, now, resolved=resolved, rewritten=rewritten)
@@ -277,7 +278,8 @@ class Engine:
         dev, kind, pid, ward, seen, assigned, registered, online, online_at, battery = zip(
             *rows, strict=True)
         last_seen = store.as_times(seen)
-        gone = rules.said_offline(store.as_floats(online), store.as_times(online_at), last_seen)
+        gone = device_rules.said_offline(store.as_floats(online), store.as_times(online_at),
+                                         last_seen)
         return conditions.device_conditions(
             dev, kind, pid, ward, last_seen, store.as_times(assigned), gone,
             store.as_floats(battery), now, self.device_interval, keys,
@@ -303,7 +305,7 @@ class Engine:
             band_pids = [p for p in band_pids if p in latest]
             history = store.load_scores(self.conn, band_pids, [latest[p] for p in band_pids],
                                         [None] * len(band_pids))
-            found += [c for c in conditions.news2_conditions(
+            found += [c for c in news2_conditions(
                 history, band_pids, [wards[p] for p in band_pids], keys)
                 if c.key in keys or (c.patient_id in demanding and c.cleared_at is None)]
         if trend_pids:

@@ -1,22 +1,24 @@
 """Alert decisions as pure functions: no I/O, no clock read (``now`` is passed in).
 
-Clinical rules (band, trends, overdue observations) and technical ones (device
-offline, battery) say *whether* a condition holds and how severe it is; ``step``
-turns a condition into an alert's lifecycle (opened, escalated, updated,
-resolved).  Vectorised rules take ``datetime64`` arrays; ``now`` may be a
-``numpy.datetime64`` or a ``datetime`` (an aware one is converted to naive UTC).
+Clinical rules (band, trends, overdue observations) say *whether* a condition
+holds and how severe it is (the technical ones, device offline and battery low,
+are alerts/device_rules.py's); ``step`` turns a condition into an alert's
+lifecycle (opened, escalated, updated, resolved).  Vectorised rules take
+``datetime64`` arrays; ``now`` may be a ``numpy.datetime64`` or a ``datetime``
+(an aware one is converted to naive UTC: alerts/numpy_times.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from alerts.numpy_times import Now, as_datetime64, as_datetimes
 from ward.news2_chart import BAND_LEVEL, BAND_SEVERITY, BANDS, MONITORING_INTERVAL, RED
 from ward.severity import Severity
 
@@ -53,8 +55,6 @@ OVERDUE_SEVERITY: dict[str, Severity] = {
     "medium": Severity.URGENT,
     "high": Severity.EMERGENCY,
 }
-DEVICE_OFFLINE_SEVERITY = Severity.LOW
-BATTERY_LOW_SEVERITY = Severity.INFO
 # A high score or a red parameter found in late data that has already cleared: the
 # patient was in danger while nobody was told.  A clinician must review what
 # happened (was it real, does the patient need a call now?): urgent, not emergency,
@@ -68,11 +68,6 @@ REVIEW_DUE_SEVERITY = Severity.LOW
 # an urgent score, for the team that runs the ward to fix now.
 SCORING_FAILED_SEVERITY = Severity.URGENT
 SCORING_FAILED_AFTER = 3  # failures in a row: one is a transient fault, three are not
-
-# One missed report is a Wi-Fi blip; two in a row is a device that needs a call.
-OFFLINE_MISSED_REPORTS = 2
-# Consumer devices warn at 20 %: enough left for a day of readings and a charge.
-BATTERY_LOW_PERCENT = 20.0  # [%]
 
 # A condition must stay clear this long before its alert resolves: scores hover at
 # band edges, and an alert that resolves and reopens every set trains people to ignore it.
@@ -95,7 +90,6 @@ ACK_LAPSE: dict[Severity, timedelta] = {
 }
 
 AlertStatus = Literal["open", "acknowledged", "resolved"]
-Now = np.datetime64 | datetime
 
 
 def band_alert(band: str, max_single: int) -> Severity | None:
@@ -180,70 +174,14 @@ def overdue(
         complete set and admission, so a patient never seen is overdue 12 h after
         admission.  With neither time known the patient is overdue (never hide one).
     """
-    start = np.fmax(_datetimes(last_complete_time), _datetimes(admitted_at))
+    start = np.fmax(as_datetimes(last_complete_time), as_datetimes(admitted_at))
     interval = _monitoring_interval(np.asarray(band, dtype=object))
-    return np.isnat(start) | (_datetime(now) > start + interval)
+    return np.isnat(start) | (as_datetime64(now) > start + interval)
 
 
 def overdue_severity(band: str | None) -> Severity:
     """How urgent a missed set is: ``OVERDUE_SEVERITY`` of the monitoring band."""
     return OVERDUE_SEVERITY[band or "zero"]
-
-
-def device_offline(
-    last_seen: ArrayLike, now: Now, expected_interval: ArrayLike | timedelta
-) -> NDArray[np.bool_]:
-    """Per device: silent for more than ``OFFLINE_MISSED_REPORTS`` expected intervals.
-
-    last_seen : datetime64 array, NaT if never seen;  expected_interval : timedelta64
-    """
-    if isinstance(expected_interval, timedelta):
-        expected_interval = np.timedelta64(expected_interval)
-    limit = np.asarray(expected_interval).astype("timedelta64[us]") * OFFLINE_MISSED_REPORTS
-    seen = _datetimes(last_seen)
-    return np.isnat(seen) | (_datetime(now) > seen + limit)
-
-
-def silence_start(
-    last_seen: ArrayLike, assigned_at: ArrayLike, registered_at: ArrayLike | None = None
-) -> NDArray[np.datetime64]:
-    """Per device: when its silence counts from (the time ``device_offline`` judges).
-
-    The later of its last report and its assignment to the patient, so a device newly
-    given to a patient is not offline the moment it is registered.  A device that has
-    never reported and was assigned back in time (a backlog, a simulated ward) counts
-    from its registration: it cannot have reported before it existed.
-
-    last_seen : datetime64 array, NaT if never;  assigned_at, registered_at : datetime64
-    """
-    seen = _datetimes(last_seen)
-    start = np.fmax(seen, _datetimes(assigned_at))
-    if registered_at is None:
-        return start
-    never = np.isnat(seen)
-    start[never] = np.fmax(start[never], _datetimes(registered_at)[never])
-    return start
-
-
-def said_offline(
-    online: ArrayLike, status_time: ArrayLike, last_seen: ArrayLike
-) -> NDArray[np.bool_]:
-    """Per device: its last word was the MQTT last will (``{"online": false}``).
-
-    online : the latest status that said online or not (1.0, 0.0; NaN if none)
-    status_time : datetime64 of that status (NaT if none)
-    last_seen : datetime64 of its latest message of any kind (NaT if never); a report
-        after the will means it came back (a status at the same instant still counts)
-    """
-    said = np.asarray(online, dtype=np.float64) == 0
-    at = _datetimes(status_time)
-    seen = _datetimes(last_seen)
-    return said & ~np.isnat(at) & (np.isnat(seen) | (at >= seen))
-
-
-def battery_low(battery_percent: ArrayLike) -> NDArray[np.bool_]:
-    """Battery at or below ``BATTERY_LOW_PERCENT`` [%]; unknown (NaN) is not low."""
-    return np.asarray(battery_percent, dtype=np.float64) <= BATTERY_LOW_PERCENT
 
 
 # --- alert lifecycle ---------------------------------------------------------------------
@@ -393,9 +331,9 @@ def _latest_and_extreme(
     """Per patient, the latest value and the ``extreme`` (np.fmin/np.fmax) of the
     values timed in ``[now - window, now]``; NaN for a patient without any."""
     p = np.asarray(patient, dtype=np.int64)
-    t = _datetimes(times)
+    t = as_datetimes(times)
     v = np.asarray(values, dtype=np.float64)
-    end = _datetime(now)
+    end = as_datetime64(now)
     keep = (t <= end) & (t >= end - np.timedelta64(window)) & ~np.isnan(v)
     p, t, v = p[keep], t[keep], v[keep]
     order = np.lexsort((t, p))  # stable: of equal times the last in input order is latest
@@ -424,15 +362,3 @@ def _refuse_unknown_bands(band: NDArray[np.generic]) -> None:
     if unknown.any():
         rows = np.flatnonzero(unknown)[:5].tolist()
         raise ValueError(f"unknown band {str(band[unknown][0])!r} (rows {rows}); known: {BANDS}")
-
-
-def _datetimes(x: ArrayLike) -> NDArray[np.datetime64]:
-    return np.asarray(x).astype("datetime64[us]")
-
-
-def _datetime(now: Now) -> np.datetime64:
-    if isinstance(now, np.datetime64):
-        return now.astype("datetime64[us]")
-    if now.tzinfo is not None:
-        now = now.astimezone(UTC).replace(tzinfo=None)
-    return np.datetime64(now, "us")

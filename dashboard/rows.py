@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from alerts import rules
+from alerts import device_rules, rules
 from alerts.lifecycle import OVERDUE
 from dashboard import format as fmt
 from dashboard.figures import BAND_LABELS, band_rank, sparkline_path
@@ -79,8 +79,8 @@ def overdue(patients: Sequence[WardPatient], now: datetime) -> list[bool]:
 
 
 def battery_low(battery: float | None) -> bool:
-    """The engine's battery rule (``alerts.rules.battery_low``); unknown is not low."""
-    return battery is not None and bool(rules.battery_low(battery))
+    """The engine's battery rule (``alerts.device_rules.battery_low``); unknown is not low."""
+    return battery is not None and bool(device_rules.battery_low(battery))
 
 
 def _times(values: Sequence[datetime | None]) -> np.ndarray:

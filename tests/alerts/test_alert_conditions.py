@@ -1,4 +1,5 @@
-"""Conditions from data (alerts/conditions.py) and the reasons a clinician reads."""
+"""Conditions from data (alerts/conditions.py, alerts/news2_conditions.py) and the reasons
+a clinician reads."""
 
 from __future__ import annotations
 
@@ -7,14 +8,10 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from alerts.conditions import (
-    device_conditions,
-    news2_conditions,
-    overdue_conditions,
-    trend_conditions,
-)
+from alerts.conditions import device_conditions, overdue_conditions, trend_conditions
 from alerts.lifecycle import BATTERY_LOW, DEVICE_OFFLINE, NEWS2, OVERDUE, SCORE_RISING, SPO2_FALLING
 from alerts.news2 import PARAMETERS
+from alerts.news2_conditions import news2_conditions
 from alerts.reasons import news2_reason
 from alerts.rules import Severity
 from alerts.scoring import Observations, Settings, score_rows

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import numpy as np
 import pytest
 
+from alerts.device_rules import battery_low, device_offline, said_offline, silence_start
 from alerts.rules import (
     ACK_LAPSE,
     ESCALATE_AFTER,
@@ -17,13 +18,9 @@ from alerts.rules import (
     acknowledge,
     band_alert,
     band_alerts,
-    battery_low,
-    device_offline,
     overdue,
     rise,
-    said_offline,
     score_rising,
-    silence_start,
     spo2_falling,
     step,
 )

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from alerts.rules import BATTERY_LOW_PERCENT
+from alerts.device_rules import BATTERY_LOW_PERCENT
 from dashboard import rows
 from dashboard.queries import WardPatient
 from ward.news2_chart import MONITORING_INTERVAL
