@@ -2,7 +2,7 @@
 
 The alerts engine scales out by partition: each engine scores the wards of its
 `VWARD_ALERTS_WARDS` (docs/scaling.md).  This bench offers one load, a set per
-patient per second written as ingest writes it (alerts/bench.py's latency
+patient per second written as ingest writes it (scoring.py's latency
 path), first to one engine holding every patient, then to two engines each
 holding half of them on a ward of its own, and prints for each the sets scored
 per second over the run and the latency from commit to stored score.  A load
@@ -16,12 +16,13 @@ from __future__ import annotations
 import argparse
 
 from benchmarks import scoring as bench
-from ward import services
+from ingest import mqtt_session
+from ward import scratch
 from ward.settings import Settings
 
 
 def run(patients: int, seconds: float) -> list[str]:
-    with services.scratch("vward-bench-partition-") as settings:
+    with scratch.running("vward-bench-partition-", ingest_session=mqtt_session.ensure) as settings:
         one = bench.latency(settings, patients, seconds, engines=1, first=0, tag="one")
         two = bench.latency(settings, patients, seconds, engines=2, first=patients, tag="two")
     lines = [f"{patients:,} patients, a set each per second for {seconds:.0f} s"

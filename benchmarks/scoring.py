@@ -1,7 +1,7 @@
 """`vward bench scoring`: how fast the ward scores, three ways.
 
 1. The NEWS2 core on 1,000,000 sets: vectorised numpy against per-row Python
-   and a memory-read floor (alerts/bench_core.py).
+   and a memory-read floor (news2_core.py).
 2. Rescore throughput: 10,000,000 observations (1,000,000 with --quick) COPied
    into a throwaway database of the benchmark's own, then rescored from
    scratch through the engine's own path (``engine.rescore``, as `vward
@@ -29,10 +29,11 @@ from pathlib import Path
 import numpy as np
 import psycopg
 
-from benchmarks import news2_core as bench_core
 from alerts.engine import Engine, rescore
-from alerts.news2 import PARAMETERS
-from ward import db, devices, services
+from benchmarks import news2_core
+from ingest import mqtt_session
+from ward import db, devices, scratch
+from ward.news2_chart import PARAMETERS
 from ward.settings import Settings
 
 _SET_EVERY = timedelta(minutes=10)  # rescore data: a full set per patient every 10 min
@@ -40,17 +41,15 @@ _PATIENTS = 1000
 _NORMAL = np.array([16, 97, 0, 125, 78, 0, 37.0])  # PARAMETERS order
 _SPREAD = np.array([3, 2, 0, 15, 12, 0, 0.5])
 _PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
-
+_SPO2, _OXYGEN, _ACVPU, _TEMPERATURE = (
+    PARAMETERS.index(p) for p in ("spo2", "on_oxygen", "consciousness", "temperature"))
 
 
 # --- 1. the core -------------------------------------------------------------------------
 
 
 def core_lines(n: int) -> list[str]:
-    run_core = getattr(bench_core, "run_core", None)
-    if run_core is not None:
-        return list(run_core(n))
-    return bench_core.format_report(bench_core.bench_scoring(n)).splitlines()
+    return news2_core.run_core(n)
 
 
 # --- 2. rescore throughput ---------------------------------------------------------------
@@ -80,9 +79,9 @@ def _copy_block(patients: np.ndarray, sets: int, start: datetime, rng) -> list[b
     t = np.tile(times, len(patients))
     drift = rng.normal(0, 1, (len(p), len(PARAMETERS)))
     values = np.round(_NORMAL + drift * _SPREAD, 1)
-    values[:, 1] = np.minimum(values[:, 1], 100)
-    values[:, 2] = rng.random(len(p)) < 0.05
-    values[:, 5] = np.where(rng.random(len(p)) < 0.01, 1, 0)
+    values[:, _SPO2] = np.minimum(values[:, _SPO2], 100)
+    values[:, _OXYGEN] = rng.random(len(p)) < 0.05
+    values[:, _ACVPU] = np.where(rng.random(len(p)) < 0.01, 1, 0)
     blocks = []
     for k, name in enumerate(PARAMETERS):
         dtype = np.dtype([("n", ">i2"), ("l0", ">i4"), ("time", ">i8"), ("l1", ">i4"),
@@ -149,8 +148,8 @@ def _write_sets(settings: Settings, n_patients: int, seconds: float, first: int,
     set's commit time [epoch s]."""
     rng = np.random.default_rng(1)
     # Stable patients, as most of a ward is: a baseline each, readings jittering around it.
-    baseline = np.round(_NORMAL + rng.normal(0, 0.5, (n_patients, 7)) * _SPREAD)
-    baseline[:, 6] = 37.0
+    baseline = np.round(_NORMAL + rng.normal(0, 0.5, (n_patients, len(PARAMETERS))) * _SPREAD)
+    baseline[:, _TEMPERATURE] = 37.0
     per_batch = max(1, n_patients // 20)
     queue_sql = ("INSERT INTO score_queue (patient_id, since) SELECT * FROM unnest(%s::text[],"
                  " %s::timestamptz[]) ON CONFLICT (patient_id) DO UPDATE SET since ="
@@ -167,9 +166,10 @@ def _write_sets(settings: Settings, n_patients: int, seconds: float, first: int,
                 if (delay := due - time.monotonic()) > 0:
                     time.sleep(delay)
                 ids = [_patient(first + i) for i in range(b, min(b + per_batch, n_patients))]
-                values = baseline[b:b + len(ids)] + np.round(rng.normal(0, 0.4, (len(ids), 7)))
-                values[:, [2, 5]] = baseline[b:b + len(ids), [2, 5]]
-                values[:, 1] = np.minimum(values[:, 1], 100)
+                values = baseline[b:b + len(ids)] + np.round(
+                    rng.normal(0, 0.4, (len(ids), len(PARAMETERS))))
+                values[:, [_OXYGEN, _ACVPU]] = baseline[b:b + len(ids), [_OXYGEN, _ACVPU]]
+                values[:, _SPO2] = np.minimum(values[:, _SPO2], 100)
                 with conn.transaction(), conn.cursor() as cur:
                     with cur.copy("COPY observations (time, patient_id, device_id, type, value)"
                                   " FROM STDIN") as copy:
@@ -264,7 +264,7 @@ def _engines(settings: Settings, wards: list[str]) -> Iterator[list[Path]]:
 
 def run(quick: bool) -> list[str]:
     lines = core_lines(100_000 if quick else 1_000_000)
-    with services.scratch("vward-bench-scoring-") as settings:
+    with scratch.running("vward-bench-scoring-", ingest_session=mqtt_session.ensure) as settings:
         r = rescore_throughput(settings, 1_000_000 if quick else 10_000_000)
         lt = latency(settings, 200 if quick else 1000, 5 if quick else 20)
     steps = ", ".join(f"{k[2:]} {v:.1f} s" for k, v in r.items() if k.startswith("t_"))

@@ -1,6 +1,6 @@
 """`vward bench web`: server times of the web app's heaviest reads beside
 the time of their SQL alone, measured in the same run on services of its
-own (a temporary PostgreSQL+TimescaleDB and Mosquitto).
+own (a temporary PostgreSQL+TimescaleDB and the configured broker).
 
 The data: a ward of 500 patients, each with a recent reading set, a score
 and (one in ten) an open alert, and one patient with 7 days of one-minute
@@ -10,20 +10,17 @@ app up to its first byte: auth, pool, SQL, rows into models, JSON), beside
 the client's round trip, and the same SQL is timed alone on a plain
 connection, alternating with the requests so that both see the same load.
 
-Dashboard pages: `dashboard.bench.timings(client, seed, settings)`, when that module
-exists, returns more `Timing`s, measured the same way with the signed-in
-client given here; they are printed in the same table."""
+Dashboard pages: `web_dashboard.timings(client, seed, settings)` returns more
+`Timing`s, measured the same way (web_timing.py) with the signed-in client
+given here; they are printed in the same table."""
 
 from __future__ import annotations
 
-import importlib
 import logging
 import random
-import statistics
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -31,33 +28,14 @@ import psycopg
 
 from api import accounts, queries, series
 from api.app import create_app
-from ward import db, devices, services
+from benchmarks import web_dashboard
+from benchmarks.web_timing import Seed, Timing, time_request
+from ingest import mqtt_session
+from ward import db, devices, scratch
+from ward.news2_chart import PARAMETERS
 from ward.settings import Settings
 
 WARD = "bench-ward"
-_TYPES = ("respiratory_rate", "spo2", "on_oxygen", "systolic_bp", "heart_rate",
-          "consciousness", "temperature")
-
-
-
-@dataclass(frozen=True, slots=True)
-class Seed:
-    """What the benchmark stored, for whoever times pages over it."""
-
-    ward_id: str
-    patient_ids: list[str]
-    week_patient: str  # the one with 7 days of one-minute data
-    now: datetime
-
-
-@dataclass(slots=True)
-class Timing:
-    label: str
-    server_ms: float  # median Server-Timing
-    client_ms: float  # median round trip
-    sql_ms: float | None  # median of the SQL alone
-    note: str = ""
-    samples: list[float] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------- seed
@@ -82,14 +60,14 @@ def seed(settings: Settings, n_patients: int, days: int) -> Seed:
             with cur.copy("COPY observations (time, patient_id, device_id, type, value)"
                           " FROM STDIN") as copy:
                 for p in patients:
-                    for ty, v in zip(_TYPES, _vitals(rng), strict=True):
+                    for ty, v in zip(PARAMETERS, _vitals(rng), strict=True):
                         copy.write_row((now - timedelta(minutes=rng.randint(1, 60)), p,
                                         f"dev-{p}", ty, v))
                 week = patients[0]
                 minutes = days * 24 * 60
                 for m in range(minutes):
                     t = now - timedelta(minutes=minutes - m)
-                    for ty, v in zip(_TYPES, _vitals(rng), strict=True):
+                    for ty, v in zip(PARAMETERS, _vitals(rng), strict=True):
                         copy.write_row((t, week, f"patch-{week}", ty, v))
             bands = ("zero", "low", "low", "low-medium", "medium", "high")
             with cur.copy("COPY scores (time, patient_id, total, band, max_single, complete,"
@@ -114,33 +92,11 @@ def seed(settings: Settings, n_patients: int, days: int) -> Seed:
 # ---------------------------------------------------------------- timing
 
 
-def _median_ms(samples: list[float]) -> float:
-    return statistics.median(samples) * 1000
-
-
 def time_endpoint(client: httpx.Client, label: str, path: str, reps: int, *,
                   params: dict | None = None, sql: Callable[[], object] | None = None,
                   note: str = "") -> Timing:
-    """Median server and client time of GET `path`, and of `sql()` alone
-    [ms].  The two alternate, request then SQL, so that both see the same
-    load on a busy machine; the first two rounds warm up (plans, caches)."""
-    server, client_side, sql_side = [], [], []
-    for i in range(reps + 2):
-        t0 = time.perf_counter()
-        r = client.get(path, params=params)
-        elapsed = time.perf_counter() - t0
-        r.raise_for_status()
-        t1 = time.perf_counter()
-        if sql is not None:
-            sql()
-        sql_elapsed = time.perf_counter() - t1
-        if i >= 2:
-            dur = r.headers["server-timing"].split("dur=")[1]
-            server.append(float(dur) / 1000)
-            client_side.append(elapsed)
-            sql_side.append(sql_elapsed)
-    return Timing(label, _median_ms(server), _median_ms(client_side),
-                  _median_ms(sql_side) if sql is not None else None, note, server)
+    """Median server and client time of GET `path`, and of `sql()` alone [ms]."""
+    return time_request(lambda: client.get(path, params=params), label, reps, sql=sql, note=note)
 
 
 def _sql(conn: psycopg.Connection, query: str, params: dict) -> Callable[[], object]:
@@ -154,7 +110,7 @@ class _Server:
     def __init__(self, settings: Settings) -> None:
         import uvicorn
 
-        self.port = services.free_port()
+        self.port = scratch.free_port()
         config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=self.port,
                                 log_level="warning", access_log=False)
         self.server = uvicorn.Server(config)
@@ -203,21 +159,14 @@ def measure(settings: Settings, data: Seed, reps: int) -> list[Timing]:
             client, "one patient, 24 h raw", f"/api/v1/patients/{week}/observations",
             reps, params=day, sql=_sql(conn, series.RAW_SQL, raw_sql),
             note="7 types x 1,440 readings"))
-        # Dashboard pages (dashboard/bench.py, when the dashboard provides it).
-        try:
-            dashboard_bench = importlib.import_module("benchmarks.dashboard")
-        except ModuleNotFoundError as exc:
-            if exc.name not in ("dashboard", "benchmarks.dashboard"):
-                raise
-        else:
-            out.extend(dashboard_bench.timings(client, data, settings))
+        out.extend(web_dashboard.timings(client, data, settings))
     return out
 
 
 def run(quick: bool = False) -> list[Timing]:
     n_patients, days, reps = (100, 7, 5) if quick else (500, 7, 30)
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    with services.scratch("vward-bench-web-") as settings:
+    with scratch.running("vward-bench-web-", ingest_session=mqtt_session.ensure) as settings:
         print(f"seeding {n_patients} patients and {days} days of one-minute data ...", flush=True)
         data = seed(settings, n_patients, days)
         print(f"timing, median of {reps} requests each ...", flush=True)

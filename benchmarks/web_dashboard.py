@@ -2,18 +2,22 @@
 view's refresh and of the patient page's charts over 7 days, each beside the
 time of the same page's database queries alone, measured in the same run.
 
-Called by api/bench.py with its signed-in client (a clinician's bearer
-token, which the gate accepts for the dashboard) and its seeded ward."""
+Called by web.py with its signed-in client (a clinician's bearer token,
+which the gate accepts for the dashboard) and its seeded ward; timed by
+web_timing.py's loop, as the API's reads are."""
 
 from __future__ import annotations
 
-import time
+from collections.abc import Callable
 from datetime import timedelta
 
+import httpx
 import psycopg
 
+from benchmarks.web_timing import Seed, Timing, time_request
 from dashboard import queries
 from ward import clinical
+from ward.settings import Settings
 
 _WARD_OUTPUTS = [("ward-grid", "rowData"), ("ward-alerts", "rowData"),
                  ("ward-summary", "children"), ("ward-status", "children"),
@@ -33,28 +37,15 @@ def _callback_body(outputs: list[tuple[str, str]], inputs: list[tuple[str, str, 
     }
 
 
-def _time_callback(client, label: str, body: dict, sql, reps: int, note: str):
-    from benchmarks.web import Timing, _median_ms
-
-    server, round_trip, sql_side = [], [], []
-    for i in range(reps + 2):  # two rounds of warm-up
-        t0 = time.perf_counter()
-        r = client.post("/_dash-update-component", json=body)
-        elapsed = time.perf_counter() - t0
-        r.raise_for_status()
-        t1 = time.perf_counter()
-        sql()
-        sql_elapsed = time.perf_counter() - t1
-        if i >= 2:
-            server.append(float(r.headers["server-timing"].split("dur=")[1]) / 1000)
-            round_trip.append(elapsed)
-            sql_side.append(sql_elapsed)
-    return Timing(label, _median_ms(server), _median_ms(round_trip), _median_ms(sql_side), note,
-                  server)
+def _time_callback(client: httpx.Client, label: str, body: dict, sql: Callable[[], object],
+                   reps: int, note: str) -> Timing:
+    return time_request(lambda: client.post("/_dash-update-component", json=body), label, reps,
+                        sql=sql, note=note)
 
 
-def timings(client, data, settings, *, reps: int = 15) -> list:
-    """[Timing] of the ward view and of a patient page over 7 days."""
+def timings(client: httpx.Client, data: Seed, settings: Settings, *,
+            reps: int = 15) -> list[Timing]:
+    """The ward view and a patient page over 7 days."""
     conn = psycopg.connect(settings.dsn, autocommit=True)
     freshness = timedelta(minutes=settings.freshness_minutes)
     week = data.week_patient
