@@ -10,7 +10,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from benchmarks.news2_core import bench_scoring, format_report, score_row_python
 from alerts.errors import ScoringInputError
 from alerts.news2 import (
     BANDS,
@@ -19,6 +18,7 @@ from alerts.news2 import (
     band_of,
     score_news2,
 )
+from benchmarks.news2_core import bench_scoring, format_report, score_row_python
 from ward.news2_chart import MONITORING_INTERVAL
 
 NORMAL = {

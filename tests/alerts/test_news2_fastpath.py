@@ -16,9 +16,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import alerts.news2 as news2
-from benchmarks.news2_core import news2_row_python, score_row_python
 from alerts.errors import ScoringInputError
 from alerts.news2 import BANDS, PARAMETERS, band_of, score_news2
+from benchmarks.news2_core import news2_row_python, score_row_python
 
 EDGES = {
     "respiratory_rate": [8, 11, 20, 24],

@@ -9,9 +9,9 @@ from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from alerts.asof import score_instants
-from benchmarks.news2_core import score_row_python
 from alerts.news2 import PARAMETERS
 from alerts.scoring import Observations, ScoreTable, Settings, score_rows
+from benchmarks.news2_core import score_row_python
 
 T0 = np.datetime64("2026-11-23T08:00:00", "us")
 FRESH = np.timedelta64(12 * 3600, "s")
