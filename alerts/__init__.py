@@ -1,1 +1,29 @@
-"""Scoring and alerting: pure NEWS2 numpy functions, alert rules, the real-time engine."""
+"""Scoring and alerting: pure NEWS2 numpy functions, alert rules, the real-time engine.
+
+What other stages may use is re-exported here, and only here: api and dashboard
+import ``alerts``, never one of its modules (the import-linter contract in
+pyproject.toml says so), so the modules behind these names can move without
+reaching into the web app."""
+
+from __future__ import annotations
+
+from alerts.clinician import (
+    RESOLVE_NEEDS_REASON,
+    acknowledge,
+    resolve,
+    resolve_patient_alerts,
+)
+from alerts.device_rules import battery_low
+from alerts.lifecycle import ALERT_KINDS, OVERDUE
+from ward.clinical import ActionRefused
+
+__all__ = [
+    "ALERT_KINDS",
+    "OVERDUE",
+    "RESOLVE_NEEDS_REASON",
+    "ActionRefused",
+    "acknowledge",
+    "battery_low",
+    "resolve",
+    "resolve_patient_alerts",
+]

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
-
 from typing import TYPE_CHECKING
 
 import psycopg
@@ -25,8 +24,6 @@ from ward.topics import ALERT_EVENTS_CHANNEL
 if TYPE_CHECKING:
     from alerts.clinician import Acknowledgement, HandResolution
 
-# The engine LISTENs on it and publishes the new events on MQTT (alerts/outbox.py).
-EVENTS_CHANNEL = ALERT_EVENTS_CHANNEL
 
 _ALERT_COLUMNS = ("alert_id, patient_id, ward_id, kind, device_id, severity, state, reason,"
                   " condition_time, opened_at, last_notified_severity, acknowledged_at,"
@@ -161,7 +158,7 @@ def _hand_event(conn: psycopg.Connection, alert_id: int, at: datetime, event: st
         "INSERT INTO alert_events (alert_id, time, event, severity, state, actor, detail)"
         " VALUES (%s, %s, %s, %s, %s, %s, %s)",
         (alert_id, at, event, severity, event, actor, json.dumps(detail)))
-    conn.execute(f"NOTIFY {EVENTS_CHANNEL}")
+    conn.execute(f"NOTIFY {ALERT_EVENTS_CHANNEL}")
 
 
 def write_acknowledgement(conn: psycopg.Connection, a: Acknowledgement) -> None:
@@ -198,7 +195,7 @@ def resolve_patient(conn: psycopg.Connection, patient_id: str, *, by: str, now: 
         {"now": now, "by": by, "patient": patient_id,
          "detail": json.dumps({"note": note, "by_hand": True})}).fetchall()
     if rows:
-        conn.execute(f"NOTIFY {EVENTS_CHANNEL}")
+        conn.execute(f"NOTIFY {ALERT_EVENTS_CHANNEL}")
     return sorted(r[0] for r in rows)
 
 

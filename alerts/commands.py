@@ -188,24 +188,26 @@ def _cmd_alert_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_alert_ack(args: argparse.Namespace, settings: Settings) -> int:
-    from ward import clinical, db
+    from alerts import clinician
+    from ward import db
 
     changed = None if args.changed_management is None else args.changed_management == "yes"
     with db.connect(settings, autocommit=True) as conn:
-        row = clinical.acknowledge(conn, args.alert_id, by=args.by, now=datetime.now(UTC),
-                                   note=args.note, action=args.action,
-                                   changed_management=changed)
+        row = clinician.acknowledge(conn, args.alert_id, by=args.by, now=datetime.now(UTC),
+                                    note=args.note, action=args.action,
+                                    changed_management=changed)
     print(f"alert {row.alert_id} ({row.kind}, patient {row.patient_id}) acknowledged by"
           f" {row.acknowledged_by}")
     return 0
 
 
 def _cmd_alert_resolve(args: argparse.Namespace, settings: Settings) -> int:
-    from ward import clinical, db
+    from alerts import clinician
+    from ward import db
 
     with db.connect(settings, autocommit=True) as conn:
-        row = clinical.resolve(conn, args.alert_id, by=args.by, now=datetime.now(UTC),
-                               note=args.note)
+        row = clinician.resolve(conn, args.alert_id, by=args.by, now=datetime.now(UTC),
+                                note=args.note)
     print(f"alert {row.alert_id} ({row.kind}, patient {row.patient_id}) resolved by {args.by}")
     return 0
 

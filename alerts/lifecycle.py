@@ -340,6 +340,14 @@ def _minutes(d: timedelta) -> str:
     return f"{d.total_seconds() / 60:g} min"
 
 
+def resolve_by_hand(alert: AlertState) -> tuple[AlertState, list[str]]:
+    """A clinician closes a live alert: resolved at once, whatever its condition (should
+    it still hold, the engine opens a new alert at its next judgement).  Pure."""
+    if alert.state == "resolved":
+        return alert, []
+    return replace(alert, state="resolved"), ["resolved"]
+
+
 def severity_name(s: Severity) -> str:
     return s.name.lower()
 

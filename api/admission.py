@@ -10,8 +10,9 @@ from datetime import datetime
 
 import psycopg
 
+import alerts
 from api import accounts
-from ward import clinical, devices
+from ward import devices
 from ward.errors import Conflict, NotFound
 
 
@@ -62,7 +63,7 @@ def discharge(conn: psycopg.Connection, patient_id: str, *, by: str, note: str,
             " SET valid_to = greatest(%s, valid_from + interval '1 microsecond')"
             " WHERE patient_id = %s AND valid_to IS NULL RETURNING device_id",
             (now, patient_id)))
-        alert_ids = clinical.resolve_patient_alerts(
+        alert_ids = alerts.resolve_patient_alerts(
             conn, patient_id, by=by, now=now,
             note=note or "patient discharged from the virtual ward")
     return device_ids, alert_ids

@@ -1,6 +1,6 @@
-"""What a clinician does from the dashboard, through ward.clinical (the same
-code as the CLI and the REST API), as a Feedback the page shows: an action
-never raises into a callback."""
+"""What a clinician does from the dashboard, through the alerts stage's public
+actions and ward.clinical (the same code as the CLI and the REST API), as a
+Feedback the page shows: an action never raises into a callback."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from datetime import datetime
 
 import psycopg
 
+import alerts
 from dashboard.deps import Database, DatabaseUnavailable
 from ward import clinical
 
@@ -43,7 +44,7 @@ def acknowledge(db: Database, alert_id: int | None, *, user: str | None, note: s
                 action: str = "") -> Feedback:
     if alert_id is None:
         return Feedback(False, "Choose an alert first.")
-    return _run(db, user, lambda conn, by: clinical.acknowledge(
+    return _run(db, user, lambda conn, by: alerts.acknowledge(
         conn, alert_id, by=by, now=now, note=(note or "").strip(), action=action,
         changed_management=changed_management), f"Alert {alert_id} acknowledged by {user}.")
 
@@ -52,7 +53,7 @@ def resolve(db: Database, alert_id: int | None, *, user: str | None, note: str,
             now: datetime) -> Feedback:
     if alert_id is None:
         return Feedback(False, "Choose an alert first.")
-    return _run(db, user, lambda conn, by: clinical.resolve(
+    return _run(db, user, lambda conn, by: alerts.resolve(
         conn, alert_id, by=by, now=now, note=(note or "").strip()),
         f"Alert {alert_id} resolved by {user}.")
 

@@ -11,9 +11,10 @@ import dash
 import dash_ag_grid as dag
 from dash import Input, Output, State, dcc, html
 
+import alerts
 from dashboard import actions, deps, queries
 from dashboard import format as fmt
-from ward import clinical, health, heartbeats
+from ward import health, heartbeats
 
 log = logging.getLogger(__name__)
 
@@ -244,7 +245,7 @@ def selected_alert(rows: list[dict] | None) -> tuple[str, bool, bool]:
         return "Select an alert to act on it.", True, True
     a = rows[0]
     text = f"{a['severity'].upper()} · {a['name']} · {a['kind']}: {a['reason']}"
-    if a["state"] != "resolved" and a["severity"] in clinical.RESOLVE_NEEDS_REASON:
+    if a["state"] != "resolved" and a["severity"] in alerts.RESOLVE_NEEDS_REASON:
         text += (f" — to resolve this {a['severity']} alert by hand, write the reason in the"
                  " note (what was done, why it no longer applies).")
     return text, a["state"] != "open", a["state"] == "resolved"

@@ -1,12 +1,13 @@
-"""What a clinician does to the ward's records, shared by every door they
-come through (the CLI, the REST API, the dashboard): acknowledge or resolve
-an alert, change a patient's scoring settings.  Each action is one
-transaction that also writes the audit trail and tells the alerts engine
-(NOTIFY), which publishes the event on MQTT and rescores where needed."""
+"""What a clinician does to a patient's scoring, shared by every door they
+come through (the CLI, the REST API, the dashboard): SpO2 scale 2 and
+accepted ranges, each with its review date, and their end.  Each action is
+one transaction that keeps the setting's history (append-only) and queues
+the patient for rescoring (ward/score_queue.py).  Acknowledging and resolving
+alerts is the alerts stage's (alerts/clinician.py): it owns the alerts table;
+both refuse with ``ActionRefused`` and name the actor through ``who``."""
 
 from __future__ import annotations
 
-import json
 import math
 from datetime import datetime, timedelta
 
@@ -16,8 +17,7 @@ from psycopg.rows import class_row
 from ward import score_queue
 from ward.errors import WardError
 from ward.news2_chart import CASCADES, RED, points_between
-from ward.records import ALERT_COLUMNS, SETTING_COLUMNS, AlertRow, SettingRow
-from ward.topics import ALERT_EVENTS_CHANNEL
+from ward.records import SETTING_COLUMNS, SettingRow
 
 # Parameters an accepted range may cover: those scored by their value alone.  SpO2 has
 # none: SpO2 scale 2 (for confirmed hypercapnic respiratory failure) is the only
@@ -27,137 +27,18 @@ RANGE_PARAMETERS = tuple(CASCADES)
 # virtual ward stay is a few weeks, and a patient's "normal" that nobody looks at
 # again silently hides their deterioration.  The setting lapses at its review date.
 MAX_REVIEW = timedelta(days=14)
-# Resolving these by hand needs a reason: the patient was in danger a moment ago.
-RESOLVE_NEEDS_REASON = ("urgent", "emergency")
 
 
 class ActionRefused(WardError):
     """The action does not apply (no such alert, already resolved, bad setting)."""
 
 
-def _locked_alert(conn: psycopg.Connection, alert_id: int) -> AlertRow:
-    with conn.cursor(row_factory=class_row(AlertRow)) as cur:
-        row = cur.execute(
-            f"SELECT {ALERT_COLUMNS} FROM alerts WHERE alert_id = %s FOR UPDATE", (alert_id,)
-        ).fetchone()
-    if row is None:
-        raise ActionRefused(f"no alert {alert_id}")
-    return row
-
-
-def _event(
-    conn: psycopg.Connection,
-    alert: AlertRow,
-    event: str,
-    state: str,
-    actor: str,
-    now: datetime,
-    detail: dict,
-) -> None:
-    conn.execute(
-        "INSERT INTO alert_events (alert_id, time, event, severity, state, actor, detail)"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s)",
-        (alert.alert_id, now, event, alert.severity, state, actor, json.dumps(detail)),
-    )
-    conn.execute(f"NOTIFY {ALERT_EVENTS_CHANNEL}")
-
-
-def _who(by: str) -> str:
+def who(by: str) -> str:
+    """The clinician acting, refused when nobody is named (every action is on the record)."""
     by = (by or "").strip()
     if not by:
         raise ActionRefused("say who is acting (a clinician's name)")
     return by
-
-
-def acknowledge(
-    conn: psycopg.Connection,
-    alert_id: int,
-    *,
-    by: str,
-    now: datetime,
-    note: str = "",
-    action: str = "",
-    changed_management: bool | None = None,
-) -> AlertRow:
-    """A clinician has seen an open alert: record who, when, what they did and
-    whether it changed the patient's management.  Stops time escalation until
-    the severity rises."""
-    by = _who(by)
-    with conn.transaction():
-        alert = _locked_alert(conn, alert_id)
-        if alert.state == "resolved":
-            raise ActionRefused(f"alert {alert_id} is already resolved")
-        if alert.state == "acknowledged":
-            raise ActionRefused(
-                f"alert {alert_id} was already acknowledged by"
-                f" {alert.acknowledged_by}"
-                f" at {alert.acknowledged_at:%Y-%m-%d %H:%M}Z"
-            )
-        conn.execute(
-            "UPDATE alerts SET state = 'acknowledged', acknowledged_at = %s, acknowledged_by = %s,"
-            " ack_note = %s, ack_action = %s, changed_management = %s, updated_at = %s"
-            " WHERE alert_id = %s",
-            (now, by, note, action, changed_management, now, alert_id),
-        )
-        _event(
-            conn,
-            alert,
-            "acknowledged",
-            "acknowledged",
-            by,
-            now,
-            {"note": note, "action": action, "changed_management": changed_management},
-        )
-        return _locked_alert(conn, alert_id)
-
-
-def resolve(
-    conn: psycopg.Connection, alert_id: int, *, by: str, now: datetime, note: str = ""
-) -> AlertRow:
-    """A clinician closes an alert by hand; an urgent or emergency one only with a
-    reason (``note``).  Should its condition still hold, the engine opens a new alert
-    at its next judgement (within one tick for urgent and emergency)."""
-    by = _who(by)
-    note = (note or "").strip()
-    with conn.transaction():
-        alert = _locked_alert(conn, alert_id)
-        if alert.state == "resolved":
-            raise ActionRefused(f"alert {alert_id} is already resolved")
-        if alert.severity in RESOLVE_NEEDS_REASON and not note:
-            raise ActionRefused(
-                f"alert {alert_id} is {alert.severity}: give the reason for resolving it by"
-                " hand (what was done, why the alert no longer applies)")
-        conn.execute(
-            "UPDATE alerts SET state = 'resolved', resolved_at = %s, resolved_by = %s,"
-            " resolve_note = %s, updated_at = %s WHERE alert_id = %s",
-            (now, by, note or None, now, alert_id),
-        )
-        _event(conn, alert, "resolved", "resolved", by, now, {"note": note, "by_hand": True})
-        return _locked_alert(conn, alert_id)
-
-
-def resolve_patient_alerts(
-    conn: psycopg.Connection, patient_id: str, *, by: str, now: datetime, note: str = ""
-) -> list[int]:
-    """Close every live alert of a patient by hand (a discharge), as
-    `resolve` does one: one statement for all of them, whatever their
-    number.  Returns the ids closed."""
-    by = _who(by)
-    with conn.transaction():
-        rows = conn.execute(
-            "WITH closed AS (UPDATE alerts SET state = 'resolved', resolved_at = %(now)s,"
-            " resolved_by = %(by)s, updated_at = %(now)s"
-            " WHERE patient_id = %(patient)s AND state <> 'resolved'"
-            " RETURNING alert_id, severity)"
-            " INSERT INTO alert_events (alert_id, time, event, severity, state, actor, detail)"
-            " SELECT alert_id, %(now)s, 'resolved', severity, 'resolved', %(by)s,"
-            " %(detail)s::jsonb FROM closed ORDER BY alert_id RETURNING alert_id",
-            {"now": now, "by": by, "patient": patient_id,
-             "detail": json.dumps({"note": note, "by_hand": True})},
-        ).fetchall()
-        if rows:
-            conn.execute(f"NOTIFY {ALERT_EVENTS_CHANNEL}")
-    return sorted(r[0] for r in rows)
 
 
 def set_spo2_scale(
@@ -252,7 +133,7 @@ def end_setting(conn: psycopg.Connection, setting_id: int, *, by: str, now: date
                 reason: str = "") -> None:
     """End a setting now (the patient goes back to the standard chart).  The setting's
     record is never changed: its end is a row of its own (append-only history)."""
-    by = _who(by)
+    by = who(by)
     with conn.transaction():
         row = conn.execute(
             "INSERT INTO setting_ends (setting_id, ended_at, ended_by, reason)"
@@ -276,7 +157,7 @@ def current_settings(conn: psycopg.Connection, patient_id: str, now: datetime) -
 
 
 def _set(conn, patient_id, kind, parameter, scale, low, high, by, reason, now, until):
-    by = _who(by)
+    by = who(by)
     if not (reason or "").strip():
         raise ActionRefused("give the clinical reason for the setting")
     if until is not None and until <= now:

@@ -1,5 +1,6 @@
 """Alerts: list, read with their audit trail, acknowledge and resolve
-(through ward.clinical, recorded as by the signed-in user)."""
+(through the alerts stage's clinician actions, recorded as by the signed-in
+user)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 
+import alerts
 from api import queries, schemas
 from api.deps import Conn, CurrentUser, ReadLog
-from ward import clinical
 from ward.records import AlertRow
 
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
@@ -52,9 +53,9 @@ def acknowledge(alert_id: int, body: schemas.Acknowledge, user: CurrentUser,
     """The signed-in clinician has seen the alert: recorded with what they
     did and whether it changed the patient's management."""
     queries.require_alert(conn, alert_id)
-    return clinical.acknowledge(conn, alert_id, by=user.name, now=datetime.now(UTC),
-                                note=body.note, action=body.action,
-                                changed_management=body.changed_management)
+    return alerts.acknowledge(conn, alert_id, by=user.name, now=datetime.now(UTC),
+                              note=body.note, action=body.action,
+                              changed_management=body.changed_management)
 
 
 @router.post("/{alert_id}/resolve", response_model=schemas.AlertOut, responses=_ACTION)
@@ -63,4 +64,4 @@ def resolve(alert_id: int, body: schemas.Resolve, user: CurrentUser,
     """Close the alert by hand; should its condition still hold, the alerts
     engine opens a new one at its next scoring."""
     queries.require_alert(conn, alert_id)
-    return clinical.resolve(conn, alert_id, by=user.name, now=datetime.now(UTC), note=body.note)
+    return alerts.resolve(conn, alert_id, by=user.name, now=datetime.now(UTC), note=body.note)

@@ -9,7 +9,7 @@ import psycopg
 import pytest
 from engine_fixtures import HIGH, admit, alerts_of, base_time, events_of, minutes, send, unique
 
-from alerts import store
+from alerts import clinician, store
 from ward import clinical
 
 pytestmark = pytest.mark.db
@@ -175,7 +175,7 @@ def test_settings_history_is_append_only_and_a_range_lapses_with_a_review_alert(
     assert now["review_due"][0] == "low" and "accepted range pulse 91–110" in now["review_due"][2]
     assert now["news2"][0] == "low"  # pulse 105 scores again: the low band's assessment
     [review] = [a for a in alerts_of(conn, p) if a[1] == "review_due"]
-    clinical.resolve(conn, review[0], by="Dr A", now=t0 + minutes(1), note="reviewed, stop it")
+    clinician.resolve(conn, review[0], by="Dr A", now=t0 + minutes(1), note="reviewed, stop it")
     e.tick(t0 + minutes(2))
     assert "review_due" not in live(conn, p)  # reviewed: not raised again
 
@@ -191,14 +191,14 @@ def test_acknowledgement_lapses_and_every_rise_is_notified(services_up, conn, ma
     send(conn, p, d, t0, **HIGH)
     e.drain(t0)
     [(alert_id, *_)] = alerts_of(conn, p)
-    clinical.acknowledge(conn, alert_id, by="Nurse B", now=t0 + minutes(2))
+    clinician.acknowledge(conn, alert_id, by="Nurse B", now=t0 + minutes(2))
     send(conn, p, d, t0 + minutes(10), respiratory_rate=26)  # complete, 3: urgent
     e.drain(t0 + minutes(10))
     send(conn, p, d, t0 + minutes(20), **HIGH)  # back to emergency
     e.drain(t0 + minutes(20))
     assert kind_events(conn, p, "news2") == ["opened", "acknowledged", "updated", "escalated"]
     assert live(conn, p)["news2"][:2] == ("emergency", "open")
-    clinical.acknowledge(conn, alert_id, by="Nurse B", now=t0 + minutes(21))
+    clinician.acknowledge(conn, alert_id, by="Nurse B", now=t0 + minutes(21))
     send(conn, p, d, t0 + minutes(30), **HIGH)
     e.drain(t0 + minutes(30))
     e.tick(t0 + minutes(50.9))
@@ -211,7 +211,7 @@ def test_acknowledgement_lapses_and_every_rise_is_notified(services_up, conn, ma
     send(conn, q, d2, t0, respiratory_rate=26)
     e.drain(t0)
     [other] = [a[0] for a in alerts_of(conn, q) if a[1] == "news2"]
-    clinical.acknowledge(conn, other, by="Nurse B", now=t0 + minutes(1))
+    clinician.acknowledge(conn, other, by="Nurse B", now=t0 + minutes(1))
     send(conn, q, d2, t0 + minutes(5), respiratory_rate=26, heart_rate=135)  # 3 + 3 = 6
     e.drain(t0 + minutes(5))
     last = [ev for ev in events_of(conn, q) if ev[0] == "news2"][-1]
@@ -242,8 +242,8 @@ def test_an_episode_found_in_late_data_opens_a_retrospective_alert(
     assert "retrospective" in live(conn, p)  # holds until a clinician reviews it
     [alert_id] = [a[0] for a in alerts_of(conn, p) if a[1] == "retrospective"]
     with pytest.raises(clinical.ActionRefused, match="give the reason"):
-        clinical.resolve(conn, alert_id, by="Dr C", now=t5 + minutes(60 * 24))
-    clinical.resolve(conn, alert_id, by="Dr C", now=t5 + minutes(60 * 24),
+        clinician.resolve(conn, alert_id, by="Dr C", now=t5 + minutes(60 * 24))
+    clinician.resolve(conn, alert_id, by="Dr C", now=t5 + minutes(60 * 24),
                      note="phoned: device fell off, patient well")
     e.tick(t5 + minutes(60 * 24 + 1))
     send(conn, p, d, t5 + minutes(60 * 24 + 2))
@@ -262,8 +262,8 @@ def test_an_alert_resolved_by_hand_while_its_condition_holds_is_back_within_a_ti
     e.drain(t0)
     [(alert_id, *_)] = alerts_of(conn, p)
     with pytest.raises(clinical.ActionRefused, match="give the reason"):
-        clinical.resolve(conn, alert_id, by="Dr D", now=t0 + minutes(1), note="  ")
-    clinical.resolve(conn, alert_id, by="Dr D", now=t0 + minutes(1), note="seen")
+        clinician.resolve(conn, alert_id, by="Dr D", now=t0 + minutes(1), note="  ")
+    clinician.resolve(conn, alert_id, by="Dr D", now=t0 + minutes(1), note="seen")
     assert "news2" not in live(conn, p)
     e.tick(t0 + minutes(1.1))  # no new reading: the clock alone brings it back
     assert live(conn, p)["news2"][:2] == ("emergency", "open")
@@ -287,7 +287,7 @@ def test_rising_into_the_low_band_prompts_an_assessment_once(
     assert live(conn, p)["news2"][:2] == ("low", "open")
     assert "NEWS2 1 (low)" in live(conn, p)["news2"][2]
     [(alert_id, *_)] = alerts_of(conn, p)
-    clinical.resolve(conn, alert_id, by="Nurse E", now=t0 + minutes(70))  # low: no reason needed
+    clinician.resolve(conn, alert_id, by="Nurse E", now=t0 + minutes(70))  # low: no reason needed
     for h in range(2, 10):  # a steady low baseline, complete sets every hour
         send(conn, p, d, t0 + minutes(60 * h), heart_rate=95)
         e.drain(t0 + minutes(60 * h))
