@@ -8,8 +8,9 @@
    rescore` does): read, score, write scores, reconcile alerts.
 3. End-to-end latency: 1,000 patients each sending a reading set every second
    for 20 s, written as ingest writes them (readings and queue row in one
-   transaction, then NOTIFY); a real `vward alerts` process scores them; the
-   latency of a set is its score's ``scored_at`` minus its commit time.
+   transaction, queued and NOTIFYed by ``ward.score_queue`` as ingest does); a
+   real `vward alerts` process scores them; the latency of a set is its
+   score's ``scored_at`` minus its commit time.
 
 Figures are printed, never asserted: they vary with the machine.
 """
@@ -32,7 +33,7 @@ import psycopg
 from alerts.engine import Engine, rescore
 from benchmarks import news2_core
 from ingest import mqtt_session
-from ward import db, devices, scratch
+from ward import db, devices, score_queue, scratch
 from ward.news2_chart import PARAMETERS
 from ward.settings import Settings
 
@@ -151,9 +152,6 @@ def _write_sets(settings: Settings, n_patients: int, seconds: float, first: int,
     baseline = np.round(_NORMAL + rng.normal(0, 0.5, (n_patients, len(PARAMETERS))) * _SPREAD)
     baseline[:, _TEMPERATURE] = 37.0
     per_batch = max(1, n_patients // 20)
-    queue_sql = ("INSERT INTO score_queue (patient_id, since) SELECT * FROM unnest(%s::text[],"
-                 " %s::timestamptz[]) ON CONFLICT (patient_id) DO UPDATE SET since ="
-                 " least(score_queue.since, EXCLUDED.since), enqueued_at = clock_timestamp()")
     written = 0
     with psycopg.connect(settings.dsn, autocommit=True) as conn:
         start = time.monotonic()
@@ -177,8 +175,7 @@ def _write_sets(settings: Settings, n_patients: int, seconds: float, first: int,
                             device = pid.replace("-p", "-d")
                             for name, v in zip(PARAMETERS, row, strict=True):
                                 copy.write_row((t, pid, device, name, float(v)))
-                    cur.execute(queue_sql, (ids, [t] * len(ids)))
-                    cur.execute("NOTIFY new_observations")
+                    score_queue.enqueue(cur, ids, [t] * len(ids))
                 committed = time.time()
                 for pid in ids:
                     commits[(pid, t)] = committed
