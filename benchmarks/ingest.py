@@ -27,6 +27,7 @@ from paho.mqtt.properties import Properties
 from ward import broker_names, broker_users, db, devices, services
 from ward.broker_names import is_service_user, mqtt_protocol
 from ward.settings import Settings
+from ward.topics import readings_topic, rejections_topic
 
 
 def _iso(t: datetime) -> str:
@@ -66,7 +67,7 @@ def _publish_all(
     c.max_queued_messages_set(0)
     c.connect(settings.mqtt_host, settings.mqtt_port)
     c.loop_start()
-    topic = topic or f"ward/v1/devices/{device_id}/readings"
+    topic = topic or readings_topic(device_id)
     infos = [c.publish(topic, p, qos=1) for p in payloads]
     for info in infos:
         info.wait_for_publish(60)
@@ -113,7 +114,7 @@ def raw_broker_rate(settings: Settings, device_id: str, password: str, n: int) -
     ingest workers' session does not receive (a device's rejections, sent by
     the ingest user, read by the device), so it measures the broker and a
     plain paho consumer alone."""
-    topic = f"ward/v1/devices/{device_id}/rejections"
+    topic = rejections_topic(device_id)
     ingest = broker_users.credentials(settings, broker_names.INGEST)
     got = threading.Event()
     count = [0]

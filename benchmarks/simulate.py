@@ -23,6 +23,7 @@ from simulators.runner import Runner
 from ward import broker_names, broker_users, services
 from ward.broker_names import mqtt_protocol
 from ward.settings import Settings
+from ward.topics import DEVICE_TOPICS
 
 INTERVAL_S = 10.0  # one reading set per device every 10 simulated seconds
 WARM_UP_S = 10.0  # the first interval also carries every device's first status message
@@ -62,7 +63,7 @@ def _count_arrivals(host, port, protocol, username, password, ready, stop, resul
     c.on_message = on_message
     c.on_subscribe = lambda *args: ready.set()
     c.connect(host, port)
-    c.subscribe([("ward/v1/devices/+/readings", 1), ("ward/v1/devices/+/status", 1)])
+    c.subscribe([(topic, 1) for topic in DEVICE_TOPICS])  # readings and status
     c.loop_start()
     stop.wait()
     while time.monotonic() - last[0] < 1.0:
