@@ -1,4 +1,4 @@
-"""The block kernel of score_news2 against the plain per-row reference (bench_core).
+"""The block kernel of score_news2 against the plain per-row reference (benchmarks/news2_core.py).
 
 Random sets mix NaN, values on and one float either side of every chart edge,
 both SpO2 scales and missing oxygen; blocks are made tiny so that rows straddle
