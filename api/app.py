@@ -6,8 +6,8 @@ The dashboard's contract: `dashboard.app.create_dash(settings) -> dash.Dash`
 through a2wsgi; every request that reaches it comes from a signed-in person
 and carries the trusted headers `X-Vward-User` and `X-Vward-Role` (read
 them with `flask.request.headers["X-Vward-User"]`); sign-out is a POST to
-/logout.  When the dashboard package is not installed, "/" shows a
-placeholder page."""
+/logout.  It ships in the same distribution, so it is imported directly;
+`create_app(frontend=None)` serves a placeholder page at "/" instead."""
 
 from __future__ import annotations
 
@@ -32,7 +32,8 @@ from api.routes import alerts, audit, auth, devices, login, observations, patien
 from api.routes import fhir as fhir_routes
 from api.routes import health as health_routes
 from api.routes import ingest as ingest_routes
-from ingest import store
+from dashboard import app as dashboard
+from ingest import prepare_connection
 from ward import clinical
 from ward.errors import Conflict, NotFound, ServiceError, WardError
 from ward.settings import Settings
@@ -70,7 +71,7 @@ device's readings.
 
 def _configure(conn: psycopg.Connection) -> None:
     conn.execute("SET TIME ZONE 'UTC'")
-    store.prepare(conn)  # HTTP ingestion's dedup staging table, per connection
+    prepare_connection(conn)  # HTTP ingestion's dedup staging table, per connection
 
 
 def _open_pool(settings: Settings) -> ConnectionPool:
@@ -155,16 +156,9 @@ async def _data_error(request: Request, exc: Exception) -> Response:
     return _error(request, 422, f"a value the database cannot store: {str(exc).strip()}")
 
 
-def _dashboard(app: FastAPI, settings: Settings) -> WSGIApp | None:
-    """The dashboard's Flask server, or None when the package is absent.
-    Its `close_dash(dash_app)`, if it has one, runs at the app's shutdown."""
-    try:
-        from dashboard import app as dashboard  # type: ignore[import-not-found]
-    except ModuleNotFoundError as exc:
-        if exc.name not in ("dashboard", "dashboard.app"):
-            raise
-        log.info("the dashboard package is not installed: serving a placeholder at /")
-        return None
+def _dashboard(app: FastAPI, settings: Settings) -> WSGIApp:
+    """The dashboard's Flask server.  Its `close_dash(dash_app)`, if it has one,
+    runs at the app's shutdown."""
     dash_app = dashboard.create_dash(settings)
     close = getattr(dashboard, "close_dash", None)
     if close is not None:
@@ -190,7 +184,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
 
 def create_app(settings: Settings, *, frontend: WSGIApp | None = _AUTO) -> FastAPI:
     """The whole web app.  `frontend` is the WSGI app to mount at "/"
-    (default: the Dash dashboard if installed; None: the placeholder)."""
+    (default: the Dash dashboard; None: the placeholder)."""
     app = FastAPI(title="vward: virtual ward API", version="1", description=_DESCRIPTION,
                   openapi_tags=_TAGS, lifespan=_lifespan)
     app.state.settings = settings
