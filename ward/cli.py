@@ -1,5 +1,6 @@
 """`vward`: the ward's one command.  Each subcommand builds the settings,
-calls into its stage, and prints what an operator needs to read."""
+calls into its stage, and prints what an operator needs to read.  The
+composition root: the only module of ward/ that imports the stages."""
 
 from __future__ import annotations
 
@@ -206,18 +207,25 @@ def _cmd_ingest(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
-    import importlib
-
-    module = {
-        "ingest": "benchmarks.ingest",
-        "scoring": "benchmarks.scoring",
-        "simulate": "benchmarks.simulate",
-        "web": "benchmarks.web",
-        "durability": "benchmarks.durability",
-        "realtime": "benchmarks.realtime",
-        "partition": "benchmarks.partition",
-    }[args.what]
-    return importlib.import_module(module).main(args, settings)
+    # Only the bench asked for is imported: the web bench alone loads Dash.
+    match args.what:
+        case "ingest":
+            from benchmarks import ingest as bench
+        case "scoring":
+            from benchmarks import scoring as bench
+        case "simulate":
+            from benchmarks import simulate as bench
+        case "web":
+            from benchmarks import web as bench
+        case "durability":
+            from benchmarks import durability as bench
+        case "realtime":
+            from benchmarks import realtime as bench
+        case "partition":
+            from benchmarks import partition as bench
+        case _:
+            raise WardError(f"no bench {args.what!r}")
+    return bench.main(args, settings)
 
 
 def _patient_counts(text: str) -> tuple[int, ...]:
@@ -328,30 +336,25 @@ def build_parser() -> argparse.ArgumentParser:
                    " into the README)")
     b.set_defaults(func=_cmd_bench)
 
-    for register in _EXTRA_COMMANDS:
+    for register in _stage_commands():
         register(sub)
     return p
 
 
-# Later stages add their subcommands here (alerts, simulate, web, user ...).
-_EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = []
+def _stage_commands() -> list[Callable[[argparse._SubParsersAction], None]]:
+    """The stages' own subcommands (alerts, simulate, web, user ...).  The stages ship
+    in this one distribution, so they are imported directly: a missing one is a broken
+    install, said as such.  This module is the composition root, the one module of
+    ward/ that imports the stages (the exception the import-linter contract in
+    pyproject.toml names)."""
+    from alerts import commands as alerts_commands
+    from api import commands as api_commands
+    from simulators import commands as simulators_commands
 
-
-def _load_extra_commands() -> None:
-    import importlib
-
-    for module in ("alerts.commands", "simulators.commands", "api.commands"):
-        try:
-            mod = importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name is None or not module.startswith(exc.name):
-                raise
-            continue
-        _EXTRA_COMMANDS.append(mod.register)
+    return [alerts_commands.register, simulators_commands.register, api_commands.register]
 
 
 def main(argv: list[str] | None = None) -> int:
-    _load_extra_commands()
     args = build_parser().parse_args(argv)
     _setup_logging(args.verbose)
     try:

@@ -17,7 +17,6 @@ GRACE=8  # [s] a process has to stop after SIGTERM before it is killed
 mkdir -p "$LOGS"
 
 say() { printf '[demo] %s\n' "$*"; }
-has_command() { "$VWARD" "$1" --help >/dev/null 2>&1; }
 
 pids=()
 names=()
@@ -86,38 +85,24 @@ supervise() {  # one look: restart a ward process that exited; bring a silent br
 MQTT_HOST=$("$VWARD" config | sed -n 's/^VWARD_MQTT_HOST=//p')
 MQTT_PORT=$("$VWARD" config | sed -n 's/^VWARD_MQTT_PORT=//p')
 start ingest ingest
-if has_command alerts; then
-    start alerts alerts
-fi
-if has_command web; then
-    start web web
-fi
+start alerts alerts
+start web web
 
-if has_command simulate; then
-    # Simulated time runs 30x from 3 h back and is at the present after 6 min
-    # (readings can't come from the future); until then the ward looks as it
-    # did hours ago, so a few patients show as overdue.
-    say "simulating a mixed ward of 30 patients (a few deteriorate within minutes) at 30x speed"
-    "$VWARD" simulate --patients 30 --scenario mixed --speed 30 --seed 7 \
-        --start "$(date -u -d '3 hours ago' +%Y-%m-%dT%H:%M:%SZ)" \
-        > >(trap '' INT; exec tee -a "$LOGS/simulate.log") 2>&1 &  # tee outlives Ctrl-C
-    pids+=($!)
-    names+=(simulate)
-    commands+=("")  # the simulated patients, not the ward: not restarted
-else
-    pw=$("$VWARD" device add demo-oximeter-1 --patient demo-patient-1 --ward ward-1 | tail -n 1)
-    say "publish a reading as the demo device:"
-    echo "  mosquitto_pub -h 127.0.0.1 -p $("$VWARD" config | sed -n 's/^VWARD_MQTT_PORT=//p')" \
-         "-u demo-oximeter-1 -P '$pw' -q 1 -t ward/v1/devices/demo-oximeter-1/readings \\"
-    echo "    -m '{\"id\":\"m1\",\"readings\":[{\"time\":\"'\$(date -u +%FT%TZ)'\",\"type\":\"heart_rate\",\"value\":72}]}'"
-fi
+# Simulated time runs 30x from 3 h back and is at the present after 6 min
+# (readings can't come from the future); until then the ward looks as it
+# did hours ago, so a few patients show as overdue.
+say "simulating a mixed ward of 30 patients (a few deteriorate within minutes) at 30x speed"
+"$VWARD" simulate --patients 30 --scenario mixed --speed 30 --seed 7 \
+    --start "$(date -u -d '3 hours ago' +%Y-%m-%dT%H:%M:%SZ)" \
+    > >(trap '' INT; exec tee -a "$LOGS/simulate.log") 2>&1 &  # tee outlives Ctrl-C
+pids+=($!)
+names+=(simulate)
+commands+=("")  # the simulated patients, not the ward: not restarted
 
-if has_command web; then
-    port=$("$VWARD" config | sed -n 's/^VWARD_WEB_PORT=//p')
-    say "the ward: http://127.0.0.1:${port}/  (credentials: see $LOGS/web.log, printed below)"
-    sleep 3
-    grep -i -E "login|user|password" "$LOGS/web.log" | tail -n 3 || true
-fi
+port=$("$VWARD" config | sed -n 's/^VWARD_WEB_PORT=//p')
+say "the ward: http://127.0.0.1:${port}/  (credentials: see $LOGS/web.log, printed below)"
+sleep 3
+grep -i -E "login|user|password" "$LOGS/web.log" | tail -n 3 || true
 say "running; Ctrl-C to stop"
 while true; do
     sleep 2 & wait $!  # a trap runs at once, not after the sleep
