@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import argparse
 
-from benchmarks import scoring as bench
+from benchmarks import scoring
 from ingest import mqtt_session
 from ward import scratch
 from ward.settings import Settings
@@ -23,8 +23,8 @@ from ward.settings import Settings
 
 def run(patients: int, seconds: float) -> list[str]:
     with scratch.running("vward-bench-partition-", ingest_session=mqtt_session.ensure) as settings:
-        one = bench.latency(settings, patients, seconds, engines=1, first=0, tag="one")
-        two = bench.latency(settings, patients, seconds, engines=2, first=patients, tag="two")
+        one = scoring.latency(settings, patients, seconds, engines=1, first=0, tag="one")
+        two = scoring.latency(settings, patients, seconds, engines=2, first=patients, tag="two")
     lines = [f"{patients:,} patients, a set each per second for {seconds:.0f} s"
              " (commit → stored score):"]
     for r in (one, two):

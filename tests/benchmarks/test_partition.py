@@ -7,7 +7,7 @@ import secrets
 
 import pytest
 
-from benchmarks import scoring as bench
+from benchmarks import scoring
 
 pytestmark = pytest.mark.db
 
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.db
 def test_two_engines_on_their_own_wards_score_every_set(services_up) -> None:
     tag = f"t{secrets.token_hex(3)}"
     first = 500_000 + secrets.randbelow(400_000)  # patients of this test's own
-    r = bench.latency(services_up, 20, 2, engines=2, first=first, tag=tag)
+    r = scoring.latency(services_up, 20, 2, engines=2, first=first, tag=tag)
     assert r["engines"] == 2
     assert r["sets"] >= 20 * 2
     assert r["scored"] == r["sets"]  # every set, by one engine or the other
