@@ -30,14 +30,12 @@ from alerts.news2_inputs import validate as _validate
 from ward import news2_chart as chart
 from ward.news2_chart import ACVPU, BANDS, OXYGEN_POINTS, PARAMETERS, RED
 
-# The chart (edges, points, bands, monitoring intervals) is data in
-# ward/news2_chart.py; this module turns it into the vectorised kernel.
+# The chart is data in ward/news2_chart.py; this module turns it into the kernel.
 _OXYGEN_POINTS = np.int8(OXYGEN_POINTS)
 _SCALES = tuple(float(s) for s in chart.SPO2_SCALES)
 _K = len(PARAMETERS)  # columns of every (rows x _K) array, in PARAMETERS order
-_SPO2, _ON_OXYGEN, _CONSCIOUSNESS = (PARAMETERS.index(p)
-                                     for p in ("spo2", "on_oxygen", "consciousness"))
-
+_COLUMN = {name: i for i, name in enumerate(PARAMETERS)}
+_SPO2, _ON_OXYGEN, _CONSCIOUSNESS = (_COLUMN[p] for p in ("spo2", "on_oxygen", "consciousness"))
 _BAND_NAMES = np.array(BANDS)
 # Rows per block: a block's float64 column (1 MiB) stays in cache across its ~10
 # passes, and ~100 numpy calls per block cost little beside the work (measured).
@@ -72,11 +70,9 @@ _SPO2_SCALE2_OXYGEN_EXTRA = _SPO2_SCALE2_OXYGEN[3:]
 assert _SPO2_SCALE2_OXYGEN[:3] == _SPO2_SCALE2_AIR_LADDER
 _SYSTOLIC_BP_LADDER = _ladder(chart.SYSTOLIC_BP_EDGES, chart.SYSTOLIC_BP_POINTS)
 _HEART_RATE_LADDER = _ladder(chart.HEART_RATE_EDGES, chart.HEART_RATE_POINTS)
-_CONSCIOUSNESS_LADDER = _ladder(np.arange(len(ACVPU) - 1.0),
-                                chart.CONSCIOUSNESS_POINTS)  # code > 0 -> 3
+_CONSCIOUSNESS_LADDER = _ladder(np.arange(len(ACVPU) - 1.0), chart.CONSCIOUSNESS_POINTS)
 _TEMPERATURE_LADDER = _ladder(chart.TEMPERATURE_EDGES, chart.TEMPERATURE_POINTS)
-# Columns scored by their ladder alone (the chart's CASCADES), no value below 0
-# nor infinite.
+# Columns scored by their ladder alone (chart.CASCADES), none below 0 nor infinite.
 _CASCADES = tuple((PARAMETERS.index(name), _ladder(edges, points))
                   for name, (edges, points) in chart.CASCADES.items())
 
@@ -133,18 +129,14 @@ class News2Result:
         """Names of the parameters missing from row ``i``, in ``PARAMETERS`` order."""
         return tuple(p for p, m in zip(PARAMETERS, self.missing[i], strict=True) if m)
 
-    def column(self, parameter: str) -> NDArray[np.int8]:
-        """One parameter's sub-scores (after accepted ranges; -1 = missing)."""
-        return self.scores[:, PARAMETERS.index(parameter)]
-
     # Sub-score columns by name (after accepted ranges; -1 = missing).
-    respiratory_rate = property(lambda self: self.column("respiratory_rate"))
-    spo2 = property(lambda self: self.column("spo2"))
-    on_oxygen = property(lambda self: self.column("on_oxygen"))
-    systolic_bp = property(lambda self: self.column("systolic_bp"))
-    heart_rate = property(lambda self: self.column("heart_rate"))
-    consciousness = property(lambda self: self.column("consciousness"))
-    temperature = property(lambda self: self.column("temperature"))
+    respiratory_rate = property(lambda self: self.scores[:, _COLUMN["respiratory_rate"]])
+    spo2 = property(lambda self: self.scores[:, _SPO2])
+    on_oxygen = property(lambda self: self.scores[:, _ON_OXYGEN])
+    systolic_bp = property(lambda self: self.scores[:, _COLUMN["systolic_bp"]])
+    heart_rate = property(lambda self: self.scores[:, _COLUMN["heart_rate"]])
+    consciousness = property(lambda self: self.scores[:, _CONSCIOUSNESS])
+    temperature = property(lambda self: self.scores[:, _COLUMN["temperature"]])
 
 
 def score_news2(
@@ -195,32 +187,12 @@ def score_news2(
     scale = _as_float("spo2_scale", np.atleast_1d(np.asarray(spo2_scale)))
     if len(scale) not in (1, n):
         raise ScoringInputError("spo2_scale", (), f"length {len(scale)}, expected {n}")
-    k = _K
-    arena = np.empty((2 * k + 4) * n, np.int8)  # one allocation for all results beats six
-    raw = arena[: k * n].reshape(k, n).T  # (n, k), columns contiguous
-    missing = arena[k * n : 2 * k * n].view(np.bool_).reshape(k, n).T
-    total, top, band = arena[2 * k * n : (2 * k + 3) * n].reshape(3, n)
-    complete = arena[(2 * k + 3) * n :].view(np.bool_)
-    tmp, x = np.empty((2, min(n, _BLOCK)), np.bool_), np.empty(min(n, _BLOCK))
-    for start in range(0, n, _BLOCK):
-        rows = slice(start, start + _BLOCK)
-        block = [c[rows] for c in columns]
-        block_scale = scale if len(scale) == 1 else scale[rows]
-        if not _score_block(block, block_scale, raw[rows], missing[rows], tmp, x):
-            _validate(columns, scale)  # names the parameter and rows, and raises
-            raise AssertionError("_score_block and _validate disagree")  # pragma: no cover
-        _aggregate(raw[rows], total[rows], top[rows], band[rows], tmp)
-        np.logical_not(np.logical_or.reduce(missing[rows], axis=1), out=complete[rows])
-        np.subtract(raw[rows], missing[rows].view(np.int8), out=raw[rows])  # -1 = missing
-    scores, raw_total, raw_band, raw_top = raw, total, band, top
-    overridden = np.broadcast_to(False, raw.shape)
+    raw, missing, total, top, band, complete = _score_blocks(columns, scale, n)
+    scores, overridden, adjusted = raw, np.broadcast_to(False, raw.shape), (total, top, band)
     if accepted is not None:
-        scores = _apply_accepted(raw, columns, accepted)
-        total, top, band = np.empty((3, n), np.int8)
-        _aggregate(np.maximum(scores, 0), total, top, band, np.empty((2, n), np.bool_))
-        overridden = scores != raw
-    arrays = (scores, raw, missing, overridden, total, raw_total, band, raw_band, top, raw_top,
-              complete)
+        scores, overridden, adjusted = _adjusted(raw, columns, accepted)
+    arrays = (scores, raw, missing, overridden, adjusted[0], total, adjusted[2], band,
+              adjusted[1], top, complete)
     for array in arrays:
         array.flags.writeable = False
     return News2Result(*arrays)
@@ -281,6 +253,28 @@ def score_temperature(temperature: NDArray[np.float64]) -> NDArray[np.int8]:
 
 
 # --- the kernel: comparisons written into byte buffers, a block of rows at a time ----------
+
+
+def _score_blocks(columns: list[NDArray[np.float64]], scale: NDArray[np.float64], n: int) -> Any:
+    """(raw sub-scores with -1 = missing, missing, total, top, band code, complete)."""
+    k = _K
+    arena = np.empty((2 * k + 4) * n, np.int8)  # one allocation for all results beats six
+    raw = arena[: k * n].reshape(k, n).T  # (n, k), columns contiguous
+    missing = arena[k * n : 2 * k * n].view(np.bool_).reshape(k, n).T
+    total, top, band = arena[2 * k * n : (2 * k + 3) * n].reshape(3, n)
+    complete = arena[(2 * k + 3) * n :].view(np.bool_)
+    tmp, x = np.empty((2, min(n, _BLOCK)), np.bool_), np.empty(min(n, _BLOCK))
+    for start in range(0, n, _BLOCK):
+        rows = slice(start, start + _BLOCK)
+        block = [c[rows] for c in columns]
+        block_scale = scale if len(scale) == 1 else scale[rows]
+        if not _score_block(block, block_scale, raw[rows], missing[rows], tmp, x):
+            _validate(columns, scale)  # names the parameter and rows, and raises
+            raise AssertionError("_score_block and _validate disagree")  # pragma: no cover
+        _aggregate(raw[rows], total[rows], top[rows], band[rows], tmp)
+        np.logical_not(np.logical_or.reduce(missing[rows], axis=1), out=complete[rows])
+        np.subtract(raw[rows], missing[rows].view(np.int8), out=raw[rows])  # -1 = missing
+    return raw, missing, total, top, band, complete
 
 
 def _points(values: NDArray[np.float64], ladder: Ladder, out: Any = None, tmp: Any = None) -> Any:
@@ -376,11 +370,9 @@ def _band_code(total: Any, top: Any, code: NDArray[np.int8], tmp: NDArray[np.boo
     np.add(code, np.greater_equal(total, chart.HIGH_TOTAL, out=tmp[0]).view(np.int8), out=code)
 
 
-def _apply_accepted(
-    raw: NDArray[np.int8],
-    columns: list[NDArray[np.float64]],
-    accepted: Mapping[str, tuple[ArrayLike, ArrayLike]],
-) -> NDArray[np.int8]:
+def _adjusted(raw: NDArray[np.int8], columns: list[NDArray[np.float64]],
+              accepted: Mapping[str, tuple[ArrayLike, ArrayLike]]) -> Any:
+    """(scores, overridden, (total, top, band code)) after the accepted ranges."""
     scores = raw.copy(order="F")
     for name, (low, high) in accepted.items():
         if name not in PARAMETERS:
@@ -396,4 +388,6 @@ def _apply_accepted(
         inside = (value >= lo) & (value <= hi)
         amber = (raw[:, column] > 0) & (raw[:, column] < RED)
         scores[inside & amber, column] = 0
-    return scores
+    total, top, band = np.empty((3, len(raw)), np.int8)
+    _aggregate(np.maximum(scores, 0), total, top, band, np.empty((2, len(raw)), np.bool_))
+    return scores, scores != raw, (total, top, band)

@@ -28,8 +28,8 @@ from alerts.outbox_amqp import AmqpPublisher
 from alerts.outbox_mqtt import MqttPublisher
 from ward import broker_names as names
 from ward import broker_users
-from ward.domain import alerts_topic
 from ward.settings import Settings
+from ward.topics import alerts_topic
 
 log = logging.getLogger("alerts.outbox")
 

@@ -12,9 +12,10 @@ import math
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from alerts.news2 import PARAMETERS
-from ward.domain import ACVPU
+from ward import durations
+from ward.news2_chart import ACVPU, ACVPU_NAMES, PARAMETERS
 
+# How the hub's screen names each parameter in a sentence (reasons are read fast).
 _LABEL = {
     "respiratory_rate": "RR",
     "spo2": "SpO2",
@@ -26,8 +27,6 @@ _LABEL = {
 }
 _UNIT = {"respiratory_rate": "", "spo2": " %", "systolic_bp": "", "heart_rate": "",
          "temperature": " °C"}
-_CONSCIOUSNESS = ("alert", "new confusion", "responds to voice", "responds to pain",
-                  "unresponsive")
 _I = {name: i for i, name in enumerate(PARAMETERS)}
 
 
@@ -38,17 +37,23 @@ def news2_reason(
     inputs: Sequence[float],
     *,
     spo2_scale: int = 1,
-    overridden: Sequence[bool] = (False,) * 7,
+    overridden: Sequence[bool] | None = None,
     at: datetime | None = None,
     adjusted: tuple[int, str] | None = None,
-    stale: Sequence[bool] = (False,) * 7,
-    measured: Sequence[datetime | None] = (None,) * 7,
+    stale: Sequence[bool] | None = None,
+    measured: Sequence[datetime | None] | None = None,
 ) -> str:
     """"NEWS2 7 (high): RR 26 scores 3, SpO2 93 on oxygen scores 2+2, ..." for one score.
 
     ``total`` and ``band`` are the true NEWS2; ``adjusted`` the (total, band) after the
     patient's accepted ranges, when one applied.  Stale parameters (measured longer
-    ago than the monitoring band allows) are named with their measurement time."""
+    ago than the monitoring band allows) are named with their measurement time.
+    ``overridden``, ``stale`` and ``measured`` are per parameter (``PARAMETERS`` order);
+    None: none overridden, none stale, times unknown."""
+    k = len(PARAMETERS)
+    overridden = [False] * k if overridden is None else overridden
+    stale = [False] * k if stale is None else stale
+    measured = [None] * k if measured is None else measured
     parts = []
     for name in PARAMETERS:
         i = _I[name]
@@ -149,7 +154,7 @@ def _value(name: str, value: float) -> str:
         return f"{_LABEL[name]} ?"
     if name == "consciousness":
         code = int(value)
-        return f"{_CONSCIOUSNESS[code]} ({ACVPU[code]})" if 0 <= code < len(ACVPU) else "ACVPU ?"
+        return f"{ACVPU_NAMES[code]} ({ACVPU[code]})" if 0 <= code < len(ACVPU) else "ACVPU ?"
     number = f"{value:.1f}" if name == "temperature" else f"{value:g}"
     return f"{_LABEL[name]} {number}{_UNIT.get(name, '')}"
 
@@ -163,8 +168,6 @@ def _when(t: datetime | None) -> str:
 
 
 def span(d: timedelta) -> str:
-    minutes = d.total_seconds() / 60
-    if minutes >= 60 and minutes % 60 == 0:
-        hours = int(minutes // 60)
-        return f"{hours} h"
-    return f"{minutes:g} min"
+    """A rule's window or interval exactly, every unit it takes ('1 h 30 min'):
+    a clinical reason never rounds a setting (ward/durations.py)."""
+    return durations.text(d, parts=durations.EXACT)

@@ -18,7 +18,8 @@ from numpy.typing import NDArray
 
 from alerts import monitoring
 from alerts.asof import latest_values
-from alerts.news2 import BANDS, PARAMETERS, score_news2
+from alerts.news2 import score_news2
+from ward.news2_chart import ACVPU, BANDS, PARAMETERS
 
 _MIN_TIME = np.iinfo(np.int64).min + 1  # below every real time [us]
 _MAX_TIME = np.iinfo(np.int64).max  # an open-ended setting [us]
@@ -90,19 +91,20 @@ class ScoreTable:
     """Score rows, sorted by patient then time (as the scores table holds them).
 
     patient : int64;  time : datetime64[us], the scoring instant
+    k = len(PARAMETERS): the per-parameter arrays have k columns, in ``PARAMETERS`` order
     total, band, max_single, sub_scores : the true NEWS2, straight from the chart
         (RCP's NEWS2 has no per-patient adjustments): int8 0..20; str; int8;
-        (n, 7) int8 with -1 = missing
+        (n, k) int8 with -1 = missing
     adjusted_total, adjusted_band : the score after the patient's accepted ranges
         (equal to the true one where ``overridden`` has nothing); what alerts and
         the monitoring band follow, a red (3) parameter being never adjusted away
     complete : bool, every parameter measured within the interval that
         ``monitoring_band`` demands (alerts/monitoring.py)
-    inputs : (n, 7) float64, NaN = missing;  input_times : (n, 7) datetime64[us], when
-        each value was measured, NaT = missing;  stale : (n, 7) bool, present but
+    inputs : (n, k) float64, NaN = missing;  input_times : (n, k) datetime64[us], when
+        each value was measured, NaT = missing;  stale : (n, k) bool, present but
         measured longer ago than ``monitoring_band``'s interval
     monitoring_band : str, the highest band since the last complete set
-    spo2_scale : int8 1 or 2;  overridden : (n, 7) bool, an accepted range zeroed it
+    spo2_scale : int8 1 or 2;  overridden : (n, k) bool, an accepted range zeroed it
     """
 
     patient: NDArray[np.int64]
@@ -246,7 +248,8 @@ def unscorable(obs: Observations) -> NDArray[np.bool_]:
     bad = ~np.isfinite(v) | (v < 0)
     bad |= (param == _PARAMETER_INDEX["spo2"]) & (v > 100)
     bad |= (param == _PARAMETER_INDEX["on_oxygen"]) & (v != 0) & (v != 1)
-    bad |= (param == _PARAMETER_INDEX["consciousness"]) & ((v > 4) | (v != np.round(v)))
+    bad |= (param == _PARAMETER_INDEX["consciousness"]) & (
+        (v > len(ACVPU) - 1) | (v != np.round(v)))
     return bad
 
 

@@ -17,9 +17,9 @@ import numpy as np
 import psycopg
 from numpy.typing import NDArray
 
-from alerts.news2 import BANDS, PARAMETERS
 from alerts.scoring import Observations, ScoreTable, Settings, band_levels
 from ward import score_queue
+from ward.news2_chart import BANDS, PARAMETERS
 
 # score_queue.since of a claimed row until a new reading lowers it: later than any
 # reading, and unlike 'infinity' a time every client library can read.
@@ -30,9 +30,10 @@ _ARRAY_HEAD = [("ndim", ">i4"), ("hasnull", ">i4"), ("oid", ">i4"), ("dim", ">i4
 
 
 def _array(element: str) -> np.dtype:
-    """A binary COPY field holding a 7-element one-dimensional array without NULLs."""
+    """A binary COPY field holding a one-dimensional array without NULLs, one element
+    per NEWS2 parameter."""
     return np.dtype([("len", ">i4"), *_ARRAY_HEAD,
-                     ("items", np.dtype([("len", ">i4"), ("v", element)]), (7,))])
+                     ("items", np.dtype([("len", ">i4"), ("v", element)]), (len(PARAMETERS),))])
 
 
 _INT2_ARRAY = _array(">i2")
@@ -310,9 +311,9 @@ _SCORE_ARRAYS = """
     array_send(array_agg(coalesce(s.adjusted_total, s.total))),
     array_send(array_agg((array_position(%(bands)s::text[], coalesce(s.adjusted_band, s.band))
                           - 1)::int2)),
-    array_send(array_agg(CASE WHEN cardinality(s.input_times) = 7
+    array_send(array_agg(CASE WHEN cardinality(s.input_times) = %(k)s
                               THEN array_replace(s.input_times, NULL, '-infinity')
-                              ELSE array_fill('-infinity'::timestamptz, ARRAY[7]) END)),
+                              ELSE array_fill('-infinity'::timestamptz, ARRAY[%(k)s::int]) END)),
     array_send(array_agg(CASE WHEN cardinality(s.stale) = 0 THEN %(none)s::bool[]
                           ELSE ARRAY(SELECT n = ANY(s.stale)
                                      FROM unnest(%(params)s::text[]) AS n) END)),
@@ -337,7 +338,8 @@ def load_scores(conn: psycopg.Connection, ids: Sequence[str], start: Sequence[da
            CROSS JOIN LATERAL (SELECT * FROM scores s WHERE s.patient_id = q.p
                 AND s.time >= q.s AND s.time < coalesce(q.e, 'infinity') OFFSET 0) s""",
         {"bands": list(BANDS), "params": list(PARAMETERS), "ids": list(ids),
-         "start": list(start), "end": list(end), "none": [False] * len(PARAMETERS)}).fetchone()
+         "start": list(start), "end": list(end), "none": [False] * len(PARAMETERS),
+         "k": len(PARAMETERS)}).fetchone()
     if row is None or row[0] is None:
         return ScoreTable.empty()
     cols = [_binary_array(b, t) for b, t in zip(row, _SCORE_KINDS, strict=True)]
@@ -471,7 +473,7 @@ def write_scores(conn: psycopg.Connection, table: ScoreTable, ids: Sequence[str]
         column = rows[name]
         length = column.dtype.itemsize - 4  # the field's bytes after its own length
         column["len"], column["ndim"], column["oid"], column["dim"], column["lbound"] = (
-            length, 1, oid, 7, 1)
+            length, 1, oid, len(PARAMETERS), 1)
         column["items"]["len"] = element
         column["items"]["v"] = values
     with conn.cursor() as cur:

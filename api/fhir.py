@@ -18,41 +18,34 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ward.domain import ACVPU, TYPES, ReadingType
+from ward.domain import (
+    BOOLEAN,
+    CODE,
+    LOINC_SYSTEM,
+    LOINC_TO_TYPE,
+    SNOMED_SYSTEM,
+    SNOMED_TO_TYPE,
+    TYPES,
+    UCUM_SYSTEM,
+    ReadingType,
+)
+from ward.news2_chart import ACVPU, ACVPU_DISPLAY, ACVPU_SNOMED, NEWS2_TOTAL_SNOMED, SUBSCORE_SNOMED
 
-LOINC = "http://loinc.org"
-SNOMED = "http://snomed.info/sct"
-UCUM = "http://unitsofmeasure.org"
+LOINC = LOINC_SYSTEM
+SNOMED = SNOMED_SYSTEM
+UCUM = UCUM_SYSTEM
 PATIENT_SYSTEM = "urn:vward:patient"
 DEVICE_SYSTEM = "urn:vward:device"
 _CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
 
-NEWS2_TOTAL = "1104051000000101"
+NEWS2_TOTAL = NEWS2_TOTAL_SNOMED
 # The adjusted score: a local code, never SNOMED's (it is not NEWS2).
 ADJUSTED_SYSTEM = "urn:vward:score"
 NEWS2_ADJUSTED = "news2-adjusted"
 NEWS2_ADJUSTED_TEXT = "NEWS2 adjusted by patient-specific accepted ranges (not NEWS2)"
 # news2.md: sub-score codes, per NEWS2 parameter (SpO2 by scale).
-NEWS2_SUBSCORE = {
-    "respiratory_rate": "1104301000000104",
-    "spo2:1": "1104311000000102",
-    "spo2:2": "1104321000000108",
-    "on_oxygen": "1104331000000105",
-    "systolic_bp": "1104341000000101",
-    "heart_rate": "1104351000000103",
-    "consciousness": "1104361000000100",
-    "temperature": "1104371000000107",
-}
-# news2.md: ACVPU as SNOMED CT, in ward.domain.ACVPU order (A, C, V, P, U).
-ACVPU_SNOMED = ("248234008", "130987000", "300202002", "450847001", "422768004")
-_ACVPU_DISPLAY = ("Alert", "New confusion", "Responds to voice", "Responds to pain",
-                  "Unresponsive")
-# The vital-signs profile codes oxygen saturation 2708-6; ours (pulse
-# oximetry, 59408-5) comes first, as ingest reads it.
-_EXTRA_CODES = {ReadingType.SPO2: [("2708-6", "Oxygen saturation in Arterial blood")]}
-_UNIT_TEXT = {"/min": "/min", "%": "%", "mm[Hg]": "mmHg", "Cel": "Cel"}
-
-LOINC_TYPES = {info.loinc: t for t, info in TYPES.items()} | {"2708-6": ReadingType.SPO2}
+NEWS2_SUBSCORE = SUBSCORE_SNOMED
+LOINC_TYPES = LOINC_TO_TYPE
 
 
 class SearchError(ValueError):
@@ -87,8 +80,9 @@ def vital_sign(patient_id: str, time: datetime, type_: str, value: float,
     reading_type = ReadingType(type_)
     info = TYPES[reading_type]
     coding = [{"system": LOINC, "code": info.loinc, "display": info.display}]
-    coding += [{"system": LOINC, "code": c, "display": d}
-               for c, d in _EXTRA_CODES.get(reading_type, [])]
+    coding += [{"system": LOINC, "code": c, "display": d} for c, d in info.also_loinc]
+    if info.snomed:
+        coding.append({"system": SNOMED, "code": info.snomed, "display": info.display})
     out: dict[str, Any] = {
         "resourceType": "Observation",
         "id": _id("obs", device_id, type_, time.isoformat()),
@@ -100,16 +94,16 @@ def vital_sign(patient_id: str, time: datetime, type_: str, value: float,
         "effectiveDateTime": _instant(time),
         "device": {"identifier": {"system": DEVICE_SYSTEM, "value": device_id}},
     }
-    if reading_type is ReadingType.CONSCIOUSNESS:
+    if info.kind == CODE:  # the one coded type: consciousness, an ACVPU index
         i = int(value)
         out["valueCodeableConcept"] = {
-            "coding": [{"system": SNOMED, "code": ACVPU_SNOMED[i], "display": _ACVPU_DISPLAY[i]}],
+            "coding": [{"system": SNOMED, "code": ACVPU_SNOMED[i], "display": ACVPU_DISPLAY[i]}],
             "text": ACVPU[i]}
-    elif reading_type is ReadingType.ON_OXYGEN:
+    elif info.kind == BOOLEAN:
         # Stored as on (1) or off (0), not as a flow: a boolean says only that.
         out["valueBoolean"] = value >= 0.5
     else:
-        out["valueQuantity"] = {"value": value, "unit": _UNIT_TEXT.get(info.unit, info.unit),
+        out["valueQuantity"] = {"value": value, "unit": info.unit_text or info.unit,
                                 "system": UCUM, "code": info.unit}
     return out
 
@@ -242,6 +236,8 @@ def parse_codes(values: list[str] | None) -> Codes:
             adjusted = True
         elif system in ("", LOINC) and code in LOINC_TYPES:
             types.append(str(LOINC_TYPES[code]))
+        elif system in ("", SNOMED) and code in SNOMED_TO_TYPE:
+            types.append(str(SNOMED_TO_TYPE[code]))
     return Codes(tuple(dict.fromkeys(types)), news2, adjusted)
 
 

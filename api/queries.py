@@ -14,9 +14,10 @@ from ward.errors import NotFound
 from ward.news2_chart import BANDS, PARAMETERS
 from ward.records import ALERT_COLUMNS, ALERT_EVENT_COLUMNS, AlertEventRow, AlertRow
 from ward.score_view import effective_band_sql
+from ward.severity import SEVERITIES
 
 # Column order of scores.sub_scores, inputs and input_times: the NEWS2
-# parameters, i.e. the reading types less diastolic BP.
+# parameters (ward/news2_chart.py), those of the reading types that NEWS2 scores.
 NEWS2_PARAMETERS = PARAMETERS
 
 
@@ -184,10 +185,9 @@ WITH live AS MATERIALIZED (
            count(*) FILTER (WHERE state = 'open') AS open_alerts,
            count(*) FILTER (WHERE state = 'acknowledged') AS acknowledged_alerts,
            array_agg(DISTINCT kind) AS kinds,
-           -- alerts.rules.Severity, highest first
-           (array_agg(severity ORDER BY CASE severity WHEN 'emergency' THEN 0
-                WHEN 'urgent' THEN 1 WHEN 'low' THEN 2 WHEN 'info' THEN 3 ELSE 4 END))[1]
-               AS top_severity
+           -- ward.severity.SEVERITIES, highest first
+           (array_agg(severity ORDER BY array_position(%(severities)s::text[], severity)
+                DESC NULLS LAST))[1] AS top_severity
     FROM alerts WHERE ward_id = %(ward)s AND state <> 'resolved'
     GROUP BY patient_id
 )
@@ -220,7 +220,7 @@ ORDER BY array_position(%(bands)s::text[], {effective_band_sql("s")}) DESC NULLS
 
 
 def ward_summary_params(ward_id: str, now: datetime) -> dict:
-    return {"ward": ward_id, "now": now, "bands": list(BANDS)}
+    return {"ward": ward_id, "now": now, "bands": list(BANDS), "severities": list(SEVERITIES)}
 
 
 def ward_summary(conn: psycopg.Connection, ward_id: str, now: datetime) -> list[SummaryRow]:

@@ -6,8 +6,9 @@ with ``time.perf_counter`` and the garbage collector paused (as ``timeit`` does)
 - ``score_news2`` over ``n`` random, realistic observation sets (inputs checked,
   sub-scores, missing flags, total, largest single, band code, completeness;
   the band *names* are built on first access and timed on their own);
-- ``news2_row_python``, the same chart as a per-row if/elif ladder over Python
-  floats taken from lists, giving the sub-scores, total and band of each set,
+- ``news2_row_python``, the same chart (ward/news2_chart.py) walked per row, edge
+  by edge, over Python floats taken from lists, giving the sub-scores, total and
+  band of each set,
   on a subset of at most 100k rows, scaled to ``n`` (no input checks: that
   favours it); ``score_row_python``, the sub-scores alone, is timed beside it;
 - a floor: one pass summing the same eight input arrays (what reading them costs).
@@ -29,60 +30,37 @@ import numpy as np
 from numpy.typing import NDArray
 
 from alerts.news2 import score_news2
+from ward import news2_chart as chart
+from ward.news2_chart import BANDS, PARAMETERS
 
 _PYTHON_ROWS = 100_000
 _REPEATS = 5
 _QUICK_ROWS = 100_000
 
 
-def score_row_python(
-    respiratory_rate: float,
-    spo2: float,
-    on_oxygen: float,
-    systolic_bp: float,
-    heart_rate: float,
-    consciousness: float,
-    temperature: float,
-    spo2_scale: int,
-) -> tuple[int, int, int, int, int, int, int]:
-    """NEWS2 sub-scores of one set, in ``PARAMETERS`` order, -1 where NaN.
+def score_row_python(*row: float) -> tuple[int, ...]:
+    """NEWS2 sub-scores of one set, in ``PARAMETERS`` order, -1 where NaN: ``row`` is
+    the set's values in ``PARAMETERS`` order, then its SpO2 scale.
 
-    Units and codes as ``score_news2``; consciousness as the code 0..4.
+    Units and codes as ``score_news2``; consciousness as the ACVPU code.
     """
-    return (
-        _rr(respiratory_rate),
-        _spo2(spo2, on_oxygen, spo2_scale),
-        -1 if math.isnan(on_oxygen) else (2 if on_oxygen == 1 else 0),
-        _sbp(systolic_bp),
-        _hr(heart_rate),
-        -1 if math.isnan(consciousness) else (0 if consciousness == 0 else 3),
-        _temp(temperature),
-    )
+    *values, scale = row
+    oxygen = values[_ON_OXYGEN]
+    return tuple(-1 if math.isnan(v) else score(v, oxygen, scale)
+                 for score, v in zip(_SCORERS, values, strict=True))
 
 
-def news2_row_python(
-    respiratory_rate: float,
-    spo2: float,
-    on_oxygen: float,
-    systolic_bp: float,
-    heart_rate: float,
-    consciousness: float,
-    temperature: float,
-    spo2_scale: int,
-) -> tuple[tuple[int, ...], int, str]:
+def news2_row_python(*row: float) -> tuple[tuple[int, ...], int, str]:
     """Sub-scores, total and band of one set: what ``score_news2`` gives per row."""
-    scores = score_row_python(
-        respiratory_rate, spo2, on_oxygen, systolic_bp, heart_rate, consciousness,
-        temperature, spo2_scale,
-    )  # fmt: skip
+    scores = score_row_python(*row)
     total = sum(scores) + scores.count(-1)  # a missing parameter (-1) counts 0
-    if total >= 7:
-        return scores, total, "high"
-    if total >= 5:
-        return scores, total, "medium"
-    if 3 in scores:
-        return scores, total, "low-medium"
-    return scores, total, "low" if total else "zero"
+    if total >= chart.HIGH_TOTAL:
+        return scores, total, _HIGH
+    if total >= chart.MEDIUM_TOTAL:
+        return scores, total, _MEDIUM
+    if chart.RED in scores:
+        return scores, total, _LOW_MEDIUM
+    return scores, total, _LOW if total >= chart.LOW_TOTAL else _ZERO
 
 
 def bench_scoring(n: int = 1_000_000, seed: int = 0, *, repeat: int = _REPEATS) -> dict[str, Any]:
@@ -170,16 +148,7 @@ def run_core(n: int = 1_000_000, *, repeat: int = 3) -> list[str]:
     return format_report(bench_scoring(n, repeat=repeat)).splitlines()
 
 
-_ARGUMENT_ORDER = (
-    "respiratory_rate",
-    "spo2",
-    "on_oxygen",
-    "systolic_bp",
-    "heart_rate",
-    "consciousness",
-    "temperature",
-    "spo2_scale",
-)
+_ARGUMENT_ORDER = (*PARAMETERS, "spo2_scale")
 
 
 def _random_inputs(n: int, rng: np.random.Generator) -> dict[str, Any]:
@@ -199,88 +168,49 @@ def _random_inputs(n: int, rng: np.random.Generator) -> dict[str, Any]:
     return values
 
 
-def _rr(v: float) -> int:
-    if math.isnan(v):
-        return -1
-    if v <= 8:
-        return 3
-    if v <= 11:
-        return 1
-    if v <= 20:
-        return 0
-    if v <= 24:
-        return 2
-    return 3
+# --- the per-row reference: the chart's tables walked edge by edge -----------------------
+
+_ZERO, _LOW, _LOW_MEDIUM, _MEDIUM, _HIGH = BANDS
+_ON_OXYGEN = PARAMETERS.index("on_oxygen")
+Row = tuple[list[float], list[int]]
 
 
-def _spo2(v: float, on_oxygen: float, scale: int) -> int:
-    if math.isnan(v):
-        return -1
+def _row(edges: NDArray[np.float64], points: NDArray[np.int8]) -> Row:
+    return edges.tolist(), points.tolist()
+
+
+_CASCADE_ROWS = {name: _row(*table) for name, table in chart.CASCADES.items()}
+_SPO2_SCALE1 = _row(chart.SPO2_SCALE1_EDGES, chart.SPO2_SCALE1_POINTS)
+_SPO2_SCALE2_AIR = _row(chart.SPO2_SCALE2_EDGES, chart.SPO2_SCALE2_AIR_POINTS)
+_SPO2_SCALE2_OXYGEN = _row(chart.SPO2_SCALE2_EDGES, chart.SPO2_SCALE2_OXYGEN_POINTS)
+_ACVPU_POINTS = chart.CONSCIOUSNESS_POINTS.tolist()
+
+
+def _cascade(v: float, row: Row) -> int:
+    """Upper-inclusive: the points of the first band whose edge is at or above ``v``."""
+    edges, points = row
+    for edge, p in zip(edges, points, strict=False):
+        if v <= edge:
+            return p
+    return points[-1]
+
+
+def _spo2(v: float, on_oxygen: float, scale: float) -> int:
     if scale == 1:
-        if v <= 91:
-            return 3
-        if v <= 93:
-            return 2
-        if v <= 95:
-            return 1
-        return 0
-    if v <= 83:
-        return 3
-    if v <= 85:
-        return 2
-    if v <= 87:
-        return 1
-    if v <= 92 or on_oxygen != 1:
-        return 0
-    if v <= 94:
-        return 1
-    if v <= 96:
-        return 2
-    return 3
+        return _cascade(v, _SPO2_SCALE1)
+    return _cascade(v, _SPO2_SCALE2_OXYGEN if on_oxygen == 1 else _SPO2_SCALE2_AIR)
 
 
-def _sbp(v: float) -> int:
-    if math.isnan(v):
-        return -1
-    if v <= 90:
-        return 3
-    if v <= 100:
-        return 2
-    if v <= 110:
-        return 1
-    if v <= 219:
-        return 0
-    return 3
+def _scorer(name: str) -> Callable[[float, float, float], int]:
+    if name in _CASCADE_ROWS:
+        row = _CASCADE_ROWS[name]
+        return lambda v, _oxygen, _scale: _cascade(v, row)
+    return {"spo2": _spo2,
+            "on_oxygen": lambda v, _oxygen, _scale: chart.OXYGEN_POINTS if v == 1 else 0,
+            "consciousness": lambda v, _oxygen, _scale: _ACVPU_POINTS[int(v)]}[name]
 
 
-def _hr(v: float) -> int:
-    if math.isnan(v):
-        return -1
-    if v <= 40:
-        return 3
-    if v <= 50:
-        return 1
-    if v <= 90:
-        return 0
-    if v <= 110:
-        return 1
-    if v <= 130:
-        return 2
-    return 3
-
-
-def _temp(v: float) -> int:
-    if math.isnan(v):
-        return -1
-    if v <= 35.0:
-        return 3
-    if v <= 36.0:
-        return 1
-    if v <= 38.0:
-        return 0
-    if v <= 39.0:
-        return 1
-    return 2
+_SCORERS = tuple(_scorer(name) for name in PARAMETERS)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -20,8 +20,8 @@ from plotly.subplots import make_subplots
 # can never disagree with the score.
 from dashboard.format import local_text, local_ticks
 from ward import news2_chart as chart
-from ward.domain import ACVPU
-from ward.news2_chart import BANDS
+from ward.domain import TYPES, ReadingType
+from ward.news2_chart import ACVPU, BANDS, PARAMETERS
 
 # RCP NEWS2 chart colours (news2.md): 0 white, 1 yellow, 2 orange, 3 red.
 # Light shading, for lines drawn over it (the grid's strong cell colours are in
@@ -32,8 +32,7 @@ BAND_COLOURS: dict[str, str] = {"zero": "#d6efd6", "low": "#9fd89f", "low-medium
                                 "medium": "#f28c28", "high": "#c8102e"}
 BAND_TEXT: dict[str, str] = {"zero": "#0b3d0b", "low": "#0b3d0b", "low-medium": "#3d2e00",
                              "medium": "#1a0d00", "high": "#ffffff"}
-BAND_LABELS: dict[str, str] = {"zero": "Zero", "low": "Low", "low-medium": "Low-medium",
-                               "medium": "Medium", "high": "High"}
+BAND_LABELS: dict[str, str] = {band: band.capitalize() for band in BANDS}
 NO_DATA_COLOUR = "#9aa5b1"
 
 # Beyond this many points a trace is drawn with WebGL (conventions.md §6).
@@ -62,14 +61,18 @@ CHART_ROWS: tuple[ChartRow, ...] = (
     _row("respiratory_rate", "Resp. rate<br>/min", (4, 36), chart.RESPIRATORY_RATE_EDGES,
          chart.RESPIRATORY_RATE_POINTS),
     _row("spo2", "SpO₂ %", (80, 100), chart.SPO2_SCALE1_EDGES, chart.SPO2_SCALE1_POINTS),
-    _row("on_oxygen", "Air or O₂", (-0.5, 1.5), (0.5,), (0, 2),
+    _row("on_oxygen", "Air or O₂", (-0.5, 1.5), (0.5,), (0, chart.OXYGEN_POINTS),
          ticks=((0, "Air"), (1, "O₂")), height=0.45),
     _row("systolic_bp", "BP mmHg", (50, 240), chart.SYSTOLIC_BP_EDGES, chart.SYSTOLIC_BP_POINTS),
     _row("heart_rate", "Pulse<br>/min", (30, 160), chart.HEART_RATE_EDGES, chart.HEART_RATE_POINTS),
-    _row("consciousness", "ACVPU", (-0.5, 4.5), (0.5,), (0, 3),
+    _row("consciousness", "ACVPU", (-0.5, len(ACVPU) - 0.5), (0.5,),
+         (0, int(chart.CONSCIOUSNESS_POINTS.max())),
          ticks=tuple((float(i), letter) for i, letter in enumerate(ACVPU)), height=0.6),
     _row("temperature", "Temp. °C", (34, 41), chart.TEMPERATURE_EDGES, chart.TEMPERATURE_POINTS),
 )
+assert tuple(r.parameter for r in CHART_ROWS) == PARAMETERS
+# Reading types drawn inside another's strip rather than in one of their own.
+_OVERLAYS = {"diastolic_bp": "systolic_bp"}
 # Scale 2 shades the on-oxygen bands (on air every value above 92 scores 0:
 # the chart says so in its label).
 _SPO2_SCALE2_ROW = _row("spo2", "SpO₂ % (scale 2;<br>bands above 92 on O₂)", (78, 100),
@@ -126,7 +129,7 @@ def vital_signs_figure(series: Mapping[str, Series], *, start: datetime, end: da
     envelope its lowest and highest values).  ``accepted`` ranges are
     outlined: within them the patient scores 0."""
     rows = [(_SPO2_SCALE2_ROW if r.parameter == "spo2" and spo2_scale == 2 else r)
-            for r in CHART_ROWS]
+            for r in CHART_ROWS] + unscored_rows(series)
     fig = make_subplots(rows=len(rows), cols=1, shared_xaxes=True, vertical_spacing=0.012,
                         row_heights=[r.height for r in rows])
     accepted = accepted or {}
@@ -142,19 +145,44 @@ def vital_signs_figure(series: Mapping[str, Series], *, start: datetime, end: da
                           y0=low, y1=high, fillcolor="rgba(0,0,0,0)", layer="above",
                           line={"color": "#1f4e79", "width": 1.5, "dash": "dash"})
         _add_series(fig, i, row, series.get(row.parameter), tz)
-        if row.parameter == "systolic_bp" and series.get("diastolic_bp") is not None:
-            _add_line(fig, i, "Diastolic", series["diastolic_bp"], tz, colour="#6b7785",
-                      dash="dot")
+        for overlay in (t for t, strip in _OVERLAYS.items() if strip == row.parameter):
+            if series.get(overlay) is not None:
+                _add_line(fig, i, TYPES[ReadingType(overlay)].display.split()[0],
+                          series[overlay], tz, colour="#6b7785", dash="dot")
         yaxis = {"range": list(row.y_range), "title": {"text": row.label, "font": {"size": 11}},
                  "fixedrange": True, "showgrid": False, "zeroline": False}
         if row.ticks:
             yaxis.update(tickvals=[v for v, _ in row.ticks], ticktext=[t for _, t in row.ticks])
         fig.update_yaxes(row=i, col=1, **yaxis)
     _time_axis(fig, start, end, tz, len(rows))
-    fig.update_layout(height=760, margin={"l": 80, "r": 16, "t": 8, "b": 40},
+    height = round(760 * sum(r.height for r in rows) / _CHART_HEIGHT)
+    fig.update_layout(height=height, margin={"l": 80, "r": 16, "t": 8, "b": 40},
                       showlegend=False, plot_bgcolor="#ffffff", paper_bgcolor="#ffffff",
                       hovermode="closest", uirevision=revision or None)
     return fig
+
+
+_CHART_HEIGHT = sum(r.height for r in CHART_ROWS)
+
+
+def unscored_rows(series: Mapping[str, Series]) -> list[ChartRow]:
+    """A plain strip for each reading type with readings that NEWS2 does not score
+    (e.g. body weight), in ``ReadingType`` order; its range fits the values."""
+    out = []
+    for t in ReadingType:
+        s = series.get(t.value)
+        if t.value in PARAMETERS or t.value in _OVERLAYS or s is None or not len(s.times):
+            continue
+        values = [v for v in (*s.mean, *s.low, *s.high)
+                  if v is not None and not math.isnan(v)]
+        if not values:
+            continue
+        lo, hi = min(values), max(values)
+        pad = max((hi - lo) * 0.1, abs(hi) * 0.02, 1.0)
+        info = TYPES[t]
+        out.append(ChartRow(t.value, f"{info.display}<br>{info.unit_text or info.unit}",
+                            (lo - pad, hi + pad), (), (0,)))
+    return out
 
 
 def _times(times: Sequence[datetime]) -> np.ndarray:
@@ -222,7 +250,8 @@ def score_history_figure(times: Sequence[datetime], totals: Sequence[int],
                     + ("" if ok else " (incomplete)")
                     for t, b, ok in zip(times, bands, complete, strict=True)],
         hovertemplate="%{customdata}<br>NEWS2 %{y}<extra></extra>"))
-    for level, colour in ((5, BAND_COLOURS["medium"]), (7, BAND_COLOURS["high"])):
+    for level, colour in ((chart.MEDIUM_TOTAL, BAND_COLOURS["medium"]),
+                          (chart.HIGH_TOTAL, BAND_COLOURS["high"])):
         fig.add_hline(y=level - 0.5, line={"color": colour, "width": 1, "dash": "dash"})
     _time_axis(fig, start, end, tz, 1)
     fig.update_yaxes(range=[0, max([9, *totals]) + 1], title={"text": "NEWS2"}, fixedrange=True)

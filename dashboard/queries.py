@@ -16,7 +16,6 @@ from datetime import datetime, timedelta
 import psycopg
 from psycopg.rows import class_row
 
-from alerts.rules import Severity
 from dashboard.figures import Series, Spread
 from ward.news2_chart import BANDS
 from ward.records import (
@@ -29,9 +28,9 @@ from ward.records import (
     SettingRow,
     select_list,
 )
+from ward.severity import SEVERITIES as SEVERITIES
 
-# As the engine stores them (lower case), least severe first.
-SEVERITIES: tuple[str, ...] = tuple(s.name.lower() for s in sorted(Severity))
+# SEVERITIES: as the engine stores them (lower case), least severe first.
 BANDS_ORDER: tuple[str, ...] = BANDS
 # Patient charts: at most this many points per parameter reach the browser.
 MAX_POINTS = 720

@@ -6,26 +6,29 @@ from __future__ import annotations
 from typing import Any
 
 from ingest.jsontext import Ambiguous
-from ward.domain import ACVPU, LOINC_TO_TYPE, ReadingType
+from ward.domain import (
+    BOOLEAN,
+    LOINC_SYSTEM,
+    LOINC_TO_TYPE,
+    SNOMED_SYSTEM,
+    SNOMED_TO_TYPE,
+    TYPES,
+    UCUM_SYSTEM,
+)
+from ward.news2_chart import ACVPU, ACVPU_SNOMED
 
 
 class FhirError(ValueError):
     """The document is not an Observation or Bundle of them we can read."""
 
 
-LOINC = "http://loinc.org"
-SNOMED = "http://snomed.info/sct"
+LOINC = LOINC_SYSTEM
+SNOMED = SNOMED_SYSTEM
 BP_PANEL = "85354-9"
-# The vital-signs profile codes SpO2 as 2708-6 beside 59408-5 (pulse oximetry).
-EXTRA_LOINC = {"2708-6": ReadingType.SPO2}
 # ACVPU as SNOMED CT (news2.md, "Coding when data leaves as FHIR").
-SNOMED_ACVPU = {
-    "248234008": "A",
-    "130987000": "C",
-    "300202002": "V",
-    "450847001": "P",
-    "422768004": "U",
-}
+SNOMED_ACVPU = dict(zip(ACVPU_SNOMED, ACVPU, strict=True))
+# Air or oxygen: a boolean, or a flow when it comes as a quantity.
+_BOOLEAN_TYPES = frozenset(str(t) for t, info in TYPES.items() if info.kind == BOOLEAN)
 _REFUSED_STATUS = {"entered-in-error", "cancelled"}
 
 
@@ -78,21 +81,28 @@ def _codings(concept: Any) -> list[dict[str, Any]]:
     return [c for c in _list(concept.get("coding")) if isinstance(c, dict)]
 
 
-def _loinc_codes(concept: Any) -> list[str]:
+def _codes(concept: Any, system: str) -> list[str]:
     return [
         code
         for c in _codings(concept)
-        if c.get("system") == LOINC and (code := _text(c.get("code"))) is not None
+        if c.get("system") == system and (code := _text(c.get("code"))) is not None
     ]
 
 
+def _loinc_codes(concept: Any) -> list[str]:
+    return _codes(concept, LOINC)
+
+
 def _type_of(concept: Any) -> str | None:
-    for code in _loinc_codes(concept):
+    """The reading type a concept codes: by LOINC first, then by SNOMED CT (the
+    types that have a SNOMED code, ward/domain.py)."""
+    codes = _loinc_codes(concept)
+    for code in codes:
         if code in LOINC_TO_TYPE:
             return str(LOINC_TO_TYPE[code])
-        if code in EXTRA_LOINC:
-            return str(EXTRA_LOINC[code])
-    codes = _loinc_codes(concept)
+    for code in _codes(concept, SNOMED):
+        if code in SNOMED_TO_TYPE:
+            return str(SNOMED_TO_TYPE[code])
     return f"loinc:{codes[0]}" if codes else None
 
 
@@ -136,10 +146,10 @@ def _valued(type_name: str | None, time: Any, holder: dict[str, Any]) -> dict[st
     if "valueQuantity" in holder and isinstance(holder["valueQuantity"], dict):
         q = holder["valueQuantity"]
         raw["value"] = q.get("value")
-        unit = q.get("code") if q.get("system") == "http://unitsofmeasure.org" else None
+        unit = q.get("code") if q.get("system") == UCUM_SYSTEM else None
         raw["unit"] = unit or q.get("code") or q.get("unit")
-        if type_name == str(ReadingType.ON_OXYGEN) and raw["unit"] is None:
-            raw["unit"] = "L/min"
+        if type_name in _BOOLEAN_TYPES and raw["unit"] is None:
+            raw["unit"] = "L/min"  # a quantity of oxygen is a flow
     elif "valueCodeableConcept" in holder:
         raw["value"] = _acvpu(holder["valueCodeableConcept"])
     elif "valueString" in holder:

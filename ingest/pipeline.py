@@ -12,12 +12,13 @@ from datetime import datetime
 from ingest import decode
 from ingest.rows import Batch, ObservationRow, RejectionRow, StatusRow
 from ingest.status import Status, decode_status
+from ward import topics
 
-TOPIC_PREFIX = "ward/v1/devices/"
-WARDS_PREFIX = "ward/v1/wards/"
+TOPIC_PREFIX = topics.DEVICES_PREFIX
+WARDS_PREFIX = topics.WARDS_PREFIX
 # Topics the ward publishes to devices and subscribers (docs/ingest.md, the
 # device contract); a device may not publish on them.
-OUTBOUND_DEVICE_KINDS = frozenset({"rejections", "commands"})
+OUTBOUND_DEVICE_KINDS = topics.OUTBOUND_DEVICE_KINDS
 # What a device is told stays small, whatever it sent: a rejection is a few
 # kB at most, naming decode.REASONS_NAMED refusals, each reason cut to a line.
 FEEDBACK_MAX_BYTES = 4096
@@ -70,9 +71,9 @@ def receive(
     decoded = status = None
     device_id, kind = device_and_kind(topic)
     if device_id and not unrouted:
-        if kind == "readings":
+        if kind == topics.READINGS:
             decoded = decode.decode_message(payload, device_id, now=received_at, limits=limits)
-        elif kind == "status":
+        elif kind == topics.STATUS:
             status = decode_status(payload, limits)
     return Received(
         topic,
@@ -146,7 +147,7 @@ def unrouted_row(m: Received) -> RejectionRow:
         None,
         decode.UNROUTED,
         f"the broker routed topic {m.topic[:200]!r} to no queue of the ward (readings and"
-        " status go to ward/v1/devices/{id}/readings and .../status)",
+        f" status go to {topics.readings_topic('{id}')} and .../{topics.STATUS})",
         True,
         m.payload,
     )
@@ -301,7 +302,7 @@ def prepare_batch(messages: list[Received]) -> Prepared:
             prepared.unrouted.append(internal_error_row(m, m.failure))
             counts[f"rejected:{INTERNAL_ERROR}"] += 1
             continue
-        if kind == "status" and device_id:
+        if kind == topics.STATUS and device_id:
             status = m.status or decode_status(m.payload, _DEFAULT_LIMITS)
             if type(status) is decode.Refusal:
                 row, feedback = _refused_status(m, device_id, status)
@@ -351,7 +352,7 @@ def rejection_feedback(
             body["more"] = len(refusals) - n
             break
         body["refused"].append(item)
-    return Feedback(f"{TOPIC_PREFIX}{device_id}/rejections", json.dumps(body).encode())
+    return Feedback(topics.rejections_topic(device_id), json.dumps(body).encode())
 
 
 def parse_status(m: Received, device_id: str) -> StatusRow | None:

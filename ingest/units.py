@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from ward.domain import QUANTITY, TYPES
 from ward.domain import ReadingType as T
 
 _MMHG_PER_KPA = 760.0 / 101.325  # 1 atm = 101.325 kPa = 760 mmHg
@@ -24,16 +25,21 @@ def _kpa_to_mmhg(v: float) -> float:
     return v * _MMHG_PER_KPA
 
 
-# Accepted UCUM codes per type → converter into the stored unit.  The
-# annotated forms ({beats}/min, {breaths}/min) are what FHIR's vital-signs
-# profile examples use; they are the same unit.
+# UCUM codes accepted beside a type's stored unit (ward/domain.py) → converter
+# into it.  The annotated forms ({beats}/min, {breaths}/min) are what FHIR's
+# vital-signs profile examples use; they are the same unit.
+_OTHER_UNITS: dict[T, dict[str, Callable[[float], float]]] = {
+    T.RESPIRATORY_RATE: {"{breaths}/min": _same},
+    T.SYSTOLIC_BP: {"kPa": _kpa_to_mmhg},
+    T.DIASTOLIC_BP: {"kPa": _kpa_to_mmhg},
+    T.HEART_RATE: {"{beats}/min": _same},
+    T.TEMPERATURE: {"[degF]": _fahrenheit_to_celsius},
+}
+# Accepted UCUM codes per type: its stored unit first, then the others.  Every
+# type measured as a quantity has one (air or oxygen and ACVPU are read apart).
 CONVERSIONS: dict[T, dict[str, Callable[[float], float]]] = {
-    T.RESPIRATORY_RATE: {"/min": _same, "{breaths}/min": _same},
-    T.SPO2: {"%": _same},
-    T.SYSTOLIC_BP: {"mm[Hg]": _same, "kPa": _kpa_to_mmhg},
-    T.DIASTOLIC_BP: {"mm[Hg]": _same, "kPa": _kpa_to_mmhg},
-    T.HEART_RATE: {"/min": _same, "{beats}/min": _same},
-    T.TEMPERATURE: {"Cel": _same, "[degF]": _fahrenheit_to_celsius},
+    t: {info.unit: _same, **_OTHER_UNITS.get(t, {})}
+    for t, info in TYPES.items() if info.kind == QUANTITY
 }
 
 # Oxygen may be reported as a flow instead of a yes/no [L/min].

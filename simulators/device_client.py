@@ -18,6 +18,7 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from paho.mqtt.reasoncodes import ReasonCode
 
+from ward import topics
 from ward.tls_files import client_context
 
 
@@ -25,12 +26,8 @@ class DeviceError(RuntimeError):
     """The broker refused the device or one of its messages."""
 
 
-def readings_topic(device_id: str) -> str:
-    return f"ward/v1/devices/{device_id}/readings"
-
-
-def status_topic(device_id: str) -> str:
-    return f"ward/v1/devices/{device_id}/status"
+readings_topic = topics.readings_topic
+status_topic = topics.status_topic
 
 
 class DeviceClient:

@@ -14,31 +14,16 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from ward import topics
+from ward.domain import ReadingType, device_unit
+from ward.news2_chart import ACVPU as ACVPU  # consciousness codes in Batch.values
+
 # Column order of Batch.values: the contract's reading types (ward.domain.ReadingType).
-TYPES: tuple[str, ...] = (
-    "respiratory_rate",
-    "spo2",
-    "on_oxygen",
-    "systolic_bp",
-    "diastolic_bp",
-    "heart_rate",
-    "consciousness",
-    "temperature",
-)
+TYPES: tuple[str, ...] = tuple(t.value for t in ReadingType)
 COLUMN = {name: i for i, name in enumerate(TYPES)}
 # UCUM units as the devices send them; on_oxygen and consciousness carry none.
-UNITS: dict[str, str | None] = {
-    "respiratory_rate": "/min",
-    "spo2": "%",
-    "on_oxygen": None,
-    "systolic_bp": "mm[Hg]",
-    "diastolic_bp": "mm[Hg]",
-    "heart_rate": "/min",
-    "consciousness": None,
-    "temperature": "Cel",
-}
+UNITS: dict[str, str | None] = {t.value: device_unit(t) for t in ReadingType}
 FAHRENHEIT = "[degF]"
-ACVPU = ("A", "C", "V", "P", "U")  # consciousness codes in Batch.values
 
 QOS = 1  # readings and status: at least once; the message id makes a resend harmless
 WILL_PAYLOAD = json.dumps({"online": False}).encode()
@@ -48,12 +33,8 @@ OK, TRUNCATED, NO_READINGS, NO_TIME = 0, 1, 2, 3
 MALFORMED_FLAGS = (TRUNCATED, NO_READINGS, NO_TIME)
 
 
-def readings_topic(device_id: str) -> str:
-    return f"ward/v1/devices/{device_id}/readings"
-
-
-def status_topic(device_id: str) -> str:
-    return f"ward/v1/devices/{device_id}/status"
+readings_topic = topics.readings_topic
+status_topic = topics.status_topic
 
 
 @dataclass(frozen=True, slots=True)

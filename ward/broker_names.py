@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING
 from paho.mqtt.client import MQTTv5, MQTTv311
 from paho.mqtt.enums import MQTTProtocolVersion
 
+from ward import topics
+
 if TYPE_CHECKING:
     from ward.settings import Settings
 
@@ -29,8 +31,9 @@ READINGS_QUEUE = "ward.readings"
 STATUS_QUEUE = "ward.status"
 VHOST = "/"
 
-READINGS_KEY = "ward.v1.devices.*.readings"
-STATUS_KEY = "ward.v1.devices.*.status"
+# The device topics as RabbitMQ binding keys (`routing_key`, with `*` for any device).
+READINGS_KEY = topics.readings_topic("*").replace("/", ".")
+STATUS_KEY = topics.status_topic("*").replace("/", ".")
 # Quorum queue -> binding key on MQTT_EXCHANGE (the unrouted queue is bound
 # to its fanout exchange without a key).
 BINDINGS: dict[str, str] = {READINGS_QUEUE: READINGS_KEY, STATUS_QUEUE: STATUS_KEY}

@@ -13,18 +13,13 @@ from datetime import datetime
 
 # Re-exported: ACVPU is part of the NEWS2 chart (ward/news2_chart.py), and the
 # topics live in ward/topics.py; importers of ward.domain keep working.
-from ward.news2_chart import ACVPU, ACVPU_CODE
-from ward.topics import (
-    DEVICE_TOPICS,
-    INGEST_SESSION_EXPIRY,
-    INGEST_SHARE_GROUP,
-    INGEST_SUBSCRIPTIONS,
-    alerts_topic,
-)
-
-__all__ = ["ACVPU", "ACVPU_CODE", "DEVICE_TOPICS", "INGEST_SESSION_EXPIRY", "INGEST_SHARE_GROUP",
-           "INGEST_SUBSCRIPTIONS", "LOINC_TO_TYPE", "MAX_OXYGEN_FLOW", "SNOMED_TO_TYPE", "TYPES",
-           "Observation", "Reading", "ReadingType", "TypeInfo", "alerts_topic", "device_unit"]
+from ward.news2_chart import ACVPU as ACVPU
+from ward.news2_chart import ACVPU_CODE as ACVPU_CODE
+from ward.topics import DEVICE_TOPICS as DEVICE_TOPICS
+from ward.topics import INGEST_SESSION_EXPIRY as INGEST_SESSION_EXPIRY
+from ward.topics import INGEST_SHARE_GROUP as INGEST_SHARE_GROUP
+from ward.topics import INGEST_SUBSCRIPTIONS as INGEST_SUBSCRIPTIONS
+from ward.topics import alerts_topic as alerts_topic
 
 
 class ReadingType(enum.StrEnum):
@@ -78,6 +73,11 @@ TYPES: dict[ReadingType, TypeInfo] = {
                                         len(ACVPU) - 1, kind=CODE),
     ReadingType.TEMPERATURE: TypeInfo("Cel", "8310-5", "Body temperature", 25, 45),
 }
+
+# The code systems of the codes above, as FHIR names them.
+LOINC_SYSTEM = "http://loinc.org"
+SNOMED_SYSTEM = "http://snomed.info/sct"
+UCUM_SYSTEM = "http://unitsofmeasure.org"
 
 LOINC_TO_TYPE = {code: t for t, info in TYPES.items()
                  for code in (info.loinc, *(c for c, _ in info.also_loinc))}

@@ -9,7 +9,18 @@ import hashlib
 import secrets
 
 from ward import broker_names as names
-from ward.domain import DEVICE_TOPICS, INGEST_SUBSCRIPTIONS
+from ward.topics import (
+    ALL_ALERTS,
+    ALL_REJECTIONS,
+    DEVICE_TOPICS,
+    INGEST_SUBSCRIPTIONS,
+    commands_topic,
+    readings_topic,
+    rejections_topic,
+    status_topic,
+)
+
+_MINE = "%u"  # Mosquitto's pattern for the connecting user: a device's own id
 
 # Mosquitto 2's "$7$" format: PBKDF2-HMAC-SHA512 with a 12-byte salt.
 _ITERATIONS = 1000
@@ -79,17 +90,16 @@ def acl_file() -> str:
     lines = [
         "# written by vward; a device publishes only under its own topics",
         f"user {ingest}",
-        "topic read ward/v1/devices/+/readings",
-        "topic read ward/v1/devices/+/status",
-        "topic readwrite ward/v1/devices/+/rejections",
+        *(f"topic read {t}" for t in DEVICE_TOPICS),
+        f"topic readwrite {ALL_REJECTIONS}",
         "",
         f"user {alerts}",
-        "topic readwrite ward/v1/wards/+/alerts",
+        f"topic readwrite {ALL_ALERTS}",
         "",
-        "pattern write ward/v1/devices/%u/readings",
-        "pattern write ward/v1/devices/%u/status",
-        "pattern read ward/v1/devices/%u/rejections",
-        "pattern read ward/v1/devices/%u/commands",
+        f"pattern write {readings_topic(_MINE)}",
+        f"pattern write {status_topic(_MINE)}",
+        f"pattern read {rejections_topic(_MINE)}",
+        f"pattern read {commands_topic(_MINE)}",
         "",
     ]
     return "\n".join(lines)
@@ -106,10 +116,10 @@ DEVICE_RULE = "device"
 
 def subscribe_rules() -> dict[str, tuple[str, ...]]:
     return {
-        DEVICE_RULE: ("ward/v1/devices/%u/rejections", "ward/v1/devices/%u/commands"),
+        DEVICE_RULE: (rejections_topic(_MINE), commands_topic(_MINE)),
         names.service_user(names.INGEST): (*INGEST_SUBSCRIPTIONS, *DEVICE_TOPICS,
-                                           "ward/v1/devices/+/rejections"),
-        names.service_user(names.ALERTS): ("ward/v1/wards/+/alerts",),
+                                           ALL_REJECTIONS),
+        names.service_user(names.ALERTS): (ALL_ALERTS,),
     }
 
 
