@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 from alerts.errors import CommandError
 from ward.settings import Settings
+from ward.severity import SEVERITIES
 
 _AGO = re.compile(r"^(\d+)\s*([mhd])$")
 _UNITS = {"m": "minutes", "h": "hours", "d": "days"}
@@ -173,10 +174,10 @@ def _cmd_alert_list(args: argparse.Namespace, settings: Settings) -> int:
         params.append(args.ward)
     sql = ("SELECT alert_id, ward_id, patient_id, kind, device_id, severity, state, opened_at,"
            " reason FROM alerts" + (" WHERE " + " AND ".join(where) if where else "")
-           + " ORDER BY state = 'resolved', array_position(ARRAY['emergency', 'urgent', 'low',"
-           " 'info'], severity), opened_at DESC LIMIT 500")
+           + " ORDER BY state = 'resolved', array_position(%s::text[], severity) DESC NULLS LAST,"
+           " opened_at DESC LIMIT 500")
     with db.connect(settings) as conn:
-        rows = conn.execute(sql, params).fetchall()
+        rows = conn.execute(sql, [*params, list(SEVERITIES)]).fetchall()
     print(f"{'ID':>7} {'WARD':<12} {'PATIENT':<18} {'KIND':<15} {'SEVERITY':<10}"
           f" {'STATE':<13} {'OPENED (UTC)':<17} REASON")
     for alert_id, ward, patient, kind, device, severity, state, opened, reason in rows:
