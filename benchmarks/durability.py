@@ -36,7 +36,8 @@ from datetime import UTC, datetime, timedelta
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from ward import db, devices, rabbitmq, services
+from ingest import mqtt_session
+from ward import broker, db, devices, mosquitto, rabbitmq, scratch, services
 from ward import rabbitmq_config as cfg
 from ward.broker_names import RABBITMQ, READINGS_QUEUE, mqtt_protocol
 from ward.settings import Settings
@@ -192,7 +193,7 @@ def register(settings: Settings, n: int, prefix: str) -> list[tuple[str, str]]:
         passwords = devices.register_devices(
             conn, [devices.NewDevice(d, p, f"{prefix}-ward") for d, p in ids],
             valid_from=_T0 - timedelta(days=1))
-        services.sync_broker(settings, conn)
+        broker.sync_users(settings, conn)
     return [(d, passwords[d]) for d, _ in ids]
 
 
@@ -271,7 +272,7 @@ def broker_kill(settings: Settings, n_devices: int, per_device: int) -> Result:
         _wait(lambda: all(len(d.acked) >= per_device // 2 for d in fleet), 120, "half sent")
         _kill_broker(settings)
         time.sleep(1)
-        services.up(settings)
+        services.up(settings, ingest_session=mqtt_session.ensure)
         killed.set()
     worker = Worker(settings, "b1")
     try:
@@ -315,7 +316,7 @@ def leader_kill(settings: Settings, n_devices: int, per_device: int) -> Result:
             if pid:
                 os.kill(pid, signal.SIGKILL)
         found = wait_stored(settings, fleet, 120)
-        services.up(settings)
+        services.up(settings, ingest_session=mqtt_session.ensure)
     finally:
         worker.stop()
     return _result("leader", fleet, found, [worker], started)
@@ -326,7 +327,7 @@ def _kill_broker(settings: Settings) -> None:
     if settings.broker == RABBITMQ:
         pids = [rabbitmq.node_pid(n) for n in rabbitmq.running(settings)]
     else:
-        pids = [services.broker_pid(settings)]
+        pids = [mosquitto.pid(settings)]
     for pid in pids:
         if pid:
             os.kill(pid, signal.SIGKILL)
@@ -368,7 +369,8 @@ def run(quick: bool, which: list[str] | None = None) -> list[Result]:
     results = []
     for name in which or list(SCENARIOS):
         scenario, nodes = SCENARIOS[name]
-        with services.scratch(f"vward-bench-durability-{name}-", broker_nodes=nodes) as s:
+        with scratch.running(f"vward-bench-durability-{name}-", broker_nodes=nodes,
+                             ingest_session=mqtt_session.ensure) as s:
             results.append(scenario(s, n_devices, per_device))
             print(results[-1].line(), flush=True)
     return results

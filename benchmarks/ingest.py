@@ -24,7 +24,9 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from ward import broker_names, broker_users, db, devices, services
+from ingest import mqtt_session
+from ward import broker_names, broker_users, db, devices, scratch
+from ward.broker import write_credentials
 from ward.broker_names import is_service_user, mqtt_protocol
 from ward.settings import Settings
 from ward.topics import readings_topic, rejections_topic
@@ -274,7 +276,8 @@ def run(
     n_single = 5_000 if quick else 30_000
     n_multi = 200 if quick else 4_000
     n_copy = 20_000 if quick else 200_000
-    with services.scratch("vward-bench-", broker=broker) as settings:
+    with scratch.running("vward-bench-", broker=broker,
+                         ingest_session=mqtt_session.ensure) as settings:
         with db.connect(settings) as conn:
             pw = devices.register_devices(
                 conn,
@@ -284,7 +287,7 @@ def run(
                 ],
                 valid_from=datetime.now(UTC) - timedelta(days=3),
             )
-            services.write_broker_credentials(settings, devices.password_hashes(conn))
+            write_credentials(settings, devices.password_hashes(conn))
         time.sleep(0.3)
         out: dict[str, float] = {}
         print(f"raw COPY of {n_copy:,} rows ...", flush=True)

@@ -38,8 +38,9 @@ from benchmarks import realtime_history as history
 from benchmarks import realtime_vitals as vitals
 from benchmarks import results
 from benchmarks.realtime_devices import Published, publish
+from ingest import mqtt_session
 from simulators.plan import DeviceInfo
-from ward import broker_names, broker_users, services
+from ward import broker_names, broker_users, scratch
 from ward.errors import ConfigError
 from ward.settings import Settings
 
@@ -271,7 +272,8 @@ def report(loads: Sequence[figs.LoadFigures]) -> list[str]:
 
 def run(plan: Plan, broker: str, *, record: bool, command: str, note: str = "") -> list[str]:
     """The bench on services of its own; the report's lines."""
-    with services.scratch("vward-bench-realtime-", broker=broker) as settings:
+    with scratch.running("vward-bench-realtime-", broker=broker,
+                         ingest_session=mqtt_session.ensure) as settings:
         print(f"broker {broker}, {os.cpu_count()} CPUs; times in ms, publish → stored score"
               " and publish → alert event at an MQTT subscriber", flush=True)
         loads = measure(settings, plan, say=lambda line: print(line, flush=True))

@@ -17,7 +17,7 @@ import numpy as np
 import psycopg
 
 from benchmarks import realtime_vitals as vitals
-from ward import db, devices, services
+from ward import broker, db, devices
 from ward.news2_chart import PARAMETERS
 from ward.settings import Settings
 
@@ -51,8 +51,8 @@ def register(settings: Settings, ward: Ward, valid_from: datetime) -> dict[str, 
     with db.connect(settings) as conn:
         passwords = devices.register_devices(conn, new, valid_from=valid_from)
         conn.commit()
-        if services.manages_broker_users(settings):
-            services.sync_broker(settings, conn)
+        if broker.manages_users(settings):
+            broker.sync_users(settings, conn)
     return passwords
 
 

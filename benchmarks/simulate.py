@@ -15,12 +15,13 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from ingest import mqtt_session
 from simulators import scenario
 from simulators.enrol import enrol
 from simulators.pacing import RunReport, format_progress
 from simulators.plan import Simulation
 from simulators.runner import Runner
-from ward import broker_names, broker_users, services
+from ward import broker_names, broker_users, mosquitto, scratch
 from ward.broker_names import mqtt_protocol
 from ward.settings import Settings
 from ward.topics import DEVICE_TOPICS
@@ -77,7 +78,7 @@ def run(quick: bool = False) -> dict:
     n_devices = 1_000 if quick else 10_000
     duration = 30.0 if quick else 60.0
     ctx = mp.get_context("spawn")
-    with services.scratch("vward-bench-sim-") as settings:
+    with scratch.running("vward-bench-sim-", ingest_session=mqtt_session.ensure) as settings:
         load = scenario.load("load")
         load = replace(load, interval_s={**load.interval_s, "patch": INTERVAL_S})
         now = datetime.now(UTC).replace(microsecond=0)
@@ -115,7 +116,7 @@ def run(quick: bool = False) -> dict:
             progress=lambda p: print("  " + format_progress(p), flush=True),
             lag_from_s=WARM_UP_S,
         )
-        broker = services.broker_pid(settings)
+        broker = mosquitto.pid(settings)
         print(
             f"connecting {len(sim.devices):,} devices, then {duration:.0f} s at speed 1 ...",
             flush=True,

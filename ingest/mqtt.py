@@ -15,6 +15,7 @@ import struct
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 from datetime import UTC, datetime
 
 import paho.mqtt.client as mqtt
@@ -46,6 +47,31 @@ def retry_delay(away_s: float) -> float:
     if away_s < _FAST_FOR_S:
         return _FAST_RETRY_S
     return min(_SLOW_RETRY_S, away_s / 10)
+def new_client(*, client_id: str, username: str, password: str, **options: Any) -> mqtt.Client:
+    """An MQTT v5 client of the ingest session, acking by hand: paho never
+    acks a message on receipt, only once it is stored (or, for
+    ingest/mqtt_session.py, never: what the session holds stays the worker's)."""
+    c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5,
+                    manual_ack=True, **options)
+    c.username_pw_set(username, password)
+    return c
+
+
+def session_properties(receive_maximum: int | None = None) -> Properties:
+    """CONNECT's properties: the session outlives its connection (and keeps
+    what arrives meanwhile) for INGEST_SESSION_EXPIRY."""
+    props = Properties(PacketTypes.CONNECT)
+    props.SessionExpiryInterval = INGEST_SESSION_EXPIRY
+    if receive_maximum is not None:
+        props.ReceiveMaximum = receive_maximum
+    return props
+
+
+def subscribe(client: mqtt.Client) -> None:
+    """The shared subscriptions, at QoS 1."""
+    client.subscribe([(t, SubscribeOptions(qos=1)) for t in INGEST_SUBSCRIPTIONS])
+
+
 
 
 class IngestClient:
@@ -72,10 +98,7 @@ class IngestClient:
         self._on_state = on_state or (lambda s: None)
         self._host, self._port = host, port
         self._receive_maximum = receive_maximum
-        c = mqtt.Client(
-            CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5, manual_ack=True
-        )
-        c.username_pw_set(username, password)
+        c = new_client(client_id=client_id, username=username, password=password)
         self._away_since: float | None = None  # first failed attempt since the last connection
         self._retry_in(_FAST_RETRY_S, c)
         c.on_connect = self._on_connect
@@ -91,7 +114,8 @@ class IngestClient:
         props.SessionExpiryInterval = INGEST_SESSION_EXPIRY
         props.ReceiveMaximum = self._receive_maximum
         self._client.connect_async(
-            self._host, self._port, keepalive=30, clean_start=False, properties=props
+            self._host, self._port, keepalive=30, clean_start=False,
+            properties=session_properties(self._receive_maximum),
         )
         self._client.loop_start()
 
@@ -184,8 +208,7 @@ class IngestClient:
             )
             # Whatever "session present" says: a restarted Mosquitto restores
             # the session but not its shared subscriptions.
-            opts = SubscribeOptions(qos=1)
-            client.subscribe([(t, opts) for t in INGEST_SUBSCRIPTIONS])
+            subscribe(client)
             self._connected.set()
             self._on_state("connected")
         except Exception:

@@ -25,7 +25,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTProtocolVersion
 from simulators import messages as m
 from simulators.errors import SimulatorError
 from simulators.plan import DeviceInfo
-from ward.services import raise_open_files_limit
+from ward.processes import raise_open_files_limit
 from ward.tls_files import client_context
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ import psycopg
 
 from simulators.errors import SimulatorError
 from simulators.plan import Simulation
-from ward import clinical, db, devices, services
+from ward import broker, clinical, db, devices
 from ward.errors import Conflict
 from ward.settings import Settings
 
@@ -37,7 +37,7 @@ def enrol(settings: Settings, sim: Simulation, *, valid_from: datetime) -> dict[
         hashes = devices.password_hashes(conn)
         conn.commit()
     if not settings.mqtt_external:
-        services.write_broker_credentials(settings, hashes)
+        broker.write_credentials(settings, hashes)
     return passwords
 
 

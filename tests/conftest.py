@@ -18,7 +18,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from ward import db, devices, services
+from ingest import mqtt_session
+from ward import broker, db, devices, scratch, services
 from ward.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,14 +28,14 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture(scope="session")
 def settings() -> Iterator[Settings]:
     """Settings of this test run's own services (started lazily by `services_up`)."""
-    s = services.scratch_settings("vward-test-", demo=True, ingest_batch_ms=20)
+    s = scratch.new_settings("vward-test-", demo=True, ingest_batch_ms=20)
     yield s
-    services.discard(s)
+    scratch.discard(s)
 
 
 @pytest.fixture(scope="session")
 def services_up(settings: Settings) -> Settings:
-    services.up(settings)
+    services.up(settings, ingest_session=mqtt_session.ensure)
     return settings
 
 
@@ -78,7 +79,7 @@ def register(services_up: Settings):
             pw = devices.register_devices(
                 c, [devices.NewDevice(device_id, patient_id, ward_id, kind)], valid_from=valid_from
             )
-            services.write_broker_credentials(services_up, devices.password_hashes(c))
+            broker.write_credentials(services_up, devices.password_hashes(c))
         return RegisteredDevice(device_id, patient_id, ward_id, pw[device_id])
 
     return _register

@@ -15,19 +15,20 @@ from datetime import UTC, datetime, timedelta
 
 from conftest import ROOT, RegisteredDevice, service_env, unique, wait_for
 
-from ward import db, devices, services
+from ingest import mqtt_session
+from ward import broker, db, devices, mosquitto, scratch, services
 from ward.settings import Settings
 
 
 @contextmanager
 def mqtt_services(prefix: str) -> Iterator[Settings]:
-    s = services.scratch_settings(prefix, broker="mqtt", demo=True, ingest_batch_ms=20,
+    s = scratch.new_settings(prefix, broker="mqtt", demo=True, ingest_batch_ms=20,
                                   ingest_heartbeat_seconds=1.0)
     try:
-        services.up(s)
+        services.up(s, ingest_session=mqtt_session.ensure)
         yield s
     finally:
-        services.discard(s)
+        scratch.discard(s)
 
 
 def register(settings: Settings, ward_id: str = "ward-mqtt") -> RegisteredDevice:
@@ -37,24 +38,24 @@ def register(settings: Settings, ward_id: str = "ward-mqtt") -> RegisteredDevice
         pw = devices.register_devices(
             conn, [devices.NewDevice(device_id, patient_id, ward_id, "generic")],
             valid_from=datetime.now(UTC) - timedelta(days=2))
-        services.write_broker_credentials(settings, devices.password_hashes(conn))
+        broker.write_credentials(settings, devices.password_hashes(conn))
     return RegisteredDevice(device_id, patient_id, ward_id, pw[device_id])
 
 
 def kill_broker(settings: Settings) -> None:
     """SIGKILL Mosquitto: no clean stop, no last save of its persistence."""
-    pid = services.broker_pid(settings)
+    pid = mosquitto.pid(settings)
     assert pid is not None, "Mosquitto is not running"
     os.kill(pid, signal.SIGKILL)
     # broker_pid takes a zombie for dead (issue 9): Mosquitto daemonises, and
     # here nobody may reap it.
-    wait_for(lambda: services.broker_pid(settings) is None, timeout=10, what="Mosquitto dead")
+    wait_for(lambda: mosquitto.pid(settings) is None, timeout=10, what="Mosquitto dead")
 
 
 def session_saved(settings: Settings, since: float) -> None:
     """Wait until Mosquitto has written its persistence file after `since`
     (time.time()): the sessions it holds then survive a crash."""
-    db_file = services.Paths(settings.home).broker_dir / "data" / "mosquitto.db"
+    db_file = mosquitto.Paths(settings.home).dir / "data" / "mosquitto.db"
     wait_for(lambda: db_file.exists() and db_file.stat().st_mtime > since, timeout=15,
              interval=0.2, what="Mosquitto's autosave")
 

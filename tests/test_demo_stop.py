@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, service_env, wait_for
 
-from ward import services
+from ingest import mqtt_session
+from ward import scratch, services
 from ward.settings import Settings
 
 pytestmark = [pytest.mark.db, pytest.mark.broker, pytest.mark.slow]
@@ -33,18 +34,18 @@ _LAUNCH = ("import os, signal; signal.signal(signal.SIGINT, signal.SIG_DFL);"
 def demo_services() -> Iterator[Settings]:
     """Services of the demo's own: it enrols a simulated ward of 30 patients
     and rewrites the broker's password file from its database."""
-    s = services.scratch_settings("vward-demo-", demo=True)
+    s = scratch.new_settings("vward-demo-", demo=True)
     try:
-        services.up(s)
+        services.up(s, ingest_session=mqtt_session.ensure)
         yield s
     finally:
-        services.discard(s)
+        scratch.discard(s)
 
 
 class Demo:
     def __init__(self, settings: Settings, out: Path) -> None:
         self.settings, self.out = settings, out
-        env = service_env(settings, VWARD_WEB_PORT=str(services.free_port()))
+        env = service_env(settings, VWARD_WEB_PORT=str(scratch.free_port()))
         with open(out, "wb") as f:
             self.proc = subprocess.Popen([sys.executable, "-c", _LAUNCH], cwd=ROOT, env=env,
                                          stdout=f, stderr=subprocess.STDOUT,

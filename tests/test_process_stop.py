@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, service_env, unique, wait_for
 
-from ward import db, devices, services
+from ward import db, devices, scratch
 from ward.settings import Settings
 
 pytestmark = [pytest.mark.db, pytest.mark.broker]
@@ -148,7 +148,7 @@ def _web(settings: Settings) -> Case:
         assert "Application shutdown complete" in out and "Finished server process" in out
 
     return Case(["web"], lambda out: "Application startup complete" in out, clean,
-                {"VWARD_WEB_PORT": str(services.free_port()), "VWARD_WEB_HOST": "127.0.0.1"})
+                {"VWARD_WEB_PORT": str(scratch.free_port()), "VWARD_WEB_HOST": "127.0.0.1"})
 
 
 def _simulate(settings: Settings) -> Case:

@@ -29,10 +29,12 @@ def _setup_logging(verbose: bool) -> None:
 
 
 def _cmd_up(args: argparse.Namespace, settings: Settings) -> int:
+    from ingest import mqtt_session
     from ward import services
 
     for line in services.up(settings, nodes=args.nodes,
-                            progress=lambda line: print(line, flush=True)):
+                            progress=lambda line: print(line, flush=True),
+                            ingest_session=mqtt_session.ensure):
         print(line)
     return 0
 
@@ -97,16 +99,16 @@ def _cmd_status(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _sync_broker(settings: Settings, conn, device_id: str) -> None:
-    from ward import services
+    from ward import broker
 
-    if not services.manages_broker_users(settings):
+    if not broker.manages_users(settings):
         print(
             "note: the broker is external (VWARD_MQTT_EXTERNAL): give it this device's "
             "credentials yourself",
             file=sys.stderr,
         )
         return
-    services.sync_broker(settings, conn, new=[device_id])
+    broker.sync_users(settings, conn, new=[device_id])
 
 
 def _cmd_device_add(args: argparse.Namespace, settings: Settings) -> int:

@@ -1,6 +1,6 @@
 """Registering devices, patients and wards, and assigning devices to
 patients over time.  psycopg only; the broker's credential files are written
-from what this stores (ward/services.py)."""
+from what this stores (ward/broker.py)."""
 
 from __future__ import annotations
 

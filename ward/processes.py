@@ -1,12 +1,15 @@
 """Processes and files of the services the ward runs itself, shared by
-ward/services.py (PostgreSQL, Mosquitto) and ward/rabbitmq.py."""
+ward/postgres.py, ward/mosquitto.py and ward/rabbitmq.py."""
 
 from __future__ import annotations
 
 import os
 import pwd
 import socket
+import subprocess
 from pathlib import Path
+
+from ward.errors import ServiceError
 
 
 def running(pid: int) -> bool:
@@ -67,3 +70,34 @@ def ensure_traversable(path: Path) -> None:
         mode = parent.stat().st_mode
         if not mode & 0o001:
             os.chmod(parent, mode | 0o001)
+
+
+def run(cmd: list[str], what: str, *, log: Path | None = None) -> None:
+    """Run a service's program; a ServiceError with its stderr and the tail of
+    its `log` when it fails, so the operator sees why without looking."""
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        tail = ""
+        if log and log.exists():
+            tail = "\n".join(log.read_text(errors="replace").splitlines()[-15:])
+        raise ServiceError(
+            f"{what} failed ({proc.returncode}): {proc.stderr.strip()}\n{tail}".strip()
+        )
+
+
+def raise_open_files_limit() -> int:
+    """Raise this process's soft open-file limit to its hard limit, for the
+    brokers it starts (they inherit it: one descriptor per connected device, and
+    a 1,024 default stops them near 1,000 devices) and the simulator's devices;
+    returns the soft limit."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = 1_048_576 if hard == resource.RLIM_INFINITY else hard
+    if soft != resource.RLIM_INFINITY and soft < target:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+        except (ValueError, OSError):
+            pass  # the kernel's cap (fs.nr_open) is lower: keep what we have
+    return soft

@@ -130,9 +130,7 @@ def _boot(settings: Settings, up: list[cfg.Node], down: list[cfg.Node],
     returns the seconds they took."""
     for n in down:
         _refuse_taken_ports(n)
-    from ward.services import raise_open_files_limit
-
-    raise_open_files_limit()  # inherited by the nodes: one descriptor per device
+    processes.raise_open_files_limit()  # inherited by the nodes: one descriptor per device
     running_, virgin = {n.name for n in up}, {n.name for n in down if n.virgin}
     phases = cfg.boot_phases(down, running=running_, virgin=virgin,
                              peers_at_shutdown={n.name: _peers_at_shutdown(n) for n in down})

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request, status
 
 from api import admission, schemas
 from api.deps import AdminUser, AppSettings, Conn
-from ward import devices, services, times, tls
+from ward import broker, devices, times, tls
 from ward.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -34,11 +34,11 @@ def register(body: schemas.DeviceRegister, request: Request, admin: AdminUser, c
     start = _start(body.valid_from, now, cfg)
     done = admission.register_device(conn, body.device_id, body.patient_id, body.kind,
                                      replace=body.replace, now=now, valid_from=start)
-    synced = services.manages_broker_users(cfg)
+    synced = broker.manages_users(cfg)
     if synced:
-        # The broker's users come from the database (ward/services.py), through this
+        # The broker's users come from the database (ward/broker.py), through this
         # connection so that a registration not yet committed is seen.
-        services.sync_broker(cfg, conn, new=[done.device_id])
+        broker.sync_users(cfg, conn, new=[done.device_id])
     return schemas.DeviceRegistered(
         device_id=done.device_id, patient_id=done.patient_id, ward_id=done.ward_id,
         mqtt=schemas.MqttCredentials(host=cfg.mqtt_host, port=cfg.mqtt_port,

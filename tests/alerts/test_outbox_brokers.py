@@ -16,8 +16,8 @@ from engine_fixtures import HIGH, Subscriber, admit, base_time, engine, send
 from mqtt_option import mqtt_services
 
 from alerts.outbox import Outbox
+from ward import broker, db, rabbitmq_admin, scratch
 from ward import broker_names as names
-from ward import db, rabbitmq_admin, services
 from ward.domain import alerts_topic
 from ward.rabbitmq_config import ADMIN_USER, amqp_urls
 from ward.settings import Settings
@@ -122,7 +122,7 @@ def test_a_batch_the_broker_refuses_leaves_the_watermark(rabbitmq: Settings, lis
     try:
         assert _publish(rabbitmq) == 0
     finally:
-        services.sync_broker(rabbitmq)  # its own rights back
+        broker.sync_users(rabbitmq)  # its own rights back
     assert _published(rabbitmq) == before
     assert arrived() == []
     assert _publish(rabbitmq) >= len(ids)
@@ -133,7 +133,7 @@ def test_a_batch_the_broker_refuses_leaves_the_watermark(rabbitmq: Settings, lis
 def test_the_outbox_uses_the_node_that_answers(rabbitmq: Settings, listener) -> None:
     ward, ids = _ward_with_events(rabbitmq)
     arrived = listener(ward)
-    dead = f"amqp://127.0.0.1:{services.free_port()}"
+    dead = f"amqp://127.0.0.1:{scratch.free_port()}"
     either = rabbitmq.model_copy(update={"amqp_urls": f"{dead},{amqp_urls(rabbitmq)[0]}"})
     assert _publish(either) >= len(ids)
     assert {body["event_id"] for _, _, body in arrived()} == ids

@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 
 from api import accounts, signin
 from api.app import create_app
-from ward import db, services
+from ward import db, scratch
 
 pytestmark = [pytest.mark.db]
 
@@ -60,7 +60,7 @@ def test_in_a_demo_the_demo_password_still_signs_in(public_user, services_up):
 def test_vward_web_names_the_user_and_vward_user_password_fixes_it(services_up, public_user,
                                                                     tmp_path, not_demo):
     env = service_env(services_up, VWARD_DEMO="false", VWARD_SECRET_KEY=_NOT_DEMO["secret_key"],
-                      VWARD_WEB_PORT=str(services.free_port()))
+                      VWARD_WEB_PORT=str(scratch.free_port()))
     log = tmp_path / "web.log"
     with open(log, "wb") as out:
         web = subprocess.Popen([sys.executable, "-m", "ward.cli", "web"], env=env, cwd=ROOT,

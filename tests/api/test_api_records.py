@@ -12,7 +12,7 @@ from conftest import unique
 
 from ward import mqtt_auth, rabbitmq_admin
 from ward.broker_names import RABBITMQ
-from ward.services import Paths
+from ward.mosquitto import Paths
 
 pytestmark = [pytest.mark.db]
 
@@ -72,7 +72,7 @@ def test_register_returns_working_credentials_and_syncs_the_broker(web, admin, s
             user = api.get(f"/users/{device_id}").json()
         assert mqtt_auth.rabbitmq_verify(body["mqtt"]["password"], user["password_hash"])
     else:
-        assert f"{device_id}:" in Paths(services_up.home).broker_passwd.read_text()
+        assert f"{device_id}:" in Paths(services_up.home).passwd.read_text()
     devices = {d["device_id"]: d for d in web.get("/api/v1/devices", headers=admin.headers).json()}
     assert devices[device_id]["patient_id"] == patient_id
     # Registered already: refused unless replace, which gives new credentials.

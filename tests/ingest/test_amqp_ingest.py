@@ -18,7 +18,7 @@ from conftest import unique, wait_for
 from paho.mqtt.enums import CallbackAPIVersion
 
 from simulators.device_client import DeviceClient
-from ward import broker_names, broker_users, heartbeats, rabbitmq_admin, services
+from ward import broker_names, broker_users, heartbeats, rabbitmq_admin, scratch
 from ward import broker_names as names
 from ward.broker_names import mqtt_protocol
 from ward.rabbitmq_config import ADMIN_USER
@@ -293,7 +293,7 @@ def test_a_worker_restarted_after_sigkill_loses_nothing(services_up, register, s
 
 
 def test_a_worker_tries_the_next_node_when_one_is_down(services_up, register, spawn, conn):
-    dead = services.free_port()
+    dead = scratch.free_port()
     urls = f"amqp://127.0.0.1:{dead},amqp://127.0.0.1:{services_up.amqp_port}"
     p = _started(spawn("ingest", VWARD_AMQP_URLS=urls))
     out = p.output()

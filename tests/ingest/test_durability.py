@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 
 from benchmarks import durability
-from ward import services
+from ingest import mqtt_session
+from ward import scratch
 
 pytestmark = [pytest.mark.db, pytest.mark.broker, pytest.mark.slow]
 
@@ -15,7 +16,7 @@ pytestmark = [pytest.mark.db, pytest.mark.broker, pytest.mark.slow]
 def test_a_broker_killed_with_a_backlog_loses_no_acknowledged_reading() -> None:
     """SIGKILL of the (one-node) broker with half the readings queued and no worker
     consuming; `vward up` restarts it; the worker then stores every acknowledged one."""
-    with services.scratch("vward-test-durability-broker-") as s:
+    with scratch.running("vward-test-durability-broker-", ingest_session=mqtt_session.ensure) as s:
         r = durability.broker_kill(s, 5, 200)
     assert r.acknowledged == 5 * 200, r
     assert r.lost == 0 and r.stored == r.acknowledged, (r, r.log)
@@ -24,7 +25,8 @@ def test_a_broker_killed_with_a_backlog_loses_no_acknowledged_reading() -> None:
 def test_killing_the_queue_leader_of_three_nodes_loses_no_acknowledged_reading() -> None:
     """Three nodes; the node leading the readings' quorum queue is SIGKILLed mid-stream;
     devices reconnect to another node; nothing acknowledged is lost."""
-    with services.scratch("vward-test-durability-leader-", broker_nodes=3) as s:
+    with scratch.running("vward-test-durability-leader-", broker_nodes=3,
+                         ingest_session=mqtt_session.ensure) as s:
         r = durability.leader_kill(s, 5, 200)
     assert r.acknowledged == 5 * 200, r
     assert r.lost == 0 and r.stored == r.acknowledged, (r, r.log)

@@ -13,7 +13,7 @@ from conftest import unique, wait_for
 from paho.mqtt.enums import CallbackAPIVersion
 
 from simulators.device_client import DeviceClient, DeviceError
-from ward import broker_names, broker_users, services
+from ward import broker_names, broker_users, postgres
 from ward.broker_names import mqtt_protocol
 
 pytestmark = [pytest.mark.db, pytest.mark.broker]
@@ -410,8 +410,8 @@ def test_database_restart_mid_stream_loses_nothing(services_up, register, spawn,
     reg = register()
     stream = _Stream(services_up, reg, 3000)
     wait_for(lambda: _stored(conn, reg.device_id) >= 300, what="stream under way")
-    services.stop_postgres(services_up, mode="immediate")  # a crash, not a polite stop
-    services.start_postgres(services_up)
+    postgres.stop(services_up, mode="immediate")  # a crash, not a polite stop
+    postgres.start(services_up)
     stream.join()
     from ward import db
 

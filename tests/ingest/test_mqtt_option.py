@@ -18,9 +18,10 @@ import pytest
 from conftest import Process, service_env, unique, wait_for
 from mqtt_option import kill_broker, mqtt_services, register, session_saved, stored, vward_up
 
+from ingest import mqtt_session
 from ingest.mqtt import retry_delay
 from simulators.device_client import DeviceClient
-from ward import services
+from ward import mosquitto
 from ward.broker_names import mqtt_protocol
 from ward.settings import Settings
 
@@ -106,7 +107,7 @@ def test_worker_back_within_a_second_after_a_crash_and_nothing_dropped(
     # Long enough for the old backoff (1, 2, 4, 8 s ...) to wait 8 s more.
     time.sleep(8)
     t0 = time.monotonic()
-    services.start_broker(mqtt_ward, {})  # the broker alone: the worker must find it
+    mosquitto.start(mqtt_ward, {})  # the broker alone: the worker must find it
     wait_for(lambda: _connects(worker) > connects, timeout=5, interval=0.02,
              what="the worker reconnected")
     back = time.monotonic() - t0
@@ -122,7 +123,7 @@ def test_worker_back_within_a_second_after_a_crash_and_nothing_dropped(
 
 def test_vward_up_leaves_a_connected_worker_connected(mqtt_ward: Settings,
                                                       worker: Process) -> None:
-    wait_for(lambda: services._ingest_worker_running(mqtt_ward), timeout=10,
+    wait_for(lambda: mqtt_session._worker_running(mqtt_ward), timeout=10,
              what="the worker's heartbeat")
     before = worker.output()
     out = vward_up(mqtt_ward)
@@ -130,7 +131,7 @@ def test_vward_up_leaves_a_connected_worker_connected(mqtt_ward: Settings,
     time.sleep(1.5)  # a worker pushed off says so at once, and reconnects within a second
     after = worker.output()[len(before):]
     assert "disconnected" not in after and "subscribing" not in after, after
-    broker_log = services.Paths(mqtt_ward.home).broker_log.read_text(errors="replace")
+    broker_log = mosquitto.Paths(mqtt_ward.home).log.read_text(errors="replace")
     assert f"Client {mqtt_ward.ingest_client_id} already connected" not in broker_log
     dev = register(mqtt_ward)
     assert _send(mqtt_ward, dev, 3, unique("still")) == [_SUCCESS] * 3

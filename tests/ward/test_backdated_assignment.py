@@ -16,7 +16,7 @@ import pytest
 from conftest import ROOT, service_env, unique, wait_for
 
 from simulators.device_client import DeviceClient, DeviceError
-from ward import db, devices, services
+from ward import broker, db, devices
 from ward.broker_names import mqtt_protocol
 from ward.errors import Conflict
 from ward.times import iso
@@ -79,7 +79,7 @@ def test_backdated_assignment_accepts_readings_from_then(services_up, ingest, co
             c, [devices.NewDevice(device, previous, ward)], valid_from=now - timedelta(hours=3)
         )[device]
         devices.unassign_device(c, device, at=now - timedelta(hours=2))
-        services.write_broker_credentials(services_up, devices.password_hashes(c))
+        broker.write_credentials(services_up, devices.password_hashes(c))
     handed_out = now - timedelta(hours=1)
 
     # Handed out to the new patient an hour ago, not registered yet: refused.

@@ -22,9 +22,10 @@ from conftest import ROOT, Process, service_env, unique, wait_for
 from mqtt_option import mqtt_services, register, stored
 from paho.mqtt.enums import CallbackAPIVersion
 
+from ingest import mqtt_session
 from simulators.device_client import DeviceClient
 from ward import broker_names as names
-from ward import broker_users, db, devices, mqtt_auth, probes, secret_files, services
+from ward import broker_users, db, devices, mosquitto, mqtt_auth, probes, secret_files, services
 from ward.errors import WardError
 from ward.settings import Settings
 
@@ -270,18 +271,18 @@ def test_a_home_from_before_is_upgraded_by_vward_up(ward) -> None:
                                                  "tags": ""}).raise_for_status()
             api.put("/permissions/%2F/ward-service", json={
                 "configure": ".*", "write": ".*", "read": ".*"}).raise_for_status()
-        services.up(ward)
+        services.up(ward, ingest_session=mqtt_session.ensure)
         with rabbitmq_admin.client(ward) as api:
             users = {u["name"] for u in api.get("/users").json()}
         assert "ward-service" not in users
         assert {names.service_user(s) for s in names.SERVICES} <= users
     else:
-        paths = services.Paths(ward.home)
-        old = paths.broker_passwd.read_text()
-        paths.broker_passwd.write_text(
+        paths = mosquitto.Paths(ward.home)
+        old = paths.passwd.read_text()
+        paths.passwd.write_text(
             old + f"ward-service:{mqtt_auth.hash_password('demo-service-password')}\n")
-        services.up(ward)
-        text = paths.broker_passwd.read_text()
+        services.up(ward, ingest_session=mqtt_session.ensure)
+        text = paths.passwd.read_text()
         assert "ward-service:" not in text
         assert all(f"{names.service_user(s)}:" in text for s in names.SERVICES)
     legacy = probes.probe_broker(ward.mqtt_host, ward.mqtt_port, username="ward-service",
@@ -293,20 +294,20 @@ def test_vward_up_restarts_a_mosquitto_of_before_with_the_plugin(tmp_path) -> No
     """A Mosquitto started before issue 10 (no plugin in its configuration)
     checks no client id; `vward up` restarts it with the plugin."""
     with mqtt_services("vward-test-upgrade-") as ward:
-        paths = services.Paths(ward.home)
-        services.stop_broker(ward)
-        conf = paths.broker_conf.read_text()
-        paths.broker_conf.write_text("\n".join(
+        paths = mosquitto.Paths(ward.home)
+        mosquitto.stop(ward)
+        conf = paths.conf.read_text()
+        paths.conf.write_text("\n".join(
             line for line in conf.splitlines() if not line.startswith("plugin")) + "\n")
-        subprocess.run(["mosquitto", "-d", "-c", str(paths.broker_conf)], check=True)
-        wait_for(lambda: services.broker_pid(ward), what="old Mosquitto running")
+        subprocess.run(["mosquitto", "-d", "-c", str(paths.conf)], check=True)
+        wait_for(lambda: mosquitto.pid(ward), what="old Mosquitto running")
         a, b = register(ward), register(ward)
         before = Client(ward, b.device_id, b.password, a.device_id)
         before.close()
         assert before.accepted  # the hole, before the upgrade
-        out = services.up(ward)
+        out = services.up(ward, ingest_session=mqtt_session.ensure)
         assert any("stopped Mosquitto to load" in line for line in out), out
         after = Client(ward, b.device_id, b.password, a.device_id)
         after.close()
         assert not after.accepted
-        assert os.path.exists(paths.broker_plugin_dir / "vward_auth.so")
+        assert os.path.exists(paths.plugin_dir / "vward_auth.so")

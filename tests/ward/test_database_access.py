@@ -14,7 +14,8 @@ import psycopg
 import pytest
 from conftest import ROOT, service_env, unique, wait_for
 
-from ward import db, pg_auth, secret_files, services
+from ingest import mqtt_session
+from ward import db, pg_auth, postgres, processes, scratch, secret_files, services
 from ward.settings import Settings
 
 pytestmark = pytest.mark.db
@@ -32,7 +33,7 @@ def _psql_as_nobody(settings: Settings, user: str, host: str,
 
 
 def _assert_refused_to_another_local_user(settings: Settings) -> None:
-    socket_dir = str(services.Paths(settings.home).pg_socket)
+    socket_dir = str(postgres.Paths(settings.home).socket)
     for user in ("postgres", settings.pg_user):
         for host in ("127.0.0.1", socket_dir):
             for password in (None, "guess"):
@@ -54,7 +55,7 @@ def test_another_local_user_opens_the_database_as_nobody(services_up):
     password, and the files that hold the passwords are the owner's only."""
     _assert_refused_to_another_local_user(services_up)
     # The refusals are for want of the password: with it, psql gets in.
-    socket_dir = str(services.Paths(services_up.home).pg_socket)
+    socket_dir = str(postgres.Paths(services_up.home).socket)
     owner = secret_files.existing_secret(services_up.home, "database")
     superuser = secret_files.existing_secret(services_up.home, "postgres")
     assert owner and superuser and owner != superuser
@@ -67,7 +68,7 @@ def test_another_local_user_opens_the_database_as_nobody(services_up):
                            capture_output=True, text=True, check=False)
         assert r.returncode != 0 and owner not in r.stdout and superuser not in r.stdout
     # initdb's password file lived only while initdb ran.
-    assert not list(services.Paths(services_up.home).pg_data.parent.glob(".initdb-pw*"))
+    assert not list(postgres.Paths(services_up.home).data.parent.glob(".initdb-pw*"))
 
 
 def test_the_wards_role_owns_the_schema_and_is_no_superuser(conn, services_up):
@@ -123,7 +124,7 @@ def test_the_wards_processes_connect_as_the_owner(services_up, spawn, conn):
     spawn("ingest", PGAPPNAME=apps["ingest"])
     spawn("alerts", PGAPPNAME=apps["alerts"], VWARD_ALERTS_ENGINE_ID=unique("engine"),
           VWARD_ALERTS_WARDS=unique("ward"))
-    spawn("web", PGAPPNAME=apps["web"], VWARD_WEB_PORT=str(services.free_port()))
+    spawn("web", PGAPPNAME=apps["web"], VWARD_WEB_PORT=str(scratch.free_port()))
     for name, app in apps.items():
         users = wait_for(lambda app=app: _backends(conn, app), timeout=60,
                          what=f"vward {name}'s connections")
@@ -184,7 +185,7 @@ def test_no_process_logs_the_database_password(services_up, spawn, conn):
     assert password not in log
     assert password not in status.stdout + status.stderr
 
-    unreachable = f"postgresql://ward:hunter2-db@127.0.0.1:{services.free_port()}/ward"
+    unreachable = f"postgresql://ward:hunter2-db@127.0.0.1:{scratch.free_port()}/ward"
     failed = _vward(services_up, "device", "list", VWARD_DATABASE_URL=unreachable)
     assert failed.returncode != 0 and "cannot reach the database" in failed.stderr
     assert "hunter2" not in failed.stderr + failed.stdout
@@ -197,17 +198,17 @@ def _a_ward_from_before(settings: Settings) -> Settings:
     """What `vward up` made before issue 10: initdb --auth=trust, the ward's
     database and objects made by the superuser, with data in them.  Returns
     the settings that reach it as the superuser, as the ward did."""
-    paths = services.Paths(settings.home)
-    paths.pg_data.mkdir(parents=True)
-    paths.pg_socket.mkdir(parents=True)
-    services._ensure_traversable(settings.home)
-    services._chown_to(paths.pg_data.parent, "postgres")
-    subprocess.run(services._as_postgres(
-        [services._pg_bin("initdb"), "-D", str(paths.pg_data), "-U", "postgres",
+    paths = postgres.Paths(settings.home)
+    paths.data.mkdir(parents=True)
+    paths.socket.mkdir(parents=True)
+    processes.ensure_traversable(settings.home)
+    processes.chown_tree(paths.data.parent, "postgres")
+    subprocess.run(postgres._as_postgres(
+        [postgres._pg_bin("initdb"), "-D", str(paths.data), "-U", "postgres",
          "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"]), check=True, capture_output=True)
-    with open(paths.pg_data / "postgresql.conf", "a", encoding="utf-8") as conf:
-        conf.write(services._postgres_conf(settings, paths))
-    services.start_postgres(settings)
+    with open(paths.data / "postgresql.conf", "a", encoding="utf-8") as conf:
+        conf.write(postgres._postgres_conf(settings, paths))
+    postgres.start(settings)
     url = f"postgresql://postgres@127.0.0.1:{settings.pg_port}/{settings.pg_database}"
     before = settings.model_copy(update={"database_url": url})
     with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as c:
@@ -228,12 +229,12 @@ def _a_ward_from_before(settings: Settings) -> Settings:
 
 @pytest.fixture
 def ward_from_before():
-    settings = services.scratch_settings("vward-before-", demo=True, broker="mqtt",
+    settings = scratch.new_settings("vward-before-", demo=True, broker="mqtt",
                                          mqtt_external=True)
     try:
         yield settings, _a_ward_from_before(settings)
     finally:
-        services.discard(settings)
+        scratch.discard(settings)
 
 
 def test_vward_up_converts_a_trust_data_directory_from_before(ward_from_before):
@@ -242,10 +243,10 @@ def test_vward_up_converts_a_trust_data_directory_from_before(ward_from_before):
     r = _psql_as_nobody(settings, "postgres", "127.0.0.1")
     assert r.returncode == 0 and r.stdout.strip() == "postgres", r.stderr
 
-    lines = services.up(settings)
+    lines = services.up(settings, ingest_session=mqtt_session.ensure)
     assert any("scram-sha-256" in line for line in lines), lines
     assert any(line.startswith("gave ") and "to vward" in line for line in lines), lines
-    pg_data = services.Paths(settings.home).pg_data
+    pg_data = postgres.Paths(settings.home).data
     assert (pg_data / "pg_hba.conf").read_text() == pg_auth.HBA_CONF
     _assert_refused_to_another_local_user(settings)
     with pytest.raises(psycopg.OperationalError, match="password"):  # trust is gone
@@ -283,7 +284,7 @@ def test_vward_up_converts_a_trust_data_directory_from_before(ward_from_before):
     assert db.migrate(settings) == []
 
     # Once converted, up is quiet about it, and the ward's commands work.
-    again = services.up(settings)
+    again = services.up(settings, ingest_session=mqtt_session.ensure)
     assert not any("scram" in line or line.startswith("gave ") for line in again), again
     listed = _vward(settings, "device", "list")
     assert listed.returncode == 0, listed.stderr

@@ -17,7 +17,7 @@ from conftest import ROOT, service_env, unique, wait_for
 from own_database import env_of, own_database
 from paho.mqtt.enums import CallbackAPIVersion
 
-from ward import db, heartbeats, services
+from ward import db, heartbeats, scratch
 from ward.broker_names import mqtt_protocol
 
 pytestmark = [pytest.mark.db, pytest.mark.broker, pytest.mark.slow]
@@ -48,7 +48,7 @@ def _part(out: str, part: str) -> list[str]:
 
 def test_health_says_alerting_stopped_when_the_engine_dies(services_up, mine, spawn):
     env = env_of(mine)
-    port = services.free_port()
+    port = scratch.free_port()
     web = spawn("web", VWARD_WEB_PORT=str(port), VWARD_WEB_HOST="127.0.0.1", **env)
     url = f"http://127.0.0.1:{port}"
     wait_for(lambda: web.running and _health(url), timeout=30, what="vward web")
@@ -96,7 +96,7 @@ def test_health_says_alerting_stopped_when_the_engine_dies(services_up, mine, sp
 
 
 def test_status_exits_1_when_the_database_is_unreachable(services_up):
-    out = status(services_up, VWARD_PG_PORT=str(services.free_port()), VWARD_DATABASE_URL="")
+    out = status(services_up, VWARD_PG_PORT=str(scratch.free_port()), VWARD_DATABASE_URL="")
     assert out.returncode == 1, out.stdout + out.stderr
     [line] = _part(out.stdout, "database")
     assert line.split()[1] == "UNREACHABLE"

@@ -10,7 +10,7 @@ import pytest
 from conftest import unique
 from own_database import own_database
 
-from ward import broker_names, broker_users, db, health, heartbeats, probes, services
+from ward import broker_names, broker_users, db, health, heartbeats, probes, scratch
 from ward.heartbeats import Heartbeat
 
 pytestmark = [pytest.mark.db, pytest.mark.broker]
@@ -114,7 +114,7 @@ def test_check_reads_the_database_and_probes_the_broker(mine, conn):
 
 def test_the_broker_probe_says_what_is_wrong(services_up):
     s = services_up
-    closed = probes.probe_broker("127.0.0.1", services.free_port(), username="x", password="y",
+    closed = probes.probe_broker("127.0.0.1", scratch.free_port(), username="x", password="y",
                                  timeout=1)
     assert not closed.ok and "unreachable" in closed.detail
     monitor = broker_users.credentials(s, broker_names.MONITOR)
@@ -125,7 +125,7 @@ def test_the_broker_probe_says_what_is_wrong(services_up):
 
 
 def test_a_database_without_the_table_or_unreachable_fails_the_check(services_up):
-    gone = services_up.model_copy(update={"pg_port": services.free_port()})
+    gone = services_up.model_copy(update={"pg_port": scratch.free_port()})
     checked = probes.check(gone)
     assert checked.failing and checked.status == "database_unreachable"
     assert not checked.database.ok and "database unreachable" in checked.database.detail

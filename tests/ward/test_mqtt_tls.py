@@ -23,8 +23,9 @@ from cryptography import x509
 from mqtt_option import mqtt_services, stored
 from mqtt_option import register as register_mqtt
 
+from ingest import mqtt_session
 from simulators.device_client import DeviceClient, DeviceError
-from ward import rabbitmq_config, services, tls, tls_files
+from ward import mosquitto, rabbitmq_config, services, tls, tls_files
 from ward.broker_names import RABBITMQ, mqtt_protocol
 from ward.settings import Settings
 
@@ -156,7 +157,7 @@ def test_the_broker_reads_its_key_and_no_other_local_user_can(ward):
     if ward.broker == RABBITMQ:
         copies = [(n.tls_dir / tls.KEY_NAME, "rabbitmq") for n in rabbitmq_config.nodes(ward)]
     else:
-        copies = [(services.Paths(ward.home).broker_tls / tls.KEY_NAME, "mosquitto")]
+        copies = [(mosquitto.Paths(ward.home).tls / tls.KEY_NAME, "mosquitto")]
     for key, broker_user in copies:
         assert oct(key.stat().st_mode & 0o777) == "0o600"
         if os.geteuid() == 0:
@@ -182,7 +183,7 @@ def test_vward_up_renews_the_certificate_and_the_running_broker_serves_it(ward):
     before = _served_serial(ward)
     assert before == x509.load_pem_x509_certificate(files.server_cert.read_bytes()).serial_number
     files.server_cert.unlink()  # as if it had come near its end
-    done = services.up(ward)
+    done = services.up(ward, ingest_session=mqtt_session.ensure)
     assert any(line.startswith("issued the broker's TLS certificate") for line in done), done
     renewed = x509.load_pem_x509_certificate(files.server_cert.read_bytes()).serial_number
     assert renewed != before

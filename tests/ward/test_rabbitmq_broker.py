@@ -17,8 +17,8 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from tests.conftest import unique
+from ward import broker, broker_users, rabbitmq_admin, rabbitmq_users, services
 from ward import broker_names as names
-from ward import broker_users, rabbitmq_admin, rabbitmq_users, services
 from ward import rabbitmq_config as cfg
 from ward.settings import Settings
 
@@ -225,7 +225,7 @@ def test_the_ingest_user_declares_the_queues_passively_only(amqp):
 
 def test_a_sync_after_registration_imports_only_the_new_device(register, services_up):
     register()
-    again = services.sync_broker(services_up)
+    again = broker.sync_users(services_up)
     assert again.startswith("broker users: 0 created or updated, 0 removed"), again
 
 
@@ -248,7 +248,7 @@ def test_an_external_rabbitmq_gets_the_topology_and_users_when_given_its_admin_p
         client.close()
     elsewhere = external.model_copy(update={"home": services_up.home / "no-such-home",
                                             "database_url": services_up.dsn})
-    assert services.manages_broker_users(elsewhere) is False
+    assert broker.manages_users(elsewhere) is False
     assert "note: external RabbitMQ" in services.up(elsewhere)[-1]
 
 

@@ -15,7 +15,7 @@ import pytest
 
 from tests.conftest import ROOT, service_env, wait_for
 from ward import broker_names as names
-from ward import broker_users, processes, rabbitmq, rabbitmq_admin, services
+from ward import broker_users, processes, rabbitmq, rabbitmq_admin, scratch
 from ward import rabbitmq_config as cfg
 from ward.errors import ServiceError
 from ward.probes import probe_broker
@@ -62,7 +62,7 @@ def test_a_wards_broker_from_one_node_to_three_and_down():
     data, `vward up --nodes 3` growing it into one cluster whose quorum queues
     have a member on every node, and `vward down` leaving nothing running.
     One test, so that RabbitMQ's slow starts are paid once."""
-    s = services.scratch_settings("vward-life-")
+    s = scratch.new_settings("vward-life-")
     node = cfg.node(s, 0)
     try:
         first = _vward(s, "up")
@@ -116,15 +116,15 @@ def test_a_wards_broker_from_one_node_to_three_and_down():
             assert rabbitmq_admin.running_nodes(api) == expected
         assert _probe(s, cfg.node(s, 2).mqtt_port).ok
     finally:
-        services.discard(s)
+        scratch.discard(s)
     assert not s.home.exists()
 
 
 def test_discarding_scratch_services_leaves_no_process_or_directory():
-    s = services.scratch_settings("vward-discard-")
+    s = scratch.new_settings("vward-discard-")
     rabbitmq.start(s)
     assert rabbitmq.running(s)
-    services.discard(s)  # SIGKILL: its data goes anyway
+    scratch.discard(s)  # SIGKILL: its data goes anyway
     assert _left_behind(s.home) == [] and not s.home.exists()
     assert not processes.port_open("127.0.0.1", s.broker_epmd_port)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 
-from ward import rabbitmq_config, services, tls, tls_files
+from ward import mosquitto, rabbitmq_config, tls, tls_files
 from ward.errors import ConfigError, ServiceError
 from ward.settings import Settings
 
@@ -100,7 +100,7 @@ def test_every_rabbitmq_node_listens_with_tls_12_or_13_on_its_own_port_and_copy(
 
 def test_mosquitto_listens_with_tls_12_or_later_beside_its_loopback_port():
     s = _settings(Path("/srv/w"), mqtt_port=18830, mqtt_tls_port=18883)
-    lines = services.broker_config(s, services.Paths(s.home)).splitlines()
+    lines = mosquitto.config(s, mosquitto.Paths(s.home)).splitlines()
     assert "listener 18830 127.0.0.1" in lines
     tls_at = lines.index("listener 18883")  # no address: every interface
     assert lines[tls_at + 1:tls_at + 5] == [
