@@ -19,7 +19,8 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from alerts.numpy_times import Now, as_datetime64, as_datetimes
-from ward.news2_chart import BAND_LEVEL, BAND_SEVERITY, BANDS, MONITORING_INTERVAL, RED
+from ward.news2_chart import BAND_LEVEL, BAND_SEVERITY, BANDS, RED
+from ward.overdue import overdue as overdue  # the one rule: the engine's and the read path's
 from ward.severity import Severity
 
 # The severity order (ward/severity.py) and the severity each band demands
@@ -159,24 +160,6 @@ def spo2_falling(
     """
     latest, highest = _latest_and_extreme(patient, times, spo2, now, window, n_patients, np.fmax)
     return highest - latest >= fall
-
-
-def overdue(
-    last_complete_time: ArrayLike, band: ArrayLike, now: Now, admitted_at: ArrayLike
-) -> NDArray[np.bool_]:
-    """Per patient: no complete set within the monitoring interval its band demands.
-
-    last_complete_time : datetime64 array, NaT if never
-    band : str array, the monitoring band of the latest score: the highest band since
-        the last complete set (scoring.ScoreTable.monitoring_band); '' or None if never
-        scored (then the zero band's 12 h applies)
-    admitted_at : datetime64 array; the clock starts at the later of the last
-        complete set and admission, so a patient never seen is overdue 12 h after
-        admission.  With neither time known the patient is overdue (never hide one).
-    """
-    start = np.fmax(as_datetimes(last_complete_time), as_datetimes(admitted_at))
-    interval = _monitoring_interval(np.asarray(band, dtype=object))
-    return np.isnat(start) | (as_datetime64(now) > start + interval)
 
 
 def overdue_severity(band: str | None) -> Severity:
@@ -345,16 +328,6 @@ def _latest_and_extreme(
     bound = np.full(n_patients, np.inf if extreme is np.fmin else -np.inf)
     extreme.at(bound, p, v)
     return latest, np.where(np.isnan(latest), np.nan, bound)
-
-
-def _monitoring_interval(band: NDArray[np.object_]) -> NDArray[np.timedelta64]:
-    text = band.astype(str)
-    band = np.where(np.isin(text, ("", "None")), "zero", text)
-    _refuse_unknown_bands(band)
-    interval = np.empty(band.shape, dtype="timedelta64[us]")
-    for name in BANDS:
-        interval[band == name] = np.timedelta64(MONITORING_INTERVAL[name])
-    return interval
 
 
 def _refuse_unknown_bands(band: NDArray[np.generic]) -> None:

@@ -5,16 +5,12 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
-import numpy as np
-
-from alerts import rules
-from alerts.lifecycle import OVERDUE
 from api import schemas
 from api.queries import SummaryRow
 from api.series import Series
-from ward import score_view
+from ward import reads, score_view
 from ward.domain import TYPES, ReadingType
 from ward.news2_chart import BANDS
 from ward.records import ScoreRow
@@ -79,23 +75,14 @@ def ward_patient(r: SummaryRow, overdue: bool) -> schemas.WardPatient:
 
 
 def overdue(rows: Sequence[SummaryRow], now: datetime) -> list[bool]:
-    """The alerts engine's overdue rule (``alerts.rules.overdue``: no complete set within
-    the monitoring band's interval, counted from admission at the earliest), for the
-    whole ward in one call; or the engine's open overdue alert."""
-    if not rows:
-        return []
-    late = rules.overdue(
-        _times([r.last_complete_set for r in rows]),
-        ["" if r.band is None else score_view.monitoring_band(r.band, r.adjusted_band,
-                                                              r.monitoring_band) for r in rows],
-        now, _times([r.admitted_at for r in rows]))
-    return [bool(x) or OVERDUE in r.alert_kinds for r, x in zip(rows, late, strict=True)]
-
-
-def _times(values: Sequence[datetime | None]) -> np.ndarray:
-    return np.array([np.datetime64("NaT") if t is None else
-                     np.datetime64(t.astimezone(UTC).replace(tzinfo=None), "us")
-                     for t in values], dtype="datetime64[us]")
+    """The alerts engine's overdue rule as the read path judges it (``ward.reads.overdue``:
+    no complete set within the monitoring band's interval, counted from admission at the
+    earliest; or the engine's open overdue alert), for the whole ward in one call."""
+    return reads.overdue(
+        now, last_complete=[r.last_complete_set for r in rows],
+        monitoring_band=[None if r.band is None else score_view.monitoring_band(
+            r.band, r.adjusted_band, r.monitoring_band) for r in rows],
+        admitted_at=[r.admitted_at for r in rows], alert_kinds=[r.alert_kinds for r in rows])
 
 
 def _effective(r: SummaryRow) -> str | None:

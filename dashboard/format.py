@@ -12,7 +12,7 @@ import math
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from alerts.lifecycle import ALERT_KINDS
+from alerts import ALERT_KINDS
 from ward.domain import ACVPU
 
 FALLBACK_ZONE = "UTC"

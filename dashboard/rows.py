@@ -10,16 +10,13 @@ its own age and is greyed once stale."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
-import numpy as np
-
-from alerts import device_rules, rules
-from alerts.lifecycle import OVERDUE
+import alerts
 from dashboard import format as fmt
 from dashboard.figures import BAND_LABELS, band_rank, sparkline_path
 from dashboard.queries import SEVERITIES, AlertItem, WardPatient
-from ward import score_view
+from ward import reads, score_view
 from ward.domain import TYPES, ReadingType
 from ward.news2_chart import MONITORING_INTERVAL
 from ward.records import ScoreRow
@@ -65,29 +62,21 @@ def is_overdue(p: WardPatient, now: datetime) -> bool:
 
 
 def overdue(patients: Sequence[WardPatient], now: datetime) -> list[bool]:
-    """The engine's decision, for the whole ward in one call of its rule
-    (``alerts.rules.overdue``) on what the engine judges: no complete set within
-    the interval of the latest score's monitoring band, counted from admission
-    at the earliest; or the engine's own open overdue alert.  A patient never
-    scored is overdue 12 h after admission, as the engine says."""
-    if not patients:
-        return []
-    late = rules.overdue(_times([p.last_complete for p in patients]),
-                         [monitoring_band(p) or "" for p in patients], now,
-                         _times([p.admitted_at for p in patients]))
-    return [bool(x) or OVERDUE in p.alert_kinds for p, x in zip(patients, late, strict=True)]
+    """The engine's decision, for the whole ward in one call of the read path's
+    (``ward.reads.overdue``: the engine's own rule, judged here so that it holds
+    while the engine is down): no complete set within the interval of the latest
+    score's monitoring band, counted from admission at the earliest; or the
+    engine's own open overdue alert.  A patient never scored is overdue 12 h after
+    admission, as the engine says."""
+    return reads.overdue(now, last_complete=[p.last_complete for p in patients],
+                         monitoring_band=[monitoring_band(p) for p in patients],
+                         admitted_at=[p.admitted_at for p in patients],
+                         alert_kinds=[p.alert_kinds for p in patients])
 
 
 def battery_low(battery: float | None) -> bool:
-    """The engine's battery rule (``alerts.device_rules.battery_low``); unknown is not low."""
-    return battery is not None and bool(device_rules.battery_low(battery))
-
-
-def _times(values: Sequence[datetime | None]) -> np.ndarray:
-    """Aware (or naive UTC) datetimes as naive-UTC datetime64, NaT for None."""
-    return np.array([np.datetime64("NaT") if t is None else np.datetime64(
-        t.astimezone(UTC).replace(tzinfo=None) if t.tzinfo else t, "us") for t in values],
-        dtype="datetime64[us]")
+    """The engine's battery rule (``alerts.battery_low``); unknown is not low."""
+    return battery is not None and bool(alerts.battery_low(battery))
 
 
 def acuity_key(p: WardPatient, overdue: bool) -> tuple:

@@ -13,6 +13,7 @@ import pytest
 from alerts.device_rules import BATTERY_LOW_PERCENT
 from dashboard import rows
 from dashboard.queries import WardPatient
+from ward import overdue as overdue_rule
 from ward.news2_chart import MONITORING_INTERVAL
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -84,13 +85,13 @@ def test_many_patients_in_one_call_keep_their_order():
 
 def test_the_rule_is_called_once_for_the_whole_ward(monkeypatch):
     calls = []
-    real = rows.rules.overdue
+    real = overdue_rule.overdue
 
     def counted(*args):
         calls.append(len(args[1]))
         return real(*args)
 
-    monkeypatch.setattr(rows.rules, "overdue", counted)
+    monkeypatch.setattr(overdue_rule, "overdue", counted)  # the one rule (ward/overdue.py)
     rows.ward_rows([scored("low", timedelta(hours=1)) for _ in range(50)], NOW)
     assert calls == [50]
 
