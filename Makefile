@@ -1,5 +1,7 @@
 # The two commands of the README.  Everything they need is installed by
-# ward/scripts/bootstrap.sh, which is quick when it is all there already.
+# ward/scripts/bootstrap.sh, which is quick when it is all there already
+# (the dev extras too, import-linter among them: `make test` runs the layers
+# contract of pyproject.toml, `lint-imports`, in tests/test_layers.py).
 .PHONY: demo test
 
 demo:
