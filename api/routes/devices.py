@@ -8,25 +8,33 @@ from datetime import UTC, datetime, timedelta
 
 from fastapi import APIRouter, Request, status
 
-from api import admission, schemas
+from api import admission
 from api.deps import AdminUser, AppSettings, Conn
-from ward import broker, devices, times, tls
+from api.device_schemas import (
+    Assignment,
+    DeviceAssign,
+    DeviceOut,
+    DeviceRegister,
+    DeviceRegistered,
+    MqttCredentials,
+)
+from ward import devices, services, times, tls
 from ward.settings import Settings
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1/devices", tags=["devices"])
 
 
-@router.get("", response_model=list[schemas.DeviceOut])
+@router.get("", response_model=list[DeviceOut])
 def list_devices(admin: AdminUser, conn: Conn) -> list[devices.DeviceRow]:
     return devices.list_devices(conn)
 
 
-@router.post("", response_model=schemas.DeviceRegistered, status_code=status.HTTP_201_CREATED,
+@router.post("", response_model=DeviceRegistered, status_code=status.HTTP_201_CREATED,
              responses={404: {"description": "No such patient"},
                         409: {"description": "Device known already, or patient discharged"}})
-def register(body: schemas.DeviceRegister, request: Request, admin: AdminUser, conn: Conn,
-             cfg: AppSettings) -> schemas.DeviceRegistered:
+def register(body: DeviceRegister, request: Request, admin: AdminUser, conn: Conn,
+             cfg: AppSettings) -> DeviceRegistered:
     """Register a device and assign it to an admitted patient, from now or
     from `valid_from` (handed out before it was registered).  Returns its
     MQTT password and its bearer token for HTTP ingestion, shown this once."""
@@ -34,30 +42,30 @@ def register(body: schemas.DeviceRegister, request: Request, admin: AdminUser, c
     start = _start(body.valid_from, now, cfg)
     done = admission.register_device(conn, body.device_id, body.patient_id, body.kind,
                                      replace=body.replace, now=now, valid_from=start)
-    synced = broker.manages_users(cfg)
+    synced = services.manages_broker_users(cfg)
     if synced:
-        # The broker's users come from the database (ward/broker.py), through this
+        # The broker's users come from the database (ward/services.py), through this
         # connection so that a registration not yet committed is seen.
-        broker.sync_users(cfg, conn, new=[done.device_id])
-    return schemas.DeviceRegistered(
+        services.sync_broker(cfg, conn, new=[done.device_id])
+    return DeviceRegistered(
         device_id=done.device_id, patient_id=done.patient_id, ward_id=done.ward_id,
-        mqtt=schemas.MqttCredentials(host=cfg.mqtt_host, port=cfg.mqtt_port,
-                                     tls_port=cfg.mqtt_tls_port, ca_file=str(tls.ca_file(cfg)),
-                                     client_id=done.device_id,
-                                     username=done.device_id, password=done.mqtt_password,
-                                     topic=f"ward/v1/devices/{done.device_id}/readings"),
+        mqtt=MqttCredentials(host=cfg.mqtt_host, port=cfg.mqtt_port,
+                             tls_port=cfg.mqtt_tls_port, ca_file=str(tls.ca_file(cfg)),
+                             client_id=done.device_id,
+                             username=done.device_id, password=done.mqtt_password,
+                             topic=f"ward/v1/devices/{done.device_id}/readings"),
         token=done.token,
         readings_url=str(request.url_for("ingest_readings", device_id=done.device_id)),
         broker_synced=synced,
         refused_unassigned=devices.refused_unassigned(conn, done.device_id, start))
 
 
-@router.put("/{device_id}/assignment", response_model=schemas.Assignment,
+@router.put("/{device_id}/assignment", response_model=Assignment,
             responses={404: {"description": "No such device or patient"},
                        409: {"description": "Patient discharged or admitted after valid_from,"
                                             " or another assignment of the device overlaps"}})
-def assign(device_id: str, body: schemas.DeviceAssign, admin: AdminUser,
-           conn: Conn, cfg: AppSettings) -> schemas.Assignment:
+def assign(device_id: str, body: DeviceAssign, admin: AdminUser,
+           conn: Conn, cfg: AppSettings) -> Assignment:
     """Give the device to another admitted patient from now on (or from
     `valid_from`, back in time); its readings measured before then stay with
     the patient it had then."""
@@ -65,9 +73,8 @@ def assign(device_id: str, body: schemas.DeviceAssign, admin: AdminUser,
     start = _start(body.valid_from, now, cfg)
     changed = admission.assign_device(conn, device_id, body.patient_id, now=now,
                                       valid_from=start)
-    return schemas.Assignment(device_id=device_id, patient_id=body.patient_id, changed=changed,
-                              refused_unassigned=devices.refused_unassigned(conn, device_id,
-                                                                            start))
+    return Assignment(device_id=device_id, patient_id=body.patient_id, changed=changed,
+                      refused_unassigned=devices.refused_unassigned(conn, device_id, start))
 
 
 def _start(valid_from: datetime | None, now: datetime, cfg: Settings) -> datetime:
@@ -78,10 +85,10 @@ def _start(valid_from: datetime | None, now: datetime, cfg: Settings) -> datetim
                                   max_age=timedelta(days=cfg.max_age_days))
 
 
-@router.delete("/{device_id}/assignment", response_model=schemas.Assignment,
+@router.delete("/{device_id}/assignment", response_model=Assignment,
                responses={404: {"description": "No such device"}})
-def unassign(device_id: str, admin: AdminUser, conn: Conn) -> schemas.Assignment:
+def unassign(device_id: str, admin: AdminUser, conn: Conn) -> Assignment:
     """End the device's assignment now: its readings are refused
     (unassigned_device) until it is assigned again."""
     changed = admission.unassign_device(conn, device_id, now=datetime.now(UTC))
-    return schemas.Assignment(device_id=device_id, patient_id=None, changed=changed)
+    return Assignment(device_id=device_id, patient_id=None, changed=changed)

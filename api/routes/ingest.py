@@ -11,8 +11,8 @@ from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from api import schemas
 from api.deps import AppSettings, Conn, CurrentDevice
+from api.device_schemas import IngestResult
 from api.ingestion import Outcome
 
 log = logging.getLogger(__name__)
@@ -23,13 +23,13 @@ _EXAMPLE = {"id": "5f2c-0042", "readings": [
     {"time": "2026-11-23T08:00:00Z", "type": "spo2", "value": 96, "unit": "%"},
     {"time": "2026-11-23T08:00:00Z", "type": "on_oxygen", "value": False}]}
 
-_REFUSED = {"model": schemas.IngestResult}
+_REFUSED = {"model": IngestResult}
 
 
-def _body(outcome: Outcome) -> schemas.IngestResult:
-    return schemas.IngestResult(id=outcome.message_id, accepted=outcome.accepted,
-                                stored=outcome.stored, duplicates=outcome.duplicates,
-                                refused=list(outcome.refused), detail=outcome.detail)  # type: ignore[arg-type]
+def _body(outcome: Outcome) -> IngestResult:
+    return IngestResult(id=outcome.message_id, accepted=outcome.accepted,
+                        stored=outcome.stored, duplicates=outcome.duplicates,
+                        refused=list(outcome.refused), detail=outcome.detail)  # type: ignore[arg-type]
 
 
 async def _read_capped(request: Request, cap: int) -> bytes | None:
@@ -47,7 +47,7 @@ async def _read_capped(request: Request, cap: int) -> bytes | None:
 
 
 @router.post(
-    "/{device_id}/readings", name="ingest_readings", response_model=schemas.IngestResult,
+    "/{device_id}/readings", name="ingest_readings", response_model=IngestResult,
     responses={400: _REFUSED | {"description": "Unreadable message (malformed JSON, bad"
                                                " structure): nothing stored"},
                403: {"description": "Not this device's token"},
@@ -69,7 +69,7 @@ async def ingest_readings(device_id: str, request: Request, device: CurrentDevic
                             f"this token is device {device.device_id}'s: it may send only that"
                             " device's readings")
     # Past four times the limit the broker too drops a message unseen
-    # (ward/mosquitto.py, message_size_limit); below it, decode refuses and keeps it.
+    # (ward/services.py, message_size_limit); below it, decode refuses and keeps it.
     cap = max(cfg.max_payload_bytes * 4, 1024 * 1024)
     payload = await _read_capped(request, cap)
     if payload is None:
