@@ -76,7 +76,8 @@ def publish(settings: Settings, devices: Sequence[DeviceInfo], passwords: dict[s
                     values = vitals.sets(base, rng, worse * vitals.climb(second, seconds))
                 sent_at = datetime.now(UTC)
                 payload = m.encode_readings(m.message_id(devices[i].device_id, second),
-                                            _iso(sent_at), values[i].tolist(), m.UNITS)
+                                            _iso(sent_at), values[i].tolist(),
+                                            vitals.SENT_UNITS)
                 net.send(m.Outgoing(topics[i], payload, m.QOS, False, devices[i].device_id,
                                     "readings", float(second)))
                 out.sets[(devices[i].patient_id, sent_at)] = sent_at.timestamp()

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 import numpy as np
 from numpy.typing import NDArray
 
-from simulators.messages import COLUMN, TYPES
+from simulators.messages import COLUMN, TYPES, UNITS
 from ward.news2_chart import PARAMETERS
 
 # A stable patient's baseline is drawn in [low, high); every set stays within the
@@ -38,6 +38,10 @@ DETERIORATING_SHARE = 0.02  # of a load's patients, at least MIN_DETERIORATING
 MIN_DETERIORATING = 2
 
 _MEASURED = tuple(_BASELINE)
+# What a device sends of each set, in the contract's order with its unit: the NEWS2
+# parameters and the diastolic pressure (not every reading type: body weight is not
+# part of a set).
+SENT_UNITS = {t: u for t, u in UNITS.items() if t in PARAMETERS or t in _BASELINE}
 _ROUND = {name: (1 if name == "temperature" else 0) for name in _MEASURED}
 
 
