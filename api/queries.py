@@ -1,6 +1,6 @@
-"""psycopg only: what the API reads (patients, alerts, the ward summary),
-into frozen rows.  Parameterised SQL; the ward summary's SQL is a constant
-so that `vward bench web` can time it alone."""
+"""psycopg only: what the API reads (patients, alerts, wards), into frozen
+rows.  Parameterised SQL; the ward summary is the read layer's (ward/reads.py),
+shared with the dashboard."""
 
 from __future__ import annotations
 
@@ -10,11 +10,10 @@ from datetime import datetime
 import psycopg
 from psycopg.rows import class_row
 
+from ward import reads
 from ward.errors import NotFound
-from ward.news2_chart import BANDS, PARAMETERS
+from ward.news2_chart import PARAMETERS
 from ward.records import ALERT_COLUMNS, ALERT_EVENT_COLUMNS, AlertEventRow, AlertRow
-from ward.score_view import effective_band_sql
-from ward.severity import SEVERITIES
 
 # Column order of scores.sub_scores, inputs and input_times: the NEWS2
 # parameters (ward/news2_chart.py), those of the reading types that NEWS2 scores.
@@ -143,86 +142,13 @@ def get_ward(conn: psycopg.Connection, ward_id: str) -> WardRow:
     return row
 
 
-@dataclass(frozen=True, slots=True)
-class SummaryRow:
-    """One admitted patient on the ward view: their latest score (with the
-    values that made it and when each was measured), their latest complete
-    set, their latest reading and their live alerts."""
-
-    patient_id: str
-    display_name: str | None
-    admitted_at: datetime
-    score_time: datetime | None
-    total: int | None
-    band: str | None
-    max_single: int | None
-    complete: bool | None
-    missing: list[str] | None
-    sub_scores: list[int] | None
-    inputs: list[float | None] | None
-    spo2_scale: int | None
-    overridden: bool | None
-    overridden_parameters: list[str] | None
-    adjusted_total: int | None
-    adjusted_band: str | None
-    input_times: list[datetime | None] | None
-    stale: list[str] | None
-    monitoring_band: str | None
-    last_complete_set: datetime | None
-    last_reading: datetime | None
-    open_alerts: int
-    acknowledged_alerts: int
-    alert_kinds: list[str]
-    top_severity: str | None
-
-
-# Highest risk first: the ward view must never bury a deteriorating patient, nor
-# lift one because a value aged out (the effective band, ward/score_view.py).
-WARD_SUMMARY_SQL = f"""
--- Live alerts once for the ward (MATERIALIZED: never re-run per patient).
-WITH live AS MATERIALIZED (
-    SELECT patient_id,
-           count(*) FILTER (WHERE state = 'open') AS open_alerts,
-           count(*) FILTER (WHERE state = 'acknowledged') AS acknowledged_alerts,
-           array_agg(DISTINCT kind) AS kinds,
-           -- ward.severity.SEVERITIES, highest first
-           (array_agg(severity ORDER BY array_position(%(severities)s::text[], severity)
-                DESC NULLS LAST))[1] AS top_severity
-    FROM alerts WHERE ward_id = %(ward)s AND state <> 'resolved'
-    GROUP BY patient_id
-)
-SELECT p.patient_id, p.display_name, p.admitted_at,
-       s.time AS score_time, s.total, s.band, s.max_single, s.complete, s.missing,
-       s.sub_scores, s.inputs, s.spo2_scale, s.overridden, s.overridden_parameters,
-       s.adjusted_total, s.adjusted_band, s.input_times, s.stale, s.monitoring_band,
-       c.measured_at AS last_complete_set, o.time AS last_reading,
-       coalesce(a.open_alerts, 0)::int AS open_alerts,
-       coalesce(a.acknowledged_alerts, 0)::int AS acknowledged_alerts,
-       coalesce(a.kinds, '{{}}') AS alert_kinds,
-       a.top_severity
-FROM patients p
-LEFT JOIN LATERAL (
-    SELECT time, total, band, max_single, complete, missing, sub_scores, inputs, spo2_scale,
-           overridden, overridden_parameters, adjusted_total, adjusted_band, input_times,
-           stale, monitoring_band
-    FROM scores WHERE scores.patient_id = p.patient_id ORDER BY time DESC LIMIT 1
-) s ON true
-LEFT JOIN LATERAL last_complete_set(p.patient_id) c ON true
-LEFT JOIN LATERAL (
-    SELECT time FROM observations WHERE observations.patient_id = p.patient_id
-    ORDER BY time DESC LIMIT 1
-) o ON true
-LEFT JOIN live a ON a.patient_id = p.patient_id
-WHERE p.ward_id = %(ward)s AND p.discharged_at IS NULL
-ORDER BY array_position(%(bands)s::text[], {effective_band_sql("s")}) DESC NULLS LAST,
-         s.total DESC NULLS LAST, coalesce(a.open_alerts, 0) DESC, p.patient_id
-"""
-
-
-def ward_summary_params(ward_id: str, now: datetime) -> dict:
-    return {"ward": ward_id, "now": now, "bands": list(BANDS), "severities": list(SEVERITIES)}
+# The ward summary is the read layer's (ward/reads.py), one statement for the REST
+# API and the dashboard; named here too for the API's views and `vward bench web`.
+SummaryRow = reads.SummaryRow
+WARD_SUMMARY_SQL = reads.WARD_SUMMARY_SQL
+ward_summary_params = reads.ward_summary_params
 
 
 def ward_summary(conn: psycopg.Connection, ward_id: str, now: datetime) -> list[SummaryRow]:
-    with conn.cursor(row_factory=class_row(SummaryRow)) as cur:
-        return cur.execute(WARD_SUMMARY_SQL, ward_summary_params(ward_id, now)).fetchall()
+    """The ward's admitted patients, highest risk first (ward.reads.ward_summary)."""
+    return reads.ward_summary(conn, ward_id, now)

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 import psycopg
 from psycopg.rows import class_row
 
+from ward import reads
 from ward.records import SCORE_COLUMNS, ScoreRow
 
 
@@ -94,11 +95,7 @@ def list_scores(conn: psycopg.Connection, patient_id: str, start: datetime, end:
     return rows
 
 
-def latest_score(conn: psycopg.Connection, patient_id: str) -> ScoreRow | None:
-    with conn.cursor(row_factory=class_row(ScoreRow)) as cur:
-        return cur.execute(
-            f"SELECT {SCORE_COLUMNS} FROM scores WHERE patient_id = %s"
-            " ORDER BY time DESC LIMIT 1", (patient_id,)).fetchone()
+latest_score = reads.latest_score  # the read layer's, as the dashboard reads it
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,11 +1,13 @@
 """Every SQL statement of the dashboard, parameterised, psycopg only.
 
-The ward view is one round trip for the whole ward: the latest score row of
+The ward view is the web app's one ward summary (ward/reads.py, shared with
+the REST API): one round trip for the whole ward, the latest score row of
 each patient (LATERAL ... ORDER BY time DESC LIMIT 1 on the (patient_id,
 time DESC) index), open alerts, devices and a 24-hour trend sampled as-of
 each hour (a bounded number of index probes per patient, whatever the
-reading rate).  Long ranges of the patient page are bucketed in the
-database (time_bucket), never shipped raw to the browser."""
+reading rate); here it is named as the ward view reads it.  Long ranges of
+the patient page are bucketed in the database (time_bucket), never shipped
+raw to the browser."""
 
 from __future__ import annotations
 
@@ -17,14 +19,13 @@ import psycopg
 from psycopg.rows import class_row
 
 from dashboard.figures import Series, Spread
+from ward import reads
 from ward.news2_chart import BANDS
 from ward.records import (
     ALERT_EVENT_COLUMNS,
-    SCORE_COLUMNS,
     SETTING_COLUMNS,
     AlertEventRow,
     AlertRow,
-    ScoreRow,
     SettingRow,
     select_list,
 )
@@ -37,7 +38,7 @@ MAX_POINTS = 720
 # Bucket widths to choose from [s]: round numbers a clinician recognises.
 _BUCKETS = (1, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200,
             86400)
-TREND_HOURS = 24
+TREND_HOURS = reads.TREND_HOURS
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,72 +92,25 @@ class WardPatient:
     trend: list[int | None]
 
 
-_WARD_SQL = """
-WITH pts AS (
-    SELECT p.patient_id, p.ward_id, coalesce(p.display_name, p.patient_id) AS name,
-           w.time_zone, p.admitted_at
-    FROM patients p JOIN wards w USING (ward_id)
-    WHERE p.discharged_at IS NULL AND (%(ward)s::text IS NULL OR p.ward_id = %(ward)s)
-), live AS (
-    SELECT a.patient_id, count(*)::int AS open_alerts,
-           count(*) FILTER (WHERE a.state = 'open')::int AS unacknowledged,
-           (%(severities)s::text[])[max(array_position(%(severities)s::text[], a.severity))]
-               AS top_severity,
-           array_agg(DISTINCT a.kind ORDER BY a.kind) AS alert_kinds
-    FROM alerts a JOIN pts USING (patient_id)
-    WHERE a.state <> 'resolved'
-    GROUP BY a.patient_id
-), dev AS (
-    SELECT da.patient_id, count(*)::int AS devices,
-           count(*) FILTER (WHERE st.online IS FALSE)::int AS offline,
-           min(st.battery)::float8 AS battery, max(d.last_seen) AS last_seen
-    FROM device_assignments da JOIN pts USING (patient_id) JOIN devices d USING (device_id)
-    LEFT JOIN LATERAL (
-        SELECT s.online, s.battery FROM device_status s
-        WHERE s.device_id = da.device_id ORDER BY s.time DESC LIMIT 1) st ON true
-    WHERE da.valid_to IS NULL
-    GROUP BY da.patient_id
-)
-SELECT pts.patient_id, pts.ward_id, pts.name, pts.time_zone, pts.admitted_at,
-       s.time AS scored_time, s.total, s.band, s.max_single, s.complete, s.missing,
-       s.sub_scores, s.inputs, s.spo2_scale, s.overridden, s.overridden_parameters,
-       s.adjusted_total, s.adjusted_band,
-       s.input_times, s.stale, s.monitoring_band,
-       c.measured_at AS last_complete,
-       coalesce(live.open_alerts, 0) AS open_alerts,
-       coalesce(live.unacknowledged, 0) AS unacknowledged,
-       live.top_severity, coalesce(live.alert_kinds, '{}') AS alert_kinds,
-       coalesce(dev.devices, 0) AS devices, coalesce(dev.offline, 0) AS offline,
-       dev.battery, dev.last_seen, trend.totals AS trend
-FROM pts
-LEFT JOIN LATERAL (
-    SELECT time, total, band, max_single, complete, missing, sub_scores, inputs, spo2_scale,
-           overridden, overridden_parameters, adjusted_total, adjusted_band, input_times,
-           stale, monitoring_band
-    FROM scores WHERE scores.patient_id = pts.patient_id ORDER BY time DESC LIMIT 1) s ON true
-LEFT JOIN LATERAL last_complete_set(pts.patient_id) c ON true
-LEFT JOIN live USING (patient_id)
-LEFT JOIN dev USING (patient_id)
-LEFT JOIN LATERAL (
-    SELECT array_agg(h.total ORDER BY g.t) AS totals
-    FROM generate_series(%(now)s::timestamptz - %(trend)s::interval, %(now)s::timestamptz,
-                         interval '1 hour') AS g(t)
-    LEFT JOIN LATERAL (
-        SELECT x.total FROM scores x
-        WHERE x.patient_id = pts.patient_id AND x.time <= g.t AND x.time > g.t - %(fresh)s
-        ORDER BY x.time DESC LIMIT 1) h ON true
-) trend ON true
-"""
-
-
 def ward_patients(conn: psycopg.Connection, ward_id: str | None, *, now: datetime,
                   freshness: timedelta) -> list[WardPatient]:
-    """Every patient on the ward (all wards when ``ward_id`` is None), unordered:
+    """Every patient on the ward (all wards when ``ward_id`` is None), read by the
+    web app's one ward summary (ward.reads, with the dashboard's devices and trend);
     the order of acuity is dashboard.rows' decision."""
-    with conn.cursor(row_factory=class_row(WardPatient)) as cur:
-        return cur.execute(_WARD_SQL, {
-            "ward": ward_id, "now": now, "fresh": freshness, "severities": list(SEVERITIES),
-            "trend": timedelta(hours=TREND_HOURS)}).fetchall()
+    return [_ward_patient(r) for r in
+            reads.ward_summary(conn, ward_id, now, detail=True, freshness=freshness)]
+
+
+def _ward_patient(r: reads.SummaryRow) -> WardPatient:
+    """A ward summary row as the ward view names it: its alerts counted live (open or
+    acknowledged), of which ``unacknowledged`` are open."""
+    return WardPatient(
+        r.patient_id, r.ward_id, r.name, r.time_zone, r.admitted_at, r.score_time, r.total,
+        r.band, r.max_single, r.complete, r.missing, r.sub_scores, r.inputs, r.spo2_scale,
+        r.overridden, r.overridden_parameters, r.adjusted_total, r.adjusted_band,
+        r.input_times, r.stale, r.monitoring_band, r.last_complete_set,
+        r.open_alerts + r.acknowledged_alerts, r.open_alerts, r.top_severity, r.alert_kinds,
+        r.devices, r.offline, r.battery, r.last_seen, r.trend or [])
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,11 +195,7 @@ def patient(conn: psycopg.Connection, patient_id: str) -> PatientInfo | None:
             (patient_id,)).fetchone()
 
 
-def latest_score(conn: psycopg.Connection, patient_id: str) -> ScoreRow | None:
-    with conn.cursor(row_factory=class_row(ScoreRow)) as cur:
-        return cur.execute(
-            f"SELECT {SCORE_COLUMNS} FROM scores WHERE patient_id = %s"
-            " ORDER BY time DESC LIMIT 1", (patient_id,)).fetchone()
+latest_score = reads.latest_score  # the read layer's, as the REST API reads it
 
 
 def last_complete_set(conn: psycopg.Connection, patient_id: str) -> datetime | None:
