@@ -31,6 +31,7 @@ class ReadingType(enum.StrEnum):
     HEART_RATE = "heart_rate"
     CONSCIOUSNESS = "consciousness"
     TEMPERATURE = "temperature"
+    BODY_WEIGHT = "body_weight"
 
 
 # How a type's value is written: a number in ``unit``, air/oxygen as a boolean
@@ -72,6 +73,11 @@ TYPES: dict[ReadingType, TypeInfo] = {
     ReadingType.CONSCIOUSNESS: TypeInfo("{ACVPU}", "67775-7", "Consciousness (ACVPU)", 0,
                                         len(ACVPU) - 1, kind=CODE),
     ReadingType.TEMPERATURE: TypeInfo("Cel", "8310-5", "Body temperature", 25, 45),
+    # Not scored: heart-failure wards weigh daily, since retained fluid shows on the
+    # scales before it shows in the lungs.  From a premature neonate to the heaviest
+    # people recorded.
+    ReadingType.BODY_WEIGHT: TypeInfo("kg", "29463-7", "Body weight", 0.2, 650,
+                                      snomed="27113001"),
 }
 
 # The code systems of the codes above, as FHIR names them.
