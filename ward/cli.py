@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from ward.errors import WardError
 from ward.settings import Settings
+from ward.topics import readings_topic
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 
@@ -128,7 +129,7 @@ def _cmd_device_add(args: argparse.Namespace, settings: Settings) -> int:
         passwords = devices.register_devices(conn, [new], valid_from=start, now=now)
         refused = devices.refused_unassigned(conn, args.device_id, start)
         _sync_broker(settings, conn, args.device_id)
-    topic = f"ward/v1/devices/{args.device_id}/readings"
+    topic = readings_topic(args.device_id)
     since = f" from {times.iso(start)}" if start < now else ""
     print(f"device {args.device_id} assigned to patient {args.patient} on ward {args.ward}{since}")
     if refused:

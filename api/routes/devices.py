@@ -20,6 +20,7 @@ from api.device_schemas import (
 )
 from ward import devices, services, times, tls
 from ward.settings import Settings
+from ward.topics import readings_topic
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api/v1/devices", tags=["devices"])
@@ -53,7 +54,7 @@ def register(body: DeviceRegister, request: Request, admin: AdminUser, conn: Con
                              tls_port=cfg.mqtt_tls_port, ca_file=str(tls.ca_file(cfg)),
                              client_id=done.device_id,
                              username=done.device_id, password=done.mqtt_password,
-                             topic=f"ward/v1/devices/{done.device_id}/readings"),
+                             topic=readings_topic(done.device_id)),
         token=done.token,
         readings_url=str(request.url_for("ingest_readings", device_id=done.device_id)),
         broker_synced=synced,
