@@ -24,6 +24,26 @@ from ward.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# The markers a test gets from the fixtures it uses, directly or through
+# another fixture: `services_up` starts TimescaleDB and the broker together,
+# so every test built on it (conn, register, spawn, make_engine, ...) is
+# `db` and `broker`; Chromium comes only from `browser`.  Applied here, not
+# by hand, so that `-m "not browser"` (or "not db and not broker") deselects
+# every such test.  A test that starts services of its own, without these
+# fixtures, carries its markers by hand.
+FIXTURE_MARKERS = {"services_up": ("db", "broker"), "browser": ("browser",)}
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        used = getattr(item, "fixturenames", ())
+        for fixture, markers in FIXTURE_MARKERS.items():
+            if fixture in used:
+                for name in markers:
+                    if item.get_closest_marker(name) is None:
+                        item.add_marker(name)
+
 
 @pytest.fixture(scope="session")
 def settings() -> Iterator[Settings]:
@@ -182,3 +202,22 @@ def make_engine(services_up: Settings):
     yield _make
     for e in made:
         e.conn.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """browser(width, height): a headless Chromium (selenium), quit at the end
+    of the module.  The one way a test gets a browser, so that the `browser`
+    marker follows from using it (FIXTURE_MARKERS)."""
+    from dashboard.screenshot import chrome
+
+    drivers = []
+
+    def _open(width: int = 1600, height: int = 1000):
+        drivers.append(chrome(width, height))
+        drivers[-1].implicitly_wait(0)
+        return drivers[-1]
+
+    yield _open
+    for d in drivers:
+        d.quit()

@@ -22,7 +22,7 @@ from ingest import mqtt_session
 from ward import scratch, services
 from ward.settings import Settings
 
-pytestmark = [pytest.mark.db, pytest.mark.broker, pytest.mark.slow]
+pytestmark = [pytest.mark.db, pytest.mark.broker]
 
 STOP_WITHIN = 10.0  # [s]
 # A terminal's job gets SIGINT at its default, whatever the test runner's is.

@@ -14,7 +14,7 @@ from test_dash_callbacks import _call
 
 from dashboard import layout, sample
 from dashboard.app import close_dash, create_dash
-from dashboard.screenshot import chrome, free_port
+from dashboard.screenshot import free_port
 from ward import db, health
 from ward.heartbeats import Heartbeat
 from ward.records import HeartbeatRow
@@ -118,9 +118,8 @@ def test_the_shell_callback_shows_and_hides_the_banner(mine, ward, conn):
         close_dash(app)
 
 
-@pytest.mark.browser
 def test_the_banner_is_on_every_page_while_alerting_is_stopped(mine, ward, conn, spawn,
-                                                               tmp_path):
+                                                               tmp_path, browser):
     from api import accounts
 
     ward_id, ids = ward
@@ -146,34 +145,30 @@ def test_the_banner_is_on_every_page_while_alerting_is_stopped(mine, ward, conn,
             return False
 
     wait_for(healthy, timeout=30, what="vward web")
-    driver = chrome(1400, 900)
-    try:
-        driver.implicitly_wait(0)
-        driver.get(f"{url}/?ward={ward_id}")
-        wait_for(lambda: "/login" in driver.current_url, timeout=10, what="the sign-in page")
-        driver.find_element("id", "name").send_keys(user)
-        driver.find_element("id", "password").send_keys(PASSWORD)
-        driver.find_element("css selector", "form button[type=submit]").click()
+    driver = browser(1400, 900)
+    driver.get(f"{url}/?ward={ward_id}")
+    wait_for(lambda: "/login" in driver.current_url, timeout=10, what="the sign-in page")
+    driver.find_element("id", "name").send_keys(user)
+    driver.find_element("id", "password").send_keys(PASSWORD)
+    driver.find_element("css selector", "form button[type=submit]").click()
 
-        expected = f"Alerting stopped since {_hhmm(since)}"
-        for path in (f"/?ward={ward_id}", f"/patient/{ids[0]}", "/outcomes"):
-            driver.get(url + path)
-            wait_for(lambda: _banner(driver) and expected in _banner(driver).text, timeout=15,
-                     what=f"the banner on {path}")
-            banner = _banner(driver)
-            assert banner.is_displayed() and banner.location["y"] < 200  # at the top
-        driver.save_screenshot(str(tmp_path / "alerting-stopped.png"))
+    expected = f"Alerting stopped since {_hhmm(since)}"
+    for path in (f"/?ward={ward_id}", f"/patient/{ids[0]}", "/outcomes"):
+        driver.get(url + path)
+        wait_for(lambda: _banner(driver) and expected in _banner(driver).text, timeout=15,
+                 what=f"the banner on {path}")
+        banner = _banner(driver)
+        assert banner.is_displayed() and banner.location["y"] < 200  # at the top
+    driver.save_screenshot(str(tmp_path / "alerting-stopped.png"))
 
-        # The engine ticks again: the banner goes at the page's next refresh.
-        heart.beat(conn, ticked=True)
-        wait_for(lambda: not _banner(driver).is_displayed(), timeout=10,
-                 what="the banner to go once alerting runs")
-        # ... and comes back when it stops again.
-        _kill(conn, name, 5)
-        wait_for(lambda: _banner(driver).is_displayed(), timeout=10,
-                 what="the banner to come back")
-    finally:
-        driver.quit()
+    # The engine ticks again: the banner goes at the page's next refresh.
+    heart.beat(conn, ticked=True)
+    wait_for(lambda: not _banner(driver).is_displayed(), timeout=10,
+             what="the banner to go once alerting runs")
+    # ... and comes back when it stops again.
+    _kill(conn, name, 5)
+    wait_for(lambda: _banner(driver).is_displayed(), timeout=10,
+             what="the banner to come back")
 
 
 def _banner(driver):

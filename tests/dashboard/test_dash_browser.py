@@ -13,7 +13,7 @@ import pytest
 from conftest import unique, wait_for
 
 from dashboard import sample
-from dashboard.screenshot import chrome, free_port, wait_for_rows
+from dashboard.screenshot import free_port, wait_for_rows
 from ward import db
 
 pytestmark = [pytest.mark.browser, pytest.mark.db]
@@ -22,11 +22,8 @@ PASSWORD = "correct-horse-battery"
 
 
 @pytest.fixture(scope="module")
-def driver():
-    d = chrome(1600, 1000)
-    d.implicitly_wait(0)
-    yield d
-    d.quit()
+def driver(browser):
+    return browser(1600, 1000)
 
 
 @pytest.fixture

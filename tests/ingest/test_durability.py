@@ -10,7 +10,7 @@ from benchmarks import durability
 from ingest import mqtt_session
 from ward import scratch
 
-pytestmark = [pytest.mark.db, pytest.mark.broker, pytest.mark.slow]
+pytestmark = [pytest.mark.db, pytest.mark.broker]
 
 
 def test_a_broker_killed_with_a_backlog_loses_no_acknowledged_reading() -> None:

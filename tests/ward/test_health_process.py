@@ -20,7 +20,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from ward import db, heartbeats, scratch
 from ward.broker_names import mqtt_protocol
 
-pytestmark = [pytest.mark.db, pytest.mark.broker, pytest.mark.slow]
+pytestmark = [pytest.mark.db, pytest.mark.broker]
 
 
 @pytest.fixture
