@@ -16,6 +16,7 @@ from pathlib import Path
 import dash
 
 from dashboard import deps, layout
+from dashboard.pages import outcomes, patient, ward
 from ward.settings import Settings
 
 _HERE = Path(__file__).resolve().parent
@@ -23,11 +24,12 @@ _HERE = Path(__file__).resolve().parent
 
 def create_dash(settings: Settings) -> dash.Dash:
     app = dash.Dash(
-        "dashboard", use_pages=True, pages_folder=str(_HERE / "pages"),
+        "dashboard", use_pages=True, pages_folder="",
         assets_folder=str(_HERE / "assets"), url_base_pathname="/",
         suppress_callback_exceptions=True, title="Virtual ward", update_title=None,
         serve_locally=True, on_error=layout.callback_failed)
-    _claim_page_callbacks(app)
+    for page in (ward, patient, outcomes):
+        page.PAGE.register(app, page.layout)
     app.server.config["SECRET_KEY"] = settings.secret_key
     deps.install(app.server, settings)
     app.layout = layout.shell
@@ -39,18 +41,3 @@ def close_dash(app: dash.Dash) -> None:
     """Close the app's database pool (at the host's shutdown)."""
     deps.Database.close(app.server.extensions["vward_dashboard"])
 
-
-def _claim_page_callbacks(app: dash.Dash) -> None:
-    """``dash.callback`` collects the pages' callbacks process-wide until some
-    app's first request.  Claim them for this app now, so that a process
-    building several apps (the API's factory in tests) gives each its own."""
-    from dash import _callback
-
-    app.callback_map.update(_callback.GLOBAL_CALLBACK_MAP)
-    _callback.GLOBAL_CALLBACK_MAP.clear()
-    seen = {c["output"] for c in app._callback_list}
-    for c in _callback.GLOBAL_CALLBACK_LIST:
-        if c["output"] not in seen:
-            app._callback_list.append(c)
-            seen.add(c["output"])
-    _callback.GLOBAL_CALLBACK_LIST.clear()

@@ -6,15 +6,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import dash
 from dash import Input, Output, dcc, html
 
 from dashboard import deps, figures, queries
 from dashboard import format as fmt
 from dashboard import layout as frame
+from dashboard.pages import Page
 
-dash.register_page(__name__, path="/outcomes", name="Ward figures",
-                   title="Ward figures — Virtual ward")
+PAGE = Page(__name__, path="/outcomes", name="Ward figures",
+            title="Ward figures — Virtual ward")
 
 PERIODS = {"7 days": 7, "30 days": 30, "90 days": 90}
 
@@ -37,7 +37,7 @@ def layout(ward: str | None = None, **_query) -> html.Div:
     ], className="vw-outcomes-page")
 
 
-@dash.callback(Output("outcomes-rate", "figure"), Output("outcomes-to-alert", "figure"),
+@PAGE.callback(Output("outcomes-rate", "figure"), Output("outcomes-to-alert", "figure"),
                Output("outcomes-to-ack", "figure"), Output("outcomes-management", "figure"),
                Output("outcomes-summary", "children"),
                Input("outcomes-ward", "value"), Input("outcomes-period", "value"))

@@ -14,10 +14,11 @@ from dash import Input, Output, State, dcc, html
 from dashboard import actions, deps, figures, patient_rows, queries, rows
 from dashboard import format as fmt
 from dashboard import layout as frame
+from dashboard.pages import Page
 from ward import clinical
 
-dash.register_page(__name__, path_template="/patient/<patient_id>", name="Patient",
-                   title="Patient — Virtual ward")
+PAGE = Page(__name__, path_template="/patient/<patient_id>", name="Patient",
+            title="Patient — Virtual ward")
 
 PANEL_REFRESH_MS = 5_000
 CHART_REFRESH_MS = 30_000
@@ -141,7 +142,7 @@ def _settings_form() -> list:
 
 # ---------------------------------------------------------------- callbacks
 
-@dash.callback(Output("pt-head", "children"), Output("pt-vitals", "figure"),
+@PAGE.callback(Output("pt-head", "children"), Output("pt-vitals", "figure"),
                Output("pt-scores", "figure"), Output("pt-resolution", "children"),
                Input("pt-id", "data"), Input("pt-range", "value"),
                Input("pt-chart-tick", "n_intervals"), Input("pt-settings-version", "data"))
@@ -256,7 +257,7 @@ def _values_line(latest: queries.ScoreRow, now, tz: str | None) -> html.Div:
     return html.Div(items, id="pt-values", className="vw-values")
 
 
-@dash.callback(Output("pt-alerts", "rowData"), Output("pt-devices", "rowData"),
+@PAGE.callback(Output("pt-alerts", "rowData"), Output("pt-devices", "rowData"),
                Output("pt-settings", "rowData"), Output("pt-settings-now", "children"),
                Input("pt-id", "data"), Input("pt-tick", "n_intervals"),
                Input("pt-alert-version", "data"), Input("pt-settings-version", "data"))
@@ -283,7 +284,7 @@ def patient_panels(patient_id: str | None, now):
             [html.Li(text) for text in patient_rows.settings_now(history, tz, now)])
 
 
-@dash.callback(Output("pt-alert-selected", "children"), Output("pt-alert-ack", "disabled"),
+@PAGE.callback(Output("pt-alert-selected", "children"), Output("pt-alert-ack", "disabled"),
                Output("pt-alert-resolve", "disabled"), Output("pt-audit", "children"),
                Input("pt-alerts", "selectedRows"), Input("pt-alert-version", "data"))
 def select_alert(selected, _version):
@@ -316,7 +317,7 @@ def _detail(detail: dict) -> str:
                                                   for k, v in shown.items())
 
 
-@dash.callback(Output("pt-alert-feedback", "children"), Output("pt-alert-version", "data"),
+@PAGE.callback(Output("pt-alert-feedback", "children"), Output("pt-alert-version", "data"),
                Output("pt-alert-note", "value"),
                Input("pt-alert-ack", "n_clicks"), Input("pt-alert-resolve", "n_clicks"),
                State("pt-alerts", "selectedRows"), State("pt-alert-note", "value"),
@@ -327,7 +328,7 @@ def act(_ack, _resolve, selected, note, changed, version):
                               changed, version)
 
 
-@dash.callback(Output("pt-settings-feedback", "children"),
+@PAGE.callback(Output("pt-settings-feedback", "children"),
                Output("pt-settings-version", "data"),
                Input("pt-scale-set", "n_clicks"), Input("pt-range-set", "n_clicks"),
                Input("pt-setting-end", "n_clicks"),

@@ -12,8 +12,9 @@ from dashboard import deps, queries, rows
 from dashboard import format as fmt
 from dashboard import layout as frame
 from dashboard.figures import BAND_LABELS
+from dashboard.pages import Page
 
-dash.register_page(__name__, path="/", name="Ward", title="Ward — Virtual ward")
+PAGE = Page(__name__, path="/", name="Ward", title="Ward — Virtual ward")
 
 REFRESH_MS = 3_000  # the view is never more than ~5 s behind the database
 
@@ -100,7 +101,7 @@ def layout(ward: str | None = None, **_query) -> html.Div:
 
 # ---------------------------------------------------------------- callbacks
 
-@dash.callback(Output("ward-grid", "rowData"), Output("ward-alerts", "rowData"),
+@PAGE.callback(Output("ward-grid", "rowData"), Output("ward-alerts", "rowData"),
                Output("ward-summary", "children"), Output("ward-status", "children"),
                Output("ward-status", "className"), Output("ward-choice", "data"),
                Input("ward-tick", "n_intervals"), Input("ward-select", "value"),
@@ -137,20 +138,20 @@ def summary(counts: dict[str, int]) -> list:
     return chips
 
 
-@dash.callback(Output("ward-grid", "dashGridOptions"), Input("ward-search", "value"))
+@PAGE.callback(Output("ward-grid", "dashGridOptions"), Input("ward-search", "value"))
 def search(text):
     patch = Patch()
     patch["quickFilterText"] = text or ""
     return patch
 
 
-@dash.callback(Output("ward-alert-selected", "children"), Output("ward-alert-ack", "disabled"),
+@PAGE.callback(Output("ward-alert-selected", "children"), Output("ward-alert-ack", "disabled"),
                Output("ward-alert-resolve", "disabled"), Input("ward-alerts", "selectedRows"))
 def select_alert(selected):
     return frame.selected_alert(selected)
 
 
-@dash.callback(Output("ward-alert-feedback", "children"), Output("ward-alert-version", "data"),
+@PAGE.callback(Output("ward-alert-feedback", "children"), Output("ward-alert-version", "data"),
                Output("ward-alert-note", "value"),
                Input("ward-alert-ack", "n_clicks"), Input("ward-alert-resolve", "n_clicks"),
                State("ward-alerts", "selectedRows"), State("ward-alert-note", "value"),
