@@ -28,6 +28,7 @@ sees any of this: the COPY is the whole write."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 
 import psycopg
@@ -35,7 +36,7 @@ from psycopg import errors
 
 from ingest import jsontext
 from ingest.assignments import Assignment, AssignmentIndex, map_observations
-from ingest.rows import Batch, MappedRow, Written
+from ingest.rows import Batch, MappedRow, RejectionRow, StatusRow, Written
 from ward import score_queue
 
 _COLUMNS = "time, patient_id, device_id, type, value, received_at"
@@ -156,41 +157,9 @@ def write_batch(
                 score_queue.enqueue(cur, list(since), list(since.values()))
         rejections = batch.rejections(unassigned)
         if rejections:
-            with cur.copy(
-                "COPY rejected_messages (received_at, topic, device_id, message_id,"
-                " reason_code, reason, whole, payload) FROM STDIN"
-            ) as copy:
-                for r in rejections:
-                    copy.write_row(
-                        (
-                            r.received_at,
-                            _text(r.topic),
-                            _text(r.device_id),
-                            _text(r.message_id),
-                            r.reason_code,
-                            _text(r.reason),
-                            r.whole,
-                            r.payload,
-                        )
-                    )
+            _copy_rejections(cur, rejections)
         if batch.statuses:
-            cur.executemany(
-                "INSERT INTO device_status"
-                " (time, device_id, online, battery, firmware, signal, raw)"
-                " VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                [
-                    (
-                        s.time,
-                        s.device_id,
-                        s.online,
-                        s.battery,
-                        s.firmware,
-                        s.signal,
-                        json.dumps(s.raw),
-                    )
-                    for s in batch.statuses
-                ],
-            )
+            _insert_statuses(cur, batch.statuses)
         if batch.last_seen:
             cur.execute(
                 "UPDATE devices d SET last_seen = greatest(d.last_seen, s.seen)"
@@ -203,6 +172,38 @@ def write_batch(
                 "DELETE FROM ingest_attempts WHERE message_key = ANY(%s)", (list(batch.forget),)
             )
     return Written(stored, unassigned, corrected), assignments
+
+
+def _copy_rejections(cur: psycopg.Cursor, rejections: Sequence[RejectionRow]) -> None:
+    with cur.copy(
+        "COPY rejected_messages (received_at, topic, device_id, message_id,"
+        " reason_code, reason, whole, payload) FROM STDIN"
+    ) as copy:
+        for r in rejections:
+            copy.write_row(
+                (
+                    r.received_at,
+                    _text(r.topic),
+                    _text(r.device_id),
+                    _text(r.message_id),
+                    r.reason_code,
+                    _text(r.reason),
+                    r.whole,
+                    r.payload,
+                )
+            )
+
+
+def _insert_statuses(cur: psycopg.Cursor, statuses: Sequence[StatusRow]) -> None:
+    cur.executemany(
+        "INSERT INTO device_status"
+        " (time, device_id, online, battery, firmware, signal, raw)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s)",
+        [
+            (s.time, s.device_id, s.online, s.battery, s.firmware, s.signal, json.dumps(s.raw))
+            for s in statuses
+        ],
+    )
 
 
 def _text(value: str | None) -> str | None:

@@ -11,8 +11,9 @@ from datetime import UTC, datetime, timedelta
 
 from simulators import scenario as scenarios
 from simulators.errors import SimulatorError
-from simulators.pacing import Timeline, choose_start, format_progress, parse_duration
+from simulators.pacing import Timeline, choose_start, format_progress
 from simulators.plan import Simulation
+from ward import durations
 from ward.settings import Settings
 
 # Patients are admitted, and their devices assigned, this long before the
@@ -98,16 +99,7 @@ def _cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
     speed = args.speed or sc.speed
     now = datetime.now(UTC)
     start = args.start or choose_start(now, speed, args.duration)
-    if start < now - timedelta(days=settings.max_age_days):
-        raise SimulatorError(
-            f"--start {start:%Y-%m-%dT%H:%M:%SZ} is more than {settings.max_age_days} days"
-            " ago: the ingest refuses readings that old (VWARD_MAX_AGE_DAYS)"
-        )
-    if start > now:
-        raise SimulatorError(
-            f"--start {start:%Y-%m-%dT%H:%M:%SZ} is in the future: the ingest"
-            " refuses readings from the future"
-        )
+    _check_start(start, now, settings.max_age_days)
     sim = Simulation(sc, n_patients=args.patients, seed=args.seed, speed=speed, start=start)
     for line in summary.describe(
         sim, Timeline(speed, (now - sim.start).total_seconds()), args.duration
@@ -147,6 +139,20 @@ def _cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _check_start(start: datetime, now: datetime, max_age_days: int) -> None:
+    """Refuse a start whose readings the ingest would refuse: too old, or to come."""
+    if start < now - timedelta(days=max_age_days):
+        raise SimulatorError(
+            f"--start {start:%Y-%m-%dT%H:%M:%SZ} is more than {max_age_days} days"
+            " ago: the ingest refuses readings that old (VWARD_MAX_AGE_DAYS)"
+        )
+    if start > now:
+        raise SimulatorError(
+            f"--start {start:%Y-%m-%dT%H:%M:%SZ} is in the future: the ingest"
+            " refuses readings from the future"
+        )
+
+
 def _on_signals(runner) -> dict[int, object]:
     """SIGINT/SIGTERM stop the run cleanly; a second one drops the connections."""
 
@@ -183,7 +189,7 @@ def _positive_float(text: str) -> float:
 
 def _duration(text: str) -> float:
     try:
-        return parse_duration(text)
+        return durations.parse(text).total_seconds()
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
