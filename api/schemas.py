@@ -13,6 +13,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 
 from api.inputs import StrictIn as _In
 from api.inputs import Time, no_bool
+from ward.news2_chart import BANDS
 
 
 class _Out(BaseModel):
@@ -110,7 +111,8 @@ class SettingOut(_Out):
     end_reason: str | None = None
 
 
-Band = Literal["zero", "low", "low-medium", "medium", "high"]
+# The NEWS2 bands (ward/news2_chart.py), as the OpenAPI schema's enum.
+Band = Literal[BANDS]  # type: ignore[valid-type]
 
 
 class ParameterOut(BaseModel):

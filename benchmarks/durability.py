@@ -41,6 +41,7 @@ from ward import broker, db, devices, mosquitto, rabbitmq, scratch, services
 from ward import rabbitmq_config as cfg
 from ward.broker_names import RABBITMQ, READINGS_QUEUE, mqtt_protocol
 from ward.settings import Settings
+from ward.topics import readings_topic
 
 _WINDOW = 50  # [messages] a device has in flight at most
 # Readings are dated from a few hours back: within the backlog ingest accepts.
@@ -104,7 +105,7 @@ class Device:
 
     @property
     def _topic(self) -> str:
-        return f"ward/v1/devices/{self.device_id}/readings"
+        return readings_topic(self.device_id)
 
     def _connect(self, attempt: int) -> tuple[mqtt.Client | None, dict[int, int]]:
         host, port = self.addresses[attempt % len(self.addresses)]
