@@ -79,7 +79,7 @@ class Value:
 def values(inputs: Sequence[float | None] | None, sub_scores: Sequence[int] | None,
            input_times: Sequence[datetime | None] | None, stale: Sequence[str] | None,
            at: datetime) -> tuple[Value, ...]:
-    """The seven values of a score row (``PARAMETERS`` order), ages counted to ``at``
+    """The NEWS2 values of a score row (``PARAMETERS`` order), ages counted to ``at``
     (the score's time for the record, now for a screen).  ``input_times`` is empty on
     rows scored before migration 005: their times and ages are unknown (None)."""
     n = len(PARAMETERS)
