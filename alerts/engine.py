@@ -26,7 +26,7 @@ from typing import TypeVar
 import numpy as np
 import psycopg
 
-from alerts import alert_store, conditions, device_rules, lifecycle, rules, store
+from alerts import alert_store, conditions, device_rules, lifecycle, rules, score_writes, store
 from alerts.lifecycle import (
     NEWS2,
     RETROSPECTIVE,
@@ -40,6 +40,7 @@ from alerts.news2 import PARAMETERS
 from alerts.news2_conditions import news2_conditions
 from alerts.scoring import ScoreTable, score_rows
 from ward.heartbeats import Heartbeat
+from ward.retry import DATABASE, Backoff
 from ward.settings import Settings
 from ward.topics import ALERT_EVENTS_CHANNEL, NEW_OBSERVATIONS_CHANNEL
 
@@ -54,7 +55,6 @@ _CONTEXT = max(rules.SCORE_RISE_WINDOW, np.timedelta64(rules.HOLD))  # scores ke
 # neither waits for a backlog to clear (H19).
 _SLICE_SECONDS = 0.25
 _REPORT_EVERY = 10.0  # [s] between counter lines in the log
-_BACKOFF: tuple[float, ...] = (0.5, 1, 2, 5, 10)  # [s] between database reconnect attempts
 Clock = Callable[[], datetime]
 _DB_ERRORS = (psycopg.OperationalError, psycopg.InterfaceError)
 _T = TypeVar("_T")
@@ -83,6 +83,7 @@ class Engine:
         self._last_tick: datetime | None = None
         self._restarted = True
         store.prepare(conn)
+        score_writes.prepare(conn)
 
     @classmethod
     def from_settings(cls, conn: psycopg.Connection, settings: Settings) -> Engine:
@@ -189,7 +190,7 @@ class Engine:
                            np.timedelta64(self.freshness), seed=carry.level)
         clock.lap("score")
         rewritten = self._rewritten(live, table, pids, wanted)
-        store.write_scores(self.conn, table, pids)
+        score_writes.write_scores(self.conn, table, pids)
         store.clear_failures(self.conn, pids)
         clock.lap("write")
         history = context.merged(table)
@@ -404,16 +405,15 @@ def serve(settings: Settings, *, stop: threading.Event | None = None,
     outbox.start()
     log.info("alerts engine %s started (wards: %s); publishing alert events to %s",
              settings.alerts_engine_id, ", ".join(wards_of(settings)) or "all", outbox.where)
-    attempt = 0
+    backoff = Backoff(DATABASE)  # starts over once connected: an outage waits 0.5 s first
     try:
         while not stop.is_set():
             try:
-                _serve_connected(settings, stop, clock, outbox)
+                _serve_connected(settings, stop, clock, outbox, connected=backoff.reset)
             except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
-                delay = _BACKOFF[min(attempt, len(_BACKOFF) - 1)]
+                delay = backoff.next_delay()
                 log.warning("database unreachable (%s); retrying in %s s",
                             str(exc).strip().splitlines()[0] if str(exc) else exc, delay)
-                attempt += 1
                 stop.wait(delay)
     finally:
         outbox.stop()
@@ -421,7 +421,8 @@ def serve(settings: Settings, *, stop: threading.Event | None = None,
     return 0
 
 
-def _serve_connected(settings: Settings, stop: threading.Event, clock: Clock, outbox) -> None:
+def _serve_connected(settings: Settings, stop: threading.Event, clock: Clock, outbox, *,
+                     connected: Callable[[], None]) -> None:
     tick_every = timedelta(seconds=settings.alerts_tick_seconds)
     with psycopg.connect(settings.dsn, autocommit=True, connect_timeout=5) as work, \
             psycopg.connect(settings.dsn, autocommit=True, connect_timeout=5) as listen:
@@ -432,6 +433,7 @@ def _serve_connected(settings: Settings, stop: threading.Event, clock: Clock, ou
                           wards=engine.wards)  # read by `vward status` and /api/v1/health
         heart.beat(work)
         log.info("connected to the database; catching up on the queue")
+        connected()
         next_tick = clock()
         last_report = time.monotonic()
         try:
