@@ -15,13 +15,11 @@ results are ``datetime64[us]`` with NaT where nothing fresh was found.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from alerts.errors import ScoringInputError
-from alerts.news2 import PARAMETERS, News2Result, score_news2
+from alerts.news2 import PARAMETERS
 
 _NAT = np.iinfo(np.int64).min  # NaT as int64
 
@@ -72,49 +70,6 @@ def latest_values(
         values[found, p] = ov[chosen][source[found]]
         times[found, p] = ot[chosen][source[found]]
     return values, times.view("datetime64[us]")
-
-
-def score_instants(
-    obs_patient: ArrayLike,
-    obs_time: ArrayLike,
-    obs_param: ArrayLike,
-    obs_value: ArrayLike,
-    at_patient: ArrayLike,
-    at_time: ArrayLike,
-    freshness: ArrayLike,
-    spo2_scale: ArrayLike,
-    accepted: Mapping[str, tuple[ArrayLike, ArrayLike]] | None = None,
-) -> tuple[News2Result, NDArray[np.datetime64]]:
-    """NEWS2 at each instant from the latest fresh values (see ``latest_values``).
-
-    ``spo2_scale`` (1 or 2) and ``accepted`` ranges are per instant, as in
-    ``score_news2``.  Returns the result and the (n, 7) measurement times used.
-    """
-    values, times = latest_values(
-        obs_patient, obs_time, obs_param, obs_value, at_patient, at_time, freshness
-    )
-    columns = dict(zip(PARAMETERS, values.T, strict=True))
-    result = score_news2(**columns, spo2_scale=spo2_scale, accepted=accepted)
-    return result, times
-
-
-def instants_for(
-    obs_patient: ArrayLike, obs_time: ArrayLike, since: np.datetime64 | int
-) -> tuple[NDArray[np.int64], NDArray[np.datetime64]]:
-    """Distinct (patient, time) pairs of the observations at or after ``since`` [us].
-
-    These are the instants at which a rescore must compute a new score.
-    Returned sorted by patient, then time; times as ``datetime64[us]``.
-    """
-    patient = np.asarray(obs_patient, dtype=np.int64)
-    time = _micros("obs_time", obs_time)
-    keep = time >= _micros("since", since)
-    patient, time = patient[keep], time[keep]
-    order = np.lexsort((time, patient))
-    patient, time = patient[order], time[order]
-    first = np.ones(len(patient), dtype=bool)
-    first[1:] = (patient[1:] != patient[:-1]) | (time[1:] != time[:-1])
-    return patient[first], time[first].view("datetime64[us]")
 
 
 def _latest_before(

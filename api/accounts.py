@@ -173,13 +173,6 @@ def end_session(conn: psycopg.Connection, token: str, now: datetime) -> None:
                  (now, auth.token_hash(token)))
 
 
-def require_user(conn: psycopg.Connection, name: str) -> auth.User:
-    user = find_user(conn, name)
-    if user is None:
-        raise NotFound(f"no user {name}")
-    return user
-
-
 def identify(conn: psycopg.Connection, *, authorization: str | None, cookie: str | None,
              secret: str, now: datetime) -> auth.Principal | None:
     """Who is asking: a bearer token first, else a signed session cookie."""

@@ -255,10 +255,6 @@ def _result(name: str, fleet: list[Device], found: dict[str, set[int]], workers:
                   "\n".join(w.output()[-2000:] for w in workers))
 
 
-def _sent_at_least(fleet_ref: list[list[Device]], share: float, total: int) -> Callable[[], bool]:
-    return lambda: bool(fleet_ref) and sum(len(d.acked) for d in fleet_ref[0]) >= share * total
-
-
 def broker_kill(settings: Settings, n_devices: int, per_device: int) -> Result:
     """The broker SIGKILLed with a backlog and no consumer, restarted with `vward up`."""
     creds = register(settings, n_devices, "dur-b")

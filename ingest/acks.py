@@ -26,10 +26,6 @@ class AckPlan:
     multiple: int | None
     singles: tuple[int, ...]
 
-    @property
-    def frames(self) -> int:
-        return (self.multiple is not None) + len(self.singles)
-
 
 @dataclass(slots=True)
 class AckLedger:

@@ -97,11 +97,6 @@ class _Refused(Exception):
         self.reason = reason
 
 
-def parse_json(payload: bytes) -> Any:
-    """A device's JSON, read strictly (ingest/jsontext.py)."""
-    return jsontext.parse(payload)
-
-
 def read_json(payload: bytes, limits: Limits) -> Any:
     """The payload's JSON document, or a whole-message `Refusal` (oversized,
     not JSON, nested too deep)."""

@@ -259,14 +259,6 @@ def note_failure(conn: psycopg.Connection, key: bytes, error: str) -> None:
     )
 
 
-def prune_attempts(conn: psycopg.Connection, days: int = 7) -> int:
-    """Forget the counts of messages not seen for `days` (acked since by a
-    worker that did not know of them, or purged from the broker)."""
-    return conn.execute(
-        "DELETE FROM ingest_attempts WHERE last_at < now() - make_interval(days => %s)", (days,)
-    ).rowcount
-
-
 def _insert(
     conn: psycopg.Connection,
     cur: psycopg.Cursor,

@@ -6,7 +6,6 @@ VWARD_<SERVICE>_BROKER_PASSWORD.  No password of the ward is fixed in code."""
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 from ward import broker_names as names
@@ -40,8 +39,3 @@ def credentials(settings: Settings, service: str) -> Credentials:
 def all_credentials(settings: Settings) -> list[Credentials]:
     """Every service user, as `vward up` gives them to the broker it runs."""
     return [credentials(settings, s) for s in names.SERVICES]
-
-
-def probe_client_id(creds: Credentials) -> str:
-    """A fresh client id for one health probe (clean session, never reused)."""
-    return creds.client_id(f"probe-{os.getpid()}-{os.urandom(3).hex()}")

@@ -69,14 +69,3 @@ def migrate(settings: Settings) -> list[str]:
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (_MIGRATION_LOCK,))
     return applied_now
-
-
-def has_feature(conn: psycopg.Connection, function: str) -> bool:
-    """Whether this TimescaleDB build offers a function (compression and
-    continuous aggregates are absent from Apache-only builds)."""
-    row = conn.execute(
-        "SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
-        " WHERE p.proname = %s",
-        (function,),
-    ).fetchone()
-    return bool(row and row[0])

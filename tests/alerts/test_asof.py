@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from alerts.asof import instants_for, latest_values, score_instants
+from alerts.asof import latest_values
 from alerts.errors import ScoringInputError
 from alerts.news2 import PARAMETERS
 
@@ -127,43 +127,6 @@ def test_bad_input(change: dict, parameter: str) -> None:
     with pytest.raises(ScoringInputError) as caught:
         latest_values(**(args | change))
     assert caught.value.parameter == parameter
-
-
-def test_instants_for_are_distinct_sorted_and_since_inclusive() -> None:
-    patient, when = instants_for([2, 0, 2, 0, 1, 0], times(10, 5, 10, 20, 4, 5), since=at(5))
-    assert patient.tolist() == [0, 0, 2]
-    assert when.tolist() == times(5, 20, 10).tolist()
-
-
-def test_score_instants() -> None:
-    obs = [  # (patient, minute, parameter, value)
-        (0, 0, "respiratory_rate", 25),
-        (0, 0, "spo2", 97),
-        (0, 0, "on_oxygen", 1),
-        (0, 0, "systolic_bp", 120),
-        (0, 0, "heart_rate", 70),
-        (0, 0, "consciousness", 0),
-        (0, 0, "temperature", 37),
-        (0, 30, "respiratory_rate", 16),
-        (1, 0, "heart_rate", 135),
-    ]
-    result, when = score_instants(
-        [o[0] for o in obs],
-        times(*(o[1] for o in obs)),
-        [PARAMETERS.index(o[2]) for o in obs],
-        [o[3] for o in obs],
-        at_patient=[0, 0, 0, 1],
-        at_time=times(10, 30, 80, 10),
-        freshness=60 * MIN,
-        spo2_scale=[2, 2, 2, 1],
-    )
-    # Scale 2: 97 on oxygen 3, oxygen 2, RR 25 then 16.
-    assert result.total.tolist() == [8, 5, 0, 3]
-    assert result.band.tolist() == ["high", "medium", "zero", "low-medium"]
-    assert result.complete.tolist() == [True, True, False, False]
-    assert result.missing_names(2) == ("spo2", "on_oxygen", "systolic_bp", "heart_rate",
-                                       "consciousness", "temperature")  # fmt: skip
-    assert when[1, RR] == at(30) and when[1, HR] == at(0)
 
 
 # --- against a naive reference ----------------------------------------------------------------

@@ -8,7 +8,6 @@ from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from alerts.asof import score_instants
 from alerts.news2 import PARAMETERS
 from alerts.scoring import Observations, ScoreTable, Settings, score_rows
 from benchmarks.news2_core import score_row_python
@@ -64,14 +63,18 @@ def test_one_row_per_instant_at_or_after_since_per_patient() -> None:
     assert table.inputs[2, COL["heart_rate"]] == 135 and table.inputs[2, COL["spo2"]] == 97
 
 
-def test_agrees_with_score_instants() -> None:
+def test_each_instant_scores_the_latest_values_then() -> None:
     obs = observations(*full_set(0, 0), (0, 3, "spo2", 91), (0, 7, "temperature", 39.5),
                        (1, 2, "heart_rate", 45))
     table = score_rows(obs, Settings.empty(), since(0, 0), at(60), FRESH)
-    expected, _ = score_instants(obs.patient, obs.time, obs.param, obs.value, table.patient,
-                                 table.time, FRESH, 1)
-    assert table.total.tolist() == expected.total.tolist()
-    assert (table.sub_scores == expected.scores).all()
+    latest = [NORMAL, {**NORMAL, "spo2": 91}, {**NORMAL, "spo2": 91, "temperature": 39.5},
+              {"heart_rate": 45}]
+    assert table.patient.tolist() == [0, 0, 0, 1]
+    for row, values in enumerate(latest):
+        columns = [values.get(p, np.nan) for p in PARAMETERS]
+        assert tuple(table.sub_scores[row].tolist()) == score_row_python(*columns, 1)
+    # SpO2 91 on scale 1 scores 3; 39.5 Cel scores 2; a pulse of 45 scores 1.
+    assert table.total.tolist() == [0, 3, 5, 1]
     assert table.missing_names(3) == ["respiratory_rate", "spo2", "on_oxygen", "systolic_bp",
                                       "consciousness", "temperature"]
 

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from ingest import decode
 from simulators import messages as m
 from simulators import scenario
 from simulators.devices import KIND_NAMES, KINDS, Batteries, Schedule, device_units, measure
@@ -205,7 +206,6 @@ def test_simulated_messages_keep_the_contract() -> None:
 
 
 def test_the_ingest_decoder_accepts_every_simulated_reading() -> None:
-    decode = pytest.importorskip("ingest.decode")
     # The mixed ward without its faults: every course, [degF] thermometers.
     sim = Simulation(replace(scenario.load("mixed"), faults=FaultRates()), seed=6)
     now = sim.time(2 * 86_400)
