@@ -1,6 +1,6 @@
 """Broker credentials, pure: Mosquitto's and RabbitMQ's password hashes, and
 the files that let each device publish only under its own topics on Mosquitto
-(RabbitMQ's per-device rights are ward/rabbitmq_config.py's)."""
+(RabbitMQ's per-device rights are ward/rabbitmq_users.py's)."""
 
 from __future__ import annotations
 
