@@ -15,6 +15,10 @@ from alerts.clinician import (
 )
 from alerts.device_rules import battery_low
 from alerts.lifecycle import ALERT_KINDS, OVERDUE
+from alerts.rules import band_alert, overdue_severity
+from alerts.scoring import ScoreTable
+from alerts.seed import PastAlert, score_history
+from alerts.seed import record as record_past_alert
 from ward.clinical import ActionRefused
 
 __all__ = [
@@ -22,8 +26,14 @@ __all__ = [
     "OVERDUE",
     "RESOLVE_NEEDS_REASON",
     "ActionRefused",
+    "PastAlert",
+    "ScoreTable",
     "acknowledge",
+    "band_alert",
     "battery_low",
+    "overdue_severity",
+    "record_past_alert",
     "resolve",
     "resolve_patient_alerts",
+    "score_history",
 ]

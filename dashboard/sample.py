@@ -1,11 +1,13 @@
 """A sample ward for the README screenshot, the browser tests and a quick
 look: patients in every band with a day of readings, their scores, devices and
-alerts.  Readings go to the observations table as ingest writes them; settings
-through ward.clinical; scores are computed and written by the alerts engine's
-own scoring and writer (alerts.scoring.score_rows, alerts.store.write_scores),
-so that each carries its values' measurement times, stale values, monitoring
-band and any adjusted score exactly as the engine's would; the live alerts are
-those the engine's rules (alerts.rules) raise for the latest scores."""
+alerts.  Each table is written by its one writer: readings go through ingest's
+public door (``ingest.DirectIngest``, judged and stored as a device's message);
+settings through ward.clinical; scores by the alerts engine's own scoring and
+writer (``alerts.score_history``), so that each carries its values' measurement
+times, stale values, monitoring band and any adjusted score exactly as the
+engine's would; the live alerts are those the engine's rules raise for the
+latest scores, and they and a week of handled ones are written through the
+alert lifecycle and its one writer (``alerts.record_past_alert``)."""
 
 from __future__ import annotations
 
@@ -18,10 +20,12 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import psycopg
 
-from alerts import rules, store
-from alerts.scoring import ScoreTable, score_rows
+import alerts
+import ingest
 from ward import clinical, devices
-from ward.news2_chart import BANDS, PARAMETERS
+from ward import overdue as overdue_rule
+from ward.news2_chart import ACVPU, BANDS, PARAMETERS
+from ward.severity import Severity
 
 NAN = math.nan
 _BASELINE = (16.0, 97.0, 0.0, 125.0, 75.0, 0.0, 36.9)
@@ -106,33 +110,34 @@ def build_ward(conn: psycopg.Connection, *, now: datetime, ward_id: str = "ward-
                  " ON CONFLICT (ward_id) DO NOTHING", (ward_id, ward_name, time_zone))
     devices.register_devices(conn, [devices.NewDevice(f"{pid}-ox", pid, ward_id, "oximeter")
                                     for pid in ids], valid_from=admitted)
+    ingest.prepare_connection(conn)
+    door = ingest.DirectIngest(ingest.Limits())
     with conn.cursor() as cur:
         cur.executemany("UPDATE patients SET display_name = %s, admitted_at = %s"
                         " WHERE patient_id = %s",
                         [(p.name, admitted, pid) for p, pid in zip(profiles, ids, strict=True)])
         for p, pid in zip(profiles, ids, strict=True):
-            _patient(conn, cur, p, pid, now, admitted, rng)
-    table = _score(conn, ids, now)
+            _patient(conn, cur, door, p, pid, now, admitted, rng)
+    table = alerts.score_history(conn, ids, now - timedelta(days=2), now, FRESHNESS)
     latest = _latest(table, len(ids))
-    with conn.cursor() as cur:
-        for i, (p, pid) in enumerate(zip(profiles, ids, strict=True)):
-            _alerts(cur, p, pid, ward_id, f"{pid}-ox", now, admitted, table, latest[i],
-                    _last_complete(table, i), rng)
+    for i, (p, pid) in enumerate(zip(profiles, ids, strict=True)):
+        for past in _alerts(p, pid, ward_id, f"{pid}-ox", now, admitted, table, latest[i],
+                            _last_complete(table, i), rng):
+            alerts.record_past_alert(conn, past)
     if not conn.autocommit:
         conn.commit()
     return ids
 
 
-def _patient(conn: psycopg.Connection, cur: psycopg.Cursor, p: Profile, pid: str,
-             now: datetime, admitted: datetime, rng: random.Random) -> None:
+def _patient(conn: psycopg.Connection, cur: psycopg.Cursor, door: ingest.DirectIngest,
+             p: Profile, pid: str, now: datetime, admitted: datetime,
+             rng: random.Random) -> None:
     device = f"{pid}-ox"
     last = now - timedelta(minutes=p.last_set_minutes)
     cur.execute("INSERT INTO device_status (time, device_id, online, battery, raw)"
                 " VALUES (%s, %s, %s, %s, %s)",
                 (now - timedelta(minutes=2), device, p.online, p.battery,
                  json.dumps({"online": p.online, "battery": p.battery})))
-    cur.execute("UPDATE devices SET last_seen = %s WHERE device_id = %s",
-                (last if p.online else now - timedelta(hours=3), device))
     # Settings as a clinician makes them (each with its review date, 14 days ahead).
     if p.spo2_scale == 2:
         clinical.set_spo2_scale(conn, pid, 2, by=_SETTING_BY, now=admitted,
@@ -143,8 +148,17 @@ def _patient(conn: psycopg.Connection, cur: psycopg.Cursor, p: Profile, pid: str
         clinical.set_accepted_range(conn, pid, parameter, low, high, by=_SETTING_BY,
                                     now=admitted, reason="Known resting tachycardia, stable"
                                                          " for years (GP letter)")
-    if p.no_readings:
-        return
+    if not p.no_readings:
+        _readings(conn, door, p, pid, device, now, last, rng)
+    # After the readings: ingest marks a device seen when its message arrives (now).
+    cur.execute("UPDATE devices SET last_seen = %s WHERE device_id = %s",
+                (last if p.online else now - timedelta(hours=3), device))
+
+
+def _readings(conn: psycopg.Connection, door: ingest.DirectIngest, p: Profile, pid: str,
+              device: str, now: datetime, last: datetime, rng: random.Random) -> None:
+    """A day of sets every 30 min, sent by the patient's oximeter as one readings
+    message and stored by ingest, as a device catching up would be."""
     n = 48
     times = [last - timedelta(minutes=30 * (n - 1 - i)) for i in range(n)]
     values = _trajectory(p, n, rng)
@@ -154,27 +168,26 @@ def _patient(conn: psycopg.Connection, cur: psycopg.Cursor, p: Profile, pid: str
         j = PARAMETERS.index(name)
         values[~sent, j] = np.nan  # the device stopped sending it
         values[np.flatnonzero(sent)[-1], j] = p.vitals[j]  # last sent as the profile says
-    cur.executemany(
-        "INSERT INTO observations (time, patient_id, device_id, type, value) VALUES"
-        " (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
-        [(t, pid, device, name, float(v)) for t, row in zip(times, values, strict=True)
-         for name, v in zip(PARAMETERS, row, strict=True) if not math.isnan(v)])
+    readings = [{"time": t.astimezone(UTC).isoformat().replace("+00:00", "Z"), "type": name,
+                 "value": _value(name, float(v))}
+                for t, row in zip(times, values, strict=True)
+                for name, v in zip(PARAMETERS, row, strict=True) if not math.isnan(v)]
+    payload = json.dumps({"id": f"{pid}-day", "readings": readings}).encode()
+    done = door.readings(conn, device, payload, now, kept_as=f"sample:{device}")
+    if done.refused or done.stored != len(readings):
+        raise ValueError(f"ingest refused the sample's readings of {pid}: {done.refused[:3]}")
 
 
-def _score(conn: psycopg.Connection, ids: list[str], now: datetime) -> ScoreTable:
-    """Every instant of the last two days, scored and written as the engine does."""
-    since = [now - timedelta(days=2)] * len(ids)
-    table = score_rows(store.load_observations(conn, ids, [s - FRESHNESS for s in since]),
-                       store.load_settings(conn, ids), store.as_times(since),
-                       np.datetime64(now.astimezone(UTC).replace(tzinfo=None), "us"),
-                       np.timedelta64(FRESHNESS))
-    with conn.transaction():
-        store.prepare(conn)
-        store.write_scores(conn, table, ids)
-    return table
+def _value(name: str, value: float) -> float | str | bool:
+    """A value as a device sends it: ACVPU as its letter, oxygen as on or off."""
+    if name == "consciousness":
+        return ACVPU[round(value)]
+    if name == "on_oxygen":
+        return value >= 0.5
+    return value
 
 
-def _latest(table: ScoreTable, n: int) -> list[int | None]:
+def _latest(table: alerts.ScoreTable, n: int) -> list[int | None]:
     """Each patient's latest row in ``table`` (sorted by patient, time), None if none."""
     out: list[int | None] = [None] * n
     for row, patient in enumerate(table.patient):
@@ -182,97 +195,83 @@ def _latest(table: ScoreTable, n: int) -> list[int | None]:
     return out
 
 
-def _last_complete(table: ScoreTable, patient: int) -> datetime | None:
+def _last_complete(table: alerts.ScoreTable, patient: int) -> datetime | None:
     rows = np.flatnonzero((table.patient == patient) & table.complete)
     if not len(rows):
         return None
     return table.time[rows[-1]].astype("datetime64[us]").item().replace(tzinfo=UTC)
 
 
-def _alerts(cur, p: Profile, pid: str, ward_id: str, device: str, now: datetime,
-            admitted: datetime, table: ScoreTable, row: int | None,
-            last_complete: datetime | None, rng: random.Random) -> None:
-    """The live alerts the engine's rules raise for the latest score (urgent and
-    emergency NEWS2 bands on the band alerts follow, overdue sets, silent devices,
-    low batteries), and a week of handled ones.  A low band's alert is left out: on a
-    steady low baseline the engine raised it once, days ago, and it was dealt with."""
-    live = []
-    last = now - timedelta(minutes=p.last_set_minutes)
-    if row is not None:
-        last = table.time[row].astype("datetime64[us]").item().replace(tzinfo=UTC)
-        band = BANDS[int(table.effective_level[row])]
-        severity = rules.band_alert(band, int(table.max_single[row]))
-        if severity is not None and severity >= rules.Severity.URGENT:
-            reason = f"NEWS2 {int(table.total[row])} ({table.band[row]})"
-            if table.overridden[row].any():
-                reason += (f", adjusted {int(table.adjusted_total[row])}"
-                           f" ({table.adjusted_band[row]}) by an accepted range")
-            if int(table.max_single[row]) >= 3:
-                reason += ": a single parameter scores 3"
-            live.append(("news2", "clinical", "", severity.name.lower(), reason, band, last))
-        monitoring = str(table.monitoring_band[row])
-        late = rules.overdue(np.array([_np(last_complete)]), [monitoring], now,
-                             np.array([_np(admitted)]))
-        if late[0]:
-            since = ("No complete set in two days" if last_complete is None
-                     else f"No complete set since {last_complete:%H:%M}Z")
-            live.append(("overdue", "clinical", "", rules.overdue_severity(monitoring).name
-                         .lower(), f"{since}: the {monitoring} band asks for one more often",
-                         monitoring, last))
-    if not p.online:
-        live.append(("device_offline", "technical", device, "low",
-                     f"{device} has missed its last two reports", None, last))
-    if p.battery < 20:
-        live.append(("battery_low", "technical", device, "info",
-                     f"{device} battery at {p.battery:.0f} %", None, last))
-    for i, (kind, category, dev, sev, reason, band, condition) in enumerate(live):
-        opened = condition + timedelta(seconds=20 + 7 * i)
-        acknowledged = sev == "urgent" and band == "medium" and p.name.startswith("Riley")
-        _insert_alert(cur, pid, ward_id, kind, category, dev, sev, reason, condition, opened,
-                      now, band=band, ack=(opened + timedelta(minutes=6), "nurse.sample",
-                                           "Phoned the patient; GP visit arranged", True)
-                      if acknowledged else None)
-    # A week of handled alerts, for the ward's own figures.
+def _alerts(p: Profile, pid: str, ward_id: str, device: str, now: datetime,
+            admitted: datetime, table: alerts.ScoreTable, row: int | None,
+            last_complete: datetime | None, rng: random.Random) -> list[alerts.PastAlert]:
+    """A week of handled alerts (for the ward's own figures), then the live alerts the
+    engine's rules raise for the latest score (urgent and emergency NEWS2 bands on the
+    band alerts follow, overdue sets, silent devices, low batteries), oldest first.  A
+    low band's alert is left out: on a steady low baseline the engine raised it once,
+    days ago, and it was dealt with."""
+    live = _live(p, device, now, admitted, table, row, last_complete)
+    out = []
     for day in range(1, 8):
         if rng.random() < 0.35:
             condition = now - timedelta(days=day, hours=rng.randint(0, 12))
             opened = condition + timedelta(seconds=rng.randint(20, 240))
             ack = (opened + timedelta(minutes=rng.randint(2, 40)), "nurse.sample",
                    "Reviewed by phone", rng.random() < 0.4)
-            _insert_alert(cur, pid, ward_id, rng.choice(("news2", "news2", "score_rising",
-                                                          "spo2_falling", "overdue")),
-                          "clinical", "", rng.choice(("urgent", "low", "emergency")),
-                          "Sample history", condition, opened, now, ack=ack,
-                          resolved=ack[0] + timedelta(hours=2))
+            kind = rng.choice(("news2", "news2", "score_rising", "spo2_falling", "overdue"))
+            severity = rng.choice(("urgent", "low", "emergency"))
+            out.append(alerts.PastAlert(pid, ward_id, kind, "", Severity[severity.upper()],
+                                        "Sample history", condition, opened, acknowledged=ack,
+                                        resolved_at=ack[0] + timedelta(hours=2)))
+    out.sort(key=lambda a: a.opened_at)
+    for i, (kind, dev, severity, reason, band, condition) in enumerate(live):
+        opened = condition + timedelta(seconds=20 + 7 * i)
+        acknowledged = severity is Severity.URGENT and band == "medium" \
+            and p.name.startswith("Riley")
+        out.append(alerts.PastAlert(
+            pid, ward_id, kind, dev, severity, reason, condition, opened, band=band or "",
+            acknowledged=(opened + timedelta(minutes=6), "nurse.sample",
+                          "Phoned the patient; GP visit arranged", True)
+            if acknowledged else None))
+    return out
+
+
+def _live(p: Profile, device: str, now: datetime, admitted: datetime, table: alerts.ScoreTable,
+          row: int | None, last_complete: datetime | None) -> list[tuple]:
+    """(kind, device, severity, reason, band, condition time) of each live alert."""
+    live: list[tuple] = []
+    last = now - timedelta(minutes=p.last_set_minutes)
+    if row is not None:
+        last = table.time[row].astype("datetime64[us]").item().replace(tzinfo=UTC)
+        band = BANDS[int(table.effective_level[row])]
+        severity = alerts.band_alert(band, int(table.max_single[row]))
+        if severity is not None and severity >= Severity.URGENT:
+            reason = f"NEWS2 {int(table.total[row])} ({table.band[row]})"
+            if table.overridden[row].any():
+                reason += (f", adjusted {int(table.adjusted_total[row])}"
+                           f" ({table.adjusted_band[row]}) by an accepted range")
+            if int(table.max_single[row]) >= 3:
+                reason += ": a single parameter scores 3"
+            live.append(("news2", "", severity, reason, band, last))
+        monitoring = str(table.monitoring_band[row])
+        late = overdue_rule.overdue(np.array([_np(last_complete)]), [monitoring], now,
+                                    np.array([_np(admitted)]))
+        if late[0]:
+            since = ("No complete set in two days" if last_complete is None
+                     else f"No complete set since {last_complete:%H:%M}Z")
+            live.append(("overdue", "", alerts.overdue_severity(monitoring),
+                         f"{since}: the {monitoring} band asks for one more often",
+                         monitoring, last))
+    if not p.online:
+        live.append(("device_offline", device, Severity.LOW,
+                     f"{device} has missed its last two reports", None, last))
+    if p.battery < 20:
+        live.append(("battery_low", device, Severity.INFO,
+                     f"{device} battery at {p.battery:.0f} %", None, last))
+    return live
 
 
 def _np(t: datetime | None) -> np.datetime64:
     if t is None:
         return np.datetime64("NaT", "us")
     return np.datetime64(t.astimezone(UTC).replace(tzinfo=None), "us")
-
-
-def _insert_alert(cur, pid, ward_id, kind, category, device, severity, reason, condition,
-                  opened, now, *, band=None, ack=None, resolved=None) -> None:
-    state = "resolved" if resolved else "acknowledged" if ack else "open"
-    ack_at, ack_by, note, changed = ack or (None, None, None, None)
-    cur.execute(
-        "INSERT INTO alerts (patient_id, ward_id, kind, category, device_id, severity, state,"
-        " reason, condition_time, opened_at, updated_at, last_notified_severity,"
-        " acknowledged_at, acknowledged_by, ack_note, changed_management, resolved_at,"
-        " resolved_by, band) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s,"
-        " %s, %s, %s, %s, %s) RETURNING alert_id",
-        (pid, ward_id, kind, category, device, severity, state, reason, condition, opened,
-         resolved or ack_at or opened, severity, ack_at, ack_by, note, changed, resolved,
-         "engine" if resolved else None, band))
-    alert_id = cur.fetchone()[0]
-    events = [(opened, "opened", "open", "engine", {})]
-    if ack:
-        events.append((ack_at, "acknowledged", "acknowledged", ack_by,
-                       {"note": note, "changed_management": changed}))
-    if resolved:
-        events.append((resolved, "resolved", "resolved", "engine", {}))
-    cur.executemany(
-        "INSERT INTO alert_events (alert_id, time, event, severity, state, actor, detail)"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s)",
-        [(alert_id, t, e, severity, s, a, json.dumps(d)) for t, e, s, a, d in events])

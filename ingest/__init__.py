@@ -8,6 +8,7 @@ contract in pyproject.toml)."""
 
 from __future__ import annotations
 
+from ingest.decode import Limits
 from ingest.direct import DirectIngest, Ingested, Refused, limits, prepare_connection
 
-__all__ = ["DirectIngest", "Ingested", "Refused", "limits", "prepare_connection"]
+__all__ = ["DirectIngest", "Ingested", "Limits", "Refused", "limits", "prepare_connection"]
