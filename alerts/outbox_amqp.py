@@ -24,14 +24,12 @@ from pika.exceptions import AMQPError
 
 from alerts.errors import OutboxError
 from ward import broker_names as names
+from ward.retry import BROKER, Backoff
 
 log = logging.getLogger("alerts.outbox")
 # pika logs every failed connection attempt at ERROR; _retry says it once per outage.
 logging.getLogger("pika").setLevel(logging.CRITICAL)
 
-# [s] between attempts to connect, on the next node each time; reset by a
-# connection whose confirm channel opened.
-_BACKOFF = (0.1, 0.25, 0.5, 1.0, 2.0, 5.0)
 _HEARTBEAT = 10  # [s] a node whose machine vanished is left within ~2x
 _BLOCKED_S = 30  # [s] a connection blocked by a memory or disk alarm is given up after
 _STOP_S = 3.0  # [s] a stop waits this long for the connection to close
@@ -62,7 +60,10 @@ class AmqpPublisher:
         self._urls, self._username, self._password, self._name = urls, username, password, name
         self._ioloop = IOLoop()
         self._thread = threading.Thread(target=self._run, name="outbox-amqp", daemon=True)
-        self._index, self._attempt, self._failing = 0, 0, False
+        self._index = 0
+        # Between attempts, on the next node each time; reset by a connection
+        # whose confirm channel opened.
+        self._backoff = Backoff(BROKER)
         self._conn: pika.SelectConnection | None = None
         self._channel = None
         self._seq = 0  # delivery tag of the channel's latest publish
@@ -157,9 +158,8 @@ class AmqpPublisher:
 
     def _on_confirming(self, ch) -> None:
         self._channel, self._seq = ch, 0
-        self._attempt = 0
+        self._backoff.reset()
         log.info("connected to the broker at %s", self.where)
-        self._failing = False
         self._ready.set()
 
     def _send(self, batch: _Batch) -> None:
@@ -222,14 +222,13 @@ class AmqpPublisher:
         if self._closing:
             self._ioloop.stop()
             return
-        delay = _BACKOFF[min(self._attempt, len(_BACKOFF) - 1)]
-        self._attempt += 1
+        first = not self._backoff.failing
+        delay = self._backoff.next_delay()
         self._index += 1
         # Once per outage at warning; the attempts after it at debug.
-        (log.debug if self._failing else log.warning)(
+        (log.warning if first else log.debug)(
             "%s; trying %s in %.1f s", why,
             self._urls[self._index % len(self._urls)].split("@")[-1], delay)
-        self._failing = True
         self._timer = self._ioloop.call_later(delay, self._open)
 
     def _shutdown(self) -> None:

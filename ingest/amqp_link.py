@@ -15,12 +15,10 @@ from pika.exceptions import AMQPError
 
 from ward import broker_names as names
 from ward.errors import ConfigError
+from ward.retry import BROKER, Backoff
 
 log = logging.getLogger("ingest.amqp")
 
-# [s] between attempts to connect, on the next node each time; reset by a
-# connection that got to work.
-_BACKOFF = (0.1, 0.25, 0.5, 1.0, 2.0, 5.0)
 _HEARTBEAT = 10  # [s] AMQP heartbeat: a node whose machine vanished is left within ~2x
 _FEEDBACK_HELD = 10_000  # rejections held while the publisher is away (oldest dropped)
 _PERSISTENT = pika.BasicProperties(delivery_mode=2, content_type="application/json")
@@ -69,7 +67,10 @@ class Link:
     def __init__(self, role, ioloop, urls, params, on_open, on_lost, on_done) -> None:
         self.role, self._ioloop, self._urls, self._params = role, ioloop, urls, params
         self._on_open, self._on_lost, self._on_done = on_open, on_lost, on_done
-        self._index, self._attempt, self._failing = 0, 0, False
+        self._index = 0
+        # Between attempts, on the next node each time; reset by a connection
+        # that got to work (`good`).
+        self._backoff = Backoff(BROKER)
         self._conn: pika.SelectConnection | None = None
         self._timer = None
         self.closing = False
@@ -89,9 +90,9 @@ class Link:
         )
 
     def good(self) -> None:
-        if self._failing:
+        if self._backoff.failing:
             log.info("%s: broker reachable again at %s", self.role, self.where)
-        self._attempt, self._failing = 0, False
+        self._backoff.reset()
 
     @never_raises
     def close(self) -> None:
@@ -127,18 +128,17 @@ class Link:
         if self.closing:
             self._on_done()
             return
-        delay = _BACKOFF[min(self._attempt, len(_BACKOFF) - 1)]
-        self._attempt += 1
+        first = not self._backoff.failing
+        delay = self._backoff.next_delay()
         self._index += 1
         # Once per outage at warning; the attempts after it at debug.
-        (log.debug if self._failing else log.warning)(
+        (log.warning if first else log.debug)(
             "%s: %s; trying %s in %.1f s",
             self.role,
             why,
             self._urls[self._index % len(self._urls)].split("@")[-1],
             delay,
         )
-        self._failing = True
         self._timer = self._ioloop.call_later(delay, self.open)
 
 

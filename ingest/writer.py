@@ -22,6 +22,7 @@ from ingest.assignments import AssignmentIndex
 from ingest.pipeline import Received
 from ingest.rows import Batch, RejectionRow, Written
 from ward.heartbeats import Heartbeat
+from ward.retry import DATABASE, Backoff
 from ward.settings import Settings
 
 if TYPE_CHECKING:
@@ -34,7 +35,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("ingest")
 
 _REPORT_EVERY = 10.0  # [s] between counter lines in the log
-_DB_BACKOFF = (0.5, 1, 2, 5, 10)  # [s] between database reconnect attempts
 _COLLECT_STEP = 0.005  # [s] between looks at the inbox while a batch fills
 # Failures of one batch, each on a connection the database had just accepted,
 # before the batch itself is suspected (and its messages tried one by one).
@@ -73,22 +73,21 @@ class Writer:
 
     def connection(self) -> psycopg.Connection:
         """The open database connection, connecting until the database answers."""
-        attempt = 0
+        backoff = Backoff(DATABASE)  # each outage starts at the first delay
         while self._conn is None or self._conn.closed:
             try:
                 conn = psycopg.connect(self.settings.dsn, autocommit=True, connect_timeout=5)
                 store.prepare(conn)
                 self._conn = conn
-                if attempt:
+                if backoff.failing:
                     log.info("database reachable again")
             except psycopg.OperationalError as exc:
-                delay = _DB_BACKOFF[min(attempt, len(_DB_BACKOFF) - 1)]
+                delay = backoff.next_delay()
                 log.warning(
                     "database unreachable (%s); retrying in %s s",
                     str(exc).strip().splitlines()[0],
                     delay,
                 )
-                attempt += 1
                 time.sleep(delay)
         return self._conn
 
