@@ -248,7 +248,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="vward", description="The virtual ward.")
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _add_service_commands(sub)
+    _add_device_commands(sub)
+    _add_ingest_and_bench(sub)
+    for register in _stage_commands():
+        register(sub)
+    return p
 
+
+Subcommands = argparse._SubParsersAction
+
+
+def _add_service_commands(sub: Subcommands) -> None:
     up = sub.add_parser(
         "up", help="start PostgreSQL+TimescaleDB and the broker (RabbitMQ, or Mosquitto with"
         " VWARD_BROKER=mqtt), apply migrations, sync the broker's users"
@@ -283,6 +294,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     st.set_defaults(func=_cmd_status)
 
+
+def _add_device_commands(sub: Subcommands) -> None:
     dev = sub.add_parser("device", help="register and list devices").add_subparsers(
         dest="device_command", required=True, metavar="ACTION"
     )
@@ -312,6 +325,8 @@ def build_parser() -> argparse.ArgumentParser:
     u.add_argument("device_id")
     u.set_defaults(func=_cmd_device_unassign)
 
+
+def _add_ingest_and_bench(sub: Subcommands) -> None:
     i = sub.add_parser("ingest", help="run an ingest worker (the broker → TimescaleDB)")
     i.add_argument(
         "--retire",
@@ -339,12 +354,8 @@ def build_parser() -> argparse.ArgumentParser:
                    " into the README)")
     b.set_defaults(func=_cmd_bench)
 
-    for register in _stage_commands():
-        register(sub)
-    return p
 
-
-def _stage_commands() -> list[Callable[[argparse._SubParsersAction], None]]:
+def _stage_commands() -> list[Callable[[Subcommands], None]]:
     """The stages' own subcommands (alerts, simulate, web, user ...).  The stages ship
     in this one distribution, so they are imported directly: a missing one is a broken
     install, said as such.  This module is the composition root, the one module of
