@@ -5,18 +5,16 @@ from __future__ import annotations
 
 import argparse
 import math
-import re
 import time
 from collections import Counter
 from contextlib import ExitStack
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from alerts.errors import CommandError
+from ward import times
+from ward.errors import WardError
 from ward.settings import Settings
 from ward.severity import SEVERITIES
-
-_AGO = re.compile(r"^(\d+)\s*([mhd])$")
-_UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -94,24 +92,11 @@ def _number(text: str) -> float:
 
 
 def _time_arg(text: str) -> datetime:
+    """ISO 8601 or an age such as 6h or 2d, as every command reads a time (ward/times.py)."""
     try:
-        return parse_time(text, datetime.now(UTC))
-    except CommandError as exc:
+        return times.parse_time(text, datetime.now(UTC))
+    except WardError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from exc
-
-
-def parse_time(text: str, now: datetime) -> datetime:
-    """ISO 8601 (naive = UTC), or an age such as 90m, 6h, 2d before ``now``."""
-    text = text.strip()
-    ago = _AGO.match(text)
-    if ago:
-        return now - timedelta(**{_UNITS[ago.group(2)]: int(ago.group(1))})
-    try:
-        t = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise CommandError(f"not a time: {text!r} (ISO 8601 such as 2026-11-23T08:00Z,"
-                           " or an age such as 6h or 2d)") from None
-    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)
 
 
 # --- the engine --------------------------------------------------------------------------

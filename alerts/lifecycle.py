@@ -28,6 +28,7 @@ from typing import Literal
 
 from alerts import rules
 from alerts.rules import AlertState, Severity
+from ward import durations
 
 # Alert kinds.  Their rules, severities and reasons: docs/alerts.md.
 NEWS2 = "news2"
@@ -287,14 +288,17 @@ def _event(name: str, alert: LiveAlert, after: AlertState, c: Condition, now: da
     elif name == "escalated" and _newer_finding(alert, c):
         text = f"New finding: {c.reason}"
     elif name == "escalated" and before.state == "acknowledged":
-        minutes = (now - (before.acknowledged_at or now)).total_seconds() / 60
-        text = (f"Acknowledged {minutes:.0f} min ago and still {after.severity.name.lower()}:"
+        lapsed = max(now - (before.acknowledged_at or now), timedelta(0))
+        minutes = lapsed.total_seconds() / 60
+        text = (f"Acknowledged {durations.text(lapsed, finest='min')} ago and still"
+                f" {after.severity.name.lower()}:"
                 f" notified again, to be acknowledged anew. {c.reason}")
         detail["acknowledgement_lapsed_minutes"] = round(minutes, 1)
     elif name == "escalated":
-        since = before.escalated_at or before.opened_at
-        minutes = (now - since).total_seconds() / 60
-        text = (f"Not acknowledged for {minutes:.0f} min; notified again. {c.reason}")
+        waited = max(now - (before.escalated_at or before.opened_at), timedelta(0))
+        minutes = waited.total_seconds() / 60
+        text = (f"Not acknowledged for {durations.text(waited, finest='min')}; notified again."
+                f" {c.reason}")
         detail["unacknowledged_minutes"] = round(minutes, 1)
     elif name == "updated" and after.severity != before.severity:
         text = (f"Severity {before.severity.name.lower()} → {after.severity.name.lower()}:"
@@ -306,7 +310,8 @@ def _event(name: str, alert: LiveAlert, after: AlertState, c: Condition, now: da
     elif name == "resolved":
         cleared = after.clear_since
         held = f" since {cleared:%Y-%m-%d %H:%M}Z" if cleared is not None else ""
-        text = f"{rule.title} clear{held} (held {_minutes(rule.hold)}): {c.latest or c.reason}"
+        hold = durations.text(rule.hold, parts=durations.EXACT)
+        text = f"{rule.title} clear{held} (held {hold}): {c.latest or c.reason}"
     else:
         text = c.reason
     return Event(name, text, detail)
@@ -334,10 +339,6 @@ def _detail(c: Condition, *, severity: Severity, previous: Severity | None = Non
 
 def _iso(t: datetime | None) -> str | None:
     return None if t is None else t.isoformat().replace("+00:00", "Z")
-
-
-def _minutes(d: timedelta) -> str:
-    return f"{d.total_seconds() / 60:g} min"
 
 
 def resolve_by_hand(alert: AlertState) -> tuple[AlertState, list[str]]:

@@ -12,6 +12,7 @@ import psycopg
 from psycopg.rows import class_row
 
 from api import accounts, auth, throttle
+from ward import durations
 from ward.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -116,9 +117,10 @@ def _count_failure(conn: psycopg.Connection, account: str, address: str, door: s
                 "INSERT INTO sign_in_locks (scope, key, locked_at, locked_until, failures,"
                 " last_address) VALUES (%s, %s, %s, %s, %s, %s)",
                 (scope, key, now, until, failures, address))
-            log.warning("sign-in locked: %s %s after %d failed sign-ins within %d min"
+            log.warning("sign-in locked: %s %s after %d failed sign-ins within %s"
                         " (the last from %s), until %s", scope, key, failures,
-                        throttle.WINDOW.seconds // 60, address, f"{until:%Y-%m-%dT%H:%M:%SZ}")
+                        durations.text(throttle.WINDOW, parts=durations.EXACT), address,
+                        f"{until:%Y-%m-%dT%H:%M:%SZ}")
 
 
 # ---------------------------------------------------------------- locks

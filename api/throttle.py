@@ -33,6 +33,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
+from ward import durations
+
 WINDOW = timedelta(minutes=15)
 LOCK_FOR = timedelta(minutes=15)
 
@@ -81,7 +83,9 @@ class Refusal:
 
 
 def _wait_text(seconds: int) -> str:
-    return f"{seconds} s" if seconds < 120 else f"{math.ceil(seconds / 60)} min"
+    """To the second (whole seconds, the Retry-After header's): told to wait
+    less, a person is refused again."""
+    return durations.text(seconds)
 
 
 def delay(failures: int, slow_after: int) -> timedelta:

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from alerts import ALERT_KINDS
+from ward import durations
 from ward.domain import ACVPU
 
 FALLBACK_ZONE = "UTC"
@@ -72,16 +73,8 @@ def ago(then: datetime | None, now: datetime) -> str:
 
 
 def _span(seconds: float) -> str:
-    if seconds < 60:
-        return f"{int(seconds)} s"
-    minutes = int(seconds // 60)
-    if minutes < 60:
-        return f"{minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return f"{hours} h {minutes} min" if minutes and hours < 6 else f"{hours} h"
-    days, hours = divmod(hours, 24)
-    return f"{days} d {hours} h" if hours and days < 3 else f"{days} d"
+    """To the minute, as a clinician says how long ago (ward/durations.py)."""
+    return durations.text(seconds, finest="min")
 
 
 def age_text(age: timedelta | None) -> str:
@@ -93,11 +86,7 @@ def age_text(age: timedelta | None) -> str:
     seconds = age.total_seconds()
     if seconds < 60:
         return "<1 min" if seconds > -60 else "ahead"
-    if seconds < 3600:
-        return f"{int(seconds // 60)} min"
-    if seconds < 86400:
-        return f"{int(seconds // 3600)} h"
-    return f"{int(seconds // 86400)} d"
+    return durations.text(seconds, parts=1)
 
 
 def duration_text(seconds: float | None) -> str:

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ingest import fhir, jsontext, units
+from ward import durations
 from ward.domain import ACVPU_CODE, MAX_OXYGEN_FLOW, TYPES, Reading, ReadingType
 
 
@@ -243,18 +244,12 @@ def _parse_time(raw: Any, *, now: datetime, limits: Limits) -> datetime:
     if time - now > limits.max_future:
         raise _Refused(
             FUTURE_TIME,
-            f"'time' {raw} is {_human(time - now)} in the future (is the device's clock set?)",
+            f"'time' {raw} is {durations.text(time - now, largest='h')} in the future"
+            " (is the device's clock set?)",
         )
     if now - time > limits.max_age:
         raise _Refused(TOO_OLD, f"'time' {raw} is older than {limits.max_age.days} days")
     return time
-
-
-def _human(delta: timedelta) -> str:
-    seconds = int(delta.total_seconds())
-    if seconds < 3600:
-        return f"{seconds // 60} min {seconds % 60} s"
-    return f"{seconds / 3600:.1f} h"
 
 
 def _parse_value(reading_type: ReadingType, value: Any, unit: Any) -> float:

@@ -9,7 +9,6 @@ real time (it never runs ahead of the present)."""
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -24,18 +23,6 @@ DEFAULT_CATCH_UP_S = 6 * 3600.0
 # No run starts further back than this: the ingest refuses readings older
 # than max_age_days (30 by default).
 MAX_CATCH_UP_S = 7 * 86400.0
-
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|min|h|d)?\s*$")
-_UNIT_S = {None: 1.0, "s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
-
-
-def parse_duration(text: str) -> float:
-    """'90', '90s', '10m', '2h', '1d' as seconds; ValueError otherwise."""
-    match = _DURATION.match(text)
-    if not match or float(match.group(1)) <= 0:
-        raise ValueError(f"a duration is a positive number with s, m, h or d, got {text!r}")
-    return float(match.group(1)) * _UNIT_S[match.group(2)]
-
 
 def catch_up_span(speed: float, duration_s: float | None) -> float:
     """How far before the present [s] a run at `speed` starts: with a

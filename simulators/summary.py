@@ -11,6 +11,7 @@ from simulators.faults import FaultRates
 from simulators.pacing import RunReport, Timeline
 from simulators.physiology import COURSES
 from simulators.plan import PatientInfo, Simulation
+from ward import durations
 
 _LISTED = 6  # a group longer than this is shown as first … last
 
@@ -94,12 +95,8 @@ def _faults(f: FaultRates) -> str:
 
 
 def _human(seconds: float) -> str:
-    s = abs(seconds)
-    if s < 120:
-        return f"{s:.0f} s"
-    if s < 7200:
-        return f"{s / 60:.0f} min"
-    return f"{s / 3600:.1f} h"
+    """A run's length or a course's onset to the minute (ward/durations.py)."""
+    return durations.text(abs(seconds), finest="min")
 
 
 def final(report: RunReport, start: datetime) -> list[str]:

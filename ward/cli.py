@@ -190,14 +190,11 @@ def _cmd_device_unassign(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _ago(now: datetime, then: datetime) -> str:
-    seconds = int((now - then).total_seconds())
-    if seconds < 120:
-        return f"{seconds} s ago"
-    if seconds < 7200:
-        return f"{seconds // 60} min ago"
-    if seconds < 172800:
-        return f"{seconds // 3600} h ago"
-    return f"{seconds // 86400} d ago"
+    from ward import durations
+
+    if then > now:
+        return f"{durations.text(then - now, finest='min')} ahead"
+    return f"{durations.text(now - then, finest='min')} ago"
 
 
 # ---------------------------------------------------------------- stages

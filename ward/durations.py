@@ -11,6 +11,8 @@ all the parameters say:
 - a clinician's "how long ago" to the minute ('2 h 5 min', '13 h'),
   `finest="min"`;
 - a grid cell one unit ('11 h'), `parts=1`;
+- a device's clock skew in hours at most ('48 h', '5 h 30 min'): a clock set
+  to the wrong time zone reads as its offset, `largest="h"`;
 - a configured rule or interval exactly ('every 1 h', '1 h 30 min'),
   `parts=EXACT`: a clinical reason never rounds a setting.
 
@@ -36,20 +38,22 @@ FORMS = "a positive number with s, m, h or d, such as 90s, 10m, 2h or 1d"
 
 
 def text(seconds: float | timedelta, *, parts: int = 2, finest: str = "s",
-         zeros: bool = False) -> str:
+         largest: str = "d", zeros: bool = False) -> str:
     """A length of time [s] as people read it: '40 s', '4 min 3 s', '2 h 5 min'.
 
     `parts`: at most this many units, each the next smaller one.  `finest`:
     no unit finer than this ('5 min' for 5 min 59 s), unless the length is
-    shorter than one of it ('40 s').  `zeros`: keep a zero part after the
+    shorter than one of it ('40 s').  `largest`: no unit larger than this
+    ('48 h').  `zeros`: keep a zero part after the
     first ('10 min 0 s') rather than drop it ('2 h').  A ValueError for a negative or not finite
     length: the caller says 'ahead' or 'unknown' in its own words."""
     s = seconds.total_seconds() if isinstance(seconds, timedelta) else float(seconds)
     if not math.isfinite(s) or s < 0:
         raise ValueError(f"a length of time is finite and not negative, got {seconds!r}")
-    if parts < 1 or finest not in _SIZE:
-        raise ValueError(f"parts >= 1 and finest one of {', '.join(_NAMES)}")
-    units = _units(s, parts, finest)
+    if parts < 1 or finest not in _SIZE or largest not in _SIZE or _SIZE[largest] < _SIZE[finest]:
+        raise ValueError(f"parts >= 1, and finest no larger than largest, both one of"
+                         f" {', '.join(_NAMES)}")
+    units = _units(s, parts, finest, largest)
     whole = math.floor(s / _SIZE[units[-1]]) * _SIZE[units[-1]]
     shown = []
     for i, name in enumerate(units):
@@ -59,10 +63,13 @@ def text(seconds: float | timedelta, *, parts: int = 2, finest: str = "s",
     return " ".join(shown)
 
 
-def _units(s: float, parts: int, finest: str) -> tuple[str, ...]:
-    """The units to show: from the largest that `s` holds one of, `parts` of
-    them, none finer than `finest` unless `s` is shorter than one of it."""
-    first = next((i for i, (_, size) in enumerate(UNITS) if s >= size), len(UNITS) - 1)
+def _units(s: float, parts: int, finest: str, largest: str) -> tuple[str, ...]:
+    """The units to show: from the largest (up to `largest`) that `s` holds
+    one of, `parts` of them, none finer than `finest` unless `s` is shorter
+    than one of it."""
+    top = _NAMES.index(largest)
+    first = next((i for i, (_, size) in enumerate(UNITS) if i >= top and s >= size),
+                 len(UNITS) - 1)
     last = min(first + parts - 1, len(UNITS) - 1)
     last = max(first, min(last, _NAMES.index(finest)))
     return _NAMES[first:last + 1]

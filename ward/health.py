@@ -36,6 +36,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from ward import durations
 from ward.records import HeartbeatRow
 
 STOPPED_AFTER = 3  # intervals without a completed tick: alerting has stopped
@@ -235,16 +236,9 @@ def age(delta: timedelta) -> str:
     s = delta.total_seconds()
     if s < 0:
         return f"{age(-delta)} ahead"
-    if s < 10:
+    if s < 10:  # beats come every few seconds: tenths tell a late one
         return f"{s:.1f} s"
-    s = int(s)
-    if s < 60:
-        return f"{s} s"
-    if s < 3600:
-        return f"{s // 60} min {s % 60} s"
-    if s < 86400:
-        return f"{s // 3600} h {s % 3600 // 60} min"
-    return f"{s // 86400} d {s % 86400 // 3600} h"
+    return durations.text(s, zeros=True)  # to the second, both parts: beats are compared
 
 
 def when(t: datetime | None, now: datetime) -> str:

@@ -5,13 +5,10 @@ without a clock."""
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime, timedelta
 
+from ward import durations
 from ward.errors import WardError
-
-_AGO = re.compile(r"^(\d+)\s*([mhd])$")
-_UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 
 
 def iso(t: datetime) -> str:
@@ -20,12 +17,15 @@ def iso(t: datetime) -> str:
 
 
 def parse_time(text: str, now: datetime) -> datetime:
-    """ISO 8601 (naive = UTC), or an age such as 90m, 2h, 1d before ``now``;
-    always aware, in UTC.  The same forms as `vward alerts`' --since."""
+    """ISO 8601 (naive = UTC), or an age such as 90m, 2h, 1d before ``now``
+    (ward/durations.py's forms, with a unit: a bare number is no age);
+    always aware, in UTC.  The same forms as `vward rescore`'s --since."""
     text = text.strip()
-    ago = _AGO.match(text)
-    if ago:
-        return now - timedelta(**{_UNITS[ago.group(2)]: int(ago.group(1))})
+    if text[-1:].isalpha():
+        try:
+            return now - durations.parse(text)
+        except ValueError:
+            pass  # not an age: perhaps a time
     try:
         t = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
@@ -51,7 +51,7 @@ def backdated(
     then could ever be stored for the patient."""
     if start > now + max_future:
         raise WardError(
-            f"{what} {iso(start)} is in the future ({_span(start - now)} ahead of this"
+            f"{what} {iso(start)} is in the future ({durations.text(start - now)} ahead of this"
             f" clock, {iso(now)}; VWARD_MAX_FUTURE_SECONDS allows"
             f" {max_future.total_seconds():.0f} s of clock skew): it can only be now or in"
             " the past"
@@ -63,13 +63,3 @@ def backdated(
         )
     return min(start, now)
 
-
-def _span(d: timedelta) -> str:
-    s = int(d.total_seconds())
-    if s < 120:
-        return f"{s} s"
-    if s < 7200:
-        return f"{s // 60} min"
-    if s < 172800:
-        return f"{s // 3600} h {s % 3600 // 60} min"
-    return f"{s // 86400} d"

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from simulators import scenario
+from simulators import commands, scenario
 from simulators.pacing import (
     DEFAULT_CATCH_UP_S,
     MAX_CATCH_UP_S,
@@ -18,7 +19,6 @@ from simulators.pacing import (
     catch_up_span,
     choose_start,
     format_progress,
-    parse_duration,
 )
 from simulators.plan import Simulation
 from simulators.summary import describe, final
@@ -26,26 +26,15 @@ from simulators.summary import describe, final
 NOW = datetime(2026, 11, 23, 12, 0, 0, 123456, tzinfo=UTC)
 
 
-@pytest.mark.parametrize(
-    ("text", "seconds"),
-    [
-        ("90", 90),
-        ("90s", 90),
-        ("10m", 600),
-        ("10 min", 600),
-        ("2h", 7200),
-        ("1d", 86400),
-        ("0.5h", 1800),
-    ],
-)
-def test_durations(text: str, seconds: float) -> None:
-    assert parse_duration(text) == seconds
-
-
-@pytest.mark.parametrize("text", ["", "0", "-5", "10x", "h", "1e3"])
-def test_bad_durations(text: str) -> None:
-    with pytest.raises(ValueError, match="duration"):
-        parse_duration(text)
+def test_a_runs_duration_is_typed_as_everywhere_else() -> None:
+    """`vward simulate --duration` reads ward/durations.py's forms
+    (tests/ward/test_durations.py), and refuses anything else."""
+    parser = argparse.ArgumentParser()
+    commands.register(parser.add_subparsers())
+    args = parser.parse_args(["simulate", "--duration", "10 min"])
+    assert args.duration == 600.0
+    with pytest.raises(SystemExit):
+        parser.parse_args(["simulate", "--duration", "0"])
 
 
 def test_a_fast_run_with_a_duration_ends_at_the_present() -> None:

@@ -32,6 +32,9 @@ M, H, D = 60, 3600, 86400
     (timedelta(hours=4), {"parts": 4}, "4 h"),
     (0.4, {}, "0 s"),
     (H - 1, {"finest": "min"}, "59 min"),  # rounded down
+    (2 * D + 59, {"largest": "h"}, "48 h"),
+    (5 * H + 30 * M, {"largest": "h"}, "5 h 30 min"),
+    (3 * M, {"largest": "min", "finest": "min"}, "3 min"),
 ])
 def test_lengths_read_as_people_say_them(seconds, kwargs, shown):
     assert text(seconds, **kwargs) == shown
@@ -43,7 +46,8 @@ def test_a_negative_or_endless_length_is_refused(bad):
         text(bad)
 
 
-@pytest.mark.parametrize("kwargs", [{"parts": 0}, {"finest": "week"}])
+@pytest.mark.parametrize("kwargs", [{"parts": 0}, {"finest": "week"}, {"largest": "y"},
+                                    {"largest": "min", "finest": "h"}])
 def test_impossible_precisions_are_refused(kwargs):
     with pytest.raises(ValueError, match="parts"):
         text(60, **kwargs)
