@@ -18,7 +18,7 @@ from api.device_schemas import (
     DeviceRegistered,
     MqttCredentials,
 )
-from ward import devices, services, times, tls
+from ward import broker, devices, times, tls
 from ward.settings import Settings
 from ward.topics import readings_topic
 
@@ -43,11 +43,11 @@ def register(body: DeviceRegister, request: Request, admin: AdminUser, conn: Con
     start = _start(body.valid_from, now, cfg)
     done = admission.register_device(conn, body.device_id, body.patient_id, body.kind,
                                      replace=body.replace, now=now, valid_from=start)
-    synced = services.manages_broker_users(cfg)
+    synced = broker.manages_users(cfg)
     if synced:
-        # The broker's users come from the database (ward/services.py), through this
+        # The broker's users come from the database (ward/broker.py), through this
         # connection so that a registration not yet committed is seen.
-        services.sync_broker(cfg, conn, new=[done.device_id])
+        broker.sync_users(cfg, conn, new=[done.device_id])
     return DeviceRegistered(
         device_id=done.device_id, patient_id=done.patient_id, ward_id=done.ward_id,
         mqtt=MqttCredentials(host=cfg.mqtt_host, port=cfg.mqtt_port,

@@ -69,7 +69,7 @@ async def ingest_readings(device_id: str, request: Request, device: CurrentDevic
                             f"this token is device {device.device_id}'s: it may send only that"
                             " device's readings")
     # Past four times the limit the broker too drops a message unseen
-    # (ward/services.py, message_size_limit); below it, decode refuses and keeps it.
+    # (ward/mosquitto.py, message_size_limit); below it, decode refuses and keeps it.
     cap = max(cfg.max_payload_bytes * 4, 1024 * 1024)
     payload = await _read_capped(request, cap)
     if payload is None:
