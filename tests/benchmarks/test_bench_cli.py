@@ -23,7 +23,7 @@ def _choices(capsys: pytest.CaptureFixture[str]) -> list[str]:
     message = capsys.readouterr().err
     listed = re.search(r"choose from (.*)\)", message)
     assert listed, message
-    return re.findall(r"'([^']+)'", listed.group(1))
+    return [name.strip("'\"") for name in listed.group(1).split(", ")]
 
 
 def test_every_bench_runs_the_main_of_its_module(capsys, monkeypatch) -> None:
