@@ -98,11 +98,3 @@ def monitoring(
         state[:active] = np.where(ok, b, m)
     carried[who] = state
     return level, complete, carried
-
-
-def carried_level(band_level: ArrayLike, monitoring_level: ArrayLike,
-                  complete: ArrayLike) -> NDArray[np.int8]:
-    """The level a stored set carries to the next: its band if complete, else its
-    monitoring band (``monitoring``'s seed)."""
-    return np.where(np.asarray(complete, bool), np.asarray(band_level),
-                    np.asarray(monitoring_level)).astype(np.int8)

@@ -105,17 +105,6 @@ def band_alert(band: str, max_single: int) -> Severity | None:
     return severity
 
 
-def band_alerts(band: ArrayLike, max_single: ArrayLike) -> NDArray[np.int8]:
-    """Vectorised ``band_alert``: ``Severity`` value per row, 0 for no alert."""
-    band = np.asarray(band)
-    codes = np.zeros(band.shape, dtype=np.int8)
-    for name in BANDS:
-        codes[band == name] = BAND_SEVERITY[name] or 0
-    _refuse_unknown_bands(band)
-    single_three = np.asarray(max_single) >= RED
-    return np.where(single_three, np.maximum(codes, Severity.URGENT), codes).astype(np.int8)
-
-
 def level_severity(level: ArrayLike) -> NDArray[np.int8]:
     """``Severity`` value per band level (index into ``BANDS``; -1 none), 0 for no alert."""
     level = np.asarray(level, dtype=np.int64)
@@ -328,10 +317,3 @@ def _latest_and_extreme(
     bound = np.full(n_patients, np.inf if extreme is np.fmin else -np.inf)
     extreme.at(bound, p, v)
     return latest, np.where(np.isnan(latest), np.nan, bound)
-
-
-def _refuse_unknown_bands(band: NDArray[np.generic]) -> None:
-    unknown = ~np.isin(band.astype(str), BANDS)
-    if unknown.any():
-        rows = np.flatnonzero(unknown)[:5].tolist()
-        raise ValueError(f"unknown band {str(band[unknown][0])!r} (rows {rows}); known: {BANDS}")

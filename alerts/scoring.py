@@ -196,7 +196,7 @@ def score_rows(
     now : datetime64[us]; a setting that begins or ends after it adds no instant
     freshness : timedelta64, how old a value may be and still count in the total
     seed : int8 per patient, the monitoring level carried in from the patient's last
-        stored score before ``since`` (``monitoring.carried_level``), -1 for none
+        stored score before ``since`` (its ``effective_level``), -1 for none
 
     An instant at which no parameter has a fresh value gives no row.  A value the chart
     cannot score (ingest refuses them, so only a hand-written row can hold one: a

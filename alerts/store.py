@@ -373,7 +373,7 @@ class Carry:
     """What each patient's last stored score before its ``since`` carries into the
     scores from ``since`` on.
 
-    level : int8 per patient, the monitoring level (``monitoring.carried_level``),
+    level : int8 per patient, the score's effective level (SQL ``effective_band``),
         -1 when there is no such score; however old: a high score followed by
         silence still demands 15-min monitoring a day later
     known : bool per patient, the score holds every input with its measurement time

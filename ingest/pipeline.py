@@ -353,12 +353,3 @@ def rejection_feedback(
             break
         body["refused"].append(item)
     return Feedback(topics.rejections_topic(device_id), json.dumps(body).encode())
-
-
-def parse_status(m: Received, device_id: str) -> StatusRow | None:
-    """The status row of a status message, or None if it is refused."""
-    status = decode_status(m.payload, _DEFAULT_LIMITS)
-    if type(status) is decode.Refusal:
-        return None
-    return StatusRow(m.received_at, device_id, status.online, status.battery, status.firmware,
-                     status.signal, status.raw)

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from alerts.monitoring import carried_level, complete_up_to, monitoring
+from alerts.monitoring import complete_up_to, monitoring
 from ward.news2_chart import BANDS, MONITORING_INTERVAL
 
 T = np.datetime64("2026-11-23T12:00:00", "us")
@@ -56,7 +56,6 @@ def test_the_monitoring_band_is_the_highest_since_the_last_complete_set() -> Non
     level, complete, carried = monitoring(patient, band, limit, [-1])
     assert level.tolist() == [4, 4, 4, 4] and complete.tolist() == [True, False, False, True]
     assert carried.tolist() == [0]
-    assert carried_level(band, level, complete).tolist() == [4, 4, 4, 0]
 
 
 def test_the_seed_carries_in_and_patients_do_not_mix() -> None:

@@ -17,7 +17,6 @@ from alerts.rules import (
     Severity,
     acknowledge,
     band_alert,
-    band_alerts,
     overdue,
     rise,
     score_rising,
@@ -54,13 +53,6 @@ def times(*minutes: float) -> np.ndarray:
 )
 def test_band_alert(band: str, max_single: int, expected: Severity | None) -> None:
     assert band_alert(band, max_single) == expected
-
-
-def test_band_alerts_vectorised() -> None:
-    bands = np.array(["zero", "low", "low", "low-medium", "medium", "high"])
-    assert band_alerts(bands, [0, 1, 3, 3, 2, 3]).tolist() == [0, 2, 3, 3, 3, 4]
-    with pytest.raises(ValueError, match="unknown band 'amber'"):
-        band_alerts(np.array(["low", "amber"]), [0, 0])
 
 
 def test_severity_order() -> None:

@@ -474,16 +474,14 @@ def test_a_retained_status_resent_by_the_broker_is_not_a_sign_of_life() -> None:
 
 
 def test_last_will_is_offline() -> None:
-    s = pipeline.parse_status(_status_msg("dev-a", b'{"online": false}'), "dev-a")
-    assert s is not None
+    [s] = _prepare([_status_msg("dev-a", b'{"online": false}')]).statuses
     assert s.online is False
     assert (s.battery, s.firmware, s.signal) == (None, None, None)
 
 
 def test_status_fields_of_the_wrong_type_are_dropped_not_guessed() -> None:
     payload = b'{"online": "yes", "battery": "87", "firmware": 142, "signal": true}'
-    s = pipeline.parse_status(_status_msg("dev-a", payload), "dev-a")
-    assert s is not None
+    [s] = _prepare([_status_msg("dev-a", payload)]).statuses
     assert (s.online, s.battery, s.firmware, s.signal) == (None, None, None, None)
     assert s.raw["battery"] == "87"  # kept as sent
 
