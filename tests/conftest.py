@@ -27,11 +27,13 @@ ROOT = Path(__file__).resolve().parent.parent
 # The markers a test gets from the fixtures it uses, directly or through
 # another fixture: `services_up` starts TimescaleDB and the broker together,
 # so every test built on it (conn, register, spawn, make_engine, ...) is
-# `db` and `broker`; Chromium comes only from `browser`.  Applied here, not
-# by hand, so that `-m "not browser"` (or "not db and not broker") deselects
-# every such test.  A test that starts services of its own, without these
-# fixtures, carries its markers by hand.
-FIXTURE_MARKERS = {"services_up": ("db", "broker"), "browser": ("browser",)}
+# `db` and `broker`, as is one on a module's own Mosquitto ward (`mqtt_ward`,
+# tests/mqtt_option.py); Chromium comes only from `browser`.  Applied here,
+# not by hand, so that `-m "not browser"` (or "not db and not broker")
+# deselects every such test.  A test that starts services of its own,
+# without these fixtures, carries its markers by hand.
+FIXTURE_MARKERS = {"services_up": ("db", "broker"), "mqtt_ward": ("db", "broker"),
+                   "browser": ("browser",)}
 
 
 @pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker

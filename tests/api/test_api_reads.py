@@ -12,8 +12,6 @@ from conftest import unique
 from alerts.news2 import PARAMETERS
 from api.queries import NEWS2_PARAMETERS
 
-pytestmark = [pytest.mark.db]
-
 web, admin, clinician = api_fixtures.web, api_fixtures.admin, api_fixtures.clinician
 iso = api_fixtures.iso
 

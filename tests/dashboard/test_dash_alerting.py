@@ -19,8 +19,6 @@ from ward import db, health
 from ward.heartbeats import Heartbeat
 from ward.records import HeartbeatRow
 
-pytestmark = pytest.mark.db
-
 ZONE = "America/New_York"  # five hours behind UTC in November: HH:MM is not UTC's
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 PASSWORD = "correct-horse-battery"

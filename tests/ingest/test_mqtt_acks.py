@@ -25,8 +25,6 @@ from ingest.pipeline import Received
 from ward import broker_names, broker_users
 from ward.settings import Settings
 
-pytestmark = [pytest.mark.db, pytest.mark.broker]
-
 SENT = 60
 ACKED = 45  # in batches of 15: each one write of 15 PUBACKs
 

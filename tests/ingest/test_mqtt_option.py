@@ -25,8 +25,6 @@ from ward import mosquitto
 from ward.broker_names import mqtt_protocol
 from ward.settings import Settings
 
-pytestmark = [pytest.mark.db, pytest.mark.broker]
-
 _SUCCESS = 0  # PUBACK reason: delivered to a subscription (16: to none, and dropped)
 
 
