@@ -39,17 +39,17 @@ def latest_values(
     ----------
     obs_patient : int array, patient index of each observation
     obs_time : datetime64 or int64 array [us], measurement time
-    obs_param : int array, 0..6, index into ``PARAMETERS``
+    obs_param : int array, index into ``PARAMETERS``
     obs_value : float array, in the parameter's stored unit; NaN observations are ignored
     at_patient : int array, patient index of each scoring instant
     at_time : datetime64 or int64 array [us], the instant
-    freshness : timedelta64 or int [us], scalar or one per parameter (length 7)
+    freshness : timedelta64 or int [us], scalar or one per parameter (``PARAMETERS`` order)
         A value counts when ``at_time - freshness <= time <= at_time``.
 
     Returns
     -------
-    values : (n, 7) float64, NaN where no fresh value
-    times : (n, 7) datetime64[us], the measurement time of each value, NaT where none;
+    values : (n, len(PARAMETERS)) float64, NaN where no fresh value
+    times : (n, len(PARAMETERS)) datetime64[us], the measurement time of each value, NaT where none;
         the age of a value is ``at_time[:, None] - times``.
 
     Of several observations of one (patient, parameter, time) the last in input

@@ -29,6 +29,8 @@ from typing import Literal
 from alerts import rules
 from alerts.rules import AlertState, Severity
 from ward import durations
+from ward.severity import severity_name as severity_name  # stored names: ward/severity.py
+from ward.severity import severity_of as severity_of
 
 # Alert kinds.  Their rules, severities and reasons: docs/alerts.md.
 NEWS2 = "news2"
@@ -348,10 +350,3 @@ def resolve_by_hand(alert: AlertState) -> tuple[AlertState, list[str]]:
         return alert, []
     return replace(alert, state="resolved"), ["resolved"]
 
-
-def severity_name(s: Severity) -> str:
-    return s.name.lower()
-
-
-def severity_of(name: str) -> Severity:
-    return Severity[name.upper()]

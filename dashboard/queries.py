@@ -20,6 +20,7 @@ from psycopg.rows import class_row
 
 from dashboard.figures import Series, Spread
 from ward import reads
+from ward.domain import QUANTITY, TYPES
 from ward.news2_chart import BANDS
 from ward.records import (
     ALERT_EVENT_COLUMNS,
@@ -33,6 +34,9 @@ from ward.severity import SEVERITIES as SEVERITIES
 
 # SEVERITIES: as the engine stores them (lower case), least severe first.
 BANDS_ORDER: tuple[str, ...] = BANDS
+# Types whose value is a code, not a measure (ACVPU, air or oxygen): a bucket of them
+# shows its worst (highest), never a mean.
+_CODED_TYPES = tuple(str(t) for t, info in TYPES.items() if info.kind != QUANTITY)
 # Patient charts: at most this many points per parameter reach the browser.
 MAX_POINTS = 720
 # Bucket widths to choose from [s]: round numbers a clinician recognises.
@@ -223,13 +227,13 @@ def observations(conn: psycopg.Connection, patient_id: str, start: datetime, end
     bucket = bucket_seconds(end - start, max_points)
     rows = conn.execute(
         "SELECT type, time_bucket(%(bucket)s::interval, time) AS t,"
-        " CASE WHEN type IN ('consciousness', 'on_oxygen') THEN max(value)"
+        " CASE WHEN type = ANY(%(coded)s::text[]) THEN max(value)"
         " ELSE avg(value) END, min(value), max(value), count(*)::int"
         " FROM observations WHERE patient_id = %(patient)s"
         " AND time >= %(start)s AND time <= %(end)s"
         " GROUP BY type, t ORDER BY type, t",
         {"bucket": timedelta(seconds=bucket), "patient": patient_id, "start": start,
-         "end": end}).fetchall()
+         "end": end, "coded": list(_CODED_TYPES)}).fetchall()
     grouped: dict[str, tuple[list, list, list, list, list]] = {}
     for kind, t, mean, low, high, n in rows:
         g = grouped.setdefault(kind, ([], [], [], [], []))

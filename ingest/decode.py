@@ -300,7 +300,8 @@ def _short(value: Any) -> str:
 def _consciousness(value: Any) -> float:
     if isinstance(value, str) and value.strip().upper() in ACVPU_CODE:
         return ACVPU_CODE[value.strip().upper()]
-    raise _Refused(BAD_VALUE, f"consciousness must be one of A, C, V, P, U, got {_short(value)}")
+    raise _Refused(BAD_VALUE,
+                   f"consciousness must be one of {', '.join(ACVPU_CODE)}, got {_short(value)}")
 
 
 def _on_oxygen(value: Any, unit: str | None) -> float:
