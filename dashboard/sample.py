@@ -1,7 +1,8 @@
 """A sample ward for the README screenshot, the browser tests and a quick
 look: patients in every band with a day of readings, their scores, devices and
-alerts.  Each table is written by its one writer: readings go through ingest's
-public door (``ingest.DirectIngest``, judged and stored as a device's message);
+alerts.  Each table is written by its one writer: readings and device status go
+through ingest's public door (``ingest.DirectIngest``, judged and stored as a
+device's messages);
 settings through ward.clinical; scores by the alerts engine's own scoring and
 writer (``alerts.score_history``), so that each carries its values' measurement
 times, stale values, monitoring band and any adjusted score exactly as the
@@ -134,10 +135,10 @@ def _patient(conn: psycopg.Connection, cur: psycopg.Cursor, door: ingest.DirectI
              rng: random.Random) -> None:
     device = f"{pid}-ox"
     last = now - timedelta(minutes=p.last_set_minutes)
-    cur.execute("INSERT INTO device_status (time, device_id, online, battery, raw)"
-                " VALUES (%s, %s, %s, %s, %s)",
-                (now - timedelta(minutes=2), device, p.online, p.battery,
-                 json.dumps({"online": p.online, "battery": p.battery})))
+    status = json.dumps({"online": p.online, "battery": p.battery}).encode()
+    if not door.status(conn, device, status, now - timedelta(minutes=2),
+                       kept_as=f"sample:{device}"):
+        raise ValueError(f"ingest refused the sample's status of {device}")
     # Settings as a clinician makes them (each with its review date, 14 days ahead).
     if p.spo2_scale == 2:
         clinical.set_spo2_scale(conn, pid, 2, by=_SETTING_BY, now=admitted,
@@ -150,7 +151,8 @@ def _patient(conn: psycopg.Connection, cur: psycopg.Cursor, door: ingest.DirectI
                                                          " for years (GP letter)")
     if not p.no_readings:
         _readings(conn, door, p, pid, device, now, last, rng)
-    # After the readings: ingest marks a device seen when its message arrives (now).
+    # After its messages (ingest marks a device seen when one arrives): seen at its last
+    # set, or 3 h ago when offline.
     cur.execute("UPDATE devices SET last_seen = %s WHERE device_id = %s",
                 (last if p.online else now - timedelta(hours=3), device))
 

@@ -1,6 +1,6 @@
 """A message handed to ingest directly rather than through the broker: a device's
-readings posted over HTTP (api/), the sample ward's day of readings
-(dashboard/sample.py).  It goes through the very decoder, batch preparation
+readings posted over HTTP (api/), the sample ward's day of readings and its
+devices' status (dashboard/sample.py).  It goes through the very decoder, batch preparation
 and store that a broker message does: the same validation, reason codes and
 texts, dedup of retransmissions, the score queue and its NOTIFY in the
 readings' transaction, last_seen, and refused messages kept whole in
@@ -91,6 +91,20 @@ class DirectIngest:
         oversized = any(r.code == decode.OVERSIZED for r in decoded.refusals if r.index is None)
         return Ingested(decoded.message_id, accepted, stored, accepted - stored, refused,
                         decoded.whole_refused, oversized)
+
+    def status(self, conn: psycopg.Connection, device_id: str, payload: bytes,
+               received_at: datetime, *, kept_as: str) -> bool:
+        """Judge and store one status message of ``device_id`` (online, battery,
+        firmware, signal), at ``received_at``; False if refused (kept as a refused
+        readings message is)."""
+        message = pipeline.receive(topics.status_topic(device_id), payload, received_at,
+                                   limits=self.limits)
+        prepared = pipeline.prepare_batch([message])
+        batch = prepared.batch()
+        kept = replace(batch, rejections=lambda unassigned: [
+            replace(r, topic=kept_as) for r in batch.rejections(unassigned)])
+        _, self._assignments = store.write_batch(conn, kept, self._assignments)
+        return not prepared.refused_feedback
 
     def keep_failed(self, conn: psycopg.Connection, device_id: str, payload: bytes,
                     received_at: datetime, exc: BaseException, *, kept_as: str) -> None:
