@@ -123,7 +123,7 @@ live AS MATERIALIZED (
            (%(severities)s::text[])[max(array_position(%(severities)s::text[], a.severity))]
                AS top_severity
     FROM alerts a JOIN pts USING (patient_id)
-    WHERE a.state <> 'resolved'
+    WHERE a.state <> 'resolved' AND (%(ward)s::text IS NULL OR a.ward_id = %(ward)s)
     GROUP BY a.patient_id
 ){_DETAIL if detail else ""}
 SELECT pts.patient_id, pts.ward_id, pts.display_name, pts.name, pts.time_zone,
