@@ -47,6 +47,8 @@ def retry_delay(away_s: float) -> float:
     if away_s < _FAST_FOR_S:
         return _FAST_RETRY_S
     return min(_SLOW_RETRY_S, away_s / 10)
+
+
 def new_client(*, client_id: str, username: str, password: str, **options: Any) -> mqtt.Client:
     """An MQTT v5 client of the ingest session, acking by hand: paho never
     acks a message on receipt, only once it is stored (or, for
@@ -70,8 +72,6 @@ def session_properties(receive_maximum: int | None = None) -> Properties:
 def subscribe(client: mqtt.Client) -> None:
     """The shared subscriptions, at QoS 1."""
     client.subscribe([(t, SubscribeOptions(qos=1)) for t in INGEST_SUBSCRIPTIONS])
-
-
 
 
 class IngestClient:
@@ -110,9 +110,6 @@ class IngestClient:
     # -- lifecycle -----------------------------------------------------------
 
     def start(self) -> None:
-        props = Properties(PacketTypes.CONNECT)
-        props.SessionExpiryInterval = INGEST_SESSION_EXPIRY
-        props.ReceiveMaximum = self._receive_maximum
         self._client.connect_async(
             self._host, self._port, keepalive=30, clean_start=False,
             properties=session_properties(self._receive_maximum),
