@@ -24,6 +24,8 @@ def _setup_logging(verbose: bool) -> None:
         datefmt="%Y-%m-%dT%H:%M:%S",
         stream=sys.stderr,
     )
+    # httpx logs each request to the broker's admin API at INFO: no news to an operator.
+    logging.getLogger("httpx").setLevel(logging.DEBUG if verbose else logging.WARNING)
 
 
 # ---------------------------------------------------------------- services
