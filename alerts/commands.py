@@ -103,13 +103,14 @@ def _time_arg(text: str) -> datetime:
 
 
 def _cmd_alerts(args: argparse.Namespace, settings: Settings) -> int:
-    from alerts.engine import serve
+    from alerts.service import serve
 
     return serve(settings)
 
 
 def _cmd_rescore(args: argparse.Namespace, settings: Settings) -> int:
-    from alerts.engine import Engine, rescore
+    from alerts.engine import Engine
+    from alerts.rescore import rescore
     from ward import db
 
     since = args.since or datetime(1970, 1, 1, tzinfo=UTC)

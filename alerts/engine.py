@@ -7,16 +7,14 @@ with the freshness window of context, writes the scores, reconciles their
 alerts and deletes the queue rows, all in one transaction: the queue is the
 committed watermark, so a restarted engine carries on where it stopped.
 ``tick(now)`` does what time alone changes: overdue observations, escalation,
-resolution after the hold, devices offline and batteries low.  ``serve`` runs
-both, woken by LISTEN, and publishes the alert events (``outbox``).
+resolution after the hold, devices offline and batteries low.  The process that
+runs both, woken by LISTEN, and publishes the alert events is alerts/service.py;
+`vward rescore` is alerts/rescore.py.
 """
 
 from __future__ import annotations
 
 import logging
-import signal
-import sys
-import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
@@ -26,7 +24,16 @@ from typing import TypeVar
 import numpy as np
 import psycopg
 
-from alerts import alert_store, conditions, device_rules, lifecycle, rules, score_writes, store
+from alerts import (
+    alert_store,
+    conditions,
+    device_rules,
+    lifecycle,
+    rules,
+    score_reads,
+    score_writes,
+    store,
+)
 from alerts.lifecycle import (
     NEWS2,
     RETROSPECTIVE,
@@ -39,10 +46,7 @@ from alerts.lifecycle import (
 from alerts.news2 import PARAMETERS
 from alerts.news2_conditions import news2_conditions
 from alerts.scoring import ScoreTable, score_rows
-from ward.heartbeats import Heartbeat
-from ward.retry import DATABASE, Backoff
 from ward.settings import Settings
-from ward.topics import ALERT_EVENTS_CHANNEL, NEW_OBSERVATIONS_CHANNEL
 
 log = logging.getLogger("alerts")
 
@@ -51,10 +55,6 @@ _SCORE_KINDS = (NEWS2, SCORE_RISING, SPO2_FALLING, RETROSPECTIVE)
 _REOPEN_KINDS = (NEWS2, RETROSPECTIVE, REVIEW_DUE)
 _SPO2 = PARAMETERS.index("spo2")
 _CONTEXT = max(rules.SCORE_RISE_WINDOW, np.timedelta64(rules.HOLD))  # scores kept for trends
-# Scoring runs in slices of this length between ticks and publishing, so that
-# neither waits for a backlog to clear (H19).
-_SLICE_SECONDS = 0.25
-_REPORT_EVERY = 10.0  # [s] between counter lines in the log
 Clock = Callable[[], datetime]
 _DB_ERRORS = (psycopg.OperationalError, psycopg.InterfaceError)
 _T = TypeVar("_T")
@@ -83,7 +83,6 @@ class Engine:
         self._last_tick: datetime | None = None
         self._restarted = True
         store.prepare(conn)
-        score_writes.prepare(conn)
 
     @classmethod
     def from_settings(cls, conn: psycopg.Connection, settings: Settings) -> Engine:
@@ -168,9 +167,9 @@ class Engine:
         starts = [wanted[p] for p in pids]
         if not pids:
             return 0
-        carry = store.load_carry(self.conn, pids, starts)
+        carry = score_reads.load_carry(self.conn, pids, starts)
         # A patient whose last score carries its inputs is read from ``since`` on (see
-        # store.Carry); one without (never scored, or scored before migration 005) over
+        # score_reads.Carry); one without (never scored, or scored before migration 005) over
         # the whole freshness window before it.  SpO2 over the fall rule's window.
         obs = store.load_observations(
             self.conn, pids,
@@ -178,7 +177,7 @@ class Engine:
                                                                    strict=True)],
             [now - _td(rules.SPO2_FALL_WINDOW)] * len(pids))
         setting_rows = store.load_settings(self.conn, pids)
-        context = store.load_scores(self.conn, pids,
+        context = score_reads.load_scores(self.conn, pids,
                                     [min(s, now - _td(_CONTEXT)) for s in starts], starts)
         live = alert_store.live_alerts(self.conn, patients=pids, kinds=_SCORE_KINDS)
         resolved = alert_store.last_resolved(self.conn, pids, _REOPEN_KINDS)
@@ -214,7 +213,7 @@ class Engine:
         """Live NEWS2 alerts whose raising score is being rescored to something else."""
         basis = [a for a in live if a.kind == NEWS2 and a.condition_time is not None
                  and a.condition_time >= since[a.patient_id]]
-        old = store.scores_at(self.conn, [(a.patient_id, a.condition_time) for a in basis
+        old = score_reads.scores_at(self.conn, [(a.patient_id, a.condition_time) for a in basis
                                           if a.condition_time is not None])
         index = {p: i for i, p in enumerate(pids)}
         out = {}
@@ -302,16 +301,16 @@ class Engine:
         wards = {a.patient_id: a.ward_id for a in live} | {row[0]: row[1] for row in states}
         found: list[Condition] = []
         if band_pids:
-            latest = store.latest_score_times(self.conn, band_pids)
+            latest = score_reads.latest_score_times(self.conn, band_pids)
             band_pids = [p for p in band_pids if p in latest]
-            history = store.load_scores(self.conn, band_pids, [latest[p] for p in band_pids],
+            history = score_reads.load_scores(self.conn, band_pids, [latest[p] for p in band_pids],
                                         [None] * len(band_pids))
             found += [c for c in news2_conditions(
                 history, band_pids, [wards[p] for p in band_pids], keys)
                 if c.key in keys or (c.patient_id in demanding and c.cleared_at is None)]
         if trend_pids:
             window = now - _td(_CONTEXT)
-            history = store.load_scores(self.conn, trend_pids, [window] * len(trend_pids),
+            history = score_reads.load_scores(self.conn, trend_pids, [window] * len(trend_pids),
                                         [None] * len(trend_pids))
             spo2 = store.spo2_readings(self.conn, trend_pids,
                                        now - _td(rules.SPO2_FALL_WINDOW))
@@ -340,45 +339,6 @@ class Engine:
                      *(1000 * t[k] / c["batches"] for k in ("read", "score", "write", "alerts")))
 
 
-def rescore(engines: Engine | Sequence[Engine], ids: Sequence[str], since: datetime,
-            now: datetime, *, chunk: int, progress: bool = True) -> list[str]:
-    """Rescore ``ids`` from ``since`` in chunks of patients, one transaction each: the
-    engine's own scoring path (`vward rescore`, and the benchmark).  Given several
-    engines (each on its own connection), they take chunks in turn from one list in
-    threads of their own, so that the database writes one chunk while Python reads
-    and scores another.  Returns the patients that could not be scored (logged; the
-    others are scored all the same)."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from tqdm import tqdm
-
-    crew = [engines] if isinstance(engines, Engine) else list(engines)
-    parts = [list(ids[i:i + chunk]) for i in range(0, len(ids), chunk)]
-    failed: list[str] = []
-    lock = threading.Lock()
-    with tqdm(total=len(ids), unit="patient", disable=not progress, file=sys.stderr) as bar:
-
-        def work(engine: Engine) -> None:
-            def score(part: list[str]) -> None:
-                with engine.conn.transaction():
-                    engine.score(part, [since] * len(part), now)
-
-            while True:
-                with lock:
-                    if not parts:
-                        return
-                    part = parts.pop(0)
-                lost = [p for p, _ in engine.each_alone(part, score, str, "left as it was")]
-                with lock:
-                    failed.extend(lost)
-                    bar.update(len(part))
-
-        with ThreadPoolExecutor(len(crew)) as pool:
-            for done in [pool.submit(work, e) for e in crew]:
-                done.result()
-    return failed
-
-
 class _Stopwatch:
     def __init__(self, into: dict[str, float]) -> None:
         self.into = into
@@ -388,81 +348,6 @@ class _Stopwatch:
         now = time.perf_counter()
         self.into[name] += now - self.last
         self.last = now
-
-
-def serve(settings: Settings, *, stop: threading.Event | None = None,
-          clock: Clock = lambda: datetime.now(UTC)) -> int:
-    """`vward alerts`: score what is queued, tick, publish; until SIGINT, SIGTERM or ``stop``."""
-    from alerts.outbox import Outbox
-
-    stop = stop or threading.Event()
-    if threading.current_thread() is threading.main_thread():
-        # SIGINT too, or it stays ignored where a shell started us in the
-        # background (make demo): Ctrl-C left the engine running (finding 11).
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, lambda *_: stop.set())
-    outbox = Outbox(settings)
-    outbox.start()
-    log.info("alerts engine %s started (wards: %s); publishing alert events to %s",
-             settings.alerts_engine_id, ", ".join(wards_of(settings)) or "all", outbox.where)
-    backoff = Backoff(DATABASE)  # starts over once connected: an outage waits 0.5 s first
-    try:
-        while not stop.is_set():
-            try:
-                _serve_connected(settings, stop, clock, outbox, connected=backoff.reset)
-            except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
-                delay = backoff.next_delay()
-                log.warning("database unreachable (%s); retrying in %s s",
-                            str(exc).strip().splitlines()[0] if str(exc) else exc, delay)
-                stop.wait(delay)
-    finally:
-        outbox.stop()
-    log.info("alerts engine %s stopped", settings.alerts_engine_id)
-    return 0
-
-
-def _serve_connected(settings: Settings, stop: threading.Event, clock: Clock, outbox, *,
-                     connected: Callable[[], None]) -> None:
-    tick_every = timedelta(seconds=settings.alerts_tick_seconds)
-    with psycopg.connect(settings.dsn, autocommit=True, connect_timeout=5) as work, \
-            psycopg.connect(settings.dsn, autocommit=True, connect_timeout=5) as listen:
-        listen.execute(f"LISTEN {NEW_OBSERVATIONS_CHANNEL}")
-        listen.execute(f"LISTEN {ALERT_EVENTS_CHANNEL}")
-        engine = Engine.from_settings(work, settings)
-        heart = Heartbeat("alerts", engine.engine_id, interval=settings.alerts_tick_seconds,
-                          wards=engine.wards)  # read by `vward status` and /api/v1/health
-        heart.beat(work)
-        log.info("connected to the database; catching up on the queue")
-        connected()
-        next_tick = clock()
-        last_report = time.monotonic()
-        try:
-            while not stop.is_set():
-                # Score for one slice at most, then tick and publish: under a backlog
-                # that never empties, draining to the end starved both: alert events
-                # waited behind every queued set and overdue checks stopped (H19).
-                until = time.monotonic() + _SLICE_SECONDS
-                engine.drain(clock, stop=lambda u=until: stop.is_set() or time.monotonic() >= u)
-                behind = time.monotonic() >= until  # the slice ended, not the queue
-                if clock() >= next_tick:
-                    heart.beat(work, ticked=engine.tick(clock()) >= 0)  # -1: another ticked
-                    next_tick = clock() + tick_every
-                engine.counts["published"] += outbox.publish_pending(work)
-                if time.monotonic() - last_report >= _REPORT_EVERY:
-                    engine.report()
-                    log.info("published %d alert events", engine.counts["published"])
-                    last_report = time.monotonic()
-                if behind:
-                    continue
-                wait = min(1.0, max(0.05, (next_tick - clock()).total_seconds()))
-                for _ in listen.notifies(timeout=wait, stop_after=1):
-                    pass
-        finally:
-            if not work.closed:
-                store.release(work, engine.engine_id)
-                engine.report()
-                if stop.is_set():
-                    heart.stopped(work)
 
 
 def _np(t: datetime) -> np.datetime64:

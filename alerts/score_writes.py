@@ -17,26 +17,19 @@ import numpy as np
 import psycopg
 from numpy.typing import NDArray
 
+from alerts import pg_binary
 from alerts.scoring import ScoreTable, band_levels
 from ward.news2_chart import BANDS, PARAMETERS
 
-PG_EPOCH_US = 946_684_800_000_000  # 2000-01-01 in Unix microseconds
-# A missing measurement time travels as -infinity (PostgreSQL's binary form of it is
-# the least int64), so that the array has no NULLs on the way in; the INSERT turns
-# it back into NULL.
-NO_TIME = np.iinfo(np.int64).min
 _ARRAY_OIDS = {"sub_scores": 21, "inputs": 701, "input_times": 1184}  # int2, float8, timestamptz
-_ARRAY_HEAD = [("ndim", ">i4"), ("hasnull", ">i4"), ("oid", ">i4"), ("dim", ">i4"),
-               ("lbound", ">i4")]
 # Bit k of a mask is PARAMETERS[k].
 _BITS = (1 << np.arange(len(PARAMETERS))).astype(np.int16)
 
 
 def _array(element: str) -> np.dtype:
-    """A binary COPY field: a one-dimensional array without NULLs, one element per
-    NEWS2 parameter."""
-    return np.dtype([("len", ">i4"), *_ARRAY_HEAD,
-                     ("items", np.dtype([("len", ">i4"), ("v", element)]), (len(PARAMETERS),))])
+    """One element per NEWS2 parameter (a missing time is pg_binary.NO_TIME: the INSERT
+    turns it back into NULL)."""
+    return pg_binary.array_field(element, len(PARAMETERS))
 
 
 def _scalar(name: str, element: str) -> list[tuple[str, str]]:
@@ -118,7 +111,7 @@ def write_scores(conn: psycopg.Connection, table: ScoreTable, ids: Sequence[str]
     times = table.input_times.astype("datetime64[us]")
     values = {
         "i": table.patient,
-        "time": table.time.astype("datetime64[us]").view(np.int64) - PG_EPOCH_US,
+        "time": table.time.astype("datetime64[us]").view(np.int64) - pg_binary.PG_EPOCH_US,
         "total": table.total, "band": band_levels(table.band),
         "max_single": table.max_single, "complete": table.complete,
         "missing": masks(table.sub_scores < 0),
@@ -126,7 +119,8 @@ def write_scores(conn: psycopg.Connection, table: ScoreTable, ids: Sequence[str]
         "spo2_scale": table.spo2_scale, "overridden": masks(table.overridden),
         "adjusted_total": table.adjusted_total,
         "adjusted_band": band_levels(table.adjusted_band),
-        "input_times": np.where(np.isnat(times), NO_TIME, times.view(np.int64) - PG_EPOCH_US),
+        "input_times": np.where(np.isnat(times), pg_binary.NO_TIME,
+                                times.view(np.int64) - pg_binary.PG_EPOCH_US),
         "stale": masks(table.stale), "monitoring_band": band_levels(table.monitoring_band),
     }
     for name in _FIELDS:

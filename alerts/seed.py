@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import psycopg
 
-from alerts import alert_store, clinician, rules, store
+from alerts import alert_store, clinician, rules, score_writes, store
 from alerts.lifecycle import ALERT_KINDS, Change, Event
 from alerts.scoring import ScoreTable, score_rows
 from ward.severity import Severity
@@ -26,7 +26,7 @@ ENGINE = "engine"
 def score_history(conn: psycopg.Connection, ids: Sequence[str], since: datetime,
                   now: datetime, freshness: timedelta) -> ScoreTable:
     """Every instant of ``ids`` from ``since`` to ``now`` scored and written as the
-    engine does (alerts.scoring.score_rows, alerts.store.write_scores), without
+    engine does (alerts.scoring.score_rows, alerts.score_writes.write_scores), without
     judging alerts; returns the table written (sorted by patient, time)."""
     starts = [since] * len(ids)
     table = score_rows(store.load_observations(conn, ids, [s - freshness for s in starts]),
@@ -35,7 +35,7 @@ def score_history(conn: psycopg.Connection, ids: Sequence[str], since: datetime,
                        np.timedelta64(freshness))
     with conn.transaction():
         store.prepare(conn)
-        store.write_scores(conn, table, ids)
+        score_writes.write_scores(conn, table, ids)
     return table
 
 

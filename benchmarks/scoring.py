@@ -30,7 +30,8 @@ from pathlib import Path
 import numpy as np
 import psycopg
 
-from alerts.engine import Engine, rescore
+from alerts.engine import Engine
+from alerts.rescore import rescore
 from benchmarks import news2_core
 from ingest import mqtt_session
 from ward import db, devices, score_queue, scratch

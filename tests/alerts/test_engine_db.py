@@ -20,6 +20,7 @@ from engine_fixtures import (
 )
 
 from alerts import clinician, store
+from alerts.rescore import rescore
 from ward import clinical
 
 pytestmark = pytest.mark.db
@@ -297,7 +298,7 @@ def test_rescore_goes_on_past_a_patient_that_cannot_be_scored(services_up, conn,
     monkeypatch.setattr(engine_module, "score_rows", failing)
     monkeypatch.setattr(store, "lock_patients", remember)
     e = make_engine(ward)
-    failed = engine_module.rescore(e, [bad, good], t0 - minutes(60), t0, chunk=10,
+    failed = rescore(e, [bad, good], t0 - minutes(60), t0, chunk=10,
                                    progress=False)
     assert failed == [bad] and e.counts["failed"] == 1 and "could not be scored" in caplog.text
     assert len(scores_of(conn, good)) == 1 and scores_of(conn, bad) == []

@@ -1,5 +1,5 @@
 """The engine reads a patient's readings from its ``since`` on, carrying the rest in
-from the last stored score (store.Carry), instead of the whole 12 h freshness
+from the last stored score (score_reads.Carry), instead of the whole 12 h freshness
 window (issue 12).  This must never change a score: the scores the live engine
 writes as readings arrive, late ones included, are bit for bit those of a rescore
 from scratch, which reads every reading."""
@@ -13,8 +13,8 @@ import psycopg
 import pytest
 from engine_fixtures import admit, base_time, minutes, unique
 
-from alerts.engine import rescore
 from alerts.news2 import PARAMETERS
+from alerts.rescore import rescore
 from ward import clinical
 
 pytestmark = pytest.mark.db

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 import rescore_sample as sample
 
-from alerts.engine import Engine, rescore
+from alerts.engine import Engine
+from alerts.rescore import rescore
 from ward import db, devices
 
 pytestmark = pytest.mark.db
