@@ -72,9 +72,16 @@ def ago(then: datetime | None, now: datetime) -> str:
     return f"{_span(seconds)} ago"
 
 
+# From 6 h on, hours alone; from 3 d on, days alone: '2 h 5 min', '13 h', '1 d 3 h',
+# '10 d', as the dashboard said them before they were formatted by ward/durations.py.
+_ROUGHLY_FROM = {"h": 6, "d": 3}
+
+
 def _span(seconds: float) -> str:
-    """To the minute, as a clinician says how long ago (ward/durations.py)."""
-    return durations.text(seconds, finest="min")
+    """To the minute in the first hours, then coarser, as a clinician says how
+    long ago (ward/durations.py): a set 13 h ago or a review in 10 d is read
+    in hours or days, its minutes would only be noise on a ward's board."""
+    return durations.text(seconds, finest="min", alone_from=_ROUGHLY_FROM)
 
 
 def age_text(age: timedelta | None) -> str:

@@ -18,9 +18,13 @@ NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
     (timedelta(seconds=40), "40 s ago"),
     (timedelta(minutes=5, seconds=59), "5 min ago"),
     (timedelta(hours=2, minutes=5), "2 h 5 min ago"),
+    (timedelta(hours=5, minutes=59), "5 h 59 min ago"),
     (timedelta(hours=13), "13 h ago"),
+    (timedelta(hours=13, minutes=20), "13 h ago"),  # minutes only in the first 6 h
     (timedelta(days=1, hours=3), "1 d 3 h ago"),
+    (timedelta(days=2, hours=23, minutes=59), "2 d 23 h ago"),
     (timedelta(days=9), "9 d ago"),
+    (timedelta(days=10, hours=23), "10 d ago"),  # hours only in the first 3 d
 ])
 def test_ago_reads_like_a_clinician_speaks(delta, text):
     assert fmt.ago(NOW - delta, NOW) == text
@@ -107,6 +111,8 @@ def test_kind_and_duration_text():
     assert fmt.kind_text("device_offline") == "Device offline"
     assert fmt.duration_text(None) == "—"
     assert fmt.duration_text(120) == "2 min"
+    assert fmt.duration_text(12 * 3600 + 59) == "12 h"
+    assert fmt.duration_text(10 * 86400 + 23 * 3600) == "10 d"
     assert fmt.battery_text(12.4) == "12 %"
 
 

@@ -35,6 +35,12 @@ M, H, D = 60, 3600, 86400
     (2 * D + 59, {"largest": "h"}, "48 h"),
     (5 * H + 30 * M, {"largest": "h"}, "5 h 30 min"),
     (3 * M, {"largest": "min", "finest": "min"}, "3 min"),
+    (5 * H + 59 * M, {"finest": "min", "alone_from": {"h": 6}}, "5 h 59 min"),
+    (6 * H + 59 * M, {"finest": "min", "alone_from": {"h": 6}}, "6 h"),  # from 6 h on
+    (2 * D + 23 * H, {"alone_from": {"h": 6, "d": 3}}, "2 d 23 h"),
+    (10 * D + 23 * H, {"alone_from": {"h": 6, "d": 3}}, "10 d"),
+    (45 * M + 30, {"alone_from": {"h": 6}}, "45 min 30 s"),  # another unit: untouched
+    (50 * H + 30 * M, {"largest": "h", "alone_from": {"h": 6}}, "50 h"),
 ])
 def test_lengths_read_as_people_say_them(seconds, kwargs, shown):
     assert text(seconds, **kwargs) == shown
@@ -51,6 +57,12 @@ def test_a_negative_or_endless_length_is_refused(bad):
 def test_impossible_precisions_are_refused(kwargs):
     with pytest.raises(ValueError, match="parts"):
         text(60, **kwargs)
+
+
+@pytest.mark.parametrize("alone_from", [{"h": 0}, {"week": 2}])
+def test_impossible_rough_lengths_are_refused(alone_from):
+    with pytest.raises(ValueError, match="alone_from"):
+        text(60, alone_from=alone_from)
 
 
 @given(st.floats(min_value=0, max_value=400 * D), st.integers(1, 4))
