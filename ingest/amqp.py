@@ -56,6 +56,23 @@ _DATA_QUEUES = (names.READINGS_QUEUE, names.STATUS_QUEUE)  # on the consumer con
 _UNROUTED_PREFETCH = 100  # unrouted messages are few: a device's mistakes
 
 
+def _ack(ch, ledger: AckLedger, tags: list[int]) -> None:
+    """Ack ``tags`` on ``ch``, the channel that delivered them, in as few frames
+    as ``ledger`` allows (one multiple ack up to the highest tag below which
+    all are done, the rest singly).  On the loop thread, for either consuming
+    connection."""
+    if ch is None or not ch.is_open:
+        return  # that channel is gone: the broker has redelivered them
+    plan = ledger.plan(tags)
+    try:
+        if plan.multiple is not None:
+            ch.basic_ack(plan.multiple, multiple=True)
+        for tag in plan.singles:
+            ch.basic_ack(tag)
+    except AMQPError as exc:
+        log.warning("could not ack (%r); the broker will redeliver", exc)
+
+
 class AmqpIngest:
     """Competing consumer of the ward's quorum queues, acking by hand."""
 
@@ -323,34 +340,16 @@ class AmqpIngest:
 
     @never_raises
     def _ack_unrouted(self, ugen: int, tags: list[int]) -> None:
-        ch = self._uchannel
-        if ugen != -self._ugeneration or ch is None or not ch.is_open:
-            return  # that channel is gone: the broker has redelivered them
-        plan = self._uledger.plan(tags)
-        try:
-            if plan.multiple is not None:
-                ch.basic_ack(plan.multiple, multiple=True)
-            for tag in plan.singles:
-                ch.basic_ack(tag)
-        except AMQPError as exc:
-            log.warning("could not ack (%r); the broker will redeliver", exc)
+        if ugen == -self._ugeneration:
+            _ack(self._uchannel, self._uledger, tags)
 
     def _on_unrouted_message(self, ch, method, properties, body: bytes) -> None:
         self._deliver(method, body, -self._ugeneration, unrouted=True)
 
     @never_raises
     def _ack_now(self, gen: int, tags: list[int]) -> None:
-        ch = self._channel
-        if gen != self._generation or ch is None or not ch.is_open:
-            return  # that channel is gone: the broker has redelivered them
-        plan = self._ledger.plan(tags)
-        try:
-            if plan.multiple is not None:
-                ch.basic_ack(plan.multiple, multiple=True)
-            for tag in plan.singles:
-                ch.basic_ack(tag)
-        except AMQPError as exc:
-            log.warning("could not ack (%r); the broker will redeliver", exc)
+        if gen == self._generation:
+            _ack(self._channel, self._ledger, tags)
 
     def _on_message(self, ch, method, properties, body: bytes) -> None:
         self._deliver(method, body, self._generation, unrouted=False)

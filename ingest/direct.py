@@ -18,7 +18,7 @@ import psycopg
 
 from ingest import decode, pipeline, store
 from ingest.assignments import AssignmentIndex
-from ingest.rows import Batch
+from ingest.rows import Batch, Written
 from ward import topics
 from ward.settings import Settings
 
@@ -71,13 +71,8 @@ class DirectIngest:
                  received_at: datetime, *, kept_as: str) -> Ingested:
         """Judge and store one readings message of ``device_id`` (design.md's JSON,
         or FHIR R4), in one transaction on ``conn``."""
-        message = pipeline.receive(topics.readings_topic(device_id), payload, received_at,
-                                   limits=self.limits)
-        prepared = pipeline.prepare_batch([message])
-        batch = prepared.batch()
-        kept = replace(batch, rejections=lambda unassigned: [
-            replace(r, topic=kept_as) for r in batch.rejections(unassigned)])
-        written, self._assignments = store.write_batch(conn, kept, self._assignments)
+        message, prepared, written = self._write(
+            conn, topics.readings_topic(device_id), payload, received_at, kept_as)
         decoded = message.decoded
         assert decoded is not None
         accepted = len(decoded.readings) - len(written.unassigned)
@@ -97,14 +92,22 @@ class DirectIngest:
         """Judge and store one status message of ``device_id`` (online, battery,
         firmware, signal), at ``received_at``; False if refused (kept as a refused
         readings message is)."""
-        message = pipeline.receive(topics.status_topic(device_id), payload, received_at,
-                                   limits=self.limits)
+        _, prepared, _ = self._write(
+            conn, topics.status_topic(device_id), payload, received_at, kept_as)
+        return not prepared.refused_feedback
+
+    def _write(self, conn: psycopg.Connection, topic: str, payload: bytes,
+               received_at: datetime, kept_as: str,
+               ) -> tuple[pipeline.Received, pipeline.Prepared, Written]:
+        """One message as the broker's writer takes it (received on ``topic``,
+        a batch of one, stored), its refusals kept under ``kept_as``."""
+        message = pipeline.receive(topic, payload, received_at, limits=self.limits)
         prepared = pipeline.prepare_batch([message])
         batch = prepared.batch()
         kept = replace(batch, rejections=lambda unassigned: [
             replace(r, topic=kept_as) for r in batch.rejections(unassigned)])
-        _, self._assignments = store.write_batch(conn, kept, self._assignments)
-        return not prepared.refused_feedback
+        written, self._assignments = store.write_batch(conn, kept, self._assignments)
+        return message, prepared, written
 
     def keep_failed(self, conn: psycopg.Connection, device_id: str, payload: bytes,
                     received_at: datetime, exc: BaseException, *, kept_as: str) -> None:

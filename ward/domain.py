@@ -109,15 +109,3 @@ class Reading:
     device_id: str
     type: ReadingType
     value: float
-
-
-@dataclass(frozen=True, slots=True)
-class Observation:
-    """A stored reading, mapped onto the patient the device was assigned to."""
-
-    time: datetime
-    patient_id: str
-    device_id: str
-    type: str
-    value: float
-    received_at: datetime
