@@ -19,7 +19,6 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 import psycopg
 
@@ -28,6 +27,7 @@ from alerts.outbox_amqp import AmqpPublisher
 from alerts.outbox_mqtt import MqttPublisher
 from ward import broker_names as names
 from ward import broker_users
+from ward.records import AlertEventRow, select_list
 from ward.settings import Settings
 from ward.topics import alerts_topic
 
@@ -36,10 +36,9 @@ log = logging.getLogger("alerts.outbox")
 _BATCH = 500  # events per publishing transaction
 _ACK_TIMEOUT = 10.0  # [s] for the broker's confirms (or PUBACKs) of one batch
 
-_PENDING = """
-SELECT e.txid::text, e.event_id, e.alert_id, e.time, e.event, e.severity, e.state, e.actor,
-       e.detail, e.reason, a.ward_id, a.patient_id, a.kind, a.category, a.device_id,
-       a.reason, a.opened_at
+_PENDING = f"""
+SELECT {select_list(AlertEventRow, "e")}, e.txid::text, a.ward_id, a.patient_id, a.kind,
+       a.category, a.device_id, a.reason, a.opened_at
 FROM alert_events e JOIN alerts a ON a.alert_id = e.alert_id
 WHERE (e.txid, e.event_id) > (%s::xid8, %s)
   AND e.txid < pg_snapshot_xmin(pg_current_snapshot())
@@ -49,17 +48,11 @@ LIMIT %s
 
 
 @dataclass(frozen=True, slots=True)
-class EventRow:
+class EventRow(AlertEventRow):
+    """An event as it leaves: its row of ``alert_events``, its place in the
+    outbox's order (``txid``) and what a subscriber needs of its alert."""
+
     txid: str
-    event_id: int
-    alert_id: int
-    time: datetime
-    event: str
-    severity: str
-    state: str
-    actor: str
-    detail: dict[str, Any]
-    reason: str
     ward_id: str
     patient_id: str
     kind: str

@@ -35,7 +35,7 @@ def test_every_engine_setting_is_documented(name: str) -> None:
 
 def test_every_event_field_is_documented() -> None:
     t = datetime(2026, 11, 23, tzinfo=UTC)
-    topic, payload = event_message(EventRow("1", 1, 1, t, "opened", "low", "open", "e", {}, "r",
+    topic, payload = event_message(EventRow(1, 1, t, "opened", "low", "open", "e", {}, "r", "1",
                                             "w", "p", "news2", "clinical", "", "r", t))
     assert topic == "ward/v1/wards/w/alerts" and "`ward/v1/wards/{ward_id}/alerts`" in DOC
     for field in json.loads(payload):
