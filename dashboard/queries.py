@@ -57,43 +57,10 @@ def wards(conn: psycopg.Connection) -> list[Ward]:
         return cur.execute("SELECT ward_id, name, time_zone FROM wards ORDER BY name").fetchall()
 
 
-@dataclass(frozen=True, slots=True)
-class WardPatient:
-    """One line of the ward view, straight from the database: the latest score
-    (total, band, sub_scores: the true NEWS2; adjusted_*: after accepted ranges,
-    None when none applied; ward/records.ScoreRow) and the latest complete set."""
-
-    patient_id: str
-    ward_id: str
-    name: str
-    time_zone: str
-    admitted_at: datetime
-    scored_time: datetime | None  # measurement time of the latest score
-    total: int | None
-    band: str | None
-    max_single: int | None
-    complete: bool | None
-    missing: list[str] | None
-    sub_scores: list[int] | None
-    inputs: list[float | None] | None
-    spo2_scale: int | None
-    overridden: bool | None
-    overridden_parameters: list[str] | None
-    adjusted_total: int | None
-    adjusted_band: str | None
-    input_times: list[datetime | None] | None  # [] on scores from before migration 005
-    stale: list[str] | None
-    monitoring_band: str | None
-    last_complete: datetime | None  # the SQL function last_complete_set (migration 008)
-    open_alerts: int
-    unacknowledged: int
-    top_severity: str | None
-    alert_kinds: list[str]
-    devices: int
-    offline: int
-    battery: float | None
-    last_seen: datetime | None
-    trend: list[int | None]
+# One line of the ward view is a row of the web app's one ward summary
+# (ward.reads), read with the dashboard's detail (devices, trend): a column
+# added there is here too, with no second list of fields to keep in step.
+WardPatient = reads.SummaryRow
 
 
 def ward_patients(conn: psycopg.Connection, ward_id: str | None, *, now: datetime,
@@ -101,20 +68,7 @@ def ward_patients(conn: psycopg.Connection, ward_id: str | None, *, now: datetim
     """Every patient on the ward (all wards when ``ward_id`` is None), read by the
     web app's one ward summary (ward.reads, with the dashboard's devices and trend);
     the order of acuity is dashboard.rows' decision."""
-    return [_ward_patient(r) for r in
-            reads.ward_summary(conn, ward_id, now, detail=True, freshness=freshness)]
-
-
-def _ward_patient(r: reads.SummaryRow) -> WardPatient:
-    """A ward summary row as the ward view names it: its alerts counted live (open or
-    acknowledged), of which ``unacknowledged`` are open."""
-    return WardPatient(
-        r.patient_id, r.ward_id, r.name, r.time_zone, r.admitted_at, r.score_time, r.total,
-        r.band, r.max_single, r.complete, r.missing, r.sub_scores, r.inputs, r.spo2_scale,
-        r.overridden, r.overridden_parameters, r.adjusted_total, r.adjusted_band,
-        r.input_times, r.stale, r.monitoring_band, r.last_complete_set,
-        r.open_alerts + r.acknowledged_alerts, r.open_alerts, r.top_severity, r.alert_kinds,
-        r.devices, r.offline, r.battery, r.last_seen, r.trend or [])
+    return reads.ward_summary(conn, ward_id, now, detail=True, freshness=freshness)
 
 
 @dataclass(frozen=True, slots=True)

@@ -68,7 +68,7 @@ def overdue(patients: Sequence[WardPatient], now: datetime) -> list[bool]:
     score's monitoring band, counted from admission at the earliest; or the
     engine's own open overdue alert.  A patient never scored is overdue 12 h after
     admission, as the engine says."""
-    return reads.overdue(now, last_complete=[p.last_complete for p in patients],
+    return reads.overdue(now, last_complete=[p.last_complete_set for p in patients],
                          monitoring_band=[monitoring_band(p) for p in patients],
                          admitted_at=[p.admitted_at for p in patients],
                          alert_kinds=[p.alert_kinds for p in patients])
@@ -104,9 +104,9 @@ def _row(p: WardPatient, rank: int, overdue: bool, now: datetime) -> dict:
         "score": score_text(p), "score_detail": score_detail(p),
         "incomplete": p.complete is False, "overdue": overdue,
         "measured": _complete_text(p, now),
-        "measured_at": (f"Last complete set: {fmt.local_text(p.last_complete, p.time_zone)}"
-                        f" · latest score: {fmt.local_text(p.scored_time, p.time_zone)}"
-                        f" ({fmt.ago(p.scored_time, now)})"),
+        "measured_at": (f"Last complete set: {fmt.local_text(p.last_complete_set, p.time_zone)}"
+                        f" · latest score: {fmt.local_text(p.score_time, p.time_zone)}"
+                        f" ({fmt.ago(p.score_time, now)})"),
         "trend": sparkline_path(p.trend or []),
         "spo2_scale": p.spo2_scale or 1,
     }
@@ -202,7 +202,7 @@ def _vital_tip(v: score_view.Value, text: str, stale: bool, band: str | None, no
 
 
 def _complete_text(p: WardPatient, now: datetime) -> str:
-    return "never" if p.last_complete is None else fmt.ago(p.last_complete, now)
+    return "never" if p.last_complete_set is None else fmt.ago(p.last_complete_set, now)
 
 
 def _flags(p: WardPatient, overdue: bool, stale: list[str]) -> str:
@@ -244,15 +244,17 @@ def _devices(p: WardPatient) -> dict:
 
 
 def _alerts(p: WardPatient) -> dict:
-    """The worst open alert's severity ('URGENT +1' when there are more); the
-    tooltip counts them and names their kinds."""
-    if not p.open_alerts:
+    """The worst live alert's severity ('URGENT +1' when there are more); the
+    tooltip counts them (open or acknowledged, of which those nobody has
+    acknowledged yet are new) and names their kinds."""
+    live = p.open_alerts + p.acknowledged_alerts
+    if not live:
         return {"alerts": "", "alert_severity": "none", "alert_detail": "", "alert_new": False}
-    text = (p.top_severity or "?").upper() + (f" +{p.open_alerts - 1}" if p.open_alerts > 1 else "")
-    detail = (f"{p.open_alerts} open, {p.unacknowledged} not acknowledged: "
+    text = (p.top_severity or "?").upper() + (f" +{live - 1}" if live > 1 else "")
+    detail = (f"{live} open, {p.open_alerts} not acknowledged: "
               + ", ".join(fmt.kind_text(k) for k in p.alert_kinds))
     return {"alerts": text, "alert_severity": (p.top_severity or "none").lower(),
-            "alert_detail": detail, "alert_new": p.unacknowledged > 0}
+            "alert_detail": detail, "alert_new": p.open_alerts > 0}
 
 
 def band_summary(rows: Sequence[dict]) -> dict[str, int]:

@@ -19,19 +19,21 @@ from ward.news2_chart import MONITORING_INTERVAL
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 ADMITTED = NOW - timedelta(days=3)
 _BASE = WardPatient(
-    patient_id="p", ward_id="w", name="P", time_zone="UTC", admitted_at=ADMITTED,
-    scored_time=None, total=None, band=None, max_single=None, complete=True, missing=[],
+    patient_id="p", ward_id="w", display_name="P", name="P", time_zone="UTC",
+    admitted_at=ADMITTED, score_time=None, total=None, band=None, max_single=None,
+    complete=True, missing=[],
     sub_scores=None, inputs=None, spo2_scale=1, overridden=False, overridden_parameters=[],
     adjusted_total=None, adjusted_band=None, input_times=None, stale=None,
-    monitoring_band=None, last_complete=None, open_alerts=0, unacknowledged=0,
+    monitoring_band=None, last_complete_set=None, last_reading=None, open_alerts=0,
+    acknowledged_alerts=0,
     top_severity=None, alert_kinds=[], devices=1, offline=0, battery=80.0, last_seen=NOW,
     trend=[])
 
 
 def scored(band: str, ago: timedelta, **kw) -> WardPatient:
     """Latest score a minute ago in ``band``; the last complete set ``ago``."""
-    return replace(_BASE, **{"band": band, "total": 1, "scored_time": NOW - timedelta(minutes=1),
-                             "monitoring_band": band, "last_complete": NOW - ago, **kw})
+    return replace(_BASE, **{"band": band, "total": 1, "score_time": NOW - timedelta(minutes=1),
+                             "monitoring_band": band, "last_complete_set": NOW - ago, **kw})
 
 
 @pytest.mark.parametrize("band", list(MONITORING_INTERVAL))
@@ -44,7 +46,7 @@ def test_overdue_only_past_the_bands_interval(band):
 def test_overdue_is_judged_on_the_last_complete_set_not_the_latest_score():
     """A score a minute ago that is incomplete does not reset the clock."""
     p = scored("low", timedelta(hours=5), complete=False)
-    assert p.scored_time == NOW - timedelta(minutes=1) and rows.is_overdue(p, NOW)
+    assert p.score_time == NOW - timedelta(minutes=1) and rows.is_overdue(p, NOW)
 
 
 def test_overdue_is_judged_on_the_monitoring_band_not_the_latest_band():
@@ -73,7 +75,7 @@ def test_never_scored_is_overdue_12_h_after_admission_and_naive_times_are_utc():
     assert not rows.is_overdue(new, NOW)
     assert rows.is_overdue(replace(new, admitted_at=NOW - timedelta(hours=12, seconds=1)), NOW)
     naive = scored("high", timedelta(minutes=14))
-    naive = replace(naive, last_complete=naive.last_complete.replace(tzinfo=None))
+    naive = replace(naive, last_complete_set=naive.last_complete_set.replace(tzinfo=None))
     assert not rows.is_overdue(naive, NOW)
 
 

@@ -22,17 +22,18 @@ def patient(pid: str, total: int | None, band: str | None, **kw) -> WardPatient:
     then, the set complete (the last complete set is this one)."""
     scored = total is not None
     base = WardPatient(
-        patient_id=pid, ward_id="w", name=pid.title(), time_zone="Europe/London",
-        admitted_at=NOW - timedelta(days=2),
-        scored_time=SCORED if scored else None, total=total,
+        patient_id=pid, ward_id="w", display_name=pid.title(), name=pid.title(),
+        time_zone="Europe/London", admitted_at=NOW - timedelta(days=2),
+        score_time=SCORED if scored else None, total=total,
         band=band, max_single=None, complete=True if scored else None, missing=[],
         sub_scores=[0, 1, 0, 0, 0, 0, 3] if scored else None,
         inputs=[18, 95, 0, 120, 80, 0, 34.8] if scored else None,
         spo2_scale=1 if scored else None, overridden=False, overridden_parameters=[],
         adjusted_total=None, adjusted_band=None,
         input_times=[SCORED] * 7 if scored else None, stale=[] if scored else None,
-        monitoring_band=band, last_complete=SCORED if scored else None,
-        open_alerts=0, unacknowledged=0, top_severity=None, alert_kinds=[], devices=1,
+        monitoring_band=band, last_complete_set=SCORED if scored else None,
+        last_reading=SCORED if scored else None,
+        open_alerts=0, acknowledged_alerts=0, top_severity=None, alert_kinds=[], devices=1,
         offline=0, battery=80.0, last_seen=NOW, trend=[0, 1, None, 4])
     return replace(base, **kw)
 
@@ -49,16 +50,16 @@ def test_sickest_first():
 
 def test_ties_go_to_the_worse_alert_then_the_overdue():
     calm = patient("calm", 2, "low")
-    alerted = patient("alerted", 2, "low", open_alerts=1, top_severity="low",
+    alerted = patient("alerted", 2, "low", acknowledged_alerts=1, top_severity="low",
                       alert_kinds=["score_rising"])
-    late = patient("late", 2, "low", last_complete=NOW - timedelta(hours=5))
+    late = patient("late", 2, "low", last_complete_set=NOW - timedelta(hours=5))
     order = [r["patient_id"] for r in rows.ward_rows([calm, late, alerted], NOW)]
     assert order == ["alerted", "late", "calm"]
 
 
 def test_overdue_follows_the_band_monitoring_interval():
     def done(band, ago, **kw):
-        return patient("a", 1, band, last_complete=NOW - ago, **kw)
+        return patient("a", 1, band, last_complete_set=NOW - ago, **kw)
 
     assert not rows.is_overdue(done("zero", timedelta(hours=11)), NOW)
     assert rows.is_overdue(done("zero", timedelta(hours=13)), NOW)
@@ -71,8 +72,8 @@ def test_a_row_carries_values_sub_scores_and_plain_flags():
     t = SCORED
     p = patient("p", 4, "low", complete=False, missing=["systolic_bp", "temperature"],
                 inputs=[18, 95, 0, None, 80, 0, None], sub_scores=[0, 1, 0, -1, 0, 0, -1],
-                input_times=[t, t, t, None, t, t, None], last_complete=NOW - timedelta(hours=1),
-                spo2_scale=2, open_alerts=2, unacknowledged=1, top_severity="urgent",
+                input_times=[t, t, t, None, t, t, None], last_complete_set=NOW - timedelta(hours=1),
+                spo2_scale=2, open_alerts=1, acknowledged_alerts=1, top_severity="urgent",
                 alert_kinds=["news2", "battery_low"], battery=12.0)
     r = rows.ward_rows([p], NOW)[0]
     assert r["score"] == "4+ Low" and r["incomplete"]
@@ -134,7 +135,7 @@ def test_each_value_shows_its_own_age_and_stale_ones_are_grey():
                 inputs=[18, 95, 0, 125, 92, 0, 37.1],
                 input_times=[t, t, t, old, t, old, old],
                 stale=["systolic_bp", "consciousness", "temperature"],
-                last_complete=NOW - timedelta(hours=7))
+                last_complete_set=NOW - timedelta(hours=7))
     r = rows.ward_rows([p], NOW)[0]
     assert (r["spo2"], r["spo2_stale"]) == ("95 · 10 min", False)
     assert (r["sbp"], r["sbp_stale"]) == ("125 · 11 h", True)
@@ -191,7 +192,7 @@ def test_a_value_that_aged_out_never_lowers_a_patient():
     """The latest score fell to 1 (low) only because values aged out of the set; the
     medium band since the last complete set is what the row shows, and its place."""
     aged = patient("aged", 1, "low", complete=False, monitoring_band="medium",
-                   stale=["respiratory_rate"], last_complete=NOW - timedelta(minutes=50))
+                   stale=["respiratory_rate"], last_complete_set=NOW - timedelta(minutes=50))
     steady = patient("steady", 4, "low")
     lowmed = patient("lowmed", 3, "low-medium")
     grid = rows.ward_rows([steady, lowmed, aged], NOW)
