@@ -4,19 +4,17 @@
 from __future__ import annotations
 
 import json
-import threading
 from datetime import UTC, datetime, timedelta
 
 import api_fixtures
-import paho.mqtt.client as mqtt
 import pytest
 from api_fixtures import iso
-from conftest import unique, wait_for
-from paho.mqtt.enums import CallbackAPIVersion
+from conftest import wait_for
+from ingest_helpers import listen_rejections
 
 from api import accounts
 from simulators.device_client import DeviceClient
-from ward import broker_names, broker_users, db
+from ward import db
 from ward.broker_names import mqtt_protocol
 
 pytestmark = [pytest.mark.db]
@@ -163,23 +161,6 @@ def test_an_unassigned_device_is_refused(web, admin, conn):
 # ---------------------------------------------------------------- same as MQTT
 
 
-def _listen_rejections(settings, device_id: str) -> tuple[mqtt.Client, list[dict]]:
-    got: list[dict] = []
-    ready = threading.Event()
-    ingest = broker_users.credentials(settings, broker_names.INGEST)  # may read rejections
-    c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=ingest.client_id(unique("rej")),
-                    protocol=mqtt_protocol(settings))
-    c.username_pw_set(ingest.username, ingest.password)
-    c.on_message = lambda cl, ud, msg: got.append(json.loads(msg.payload))
-    c.on_subscribe = lambda *a: ready.set()
-    c.on_connect = lambda cl, ud, fl, rc, pr: cl.subscribe(
-        f"ward/v1/devices/{device_id}/rejections", qos=1)
-    c.connect(settings.mqtt_host, settings.mqtt_port)
-    c.loop_start()
-    assert ready.wait(10)
-    return c, got
-
-
 @pytest.mark.broker
 def test_http_and_mqtt_give_the_same_rows_queue_and_refusals(web, services_up, register, spawn,
                                                             conn):
@@ -202,7 +183,7 @@ def test_http_and_mqtt_give_the_same_rows_queue_and_refusals(web, services_up, r
 
     p = spawn("ingest")
     wait_for(lambda: "connected to" in p.output(), what="ingest connected")
-    listener, feedback = _listen_rejections(services_up, by_mqtt.device_id)
+    listener, feedback = listen_rejections(services_up, by_mqtt.device_id)
     with DeviceClient(host=services_up.mqtt_host, port=services_up.mqtt_port,
                       protocol=mqtt_protocol(services_up), device_id=by_mqtt.device_id,
                       password=by_mqtt.password).connect() as dev:

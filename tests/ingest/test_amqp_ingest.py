@@ -15,6 +15,7 @@ import paho.mqtt.client as mqtt
 import pika
 import pytest
 from conftest import unique, wait_for
+from ingest_helpers import device_of, ingest_started, iso, stored_count
 from paho.mqtt.enums import CallbackAPIVersion
 
 from simulators.device_client import DeviceClient
@@ -32,26 +33,6 @@ def _rabbitmq(services_up):
         pytest.skip("ingest over AMQP needs VWARD_BROKER=rabbitmq")
 
 
-def _iso(t: datetime) -> str:
-    return t.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def _device(settings, reg) -> DeviceClient:
-    return DeviceClient(
-        host=settings.mqtt_host,
-        port=settings.mqtt_port,
-        protocol=mqtt_protocol(settings),
-        device_id=reg.device_id,
-        password=reg.password,
-    ).connect()
-
-
-def _stored(conn, device_id: str) -> int:
-    return conn.execute(
-        "SELECT count(*) FROM observations WHERE device_id = %s", (device_id,)
-    ).fetchone()[0]
-
-
 def _exactly_once(conn, device_ids: list[str], n: int) -> None:
     total, distinct = conn.execute(
         "SELECT count(*), count(DISTINCT (device_id, time)) FROM observations"
@@ -61,22 +42,16 @@ def _exactly_once(conn, device_ids: list[str], n: int) -> None:
     assert (total, distinct) == (n, n)
 
 
-def _started(p):
-    wait_for(lambda: "connected to" in p.output() or not p.running, what="ingest connected")
-    assert p.running, p.output()
-    return p
-
-
 def _publish(settings, reg, n: int, start: datetime) -> threading.Thread:
     """A device sends `n` single-reading messages, each acknowledged by the
     broker (a quorum queue's PUBACK: a majority holds it), in a thread."""
 
     def run() -> None:
-        with _device(settings, reg) as dev:
+        with device_of(settings, reg) as dev:
             for i in range(n):
                 t = start + timedelta(seconds=i)
                 rc = dev.send_readings(
-                    [{"time": _iso(t), "type": "heart_rate", "value": 60 + i % 40}],
+                    [{"time": iso(t), "type": "heart_rate", "value": 60 + i % 40}],
                     message_id=f"m{i}",
                 )
                 assert rc is None or not rc.is_failure
@@ -117,20 +92,20 @@ class _Subscriber:
 
 def test_readings_a_device_publishes_over_mqtt_311_are_stored(services_up, register, spawn, conn):
     assert mqtt_protocol(services_up) == mqtt.MQTTv311
-    p = _started(spawn("ingest"))
+    p = ingest_started(spawn("ingest"))
     assert "consuming ward.readings, ward.status" in p.output()
     wait_for(lambda: "consuming ward.unrouted" in p.output(), what="the unrouted queue consumed")
     reg = register()
     t = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
-    with _device(services_up, reg) as dev:
+    with device_of(services_up, reg) as dev:
         dev.send_readings(
             [
-                {"time": _iso(t), "type": "heart_rate", "value": 72, "unit": "/min"},
-                {"time": _iso(t), "type": "spo2", "value": 96, "unit": "%"},
+                {"time": iso(t), "type": "heart_rate", "value": 72, "unit": "/min"},
+                {"time": iso(t), "type": "spo2", "value": 96, "unit": "%"},
             ],
             message_id="a-1",
         )
-    wait_for(lambda: _stored(conn, reg.device_id) == 2, what="2 readings stored")
+    wait_for(lambda: stored_count(conn, reg.device_id) == 2, what="2 readings stored")
     rows = conn.execute(
         "SELECT patient_id, type, value FROM observations WHERE device_id = %s ORDER BY type",
         (reg.device_id,),
@@ -139,15 +114,15 @@ def test_readings_a_device_publishes_over_mqtt_311_are_stored(services_up, regis
 
 
 def test_bad_input_is_stored_and_fed_back_to_the_device(services_up, register, spawn, conn):
-    _started(spawn("ingest"))
+    ingest_started(spawn("ingest"))
     reg = register()
     listener = _Subscriber(services_up, reg)
     now = datetime.now(UTC).replace(microsecond=0)
-    with _device(services_up, reg) as dev:
+    with device_of(services_up, reg) as dev:
         dev.send_readings(
             [
-                {"time": _iso(now), "type": "heart_rate", "value": 70},
-                {"time": _iso(now), "type": "heart_rate", "value": 900},
+                {"time": iso(now), "type": "heart_rate", "value": 70},
+                {"time": iso(now), "type": "heart_rate", "value": 900},
             ],
             message_id="mixed-1",
         )
@@ -164,13 +139,13 @@ def test_bad_input_is_stored_and_fed_back_to_the_device(services_up, register, s
         (reg.device_id,),
     ).fetchall()
     assert rows == [("implausible", False), ("malformed_json", True)]
-    assert _stored(conn, reg.device_id) == 1
+    assert stored_count(conn, reg.device_id) == 1
 
 
 def test_status_and_the_last_will_are_stored(services_up, register, spawn, conn):
-    _started(spawn("ingest"))
+    ingest_started(spawn("ingest"))
     reg = register()
-    dev = _device(services_up, reg)
+    dev = device_of(services_up, reg)
     dev.send_status(online=True, battery=64, firmware="2.1.0")
     dev._client._sock.close()  # the connection dies without a DISCONNECT
     dev._client.loop_stop()
@@ -201,7 +176,7 @@ def test_an_unrouted_publish_is_stored_as_unrouted_topic(services_up, register, 
     exchange keeps it, and ingest records it.  A rejection the ward publishes
     to a device that is not subscribed lands there too, and is not a device's
     error: it is not recorded."""
-    p = _started(spawn("ingest"))
+    p = ingest_started(spawn("ingest"))
     reg = register()
     odd, unheard = (
         f"ward/v1/devices/{reg.device_id}/telemetry",
@@ -257,11 +232,12 @@ def test_a_killed_worker_strands_nothing(services_up, register, spawn, conn):
         t.join(180)
     ids = [r.device_id for r in regs]
     total = len(regs) * per  # every one acknowledged by the broker: a backlog
-    victim = _started(
+    victim = ingest_started(
         spawn("ingest", VWARD_INGEST_CLIENT_ID=unique("ingest@vward-victim"),
               VWARD_INGEST_BATCH_MS="3000")
     )
-    survivor = _started(spawn("ingest", VWARD_INGEST_CLIENT_ID=unique("ingest@vward-survivor")))
+    survivor = ingest_started(
+        spawn("ingest", VWARD_INGEST_CLIENT_ID=unique("ingest@vward-survivor")))
     wait_for(lambda: _count(conn, ids) >= total // 4, timeout=60, what="a quarter stored")
     victim.kill()
     killed_at, stored_then = time.monotonic(), _count(conn, ids)
@@ -280,30 +256,30 @@ def _count(conn, device_ids: list[str]) -> int:
 
 
 def test_a_worker_restarted_after_sigkill_loses_nothing(services_up, register, spawn, conn):
-    p = _started(spawn("ingest"))
+    p = ingest_started(spawn("ingest"))
     reg = register()
     stream = _publish(services_up, reg, 3000, datetime.now(UTC) - timedelta(hours=3))
-    wait_for(lambda: _stored(conn, reg.device_id) >= 500, timeout=60, what="stream under way")
+    wait_for(lambda: stored_count(conn, reg.device_id) >= 500, timeout=60, what="stream under way")
     p.kill()  # nothing flushed, nothing acked after the last commit
-    assert _stored(conn, reg.device_id) < 3000
-    _started(spawn("ingest"))
+    assert stored_count(conn, reg.device_id) < 3000
+    ingest_started(spawn("ingest"))
     stream.join(180)
-    wait_for(lambda: _stored(conn, reg.device_id) >= 3000, timeout=60, what="3000 stored")
+    wait_for(lambda: stored_count(conn, reg.device_id) >= 3000, timeout=60, what="3000 stored")
     _exactly_once(conn, [reg.device_id], 3000)
 
 
 def test_a_worker_tries_the_next_node_when_one_is_down(services_up, register, spawn, conn):
     dead = scratch.free_port()
     urls = f"amqp://127.0.0.1:{dead},amqp://127.0.0.1:{services_up.amqp_port}"
-    p = _started(spawn("ingest", VWARD_AMQP_URLS=urls))
+    p = ingest_started(spawn("ingest", VWARD_AMQP_URLS=urls))
     out = p.output()
     assert f"cannot connect to amqp://127.0.0.1:{dead}" in out
     assert f"connected to amqp://127.0.0.1:{services_up.amqp_port}" in out
     reg = register()
-    with _device(services_up, reg) as dev:
-        dev.send_readings([{"time": _iso(datetime.now(UTC)), "type": "spo2", "value": 97}],
+    with device_of(services_up, reg) as dev:
+        dev.send_readings([{"time": iso(datetime.now(UTC)), "type": "spo2", "value": 97}],
                           message_id="n-1")  # fmt: skip
-    wait_for(lambda: _stored(conn, reg.device_id) == 1, what="stored through the live node")
+    wait_for(lambda: stored_count(conn, reg.device_id) == 1, what="stored through the live node")
 
 
 def test_retiring_a_worker_stops_consuming_and_strands_nothing(services_up, spawn, conn):

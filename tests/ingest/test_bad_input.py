@@ -23,9 +23,9 @@ import paho.mqtt.client as mqtt
 import poison as poisons
 import pytest
 from conftest import wait_for
+from ingest_helpers import device_of, ingest_started, iso, rejections_of, stored_count
 from paho.mqtt.enums import CallbackAPIVersion
 
-from simulators.device_client import DeviceClient
 from ward import broker_names
 from ward.broker_names import mqtt_protocol
 
@@ -40,44 +40,9 @@ def _rabbitmq(services_up):
         pytest.skip("these speak to RabbitMQ; the MQTT option's are in test_bad_input_mqtt.py")
 
 
-def _iso(t: datetime) -> str:
-    return t.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def _device(settings, reg) -> DeviceClient:
-    return DeviceClient(
-        host=settings.mqtt_host,
-        port=settings.mqtt_port,
-        protocol=mqtt_protocol(settings),
-        device_id=reg.device_id,
-        password=reg.password,
-        will=False,  # its last will is a status message too: not in these counts
-    ).connect()
-
-
-def _started(p):
-    wait_for(lambda: "connected to" in p.output() or not p.running, what="ingest connected")
-    assert p.running, p.output()
-    return p
-
-
-def _stored(conn, device_id: str) -> int:
-    return conn.execute(
-        "SELECT count(*) FROM observations WHERE device_id = %s", (device_id,)
-    ).fetchone()[0]
-
-
-def _rejections(conn, device_id: str) -> list[tuple]:
-    return conn.execute(
-        "SELECT reason_code, whole, reason, payload FROM rejected_messages"
-        " WHERE device_id = %s ORDER BY rejection_id",
-        (device_id,),
-    ).fetchall()
-
-
 def _good(n: int, start: datetime) -> list[dict]:
     return [
-        {"time": _iso(start + timedelta(seconds=i)), "type": "heart_rate", "value": 60 + i % 40}
+        {"time": iso(start + timedelta(seconds=i)), "type": "heart_rate", "value": 60 + i % 40}
         for i in range(n)
     ]
 
@@ -133,7 +98,7 @@ def test_a_dozen_messages_nested_10000_deep_are_refused_acked_and_stall_nothing(
     """Each was a RecursionError, logged as "dropping" and never acked: with
     a prefetch of 10 a dozen of them held the whole window, and nothing after
     them was stored."""
-    p = _started(spawn("ingest", VWARD_INGEST_QUEUE_SIZE="30"))  # a prefetch of 10 per queue
+    p = ingest_started(spawn("ingest", VWARD_INGEST_QUEUE_SIZE="30"))  # a prefetch of 10 per queue
     reg = register()
     listener = _Listener(services_up, reg)
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=30)
@@ -142,8 +107,8 @@ def test_a_dozen_messages_nested_10000_deep_are_refused_acked_and_stall_nothing(
         dev.publish(f"ward/v1/devices/{reg.device_id}/readings", DEEP)
     for i in range(5):
         dev.send_readings(_good(1, start + timedelta(minutes=i)), message_id=f"after-{i}")
-    wait_for(lambda: _stored(conn, reg.device_id) == 5, timeout=30, what="the good readings")
-    rows = _rejections(conn, reg.device_id)
+    wait_for(lambda: stored_count(conn, reg.device_id) == 5, timeout=30, what="the good readings")
+    rows = rejections_of(conn, reg.device_id)
     assert [(code, whole) for code, whole, _, _ in rows] == [("too_deep", True)] * 12
     assert all(payload == DEEP for *_, payload in rows)  # kept whole
     wait_for(lambda: len(listener.got) == 12, what="12 rejections told to the device")
@@ -172,17 +137,17 @@ def test_a_message_that_makes_the_database_drop_the_connection_is_kept_not_retri
     retried the batch forever; nothing after it was stored or acked."""
     reg = register()
     poison(reg.device_id, poisons.DROP_CONNECTION)
-    p = _started(spawn("ingest", VWARD_INGEST_MAX_ATTEMPTS="3"))
+    p = ingest_started(spawn("ingest", VWARD_INGEST_MAX_ATTEMPTS="3"))
     start = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=10)
     status = b'{"online": true, "battery": 64, "firmware": "2.1.0"}'
-    with _device(services_up, reg) as dev:
+    with device_of(services_up, reg, will=False) as dev:
         dev.publish(f"ward/v1/devices/{reg.device_id}/status", status)
         dev.send_readings(_good(3, start), message_id="with-it")
-    rows = wait_for(lambda: _rejections(conn, reg.device_id), timeout=60, what="the status kept")
+    rows = wait_for(lambda: rejections_of(conn, reg.device_id), timeout=60, what="the status kept")
     ((code, whole, reason, payload),) = rows
     assert (code, whole, payload) == ("internal_error", True, status)
     assert "failed 4 times" in reason and "OperationalError" in reason
-    wait_for(lambda: _stored(conn, reg.device_id) == 3, what="the readings beside it stored")
+    wait_for(lambda: stored_count(conn, reg.device_id) == 3, what="the readings beside it stored")
     assert conn.execute("SELECT count(*) FROM ingest_attempts").fetchone()[0] == 0
     assert p.running
 
@@ -199,20 +164,20 @@ def test_a_message_its_worker_dies_in_is_counted_across_restarts_and_then_kept(
     reg = register()
     poison(reg.device_id, poisons.HANG)
     status = b'{"online": true, "battery": 50}'
-    with _device(services_up, reg) as dev:
+    with device_of(services_up, reg, will=False) as dev:
         dev.publish(f"ward/v1/devices/{reg.device_id}/status", status)
 
     def hanging() -> int:
         return len(conn.execute(poisons.SLEEPING).fetchall())
 
     for attempt in range(3):  # the first delivery, then two counted attempts
-        worker = _started(spawn("ingest", VWARD_INGEST_MAX_ATTEMPTS="2"))
+        worker = ingest_started(spawn("ingest", VWARD_INGEST_MAX_ATTEMPTS="2"))
         wait_for(lambda: hanging() == 1, timeout=30, what=f"attempt {attempt + 1} hanging")
         worker.kill()
         poisons.end_hung(conn)
         wait_for(lambda: hanging() == 0, what="the hung backend gone")
-    last = _started(spawn("ingest", VWARD_INGEST_MAX_ATTEMPTS="2"))
-    rows = wait_for(lambda: _rejections(conn, reg.device_id), timeout=30, what="the status kept")
+    last = ingest_started(spawn("ingest", VWARD_INGEST_MAX_ATTEMPTS="2"))
+    rows = wait_for(lambda: rejections_of(conn, reg.device_id), timeout=30, what="the status kept")
     ((code, whole, reason, payload),) = rows
     assert (code, whole, payload) == ("internal_error", True, status)
     assert "failed 3 times" in reason and "stopped" in reason
@@ -229,7 +194,7 @@ def test_a_message_of_100000_bad_readings_makes_a_small_rejection_and_costs_no_c
     """Before: a 4.4 MB reason and an 8 MB feedback message above the broker's
     limit; ingest lost its broker connection about once a second, and a
     3,000-reading message in flight was processed 58 times."""
-    p = _started(spawn("ingest"))
+    p = ingest_started(spawn("ingest"))
     reg = register()
     listener = _Listener(services_up, reg)
     bad = b'{"readings": [' + b",".join([b"0"] * 100_000) + b"]}"
@@ -238,8 +203,8 @@ def test_a_message_of_100000_bad_readings_makes_a_small_rejection_and_costs_no_c
     good = json.dumps({"id": "good-3000", "readings": _good(3000, start)}).encode()
     listener.publish(f"ward/v1/devices/{reg.device_id}/readings", bad)
     listener.publish(f"ward/v1/devices/{reg.device_id}/readings", good)
-    wait_for(lambda: _stored(conn, reg.device_id) == 3000, timeout=60, what="3,000 stored")
-    ((code, whole, reason, payload),) = _rejections(conn, reg.device_id)
+    wait_for(lambda: stored_count(conn, reg.device_id) == 3000, timeout=60, what="3,000 stored")
+    ((code, whole, reason, payload),) = rejections_of(conn, reg.device_id)
     assert (code, whole, payload) == ("bad_structure", True, bad)
     assert len(reason.encode()) < 4096
     assert "and 99980 more (bad_structure 99980)" in reason
@@ -264,20 +229,20 @@ def test_small_holes_are_each_refused_with_a_code_of_their_own(services_up, regi
     the status topic left no row and told the device nothing; duplicate keys
     were resolved last-wins (a heart rate stored for `"type": "spo2",
     "type": "heart_rate"`)."""
-    p = _started(spawn("ingest"))
+    p = ingest_started(spawn("ingest"))
     reg = register()
     listener = _Listener(services_up, reg)
     t = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
-    good = [{"time": _iso(t + timedelta(seconds=i)), "type": "spo2", "value": 96} for i in range(6)]
+    good = [{"time": iso(t + timedelta(seconds=i)), "type": "spo2", "value": 96} for i in range(6)]
     readings = f"ward/v1/devices/{reg.device_id}/readings"
     status = f"ward/v1/devices/{reg.device_id}/status"
-    when = _iso(t + timedelta(minutes=1))
+    when = iso(t + timedelta(minutes=1))
     twice = '{"time": "' + when + '", "type": "spo2", "type": "heart_rate", "value": 72}'
     g2, g3, g4 = (json.dumps(g) for g in good[2:5])
     sent = [
         (readings, json.dumps({"id": "a\x00b", "readings": [good[0]]}).encode()),
         (readings, json.dumps({"id": "n-1", "readings": [
-            {"time": _iso(t), "type": "heart\x00rate", "value": 70}, good[1]]}).encode()),
+            {"time": iso(t), "type": "heart\x00rate", "value": 70}, good[1]]}).encode()),
         (readings, f'{{"id": "d-1", "readings": [{twice}, {g2}]}}'.encode()),
         (readings, f'{{"id": "d-2", "readings": [{g3}], "readings": [{g4}]}}'.encode()),
         (status, b'{"online": true, "firmware": "2.\\u00001"}'),
@@ -289,10 +254,10 @@ def test_small_holes_are_each_refused_with_a_code_of_their_own(services_up, regi
     ]
     for topic, payload in sent:
         listener.publish(topic, payload)
-    wait_for(lambda: len(_rejections(conn, reg.device_id)) == 9, what="9 rejections kept")
+    wait_for(lambda: len(rejections_of(conn, reg.device_id)) == 9, what="9 rejections kept")
     # (Readings and status come through queues of their own, in either order.)
     by_payload = {payload: (code, whole) for code, whole, _, payload in
-                  _rejections(conn, reg.device_id)}
+                  rejections_of(conn, reg.device_id)}
     assert [by_payload[payload] for _, payload in sent[:-1]] == [
         ("bad_id", True),
         ("unknown_type", False),
@@ -300,7 +265,7 @@ def test_small_holes_are_each_refused_with_a_code_of_their_own(services_up, regi
         ("duplicate_key", True),
         *[("bad_status", True)] * 5,
     ]
-    wait_for(lambda: _stored(conn, reg.device_id) == 3, what="the good readings beside them")
+    wait_for(lambda: stored_count(conn, reg.device_id) == 3, what="the good readings beside them")
     stored = conn.execute(
         "SELECT type, value FROM observations WHERE device_id = %s ORDER BY time", (reg.device_id,)
     ).fetchall()

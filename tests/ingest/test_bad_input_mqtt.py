@@ -16,11 +16,10 @@ import poison as poisons
 import psycopg
 import pytest
 from conftest import Process, service_env, wait_for
+from ingest_helpers import device_of, rejections_of
 from mqtt_option import mqtt_services, register, stored
 
-from simulators.device_client import DeviceClient
 from ward import db
-from ward.broker_names import mqtt_protocol
 from ward.settings import Settings
 
 pytestmark = [pytest.mark.db, pytest.mark.broker]
@@ -59,18 +58,6 @@ def workers(mqtt_ward: Settings, tmp_path: Path) -> Iterator:
         print(f"--- vward ingest ---\n{p.output()[-6000:]}")
 
 
-def _device(settings: Settings, dev) -> DeviceClient:
-    return DeviceClient(host=settings.mqtt_host, port=settings.mqtt_port,
-                        protocol=mqtt_protocol(settings), device_id=dev.device_id,
-                        password=dev.password, will=False).connect()
-
-
-def _rejections(conn, device_id: str) -> list[tuple]:
-    return conn.execute(
-        "SELECT reason_code, whole, reason, payload FROM rejected_messages"
-        " WHERE device_id = %s ORDER BY rejection_id", (device_id,)).fetchall()
-
-
 def test_deep_messages_are_refused_and_a_dozen_stall_nothing(mqtt_ward, conn, workers) -> None:
     """Before: each RecursionError in the paho callback was "dropping", never
     acked; with a Receive Maximum of 10 a dozen of them held the session's
@@ -78,7 +65,7 @@ def test_deep_messages_are_refused_and_a_dozen_stall_nothing(mqtt_ward, conn, wo
     p = workers(VWARD_INGEST_QUEUE_SIZE="20")  # Receive Maximum 10
     dev = register(mqtt_ward)
     t0 = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=30)
-    with _device(mqtt_ward, dev) as d:
+    with device_of(mqtt_ward, dev, will=False) as d:
         for _ in range(12):
             d.publish(f"ward/v1/devices/{dev.device_id}/readings", DEEP)
         for i in range(5):
@@ -86,7 +73,7 @@ def test_deep_messages_are_refused_and_a_dozen_stall_nothing(mqtt_ward, conn, wo
             d.send_readings([{"time": t, "type": "heart_rate", "value": 70}],
                             message_id=f"after-{i}")
     wait_for(lambda: stored(mqtt_ward, dev.device_id) == 5, timeout=30, what="the good readings")
-    rows = _rejections(conn, dev.device_id)
+    rows = rejections_of(conn, dev.device_id)
     assert [(code, whole) for code, whole, _, _ in rows] == [("too_deep", True)] * 12
     assert p.terminate() == 0
     assert "too_deep 12" in p.output() and "dropping" not in p.output()
@@ -106,7 +93,7 @@ def test_a_message_its_worker_dies_in_is_counted_across_restarts_and_then_kept(
     try:
         first = workers(VWARD_INGEST_MAX_ATTEMPTS="2")
         status = json.dumps({"online": True, "battery": 40}).encode()
-        with _device(mqtt_ward, dev) as d:
+        with device_of(mqtt_ward, dev, will=False) as d:
             # Until the worker's subscription is in place (PUBACK 16: no
             # subscriber, nothing delivered, so sending again is harmless).
             wait_for(lambda: d.publish(f"ward/v1/devices/{dev.device_id}/status",
@@ -118,7 +105,7 @@ def test_a_message_its_worker_dies_in_is_counted_across_restarts_and_then_kept(
             worker.kill()
             poisons.end_hung(conn)
             worker = workers(VWARD_INGEST_MAX_ATTEMPTS="2")
-        rows = wait_for(lambda: _rejections(conn, dev.device_id), timeout=30,
+        rows = wait_for(lambda: rejections_of(conn, dev.device_id), timeout=30,
                         what="the status kept")
         ((code, whole, reason, payload),) = rows
         assert (code, whole, payload) == ("internal_error", True, status)

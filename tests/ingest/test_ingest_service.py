@@ -7,34 +7,19 @@ import json
 import threading
 from datetime import UTC, datetime, timedelta
 
-import paho.mqtt.client as mqtt
 import pytest
-from conftest import unique, wait_for
-from paho.mqtt.enums import CallbackAPIVersion
+from conftest import wait_for
+from ingest_helpers import device_of, ingest_started, iso, listen_rejections, stored_count
 
 from simulators.device_client import DeviceClient, DeviceError
-from ward import broker_names, broker_users, postgres
+from ward import broker_names, postgres
 from ward.broker_names import mqtt_protocol
 
 pytestmark = [pytest.mark.db, pytest.mark.broker]
 
 
-def _iso(t: datetime) -> str:
-    return t.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
 def _count(conn, sql: str, *params) -> int:
     return conn.execute(sql, params).fetchone()[0]
-
-
-def _device(settings, reg) -> DeviceClient:
-    return DeviceClient(
-        host=settings.mqtt_host,
-        port=settings.mqtt_port,
-        protocol=mqtt_protocol(settings),
-        device_id=reg.device_id,
-        password=reg.password,
-    ).connect()
 
 
 @pytest.fixture
@@ -44,24 +29,20 @@ def ingest(spawn, services_up):
     yield p
 
 
-def _stored(conn, device_id: str) -> int:
-    return _count(conn, "SELECT count(*) FROM observations WHERE device_id = %s", device_id)
-
-
 def test_design_example_is_stored_for_the_assigned_patient(services_up, register, ingest, conn):
     reg = register()
     t = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
-    with _device(services_up, reg) as dev:
+    with device_of(services_up, reg) as dev:
         rc = dev.send_readings(
             [
-                {"time": _iso(t), "type": "heart_rate", "value": 72, "unit": "/min"},
-                {"time": _iso(t), "type": "spo2", "value": 96, "unit": "%"},
-                {"time": _iso(t), "type": "on_oxygen", "value": False},
+                {"time": iso(t), "type": "heart_rate", "value": 72, "unit": "/min"},
+                {"time": iso(t), "type": "spo2", "value": 96, "unit": "%"},
+                {"time": iso(t), "type": "on_oxygen", "value": False},
             ],
             message_id="5f2c-0042",
         )
     assert not rc.is_failure
-    wait_for(lambda: _stored(conn, reg.device_id) == 3, what="3 readings stored")
+    wait_for(lambda: stored_count(conn, reg.device_id) == 3, what="3 readings stored")
     rows = conn.execute(
         "SELECT time, patient_id, type, value, received_at >= time FROM observations"
         " WHERE device_id = %s ORDER BY type",
@@ -86,16 +67,16 @@ def test_design_example_is_stored_for_the_assigned_patient(services_up, register
 def test_a_retransmission_is_stored_once(services_up, register, ingest, conn):
     reg = register()
     t = datetime.now(UTC) - timedelta(minutes=5)
-    readings = [{"time": _iso(t), "type": "heart_rate", "value": 80}]
-    with _device(services_up, reg) as dev:
+    readings = [{"time": iso(t), "type": "heart_rate", "value": 80}]
+    with device_of(services_up, reg) as dev:
         dev.send_readings(readings, message_id="m1")
         dev.send_readings(readings, message_id="m1")  # retransmission
         dev.send_readings(
-            [*readings, {"time": _iso(t), "type": "spo2", "value": 97}], message_id="m2"
+            [*readings, {"time": iso(t), "type": "spo2", "value": 97}], message_id="m2"
         )  # overlaps the first
-    wait_for(lambda: _stored(conn, reg.device_id) == 2, what="2 distinct readings")
-    wait_for(lambda: "duplicates 2" in ingest.output() or _stored(conn, reg.device_id) == 2)
-    assert _stored(conn, reg.device_id) == 2
+    wait_for(lambda: stored_count(conn, reg.device_id) == 2, what="2 distinct readings")
+    wait_for(lambda: "duplicates 2" in ingest.output() or stored_count(conn, reg.device_id) == 2)
+    assert stored_count(conn, reg.device_id) == 2
 
 
 def test_late_and_out_of_order_readings_keep_their_measurement_time(
@@ -104,13 +85,13 @@ def test_late_and_out_of_order_readings_keep_their_measurement_time(
     reg = register()
     now = datetime.now(UTC).replace(microsecond=0)
     times = [now - timedelta(hours=h) for h in (3, 20, 1, 47, 2)]  # a backlog, shuffled
-    with _device(services_up, reg) as dev:
+    with device_of(services_up, reg) as dev:
         for i, t in enumerate(times):
             dev.send_readings(
-                [{"time": _iso(t), "type": "temperature", "value": 37 + i / 10, "unit": "Cel"}],
+                [{"time": iso(t), "type": "temperature", "value": 37 + i / 10, "unit": "Cel"}],
                 message_id=f"late-{i}",
             )
-    wait_for(lambda: _stored(conn, reg.device_id) == 5, what="backlog stored")
+    wait_for(lambda: stored_count(conn, reg.device_id) == 5, what="backlog stored")
     stored = dict(
         conn.execute(
             "SELECT time, value FROM observations WHERE device_id = %s", (reg.device_id,)
@@ -123,41 +104,23 @@ def test_late_and_out_of_order_readings_keep_their_measurement_time(
     assert since == min(times)  # the rescore starts at the oldest late reading
 
 
-def _listen_rejections(settings, device_id: str) -> tuple[mqtt.Client, list[dict]]:
-    got: list[dict] = []
-    ready = threading.Event()
-    ingest = broker_users.credentials(settings, broker_names.INGEST)  # may read rejections
-    c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=ingest.client_id(unique("rej")),
-                    protocol=mqtt_protocol(settings))
-    c.username_pw_set(ingest.username, ingest.password)
-    c.on_message = lambda cl, ud, msg: got.append(json.loads(msg.payload))
-    c.on_subscribe = lambda *a: ready.set()
-    c.on_connect = lambda cl, ud, fl, rc, pr: cl.subscribe(
-        f"ward/v1/devices/{device_id}/rejections", qos=1
-    )
-    c.connect(settings.mqtt_host, settings.mqtt_port)
-    c.loop_start()
-    assert ready.wait(10)
-    return c, got
-
-
 def test_bad_input_is_refused_with_reasons_and_good_readings_kept(
     services_up, register, ingest, conn
 ):
     reg = register()
     now = datetime.now(UTC).replace(microsecond=0)
-    listener, feedback = _listen_rejections(services_up, reg.device_id)
-    good = {"time": _iso(now), "type": "heart_rate", "value": 70}
+    listener, feedback = listen_rejections(services_up, reg.device_id)
+    good = {"time": iso(now), "type": "heart_rate", "value": 70}
     mixed = [
         good,
-        {"time": _iso(now), "type": "heart_rate", "value": 900},  # implausible
-        {"time": _iso(now), "type": "spo2", "value": 140, "unit": "%"},  # implausible
-        {"time": _iso(now), "type": "glucose", "value": 5},  # unknown type
-        {"time": _iso(now), "type": "temperature", "value": 37, "unit": "K"},  # unknown unit
-        {"time": _iso(now + timedelta(days=2)), "type": "spo2", "value": 95},  # future
-        {"time": _iso(now), "type": "temperature", "value": 98.6, "unit": "[degF]"},  # converted
+        {"time": iso(now), "type": "heart_rate", "value": 900},  # implausible
+        {"time": iso(now), "type": "spo2", "value": 140, "unit": "%"},  # implausible
+        {"time": iso(now), "type": "glucose", "value": 5},  # unknown type
+        {"time": iso(now), "type": "temperature", "value": 37, "unit": "K"},  # unknown unit
+        {"time": iso(now + timedelta(days=2)), "type": "spo2", "value": 95},  # future
+        {"time": iso(now), "type": "temperature", "value": 98.6, "unit": "[degF]"},  # converted
     ]
-    with _device(services_up, reg) as dev:
+    with device_of(services_up, reg) as dev:
         dev.send_readings(mixed, message_id="mixed-1")
         dev.publish(f"ward/v1/devices/{reg.device_id}/readings", b"{not json")
         dev.publish(
@@ -214,11 +177,11 @@ def test_bad_input_is_refused_with_reasons_and_good_readings_kept(
 def test_a_reading_before_the_device_was_assigned_is_refused(services_up, register, ingest, conn):
     reg = register(valid_from=datetime.now(UTC) - timedelta(hours=1))
     now = datetime.now(UTC).replace(microsecond=0)
-    with _device(services_up, reg) as dev:
+    with device_of(services_up, reg) as dev:
         dev.send_readings(
             [
-                {"time": _iso(now - timedelta(hours=3)), "type": "spo2", "value": 95},
-                {"time": _iso(now), "type": "spo2", "value": 94},
+                {"time": iso(now - timedelta(hours=3)), "type": "spo2", "value": 95},
+                {"time": iso(now), "type": "spo2", "value": 94},
             ],
             message_id="a",
         )
@@ -234,12 +197,12 @@ def test_a_reading_before_the_device_was_assigned_is_refused(services_up, regist
         "SELECT reason_code, reason FROM rejected_messages WHERE device_id = %s", (reg.device_id,)
     ).fetchone()
     assert reason[0] == "unassigned_device" and "not assigned" in reason[1]
-    assert _stored(conn, reg.device_id) == 1
+    assert stored_count(conn, reg.device_id) == 1
 
 
 def test_fhir_bundle_and_status_are_recorded(services_up, register, ingest, conn):
     reg = register()
-    t = _iso(datetime.now(UTC).replace(microsecond=0))
+    t = iso(datetime.now(UTC).replace(microsecond=0))
     loinc = "http://loinc.org"
     bundle = {
         "resourceType": "Bundle",
@@ -275,10 +238,10 @@ def test_fhir_bundle_and_status_are_recorded(services_up, register, ingest, conn
             },
         ],
     }
-    with _device(services_up, reg) as dev:
+    with device_of(services_up, reg) as dev:
         dev.publish(f"ward/v1/devices/{reg.device_id}/readings", json.dumps(bundle))
         dev.send_status(online=True, battery=64, firmware="2.1.0", signal=-70)
-    wait_for(lambda: _stored(conn, reg.device_id) == 2)
+    wait_for(lambda: stored_count(conn, reg.device_id) == 2)
     values = dict(
         conn.execute(
             "SELECT type, value FROM observations WHERE device_id = %s", (reg.device_id,)
@@ -299,25 +262,25 @@ def test_fhir_bundle_and_status_are_recorded(services_up, register, ingest, conn
 
 def test_the_broker_refuses_a_device_publishing_as_another(services_up, register, ingest, conn):
     mine, other = register(), register()
-    t = _iso(datetime.now(UTC))
+    t = iso(datetime.now(UTC))
     forged = json.dumps({"id": "x", "readings": [{"time": t, "type": "heart_rate", "value": 60}]})
     if services_up.broker == broker_names.RABBITMQ:
         # MQTT 3.1.1's PUBACK carries no refusal: RabbitMQ closes the connection.
-        dev = _device(services_up, mine)
+        dev = device_of(services_up, mine)
         try:
             with pytest.raises(DeviceError, match="no PUBACK"):
                 dev.publish(f"ward/v1/devices/{other.device_id}/readings", forged, timeout=5)
         finally:
             dev.close()
     else:
-        with _device(services_up, mine) as dev:
+        with device_of(services_up, mine) as dev:
             rc = dev.publish(f"ward/v1/devices/{other.device_id}/readings", forged)
         assert rc.value == 135  # Not authorized (MQTT v5 PUBACK)
-    with _device(services_up, mine) as dev:
+    with device_of(services_up, mine) as dev:
         ok = dev.send_readings([{"time": t, "type": "heart_rate", "value": 61}], message_id="y")
     assert not ok.is_failure
-    wait_for(lambda: _stored(conn, mine.device_id) == 1)
-    assert _stored(conn, other.device_id) == 0
+    wait_for(lambda: stored_count(conn, mine.device_id) == 1)
+    assert stored_count(conn, other.device_id) == 0
     with pytest.raises(DeviceError, match="refused"):
         DeviceClient(
             host=services_up.mqtt_host,
@@ -328,21 +291,16 @@ def test_the_broker_refuses_a_device_publishing_as_another(services_up, register
         ).connect()
 
 
-def _started(p):
-    wait_for(lambda: "connected to" in p.output(), what="ingest connected")
-    return p
-
-
 def test_sigterm_flushes_and_exits_cleanly(services_up, register, spawn, conn):
-    p = _started(spawn("ingest"))
+    p = ingest_started(spawn("ingest"))
     reg = register()
     t = datetime.now(UTC)
-    with _device(services_up, reg) as dev:
+    with device_of(services_up, reg) as dev:
         for i in range(200):
             dev.send_readings(
                 [
                     {
-                        "time": _iso(t - timedelta(seconds=i)),
+                        "time": iso(t - timedelta(seconds=i)),
                         "type": "heart_rate",
                         "value": 60 + i % 30,
                     }
@@ -356,7 +314,7 @@ def test_sigterm_flushes_and_exits_cleanly(services_up, register, spawn, conn):
     assert "flushing and stopping" in out and "ingest stopped" in out
     # Whatever was not committed before the stop stays queued for this worker.
     spawn("ingest")
-    wait_for(lambda: _stored(conn, reg.device_id) == 200, what="all 200 readings")
+    wait_for(lambda: stored_count(conn, reg.device_id) == 200, what="all 200 readings")
 
 
 class _Stream:
@@ -365,7 +323,7 @@ class _Stream:
 
     def __init__(self, settings, reg, n: int) -> None:
         self.n, self.sent = n, 0
-        self.dev = _device(settings, reg)
+        self.dev = device_of(settings, reg)
         self.start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=6)
         self.thread = threading.Thread(target=self._run)
         self.thread.start()
@@ -374,7 +332,7 @@ class _Stream:
         for i in range(self.n):
             t = self.start + timedelta(seconds=i)
             self.dev.send_readings(
-                [{"time": _iso(t), "type": "heart_rate", "value": 60 + i % 40}], message_id=f"s{i}"
+                [{"time": iso(t), "type": "heart_rate", "value": 60 + i % 40}], message_id=f"s{i}"
             )
             self.sent += 1
         self.dev.close()
@@ -385,7 +343,7 @@ class _Stream:
 
 
 def _exactly_once(conn, device_id: str, n: int) -> None:
-    wait_for(lambda: _stored(conn, device_id) >= n, timeout=60, what=f"{n} readings")
+    wait_for(lambda: stored_count(conn, device_id) >= n, timeout=60, what=f"{n} readings")
     total, distinct = conn.execute(
         "SELECT count(*), count(DISTINCT time) FROM observations WHERE device_id = %s", (device_id,)
     ).fetchone()
@@ -396,9 +354,9 @@ def test_kill_9_mid_stream_then_restart_loses_nothing(services_up, register, spa
     p = spawn("ingest")
     reg = register()
     stream = _Stream(services_up, reg, 3000)
-    wait_for(lambda: _stored(conn, reg.device_id) >= 500, what="stream under way")
+    wait_for(lambda: stored_count(conn, reg.device_id) >= 500, what="stream under way")
     p.kill()  # kill -9: nothing flushed, nothing acked after the last commit
-    partial = _stored(conn, reg.device_id)
+    partial = stored_count(conn, reg.device_id)
     assert partial < 3000
     spawn("ingest")
     stream.join()
@@ -409,7 +367,7 @@ def test_database_restart_mid_stream_loses_nothing(services_up, register, spawn,
     p = spawn("ingest")
     reg = register()
     stream = _Stream(services_up, reg, 3000)
-    wait_for(lambda: _stored(conn, reg.device_id) >= 300, what="stream under way")
+    wait_for(lambda: stored_count(conn, reg.device_id) >= 300, what="stream under way")
     postgres.stop(services_up, mode="immediate")  # a crash, not a polite stop
     postgres.start(services_up)
     stream.join()
@@ -424,8 +382,8 @@ def test_database_restart_mid_stream_loses_nothing(services_up, register, spawn,
 def test_two_workers_share_the_stream_nothing_lost_nothing_twice(
     services_up, register, spawn, conn
 ):
-    w1 = _started(spawn("ingest"))
-    w2 = _started(spawn("ingest", VWARD_INGEST_CLIENT_ID="ingest@vward-2"))
+    w1 = ingest_started(spawn("ingest"))
+    w2 = ingest_started(spawn("ingest", VWARD_INGEST_CLIENT_ID="ingest@vward-2"))
     reg = register()
     stream = _Stream(services_up, reg, 4000)
     stream.join()
@@ -449,7 +407,7 @@ def _last_count(log: str, word: str) -> int:
 
 def test_a_device_that_vanishes_leaves_its_last_will(services_up, register, ingest, conn):
     reg = register()
-    dev = _device(services_up, reg)
+    dev = device_of(services_up, reg)
     dev.send_status(online=True, battery=50)
     dev._client._sock.close()  # the connection dies without a DISCONNECT
     dev._client.loop_stop()
