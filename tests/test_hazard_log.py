@@ -5,14 +5,14 @@ control)."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
+import cited_tests
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = cited_tests.ROOT
 LOG = (ROOT / "docs" / "safety" / "hazard-log.md").read_text(encoding="utf-8")
 HAZARDS = re.split(r"^### ", LOG, flags=re.M)[1:]
-CITED = sorted(set(re.findall(r"`(tests/[\w/]+\.py)::(test_\w+)`", LOG)))
+CITED = cited_tests.cited(LOG)
 
 
 def test_the_log_has_the_eleven_hazards_of_the_review_and_more() -> None:
@@ -30,12 +30,9 @@ def test_every_hazard_has_cause_effect_risks_and_controls(hazard: str) -> None:
     assert open_hazard or "**Evidence.**" in hazard, hazard.split("\n")[0]
 
 
-@pytest.mark.parametrize(("path", "name"), CITED, ids=[f"{p}::{n}" for p, n in CITED])
+@pytest.mark.parametrize(("path", "name"), CITED, ids=cited_tests.ids(CITED))
 def test_every_cited_test_exists(path: str, name: str) -> None:
-    source = ROOT / path
-    assert source.exists(), f"{path} does not exist"
-    assert re.search(rf"^def {name}\(", source.read_text(encoding="utf-8"), re.M), (
-        f"{path} has no test {name}")
+    cited_tests.assert_exists(path, name)
 
 
 def test_it_cites_tests() -> None:

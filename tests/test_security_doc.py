@@ -4,13 +4,13 @@ cites as the evidence of a control exists (as the hazard log's do)."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
+import cited_tests
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = cited_tests.ROOT
 DOC = (ROOT / "docs" / "security.md").read_text(encoding="utf-8")
-CITED = sorted(set(re.findall(r"`(tests/[\w/]+\.py)::(test_\w+)`", DOC)))
+CITED = cited_tests.cited(DOC)
 
 
 def test_the_threat_model_names_every_actor_and_part() -> None:
@@ -22,12 +22,9 @@ def test_the_threat_model_names_every_actor_and_part() -> None:
         assert re.search(rf"^{part}$", DOC, re.M), part
 
 
-@pytest.mark.parametrize(("path", "name"), CITED, ids=[f"{p}::{n}" for p, n in CITED])
+@pytest.mark.parametrize(("path", "name"), CITED, ids=cited_tests.ids(CITED))
 def test_every_cited_test_exists(path: str, name: str) -> None:
-    source = ROOT / path
-    assert source.exists(), f"{path} does not exist"
-    assert re.search(rf"^def {name}\(", source.read_text(encoding="utf-8"), re.M), (
-        f"{path} has no test {name}")
+    cited_tests.assert_exists(path, name)
 
 
 def test_it_cites_tests() -> None:

@@ -11,10 +11,10 @@ import pytest
 from conftest import unique, wait_for
 from own_database import env_of, own_database
 from test_dash_callbacks import _call
+from web_process import web_started
 
 from dashboard import layout, sample
 from dashboard.app import close_dash, create_dash
-from dashboard.screenshot import free_port
 from ward import db, health
 from ward.heartbeats import Heartbeat
 from ward.records import HeartbeatRow
@@ -129,20 +129,7 @@ def test_the_banner_is_on_every_page_while_alerting_is_stopped(mine, ward, conn,
     heart.beat(conn, ticked=True)
     since = _kill(conn, name, 12)
 
-    port = free_port()
-    web = spawn("web", VWARD_WEB_PORT=str(port), VWARD_WEB_HOST="127.0.0.1", **env_of(mine))
-    url = f"http://127.0.0.1:{port}"
-
-    def healthy():
-        assert web.running, web.output()[-3000:]
-        import urllib.request
-
-        try:
-            return urllib.request.urlopen(f"{url}/healthz", timeout=1).status == 200
-        except OSError:
-            return False
-
-    wait_for(healthy, timeout=30, what="vward web")
+    url = web_started(spawn, **env_of(mine))
     driver = browser(1400, 900)
     driver.get(f"{url}/?ward={ward_id}")
     wait_for(lambda: "/login" in driver.current_url, timeout=10, what="the sign-in page")

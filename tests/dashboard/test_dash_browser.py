@@ -6,14 +6,14 @@ refreshes, open a patient, acknowledge an alert and see it change."""
 from __future__ import annotations
 
 import time
-import urllib.request
 from datetime import UTC, datetime
 
 import pytest
 from conftest import unique, wait_for
+from web_process import web_started
 
 from dashboard import sample
-from dashboard.screenshot import free_port, wait_for_rows
+from dashboard.screenshot import wait_for_rows
 from ward import db
 
 pytestmark = [pytest.mark.browser, pytest.mark.db]
@@ -35,19 +35,7 @@ def site(services_up, spawn):
     with db.connect(services_up, autocommit=True) as conn:
         ids = sample.build_ward(conn, now=datetime.now(UTC), ward_id=ward_id, prefix=prefix)
         accounts.create_user(conn, user, "clinician", PASSWORD)
-    port = free_port()
-    web = spawn("web", VWARD_WEB_PORT=str(port), VWARD_WEB_HOST="127.0.0.1")
-    url = f"http://127.0.0.1:{port}"
-
-    def healthy():
-        assert web.running, web.output()[-3000:]
-        try:
-            return urllib.request.urlopen(f"{url}/healthz", timeout=1).status == 200
-        except OSError:
-            return False
-
-    wait_for(healthy, timeout=30, what="vward web")
-    return url, ward_id, ids, user
+    return web_started(spawn), ward_id, ids, user
 
 
 def _css(driver, selector):

@@ -20,27 +20,25 @@ def other_home():
     shutil.rmtree(home, ignore_errors=True)
 
 
-def test_up_refuses_a_postgres_of_another_data_directory(services_up, other_home):
-    # The test run's own PostgreSQL plays "another server on our port".
-    other = Settings(
+@pytest.fixture
+def other(services_up, other_home) -> Settings:
+    """Another ward's settings, of another home, on the test run's own ports."""
+    return Settings(
         home=other_home,
         pg_port=services_up.pg_port,
         mqtt_port=services_up.mqtt_port,
         database_url="",
         demo=True,
     )
+
+
+def test_up_refuses_a_postgres_of_another_data_directory(services_up, other):
+    # The test run's own PostgreSQL plays "another server on our port".
     with pytest.raises(ServiceError, match=f"already listens on port {services_up.pg_port}"):
         postgres.start(other)
 
 
-def test_up_refuses_a_port_taken_by_another_broker(services_up, other_home):
-    other = Settings(
-        home=other_home,
-        pg_port=services_up.pg_port,
-        mqtt_port=services_up.mqtt_port,
-        database_url="",
-        demo=True,
-    )
+def test_up_refuses_a_port_taken_by_another_broker(services_up, other):
     with pytest.raises(ServiceError, match=f"already listens on port {services_up.mqtt_port}"):
         mosquitto.start(other, {})
 
