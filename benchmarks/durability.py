@@ -24,8 +24,6 @@ import json
 import os
 import re
 import signal
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -36,6 +34,7 @@ from datetime import UTC, datetime, timedelta
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from benchmarks.realtime import Process
 from ingest import mqtt_session
 from ward import broker, db, devices, mosquitto, rabbitmq, scratch, services
 from ward import rabbitmq_config as cfg
@@ -154,33 +153,19 @@ class Result:
                 f"  ({self.seconds:.0f} s)")
 
 
-class Worker:
-    """A real `vward ingest` process."""
+class Worker(Process):
+    """A real `vward ingest` process under a client id of its own."""
+
+    grace_s = 20.0
 
     def __init__(self, settings: Settings, name: str) -> None:
-        self.log = settings.home / "logs" / f"durability-{name}.log"
-        self.log.parent.mkdir(parents=True, exist_ok=True)
         env = {**settings.as_env(), "VWARD_INGEST_CLIENT_ID": f"ingest@vward-{name}",
                "PATH": "/usr/bin:/bin"}
-        with open(self.log, "ab") as out:
-            self.proc = subprocess.Popen([sys.executable, "-m", "ward.cli", "ingest"],
-                                         env=env, stdout=out, stderr=subprocess.STDOUT)
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace") if self.log.exists() else ""
+        super().__init__(["ingest"], env, settings.home / "logs" / f"durability-{name}.log")
 
     def duplicates(self) -> int:
         counts = re.findall(r"duplicates (\d+)", self.output())
         return int(counts[-1]) if counts else 0
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
 
     def kill(self) -> None:
         self.proc.kill()

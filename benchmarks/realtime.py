@@ -75,7 +75,10 @@ def service_env(settings: Settings, **extra: str) -> dict[str, str]:
 
 
 class Process:
-    """A real `vward ...` process, its output in a log file."""
+    """A real `vward ...` process, its output in a log file (also the
+    durability bench's ingest workers)."""
+
+    grace_s = 30.0  # [s] from SIGTERM to SIGKILL in stop()
 
     def __init__(self, args: list[str], env: dict[str, str], log: Path) -> None:
         self.args, self.log = args, log
@@ -103,7 +106,7 @@ class Process:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
-                self.proc.wait(30)
+                self.proc.wait(self.grace_s)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(10)
