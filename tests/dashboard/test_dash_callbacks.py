@@ -76,13 +76,20 @@ def test_the_ward_refresh_sends_rows_sickest_first(app, ward):
     assert out["ward-choice"]["data"] == ward_id
 
 
-def _ack(app, alert_row, note, *, user):
+def _act(app, button: str, alert_row, note, *, changed: str, version: int, user):
+    """The ward page's alert form as a click on ``button`` ('ack' or 'resolve') posts it."""
+    other = {"ack": "resolve", "resolve": "ack"}[button]
     return _call(app, [("ward-alert-feedback", "children"), ("ward-alert-version", "data"),
                        ("ward-alert-note", "value")],
-                 [("ward-alert-ack", "n_clicks", 1), ("ward-alert-resolve", "n_clicks", 0)],
+                 [(f"ward-alert-{button}", "n_clicks", 1), (f"ward-alert-{other}", "n_clicks", 0)],
                  [("ward-alerts", "selectedRows", [alert_row]), ("ward-alert-note", "value", note),
-                  ("ward-alert-changed", "value", "yes"), ("ward-alert-version", "data", 3)],
+                  ("ward-alert-changed", "value", changed),
+                  ("ward-alert-version", "data", version)],
                  user=user)
+
+
+def _ack(app, alert_row, note, *, user):
+    return _act(app, "ack", alert_row, note, changed="yes", version=3, user=user)
 
 
 def test_acknowledge_from_the_ward_records_who_and_why(app, ward, conn):
@@ -248,12 +255,7 @@ def test_the_audit_trail_shows_times_in_the_alerts_ward_zone(app, ward):
 
 
 def _resolve(app, alert_row, note, *, user="ana.clinician"):
-    return _call(app, [("ward-alert-feedback", "children"), ("ward-alert-version", "data"),
-                       ("ward-alert-note", "value")],
-                 [("ward-alert-resolve", "n_clicks", 1), ("ward-alert-ack", "n_clicks", 0)],
-                 [("ward-alerts", "selectedRows", [alert_row]), ("ward-alert-note", "value", note),
-                  ("ward-alert-changed", "value", "unknown"), ("ward-alert-version", "data", 1)],
-                 user=user)
+    return _act(app, "resolve", alert_row, note, changed="unknown", version=1, user=user)
 
 
 def test_resolving_an_urgent_alert_by_hand_asks_for_the_reason(app, ward, conn):
