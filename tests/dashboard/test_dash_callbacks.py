@@ -62,13 +62,18 @@ def test_the_page_names_the_signed_in_user(app):
     assert "Not signed in" in client.get("/_dash-layout").get_data(as_text=True)
 
 
+def _refresh(app, ward_id: str, *, tick: int) -> dict:
+    """The ward page's refresh callback, as its timer fires it the ``tick``-th time."""
+    return _call(app, [("ward-grid", "rowData"), ("ward-alerts", "rowData"),
+                       ("ward-summary", "children"), ("ward-status", "children"),
+                       ("ward-status", "className"), ("ward-choice", "data")],
+                 [("ward-tick", "n_intervals", tick), ("ward-select", "value", ward_id),
+                  ("ward-alert-version", "data", 0)])
+
+
 def test_the_ward_refresh_sends_rows_sickest_first(app, ward):
     ward_id, ids = ward
-    out = _call(app, [("ward-grid", "rowData"), ("ward-alerts", "rowData"),
-                      ("ward-summary", "children"), ("ward-status", "children"),
-                      ("ward-status", "className"), ("ward-choice", "data")],
-                [("ward-tick", "n_intervals", 1), ("ward-select", "value", ward_id),
-                 ("ward-alert-version", "data", 0)])
+    out = _refresh(app, ward_id, tick=1)
     grid = out["ward-grid"]["rowData"]
     assert [r["patient_id"] for r in grid[:3]] == ids[:3]
     assert out["ward-alerts"]["rowData"][0]["severity"] == "emergency"
@@ -288,11 +293,7 @@ def test_resolving_an_urgent_alert_by_hand_asks_for_the_reason(app, ward, conn):
 
 def test_the_ward_refresh_sends_each_values_age_and_stale_flag(app, ward):
     ward_id, ids = ward
-    out = _call(app, [("ward-grid", "rowData"), ("ward-alerts", "rowData"),
-                      ("ward-summary", "children"), ("ward-status", "children"),
-                      ("ward-status", "className"), ("ward-choice", "data")],
-                [("ward-tick", "n_intervals", 2), ("ward-select", "value", ward_id),
-                 ("ward-alert-version", "data", 0)])
+    out = _refresh(app, ward_id, tick=2)
     drew = next(r for r in out["ward-grid"]["rowData"] if r["patient_id"] == ids[8])
     assert drew["sbp"] == "118 · 11 h" and drew["sbp_stale"] is True
     assert drew["spo2"].endswith("min") and drew["spo2_stale"] is False
