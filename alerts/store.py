@@ -80,6 +80,10 @@ def finish(conn: psycopg.Connection, engine_id: str, claims: Sequence[Claim]) ->
     """In the scoring transaction: delete the queue rows not re-enqueued meanwhile; hand
     the others back with only what came after the claim.  Returns how many were deleted."""
     ids = [c.patient_id for c in claims]
+    # Lock the rows in patient order first, as every writer does (ward/score_queue.py):
+    # a writer queueing these patients meanwhile then waits instead of deadlocking.
+    conn.execute("SELECT 1 FROM score_queue WHERE patient_id = ANY(%s) ORDER BY patient_id"
+                 " FOR UPDATE", (ids,))
     done = conn.execute(
         "DELETE FROM score_queue q USING unnest(%s::text[], %s::timestamptz[]) AS c(p, e)"
         " WHERE q.patient_id = c.p AND q.enqueued_at = c.e AND q.claimed_by = %s",

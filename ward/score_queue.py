@@ -26,7 +26,7 @@ CHANNEL = NEW_OBSERVATIONS_CHANNEL
 _ENQUEUE = f"""
 WITH queued AS (
     INSERT INTO score_queue (patient_id, since)
-    SELECT * FROM unnest(%s::text[], %s::timestamptz[])
+    SELECT * FROM unnest(%s::text[], %s::timestamptz[]) AS q(p, s) ORDER BY p
     ON CONFLICT (patient_id) DO UPDATE
         SET since = least(score_queue.since, EXCLUDED.since), enqueued_at = clock_timestamp()
 )
@@ -41,4 +41,7 @@ def enqueue(conn: psycopg.Connection | psycopg.Cursor, patients: Sequence[str],
     if len(patients) != len(since):
         raise ValueError(f"{len(patients)} patients but {len(since)} times")
     if patients:
+        # Rows are locked in patient order, by every writer and by the engine's
+        # finish (alerts/store.py): two transactions that queue the same patients
+        # in different orders would otherwise deadlock, and one of them fail.
         conn.execute(_ENQUEUE, (list(patients), list(since)))
