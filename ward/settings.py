@@ -201,6 +201,58 @@ class Settings(BaseSettings):
         description="Password of the demo clinician `vward web` creates in demo mode",
     )
 
+    # Notifications (`vward notifier`, docs/notifications.md).  The SMTP defaults are
+    # the demo's local sink (`vward mail-sink`); point them at a real server.
+    smtp_host: str = Field(
+        default="127.0.0.1",
+        description="SMTP server the notifier sends email through; empty: no email",
+    )
+    smtp_port: int = Field(
+        default=18025, description="Its port (the demo's local sink listens on 18025)"
+    )
+    smtp_user: str = Field(default="", description="SMTP login; empty: no login")
+    smtp_password: str = Field(default="", description="Password of VWARD_SMTP_USER")
+    smtp_tls: Literal["none", "starttls", "ssl"] = Field(
+        default="none",
+        description="none (a local sink), starttls (port 587) or ssl (implicit TLS, port 465);"
+        " TLS verifies the server's certificate",
+    )
+    smtp_from: str = Field(
+        default="vward@localhost", description="The From address of notification emails"
+    )
+    public_url: str = Field(
+        default="",
+        description="Where people reach the ward's web app (e.g. https://ward.example.org),"
+        " for the links in notifications; empty: http://VWARD_WEB_HOST:VWARD_WEB_PORT",
+    )
+    webhook_key: str = Field(
+        default="",
+        description="Key of the HMAC-SHA256 signature on webhook notifications; empty:"
+        " VWARD_HOME/secrets/webhook-key, generated on first use",
+    )
+    sms_url: str = Field(
+        default="",
+        description="Apprise URL of the SMS gateway, {phone} standing for the number"
+        " (e.g. twilio://SID:TOKEN@FROM/{phone}); empty: no SMS",
+    )
+    notifier_id: str = Field(
+        default="vward-notifier-1",
+        description="Name of this notifier: its heartbeat; give each notifier its own",
+    )
+    notify_retry_seconds: str = Field(
+        default="10,30,120,600",
+        description="Comma-separated waits before each retry of a failed delivery, the last"
+        " repeated [s]",
+    )
+    notify_max_attempts: int = Field(
+        default=6, ge=1,
+        description="Attempts at one delivery before it is given up and notification_failed"
+        " is raised for the ward's admins",
+    )
+    notify_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="Longest one SMTP or webhook delivery may take [s]"
+    )
+
     @model_validator(mode="after")
     def _tls_files_all_or_none(self) -> Settings:
         given = [bool(v) for v in (self.tls_ca_file, self.tls_cert_file, self.tls_key_file)]
