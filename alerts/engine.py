@@ -167,7 +167,8 @@ class Engine:
         starts = [wanted[p] for p in pids]
         if not pids:
             return 0
-        carry = score_reads.load_carry(self.conn, pids, starts)
+        context, carry = score_reads.load_context(
+            self.conn, pids, [min(s, now - _td(_CONTEXT)) for s in starts], starts)
         # A patient whose last score carries its inputs is read from ``since`` on (see
         # score_reads.Carry); one without (never scored, or scored before migration 005) over
         # the whole freshness window before it.  SpO2 over the fall rule's window.
@@ -177,8 +178,6 @@ class Engine:
                                                                    strict=True)],
             [now - _td(rules.SPO2_FALL_WINDOW)] * len(pids))
         setting_rows = store.load_settings(self.conn, pids)
-        context = score_reads.load_scores(self.conn, pids,
-                                    [min(s, now - _td(_CONTEXT)) for s in starts], starts)
         live = alert_store.live_alerts(self.conn, patients=pids, kinds=_SCORE_KINDS)
         resolved = alert_store.last_resolved(self.conn, pids, _REOPEN_KINDS)
         covered = (alert_store.alerted_times(self.conn, pids, (NEWS2, RETROSPECTIVE), min(starts))

@@ -45,10 +45,11 @@ _SCORE_ARRAYS = """
                                      FROM unnest(%(params)s::text[]) AS n) END)),
     array_send(array_agg((array_position(%(bands)s::text[],
                                          coalesce(s.monitoring_band, s.adjusted_band, s.band))
-                          - 1)::int2))
+                          - 1)::int2)),
+    array_send(array_agg(cardinality(s.input_times) = %(k)s AND cardinality(s.inputs) = %(k)s))
 """
 _SCORE_KINDS = (">i4", ">i8", ">i2", ">i2", ">i2", "i1", ">i2", ">i2", ">f8", "i1", ">i2", ">i2",
-                ">i8", "i1", ">i2")
+                ">i8", "i1", ">i2", "i1")
 
 
 def load_scores(conn: psycopg.Connection, ids: Sequence[str], start: Sequence[datetime],
@@ -57,6 +58,57 @@ def load_scores(conn: psycopg.Connection, ids: Sequence[str], start: Sequence[da
     sorted by patient and time, each column read as one binary array, as
     ``load_observations`` does (one index scan per patient).  Rows scored before
     migration 005 read with their own band as monitoring band and no times."""
+    return _load_scores(conn, ids, start, end)[0]
+
+
+def load_context(conn: psycopg.Connection, ids: Sequence[str], start: Sequence[datetime],
+                 since: Sequence[datetime]) -> tuple[ScoreTable, Carry]:
+    """The engine's two reads of scores before each patient's ``since`` in one: the
+    context ``start[i] <= time < since[i]`` (``load_scores``) and the carry
+    (``load_carry``).  The carry is the last score before ``since``: the context's
+    last row when the context has one; only patients with none (never scored, or
+    last scored before ``start``) are looked up on their own."""
+    table, known_rows = _load_scores(conn, ids, start, since)
+    n = len(ids)
+    last = np.flatnonzero(np.r_[table.patient[1:] != table.patient[:-1], True]) if len(table) \
+        else np.zeros(0, np.int64)
+    level = np.full(n, -1, np.int8)
+    known = np.zeros(n, bool)
+    at = table.patient[last]
+    effective = np.where(table.complete[last], table.adjusted_band[last],
+                         table.monitoring_band[last])
+    level[at] = [BANDS.index(b) for b in effective]
+    known[at] = known_rows[last]
+    rows = last[known_rows[last]]
+    present = ~np.isnan(table.inputs[rows]) & ~np.isnat(table.input_times[rows])
+    r, k = np.nonzero(present)
+    inputs = Observations(patient=table.patient[rows][r], time=table.input_times[rows][r, k],
+                          param=k.astype(np.int64), value=table.inputs[rows][r, k])
+    alone = np.flatnonzero(level < 0)
+    if len(alone):
+        rest = load_carry(conn, [ids[i] for i in alone], [since[i] for i in alone])
+        level[alone] = rest.level
+        known[alone] = rest.known
+        inputs = _merge_by_patient(inputs, Observations(
+            patient=alone[rest.inputs.patient], time=rest.inputs.time,
+            param=rest.inputs.param, value=rest.inputs.value))
+    return table, Carry(level, known, inputs)
+
+
+def _merge_by_patient(a: Observations, b: Observations) -> Observations:
+    """Rows of ``a`` and ``b`` in patient order (stable: each patient's rows keep theirs)."""
+    if not len(b):
+        return a
+    both = a.followed_by(b)
+    order = np.argsort(both.patient, kind="stable")
+    return Observations(patient=both.patient[order], time=both.time[order],
+                        param=both.param[order], value=both.value[order])
+
+
+def _load_scores(conn: psycopg.Connection, ids: Sequence[str], start: Sequence[datetime],
+                 end: Sequence[datetime | None]) -> tuple[ScoreTable, NDArray[np.bool_]]:
+    """``load_scores``, with each row's ``known`` (its inputs and their times are stored
+    whole: scores since migration 005; see ``Carry``)."""
     row = conn.execute(
         f"""SELECT {_SCORE_ARRAYS}
            FROM unnest(%(ids)s::text[], %(start)s::timestamptz[], %(end)s::timestamptz[])
@@ -67,7 +119,7 @@ def load_scores(conn: psycopg.Connection, ids: Sequence[str], start: Sequence[da
          "start": list(start), "end": list(end), "none": [False] * len(PARAMETERS),
          "k": len(PARAMETERS)}).fetchone()
     if row is None or row[0] is None:
-        return ScoreTable.empty()
+        return ScoreTable.empty(), np.zeros(0, bool)
     cols = [pg_binary.read_array(b, t) for b, t in zip(row, _SCORE_KINDS, strict=True)]
     k = len(PARAMETERS)
     order = np.lexsort((cols[1], cols[0]))
@@ -91,7 +143,7 @@ def load_scores(conn: psycopg.Connection, ids: Sequence[str], start: Sequence[da
                              times + pg_binary.PG_EPOCH_US).view("datetime64[us]").reshape(-1, k),
         stale=cols[13].astype(bool).reshape(-1, k),
         monitoring_band=names[cols[14]].astype("<U10"),
-    )
+    ), cols[15].astype(bool)
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,6 +13,7 @@ import psycopg
 import pytest
 from engine_fixtures import admit, base_time, minutes, unique
 
+from alerts import score_reads
 from alerts.news2 import PARAMETERS
 from alerts.rescore import rescore
 from ward import clinical
@@ -127,3 +128,47 @@ def test_live_scores_with_late_readings_equal_a_rescore_from_scratch(
         for a, b in zip(live[p], scratch[p], strict=True):
             assert a == b, f"{p} at {a[0]}: live {a}\nrescored {b}"
     assert set(PARAMETERS) == set(_EVERY)
+
+
+def test_the_context_read_carries_what_the_carry_read_does(services_up, conn, make_engine) -> None:
+    """The engine reads its trend context and its carry in one query
+    (score_reads.load_context): the carry taken from the context's last row, or
+    looked up alone where the context is empty, is exactly load_carry's, and the
+    context exactly load_scores'.  Since points fall inside spells of scores, right
+    after a 14 h silence (empty context), before any score, and on a row stored
+    without its input times (as scored before migration 005)."""
+    ward = unique("ward")
+    pairs = admit(services_up, ward, 4, admitted=datetime.now(UTC) - timedelta(days=3))
+    ids = [p for p, _ in pairs]
+    end = base_time()
+    start = end - timedelta(hours=36)
+    rng = np.random.default_rng(7)
+    for i, (p, d) in enumerate(pairs[:3]):  # the fourth is never scored
+        _store(conn, p, sorted(_readings(i, d, start, 36, rng)))
+    e = make_engine(ward)
+    assert rescore([e], ids[:3], datetime(1970, 1, 1, tzinfo=UTC), end, chunk=3,
+                   progress=False) == []
+    old = conn.execute("SELECT time FROM scores WHERE patient_id = %s ORDER BY time"
+                       " OFFSET 100 LIMIT 1", (ids[0],)).fetchone()[0]
+    conn.execute("UPDATE scores SET input_times = '{}' WHERE patient_id = %s AND time = %s",
+                 (ids[0], old))
+    points = [start - minutes(5), old, old + minutes(1)] + [
+        start + minutes(float(m)) for m in rng.uniform(0, 36 * 60, 40)]
+    for since in points:
+        for window in (minutes(1), timedelta(hours=6)):
+            since_all = [since] * len(ids)
+            begin = [since - window] * len(ids)
+            table, carry = score_reads.load_context(conn, ids, begin, since_all)
+            alone = score_reads.load_carry(conn, ids, since_all)
+            expect = score_reads.load_scores(conn, ids, begin, since_all)
+            assert np.array_equal(carry.level, alone.level), since
+            assert np.array_equal(carry.known, alone.known), since
+            for f in ("patient", "time", "param", "value"):
+                got, want = getattr(carry.inputs, f), getattr(alone.inputs, f)
+                order_got = np.lexsort((carry.inputs.param, carry.inputs.patient))
+                order_want = np.lexsort((alone.inputs.param, alone.inputs.patient))
+                assert np.array_equal(got[order_got], want[order_want]), (since, f)
+            assert len(table) == len(expect)
+            assert np.array_equal(table.time, expect.time)
+            assert np.array_equal(table.inputs, expect.inputs, equal_nan=True)
+    assert (alone.level >= 0).sum() == 3 and not alone.known[3]
