@@ -15,6 +15,7 @@ from alerts.clinician import (
 )
 from alerts.device_rules import battery_low
 from alerts.lifecycle import ALERT_KINDS, OVERDUE
+from alerts.raised import notification_failed as raise_notification_failed
 from alerts.rules import band_alert, overdue_severity
 from alerts.scoring import ScoreTable
 from alerts.seed import PastAlert, score_history
@@ -32,6 +33,7 @@ __all__ = [
     "band_alert",
     "battery_low",
     "overdue_severity",
+    "raise_notification_failed",
     "record_past_alert",
     "resolve",
     "resolve_patient_alerts",

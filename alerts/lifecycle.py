@@ -42,6 +42,7 @@ BATTERY_LOW = "battery_low"
 RETROSPECTIVE = "retrospective"
 REVIEW_DUE = "review_due"
 SCORING_FAILED = "scoring_failed"
+NOTIFICATION_FAILED = "notification_failed"  # raised by notify/ through alerts.raised
 
 Category = Literal["clinical", "technical"]
 
@@ -82,6 +83,7 @@ ALERT_KINDS: dict[str, KindRule] = {
     DEVICE_OFFLINE: KindRule("technical", rules.HOLD, "Device offline"),
     BATTERY_LOW: KindRule("technical", rules.HOLD, "Battery low"),
     SCORING_FAILED: KindRule("technical", timedelta(0), "Scoring failed"),
+    NOTIFICATION_FAILED: KindRule("technical", timedelta(0), "Notification failed"),
 }
 
 Key = tuple[str, str, str]  # (patient_id, kind, device_id); device_id '' for patient kinds
