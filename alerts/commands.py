@@ -10,6 +10,7 @@ from collections import Counter
 from contextlib import ExitStack
 from datetime import UTC, datetime
 
+from alerts import pause_commands
 from alerts.errors import CommandError
 from ward import times
 from ward.errors import WardError
@@ -53,7 +54,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     res.add_argument("--note", default="", help="why (required for urgent and emergency)")
     res.set_defaults(func=_cmd_alert_resolve)
 
-    patient = sub.add_parser("patient", help="a patient's scoring settings").add_subparsers(
+    patient = sub.add_parser("patient", help="a patient's scoring settings and"
+                                                " alert pauses").add_subparsers(
         dest="patient_command", required=True, metavar="ACTION")
     sc = patient.add_parser("scale", help="SpO2 scale 1, or 2 for confirmed hypercapnic"
                                           " respiratory failure")
@@ -70,6 +72,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     acc.add_argument("high", type=_number)
     _setting_args(acc)
     acc.set_defaults(func=_cmd_patient_accept)
+    pause_commands.register(patient)
 
 
 def _setting_args(p: argparse.ArgumentParser) -> None:

@@ -32,6 +32,7 @@ from api.routes import alerts, audit, auth, devices, login, observations, patien
 from api.routes import fhir as fhir_routes
 from api.routes import health as health_routes
 from api.routes import ingest as ingest_routes
+from api.routes import pauses as pause_routes
 from dashboard import app as dashboard
 from ingest import prepare_connection
 from ward import clinical
@@ -190,7 +191,8 @@ def create_app(settings: Settings, *, frontend: WSGIApp | None = _AUTO) -> FastA
     app.state.settings = settings
     app.state.ingestor = Ingestor(settings)
     app.state.on_shutdown = []
-    for module in (auth, patients, devices, ingest_routes, observations, alerts, wards, audit):
+    for module in (auth, patients, pause_routes, devices, ingest_routes, observations, alerts,
+                   wards, audit):
         app.include_router(module.router, responses=answers.SIGNED_IN)
     app.include_router(fhir_routes.router, responses=answers.FHIR)
     app.include_router(login.router)

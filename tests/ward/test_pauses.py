@@ -4,10 +4,14 @@ append-only record of who paused what, why, until when, and who ended it."""
 
 from __future__ import annotations
 
+import getpass
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
+from conftest import ROOT, service_env
 
 from alerts.lifecycle import ALERT_KINDS
 from ward import pause_records
@@ -166,3 +170,44 @@ def test_the_database_refuses_what_the_rules_refuse(conn: psycopg.Connection,
     with pytest.raises(psycopg.errors.RaiseException, match="append-only"):
         conn.execute("UPDATE alert_pause_records SET ends_at = ends_at + interval '1 day'"
                      " WHERE pause_id = %s", row)
+
+
+# --- vward patient pause|unpause|pauses ----------------------------------------------------
+
+
+def _vward(settings, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "ward.cli", *args], env=service_env(settings),
+                          cwd=ROOT, capture_output=True, text=True, timeout=60)
+
+
+def test_pause_commands(services_up, register) -> None:
+    patient = register().patient_id
+    too_long = _vward(services_up, "patient", "pause", patient, "--kind", "news2", "--for",
+                      "25h", "--reason", "known low SpO2 overnight, reviewed", "--by", "Dr Bo")
+    assert too_long.returncode == 2
+    assert too_long.stderr.startswith("vward: a pause lasts at most 24 h")
+    emergency = _vward(services_up, "patient", "pause", patient, "--kind", "emergency",
+                       "--for", "1h", "--reason", "x")
+    assert emergency.returncode == 2 and "invalid choice: 'emergency'" in emergency.stderr
+    no_reason = _vward(services_up, "patient", "pause", patient, "--kind", "news2", "--for",
+                       "8h", "--reason", " ", "--by", "Dr Bo")
+    assert no_reason.returncode == 2 and "clinical reason" in no_reason.stderr
+    paused = _vward(services_up, "patient", "pause", patient, "--kind", "news2", "--for", "8h",
+                    "--reason", "known low SpO2 overnight, reviewed", "--by", "Dr Bo")
+    assert paused.returncode == 0, paused.stderr
+    assert f"patient {patient}: news2 not notified until" in paused.stdout
+    unnamed = _vward(services_up, "patient", "pause", patient, "--kind", "battery_low",
+                     "--for", "90m", "--reason", "told to charge it")
+    assert unnamed.returncode == 0, unnamed.stderr
+    assert f"by {getpass.getuser()})" in unnamed.stdout  # the account running vward
+    listed = _vward(services_up, "patient", "pauses", patient)
+    assert listed.returncode == 0 and "2 pauses" in listed.stdout
+    assert "news2           in force" in listed.stdout and "by Dr Bo" in listed.stdout
+    ended = _vward(services_up, "patient", "unpause", patient, "--kind", "news2", "--by",
+                   "Dr Cy", "--reason", "worse today")
+    assert ended.returncode == 0 and "news2 notified again" in ended.stdout
+    again = _vward(services_up, "patient", "unpause", patient, "--kind", "news2", "--by", "Dr Cy")
+    assert (again.returncode, again.stderr.strip()) == (
+        2, f"vward: patient {patient} has no pause of news2 in force")
+    listed = _vward(services_up, "patient", "pauses", patient)
+    assert "ended" in listed.stdout and "by Dr Cy (worse today)" in listed.stdout
