@@ -362,9 +362,11 @@ def _stage_commands() -> list[Callable[[Subcommands], None]]:
     pyproject.toml names)."""
     from alerts import commands as alerts_commands
     from api import commands as api_commands
+    from notify import commands as notify_commands
     from simulators import commands as simulators_commands
 
-    return [alerts_commands.register, simulators_commands.register, api_commands.register]
+    return [alerts_commands.register, simulators_commands.register, api_commands.register,
+            notify_commands.register]
 
 
 def main(argv: list[str] | None = None) -> int:
