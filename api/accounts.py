@@ -11,6 +11,7 @@ import psycopg
 from psycopg.rows import class_row
 
 from api import auth
+from ward import contacts
 from ward.errors import Conflict, NotFound, WardError
 
 # A token's last_used is written at most this often, so that a busy client
@@ -26,6 +27,24 @@ class UserRow:
     created_at: datetime
     tokens: int
     last_used: datetime | None
+    email: str | None
+    phone: str | None
+    webhook_url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ContactChange:
+    """A change of contact: None leaves a field as it is, "" removes it."""
+
+    email: str | None = None
+    phone: str | None = None
+    webhook_url: str | None = None
+
+    def checked(self) -> dict[str, str | None]:
+        """The fields to write, each as stored (None: remove); WardError for a bad one."""
+        given = {"email": (self.email, contacts.email), "phone": (self.phone, contacts.phone),
+                 "webhook_url": (self.webhook_url, contacts.webhook_url)}
+        return {k: check(v) for k, (v, check) in given.items() if v is not None}
 
 
 def _check(name: str, role: str) -> None:
@@ -36,16 +55,20 @@ def _check(name: str, role: str) -> None:
         raise WardError(f"role must be one of {', '.join(auth.ROLES)}, not {role!r}")
 
 
-def create_user(conn: psycopg.Connection, name: str, role: str, password: str) -> auth.User:
+def create_user(conn: psycopg.Connection, name: str, role: str, password: str,
+                contact: ContactChange = ContactChange()) -> auth.User:
     _check(name, role)
     if len(password) < 8:
         raise WardError("a password has at least 8 characters")
+    reach = contact.checked()
     hashed = auth.hash_password(password)
     with conn.transaction(), conn.cursor(row_factory=class_row(auth.User)) as cur:
         row = cur.execute(
-            "INSERT INTO users (name, role, password_hash) VALUES (%s, %s, %s)"
+            "INSERT INTO users (name, role, password_hash, email, phone, webhook_url)"
+            " VALUES (%s, %s, %s, %s, %s, %s)"
             " ON CONFLICT (name) DO NOTHING RETURNING user_id, name, role",
-            (name, role, hashed)).fetchone()
+            (name, role, hashed, reach.get("email"), reach.get("phone"),
+             reach.get("webhook_url"))).fetchone()
     if row is None:
         raise Conflict(f"user {name} exists already")
     return row
@@ -57,14 +80,16 @@ def find_user(conn: psycopg.Connection, name: str) -> auth.User | None:
                            (name,)).fetchone()
 
 
-def list_users(conn: psycopg.Connection) -> list[UserRow]:
+def list_users(conn: psycopg.Connection, name: str | None = None) -> list[UserRow]:
+    """Every user (or the one named), with token use and contacts."""
     with conn.cursor(row_factory=class_row(UserRow)) as cur:
         return cur.execute(
             "SELECT u.user_id, u.name, u.role, u.created_at,"
             " count(t.token_id) FILTER (WHERE t.revoked_at IS NULL)::int AS tokens,"
-            " max(t.last_used) AS last_used"
+            " max(t.last_used) AS last_used, u.email, u.phone, u.webhook_url"
             " FROM users u LEFT JOIN api_tokens t ON t.user_id = u.user_id"
-            " GROUP BY u.user_id ORDER BY u.name").fetchall()
+            " WHERE %(name)s::text IS NULL OR u.name = %(name)s"
+            " GROUP BY u.user_id ORDER BY u.name", {"name": name}).fetchall()
 
 
 def authenticate(conn: psycopg.Connection, name: str, password: str) -> auth.User | None:
@@ -96,6 +121,29 @@ def set_password(conn: psycopg.Connection, name: str, password: str) -> None:
             raise NotFound(f"no user {name}")
         conn.execute("UPDATE sessions SET ended_at = now() WHERE user_id = %s"
                      " AND ended_at IS NULL", (user[0],))
+
+
+def set_contact(conn: psycopg.Connection, name: str, change: ContactChange) -> UserRow:
+    """Change how a person is reached.  Removing the last contact of someone
+    on a ward's rota is refused: they would be on call and unreachable."""
+    fields = change.checked()
+    if not fields:
+        raise WardError("give --email, --phone or --webhook (an empty value removes one)")
+    with conn.transaction():
+        sets = ", ".join(f"{k} = %({k})s" for k in fields)
+        row = conn.execute(f"UPDATE users SET {sets} WHERE name = %(name)s"
+                           " RETURNING email, phone, webhook_url", {**fields, "name": name}
+                           ).fetchone()
+        if row is None:
+            raise NotFound(f"no user {name}")
+        if not any(row):
+            wards = [r[0] for r in conn.execute(
+                "SELECT DISTINCT s.ward_id FROM rota_shifts s JOIN users u USING (user_id)"
+                " WHERE u.name = %s AND s.ended_at IS NULL ORDER BY 1", (name,))]
+            if wards:
+                raise Conflict(f"user {name} is on the rota of {', '.join(wards)}: keep at"
+                               " least one contact (or take them off the rota first)")
+    return list_users(conn, name)[0]
 
 
 @functools.cache

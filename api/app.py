@@ -33,6 +33,7 @@ from api.routes import fhir as fhir_routes
 from api.routes import health as health_routes
 from api.routes import ingest as ingest_routes
 from api.routes import pauses as pause_routes
+from api.routes import rota as rota_routes
 from dashboard import app as dashboard
 from ingest import prepare_connection
 from ward import clinical
@@ -53,6 +54,8 @@ _TAGS = [
     {"name": "observations", "description": "Readings and NEWS2 scores over time"},
     {"name": "alerts", "description": "List, acknowledge, resolve"},
     {"name": "wards", "description": "The ward summary"},
+    {"name": "rota", "description": "Who is on call, by tier, day and local hour; the gaps"
+                                    " (clinicians read, admins change)"},
     {"name": "health", "description": "Is the ward working, is alerting running (no credential"
                                       " needed)"},
     {"name": "fhir", "description": "FHIR R4: Patient read, Observation search"},
@@ -192,7 +195,7 @@ def create_app(settings: Settings, *, frontend: WSGIApp | None = _AUTO) -> FastA
     app.state.ingestor = Ingestor(settings)
     app.state.on_shutdown = []
     for module in (auth, patients, pause_routes, devices, ingest_routes, observations, alerts,
-                   wards, audit):
+                   wards, audit, rota_routes):
         app.include_router(module.router, responses=answers.SIGNED_IN)
     app.include_router(fhir_routes.router, responses=answers.FHIR)
     app.include_router(login.router)

@@ -23,7 +23,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     a.add_argument("--password", help="at least 8 characters; left out, one is generated")
     a.add_argument("--if-missing", action="store_true",
                    help="do nothing (and succeed) when the user exists already")
+    _contact_arguments(a)
     a.set_defaults(func=_cmd_user_add)
+    c = users.add_parser("contact", help="how a person is reached when on call (an empty"
+                         " value removes one): email, phone for SMS, webhook URL")
+    c.add_argument("name")
+    _contact_arguments(c)
+    c.set_defaults(func=_cmd_user_contact)
     users.add_parser("list", help="users, roles and token use").set_defaults(func=_cmd_user_list)
     pw = users.add_parser("password", help="give a user a new password; prints it when it is"
                           " generated")
@@ -54,12 +60,39 @@ def _cmd_user_add(args: argparse.Namespace, settings: Settings) -> int:
             print(f"user {args.name} exists already; left as it is")
             return 0
         password = args.password or auth.new_password()
-        user = accounts.create_user(conn, args.name, args.role, password)
+        user = accounts.create_user(conn, args.name, args.role, password, _contact(args))
         token = accounts.issue_user_token(conn, user, "vward user add")
     print(f"user {user.name} ({user.role}) created")
     if not args.password:
         print(f"password: {password}")
     print(token)
+    return 0
+
+
+def _contact_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--email", metavar="ADDRESS", help="for notifications by email")
+    p.add_argument("--phone", metavar="NUMBER", help="for SMS, international: +44 7700 900123")
+    p.add_argument("--webhook", metavar="URL", help="https URL notifications are POSTed to"
+                   " (signed JSON; http only to this machine)")
+
+
+def _contact(args: argparse.Namespace):
+    from api import accounts
+
+    return accounts.ContactChange(args.email, args.phone, args.webhook)
+
+
+def _cmd_user_contact(args: argparse.Namespace, settings: Settings) -> int:
+    from api import accounts
+    from ward import db
+
+    with db.connect(settings, autocommit=True) as conn:
+        row = accounts.set_contact(conn, args.name, _contact(args))
+    print(f"user {row.name}: email {row.email or '-'}, phone {row.phone or '-'},"
+          f" webhook {row.webhook_url or '-'}")
+    if not any((row.email, row.phone, row.webhook_url)):
+        print(f"note: {row.name} has no contact: an alert cannot reach them, and they cannot"
+              " be put on a rota")
     return 0
 
 
@@ -69,10 +102,12 @@ def _cmd_user_list(args: argparse.Namespace, settings: Settings) -> int:
 
     with db.connect(settings, autocommit=True) as conn:
         rows = accounts.list_users(conn)
-    print(f"{'NAME':<24} {'ROLE':<10} {'CREATED':<17} {'TOKENS':>6}  LAST USED")
+    print(f"{'NAME':<24} {'ROLE':<10} {'CREATED':<17} {'TOKENS':>6}  {'LAST USED':<17} CONTACT")
     for r in rows:
         used = f"{r.last_used:%Y-%m-%d %H:%M}" if r.last_used else "never"
-        print(f"{r.name:<24} {r.role:<10} {r.created_at:%Y-%m-%d %H:%M} {r.tokens:>6}  {used}")
+        reach = " ".join(x for x in (r.email, r.phone, r.webhook_url) if x) or "-"
+        print(f"{r.name:<24} {r.role:<10} {r.created_at:%Y-%m-%d %H:%M} {r.tokens:>6}"
+              f"  {used:<17} {reach}")
     print(f"{len(rows)} users")
     return 0
 

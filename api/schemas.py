@@ -50,6 +50,10 @@ class UserCreate(_In):
     role: Literal["clinician", "admin"]
     password: str | None = Field(None, min_length=8,
                                  description="Left out, one is generated and returned once")
+    email: str | None = Field(None, max_length=300, description="For notifications by email")
+    phone: str | None = Field(None, max_length=40, description="For SMS: +44 7700 900123")
+    webhook_url: str | None = Field(None, max_length=2000,
+                                    description="https URL notifications are POSTed to")
 
 
 class UserListItem(_Out):
@@ -58,6 +62,9 @@ class UserListItem(_Out):
     created_at: datetime
     tokens: int = Field(description="Bearer tokens not revoked")
     last_used: datetime | None
+    email: str | None
+    phone: str | None
+    webhook_url: str | None
 
 
 class UserCreated(BaseModel):

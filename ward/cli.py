@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from ward import rota_commands
 from ward.errors import WardError
 from ward.settings import Settings
 from ward.topics import readings_topic
@@ -250,6 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_service_commands(sub)
     _add_device_commands(sub)
     _add_ingest_and_bench(sub)
+    rota_commands.register(sub)
     for register in _stage_commands():
         register(sub)
     return p

@@ -93,7 +93,7 @@ def ward_zone(name: str) -> ZoneInfo:
     """The ward's timezone; a clear error for a name zoneinfo does not know."""
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file
         raise WardError(f"unknown timezone {name!r}: an IANA name such as Europe/London"
                         ) from None
 
@@ -177,6 +177,45 @@ def route(shifts: Sequence[Shift], ward_id: str, tiers: tuple[int, ...], at: dat
         if fresh:
             routed[tier] = fresh
     return routed
+
+
+def gaps_text(found: Sequence[Gap]) -> str:
+    """Gaps in words, the same hours on consecutive days together:
+    'mon-fri 00-08, sat-sun 00-24'; 'all week' for the whole of it."""
+    if [(g.start_hour, g.end_hour) for g in found] == [(0, HOURS_PER_DAY)] * 7:
+        return "all week"
+    by_hours: dict[tuple[int, int], list[int]] = {}
+    for g in found:
+        by_hours.setdefault((g.start_hour, g.end_hour), []).append(g.day)
+    parts = [(min(days), f"{days_text(days)} {a:02d}-{b:02d}")
+             for (a, b), days in by_hours.items()]
+    return ", ".join(text for _, text in sorted(parts))
+
+
+def warnings(shifts: Sequence[Shift], ward_id: str) -> list[str]:
+    """What an admin must hear about the ward's rota, worst first: hours with
+    nobody on call in any tier, then each tier's gaps and where its alerts go."""
+    per_tier = {t: gaps(shifts, ward_id, t) for t in TIERS}
+    out: list[str] = []
+    everyone = _hour_gaps(shifts, ward_id)
+    if everyone:
+        out.append(f"NOBODY is on call in any tier {gaps_text(everyone)}: an alert then"
+                   " reaches no one")
+    for tier, found in per_tier.items():
+        if not found:
+            continue
+        after = (f"alerts for tier {tier} then go to tier {tier + 1} (or above)"
+                 if tier < TIERS[-1] else "an escalation to tier 3 then reaches no one new")
+        out.append(f"tier {tier} ({TIER_NAMES[tier]}) has nobody on call {gaps_text(found)}:"
+                   f" {after}")
+    return out
+
+
+def _hour_gaps(shifts: Sequence[Shift], ward_id: str) -> list[Gap]:
+    """Hours of the week no tier covers (a Shift of any tier counts)."""
+    anyone = [Shift(s.ward_id, 1, s.user, s.days, s.start_hour, s.end_hour)
+              for s in shifts if s.ward_id == ward_id]
+    return gaps(anyone, ward_id, 1)
 
 
 # ---------------------------------------------------------------- parsing

@@ -67,7 +67,8 @@ def create_user(body: schemas.UserCreate, admin: AdminUser, conn: Conn) -> schem
     """Create a clinician or an admin; returns a bearer token, and the
     password when one was generated."""
     password = body.password or auth.new_password()
-    user = accounts.create_user(conn, body.name, body.role, password)
+    user = accounts.create_user(conn, body.name, body.role, password, accounts.ContactChange(
+        body.email, body.phone, body.webhook_url))
     token = accounts.issue_user_token(conn, user, f"created by {admin.name}")
     return schemas.UserCreated(user=schemas.UserOut.model_validate(user),
                                password=None if body.password else password, token=token)

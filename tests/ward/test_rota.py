@@ -283,3 +283,27 @@ def test_contacts_refused_with_the_reason(check, bad, match):
 def test_contact_reachable():
     assert not rota.Contact("n", None, None, None).reachable
     assert rota.Contact("n", None, "+447700900123", None).reachable
+
+
+def test_gaps_text_puts_the_same_hours_of_consecutive_days_together():
+    assert rota.gaps_text([Gap(d, 0, 24) for d in range(7)]) == "all week"
+    assert rota.gaps_text([Gap(0, 0, 8), Gap(1, 0, 8), Gap(5, 8, 24), Gap(6, 0, 24)]) == (
+        "mon-tue 00-08, sat 08-24, sun 00-24")
+    assert rota.gaps_text([]) == ""
+
+
+def test_warnings_say_where_each_gap_goes_and_when_nobody_at_all_is_on():
+    """H32: the gaps are said, worst first: nobody in any tier, then each tier's."""
+    full = [Shift(W, t, f"p{t}", ALL, 0, 24) for t in rota.TIERS]
+    assert rota.warnings(full, W) == []
+    no_nights = [Shift(W, 1, "nina", ALL, 8, 20), Shift(W, 2, "sam", ALL, 8, 20),
+                 Shift(W, 3, "cara", WEEKDAYS, 0, 24)]
+    said = rota.warnings(no_nights, W)
+    assert said[0] == ("NOBODY is on call in any tier sat-sun 00-08, sat-sun 20-24: an alert"
+                       " then reaches no one")
+    assert said[1].startswith("tier 1 (hub nurse) has nobody on call mon-sun 00-08, mon-sun"
+                              " 20-24: alerts for tier 1 then go to tier 2")
+    assert said[3] == ("tier 3 (consultant on call) has nobody on call sat-sun 00-24: an"
+                       " escalation to tier 3 then reaches no one new")
+    assert rota.warnings([], W)[0].startswith("NOBODY is on call in any tier all week")
+    assert len(rota.warnings([], W)) == 4
