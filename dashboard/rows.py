@@ -14,11 +14,13 @@ from datetime import datetime
 
 import alerts
 from dashboard import format as fmt
+from dashboard import pause_rows
 from dashboard.figures import BAND_LABELS, band_rank, sparkline_path
 from dashboard.queries import SEVERITIES, AlertItem, WardPatient
 from ward import reads, score_view
 from ward.domain import TYPES, ReadingType
 from ward.news2_chart import MONITORING_INTERVAL
+from ward.pauses import Pause
 from ward.records import ScoreRow
 
 # A score as the ward view reads it: a ward row, or a scores row (the patient page).
@@ -86,12 +88,18 @@ def acuity_key(p: WardPatient, overdue: bool) -> tuple:
             -severity_rank(p.top_severity), not overdue, p.name.lower())
 
 
-def ward_rows(patients: Iterable[WardPatient], now: datetime) -> list[dict]:
-    """AG Grid rowData, sickest first, each row keyed by patient_id."""
+def ward_rows(patients: Iterable[WardPatient], now: datetime,
+              pauses: Sequence[Pause] = ()) -> list[dict]:
+    """AG Grid rowData, sickest first, each row keyed by patient_id; the kinds whose
+    notifying is paused (``pauses`` in force) among the flags."""
     patients = list(patients)
     ordered = sorted(zip(patients, overdue(patients, now), strict=True),
                      key=lambda pair: acuity_key(*pair))
-    return [_row(p, i, late, now) for i, (p, late) in enumerate(ordered, start=1)]
+    out = [_row(p, i, late, now) for i, (p, late) in enumerate(ordered, start=1)]
+    for (p, _), row in zip(ordered, out, strict=True):
+        paused = pause_rows.ward_flag(pauses, p.patient_id, p.time_zone, now)
+        row["flags"] = " · ".join(f for f in (row["flags"], paused) if f)
+    return out
 
 
 def _row(p: WardPatient, rank: int, overdue: bool, now: datetime) -> dict:
@@ -267,9 +275,11 @@ def band_summary(rows: Sequence[dict]) -> dict[str, int]:
     return out
 
 
-def alert_rows(alerts: Iterable[AlertItem], now: datetime) -> list[dict]:
-    """The alert panel's rowData, in the order given (queries orders them)."""
-    return [{
+def alert_rows(alerts: Iterable[AlertItem], now: datetime,
+               pauses: Sequence[Pause] = ()) -> list[dict]:
+    """The alert panel's rowData, in the order given (queries orders them); an alert
+    whose notifying a pause silences says 'paused until 06:00' (it still shows)."""
+    return [_paused({
         "alert_id": a.alert_id, "row_id": str(a.alert_id), "patient_id": a.patient_id,
         "name": a.patient_name,
         "href": f"/patient/{a.patient_id}", "time_zone": a.time_zone,
@@ -280,6 +290,8 @@ def alert_rows(alerts: Iterable[AlertItem], now: datetime) -> list[dict]:
                   f" ({fmt.ago(a.opened_at, now)})",
         "status": _status(a, now),
         "alert": f"{a.severity.upper()}\n{_status(a, now)}",
+        "paused": "" if a.state == "resolved" else pause_rows.paused_label(
+            pauses, a.patient_id, a.kind, a.severity, a.time_zone, now),
         "opened_at": fmt.local_text(a.opened_at, a.time_zone),
         "acknowledged": "" if a.acknowledged_at is None else
         f"{a.acknowledged_by}, {fmt.local_text(a.acknowledged_at, a.time_zone)}"
@@ -287,7 +299,13 @@ def alert_rows(alerts: Iterable[AlertItem], now: datetime) -> list[dict]:
         "resolved": "" if a.resolved_at is None else
         f"{a.resolved_by or 'engine'}, {fmt.local_text(a.resolved_at, a.time_zone)}"
         + (f": {a.resolve_note}" if a.resolve_note else ""),
-    } for a in alerts]
+    }) for a in alerts]
+
+
+def _paused(row: dict) -> dict:
+    if row["paused"]:
+        row["alert"] += f"\n{row['paused']}"
+    return row
 
 
 def _status(a: AlertItem, now: datetime) -> str:

@@ -11,11 +11,11 @@ import dash
 import dash_ag_grid as dag
 from dash import Input, Output, State, dcc, html
 
-from dashboard import actions, deps, figures, patient_rows, queries, rows
+from dashboard import actions, deps, figures, patient_rows, pause_rows, queries, rows
 from dashboard import format as fmt
 from dashboard import layout as frame
 from dashboard.pages import Page
-from ward import clinical
+from ward import clinical, pause_records
 
 PAGE = Page(__name__, path_template="/patient/<patient_id>", name="Patient",
             title="Patient — Virtual ward")
@@ -277,11 +277,14 @@ def patient_panels(patient_id: str | None, now):
             alerts = queries.patient_alerts(conn, patient_id)
             devices = queries.patient_devices(conn, patient_id)
             history = queries.settings_history(conn, patient_id)
+            pauses = pause_records.in_force(conn, [patient_id], now)
     except deps.DatabaseUnavailable:
         return dash.no_update, dash.no_update, dash.no_update, dash.no_update
-    return (rows.alert_rows(alerts, now), patient_rows.device_rows(devices, tz, now),
+    return (rows.alert_rows(alerts, now, pauses), patient_rows.device_rows(devices, tz, now),
             patient_rows.setting_rows(history, tz, now),
-            [html.Li(text) for text in patient_rows.settings_now(history, tz, now)])
+            [html.Li(text) for text in patient_rows.settings_now(history, tz, now)]
+            + [html.Li(text, className="vw-paused")
+               for text in pause_rows.pause_lines(pauses, tz, now)])
 
 
 @PAGE.callback(Output("pt-alert-selected", "children"), Output("pt-alert-ack", "disabled"),

@@ -13,6 +13,7 @@ from dashboard import format as fmt
 from dashboard import layout as frame
 from dashboard.figures import BAND_LABELS
 from dashboard.pages import Page
+from ward import pause_records
 
 PAGE = Page(__name__, path="/", name="Ward", title="Ward — Virtual ward")
 
@@ -116,13 +117,14 @@ def ward_view(ward: str | None, now):
         with deps.database().connection() as conn:
             patients = queries.ward_patients(conn, ward, now=now, freshness=deps.freshness())
             alerts = queries.open_alerts(conn, ward)
+            pauses = pause_records.in_force(conn, [p.patient_id for p in patients], now)
     except deps.DatabaseUnavailable:
         return (dash.no_update, dash.no_update, dash.no_update,
                 f"Connection lost at {fmt.local_text(now, None, date=False)}: the figures "
                 "shown are not current", "vw-status vw-stale", ward)
-    grid = rows.ward_rows(patients, now)
+    grid = rows.ward_rows(patients, now, pauses)
     zone = patients[0].time_zone if patients else None
-    return (grid, rows.alert_rows(alerts, now), summary(rows.band_summary(grid)),
+    return (grid, rows.alert_rows(alerts, now, pauses), summary(rows.band_summary(grid)),
             f"Updated {fmt.local_text(now, zone, date=False, seconds=True)}", "vw-status", ward)
 
 
