@@ -209,3 +209,78 @@ def test_a_failing_channel_is_retried_then_raises_notification_failed(
     mail = next(m for m in smtp.to(f"{admin}@ward.test") if "notification_failed" in m.subject)
     assert "technical" in mail.body and "HTTP 500" in mail.body
     assert [r[0] for r in notifications_of(conn, [failed_id]) if r[0] == people[1]] == []
+
+
+def test_a_notifier_killed_mid_delivery_loses_nothing_and_repeats_only_under_the_same_key(
+        services_up, register, make_engine, conn, smtp, hooks, notifier) -> None:
+    """SIGKILL while the webhook receiver holds the requests: after a restart every
+    notification is sent; what was recorded as sent is not sent again; the held ones
+    go again under the same idempotency key, so a receiver that drops repeats by it
+    gets each message once per recipient and event (docs/notifications.md)."""
+    ward = unique("ward")
+    reg = register(ward_id=ward)
+    people = _team(conn, ward, hooks, tiers=(1, 2))
+    held = hooks.hold()
+    first = notifier()
+    e = make_engine(ward)
+    t0 = datetime.now(UTC).replace(microsecond=0)
+    send_set(conn, reg.patient_id, reg.device_id, t0 - timedelta(minutes=1), **EMERGENCY)
+    e.drain(t0)
+    [alert_id] = _alert_ids(conn, reg.patient_id)
+    assert held.wait(10), "no webhook reached the receiver"
+    wait_for(lambda: len(hooks.hooks) == 2 and [r[3] for r in notifications_of(conn, [alert_id])
+                                                if r[2] == "email"] == ["sent", "sent"],
+             what="both emails sent and both webhooks held")
+    first.kill()  # SIGKILL: no handler runs, the connections just drop
+    hooks.release()
+    before = {m.key for m in smtp.mails}
+    assert [r[3] for r in notifications_of(conn, [alert_id]) if r[2] == "webhook"] == [
+        "pending", "pending"]  # the held deliveries were never recorded as sent: not lost
+    notifier()
+    wait_for(lambda: all(r[3] == "sent" for r in notifications_of(conn, [alert_id])),
+             timeout=30, what="every notification sent after the restart")
+    rows = notifications_of(conn, [alert_id])
+    keys = {r[5] for r in rows}
+    assert len(rows) == len(keys) == 4  # one per recipient and channel: nothing lost
+    mails = [m.key for m in smtp.mails if m.key in keys]
+    assert sorted(mails) == sorted(before & keys)  # an email sent is never sent again
+    assert len(mails) == len(set(mails)) == 2
+    got = [h.key for h in hooks.hooks if h.key in keys]
+    assert set(got) == {r[5] for r in rows if r[2] == "webhook"}
+    assert all(got.count(k) == 2 for k in set(got))  # the held try and the retry, same key
+    assert all(h.valid for h in hooks.hooks)
+    assert {h.body["recipient"] for h in hooks.hooks} == {people[1], people[2]}
+    attempts = conn.execute(
+        "SELECT n.channel, a.attempt, a.outcome FROM notification_attempts a"
+        " JOIN notifications n USING (notification_id) WHERE n.alert_id = %s"
+        " ORDER BY n.notification_id, a.attempt", (alert_id,)).fetchall()
+    assert sorted(attempts) == [("email", 1, "sent")] * 2 + [("webhook", 1, "sent")] * 2
+
+
+def test_a_paused_kind_is_not_notified_but_an_emergency_is(
+        services_up, register, make_engine, conn, smtp, hooks, notifier) -> None:
+    from ward import pause_records
+
+    ward = unique("ward")
+    reg = register(ward_id=ward)
+    people = _team(conn, ward, hooks, tiers=(1, 2))
+    now = datetime.now(UTC).replace(microsecond=0)
+    pause_records.set_pause(conn, reg.patient_id, "news2", timedelta(hours=8), by="Dr Bo",
+                            reason="known raised RR overnight, reviewed", now=now)
+    notifier()
+    e = make_engine(ward)
+    send_set(conn, reg.patient_id, reg.device_id, now - timedelta(minutes=2), **URGENT)
+    e.drain(now)
+    [alert_id] = _alert_ids(conn, reg.patient_id)
+    wait_for(lambda: conn.execute("SELECT audience FROM notify_decisions d JOIN alert_events e"
+                                  " USING (event_id) WHERE e.alert_id = %s",
+                                  (alert_id,)).fetchone(), what="the decision")
+    [(why,)] = conn.execute("SELECT audience FROM notify_decisions d JOIN alert_events e"
+                            " USING (event_id) WHERE e.alert_id = %s", (alert_id,)).fetchall()
+    assert "news2 paused until" in why
+    assert notifications_of(conn, [alert_id]) == []  # the alert is open; nobody paged
+    send_set(conn, reg.patient_id, reg.device_id, now - timedelta(minutes=1), **EMERGENCY)
+    e.drain(now + timedelta(seconds=1))  # the severity rose: escalated, an emergency
+    wait_for(lambda: len(notifications_of(conn, [alert_id])) == 4, what="the emergency notified")
+    assert {(r[0], r[1], r[6]) for r in notifications_of(conn, [alert_id])} == {
+        (people[1], 1, "escalated"), (people[2], 2, "escalated")}
