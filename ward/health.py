@@ -137,12 +137,22 @@ class IngestState:
 
 
 @dataclass(frozen=True, slots=True)
+class NotifierState:
+    """A `vward notifier` (issue 13): running while it beats.  One that stopped
+    leaves the dashboard alerting but pages nobody: the ward is degraded."""
+
+    row: HeartbeatRow
+    running: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Health:
     now: datetime
     database: Probe
     broker: Probe
     alerting: Alerting | None  # None: the database could not be read
     ingest: tuple[IngestState, ...]
+    notifiers: tuple[NotifierState, ...] = ()
 
     @property
     def status(self) -> str:
@@ -153,6 +163,7 @@ class Health:
         if not self.alerting.running:
             return "alerting_stopped"
         if (not self.broker.ok or not all(w.running for w in self.ingest)
+                or not all(n.running for n in self.notifiers)
                 or any(e.state == STOPPED for e in self.alerting.engines)):
             return "degraded"
         return "ok"
@@ -192,7 +203,13 @@ def assess(rows: Sequence[HeartbeatRow] | None, now: datetime, *, database: Prob
     """The ward's health: ``rows`` None when the database could not be read."""
     if rows is None:
         return Health(now, database, broker, None, ())
-    return Health(now, database, broker, judge_alerting(rows, now), judge_ingest(rows, now))
+    return Health(now, database, broker, judge_alerting(rows, now), judge_ingest(rows, now),
+                  judge_notifiers(rows, now))
+
+
+def judge_notifiers(rows: Iterable[HeartbeatRow], now: datetime) -> tuple[NotifierState, ...]:
+    return tuple(NotifierState(r, r.stopped_at is None and _fresh(r.beat_at, r, now))
+                 for r in rows if r.component == "notifier")
 
 
 def _engine(r: HeartbeatRow, now: datetime) -> EngineState:
@@ -266,6 +283,9 @@ def status_lines(h: Health) -> list[str]:
                   for w in h.ingest]
         if not h.ingest:
             lines.append(_line("ingest", "NONE", "no ingest worker has ever run"))
+        lines += [_line("notifier", "OK" if n.running else "STOPPED",
+                        f"{_who(n.row)}: {n.row.messages or 0:,} notifications planned since"
+                        f" start; {_since_start(n.row, h.now)}") for n in h.notifiers]
     lines.append(f"ward: {h.status.replace('_', ' ').upper()}")
     return lines
 

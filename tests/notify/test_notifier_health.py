@@ -1,0 +1,44 @@
+"""A notifier's heartbeat in the ward's health (ward/health.py): running while it
+beats; one that stopped degrades the ward (nobody is paged) without failing it
+(the dashboard still alerts).  Pure: rows in, verdict out."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from ward import health
+from ward.health import Probe, assess
+from ward.records import HeartbeatRow
+
+NOW = datetime(2026, 12, 3, 3, 0, tzinfo=UTC)
+OK = Probe(True, "reachable")
+S = timedelta(seconds=1)
+
+
+def _engine() -> HeartbeatRow:
+    return HeartbeatRow("alerts", "vward-alerts-1", 1, "h", [], 5.0, NOW - 3600 * S, NOW - S,
+                        NOW - S, None, None, None, None, None)
+
+
+def _notifier(beat_age: float, stopped: bool = False) -> HeartbeatRow:
+    return HeartbeatRow("notifier", "vward-notifier-1", 2, "h", [], 5.0, NOW - 3600 * S,
+                        NOW - beat_age * S, NOW - beat_age * S, None, 12, None, None,
+                        NOW - beat_age * S if stopped else None)
+
+
+def test_a_beating_notifier_is_running_and_the_ward_ok() -> None:
+    h = assess([_engine(), _notifier(1)], NOW, database=OK, broker=OK)
+    assert [n.running for n in h.notifiers] == [True] and h.status == "ok"
+    [line] = [x for x in health.status_lines(h) if x.startswith("notifier")]
+    assert "OK" in line and "12 notifications planned" in line
+
+
+def test_a_silent_notifier_degrades_the_ward_without_failing_it() -> None:
+    h = assess([_engine(), _notifier(15)], NOW, database=OK, broker=OK)  # 3 intervals
+    assert [n.running for n in h.notifiers] == [False]
+    assert h.status == "degraded" and not h.failing
+    assert any(x.startswith("notifier  STOPPED") for x in health.status_lines(h))
+
+
+def test_no_notifier_ever_changes_nothing() -> None:
+    assert assess([_engine()], NOW, database=OK, broker=OK).status == "ok"
