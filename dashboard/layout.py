@@ -49,6 +49,7 @@ def _header(user: str | None, role: str | None) -> html.Header:
         html.Nav([
             dcc.Link("Ward", href="/", className="vw-nav-link"),
             dcc.Link("Ward figures", href="/outcomes", className="vw-nav-link"),
+            dcc.Link("Rota", href="/rota", className="vw-nav-link"),
         ], className="vw-nav"),
         html.Div([
             *who,
