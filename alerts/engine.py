@@ -29,6 +29,7 @@ from alerts import (
     conditions,
     device_rules,
     lifecycle,
+    remeasure_gate,
     rules,
     score_reads,
     score_writes,
@@ -318,7 +319,8 @@ class Engine:
         return found
 
     def _write(self, changes: list[lifecycle.Change], now: datetime) -> int:
-        events = alert_store.write_changes(self.conn, changes, now, self.engine_id)
+        events = remeasure_gate.write_changes(self.conn, changes, now, self.engine_id,
+                                              self.wards)  # holds what waits on a re-measure
         for c in changes:
             for e in c.events:
                 self.counts[f"event:{e.event}"] += 1

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 
-from alerts import store
+from alerts import remeasure_gate, store
 from alerts.engine import Clock, Engine, wards_of
 from ward.heartbeats import Heartbeat
 from ward.retry import DATABASE, Backoff
@@ -86,6 +86,7 @@ def _serve_connected(settings: Settings, stop: threading.Event, clock: Clock, ou
                     heart.beat(work, ticked=engine.tick(clock()) >= 0)  # -1: another ticked
                     next_tick = clock() + tick_every
                 engine.counts["published"] += outbox.publish_pending(work)
+                engine.counts["commands"] += remeasure_gate.publish_commands(work, outbox, clock())
                 if time.monotonic() - last_report >= _REPORT_EVERY:
                     engine.report()
                     log.info("published %d alert events", engine.counts["published"])

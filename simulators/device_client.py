@@ -11,6 +11,7 @@ import json
 import socket
 import ssl
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -103,6 +104,25 @@ class DeviceClient:
             if not self._ack_cv.wait_for(lambda: info.mid in self._acks, timeout):
                 raise DeviceError(f"{self.device_id}: no PUBACK for message {info.mid}")
             return self._acks.pop(info.mid)
+
+    def listen_commands(self, handler: Callable[[bytes], None], *,
+                        timeout: float = 10) -> None:
+        """Subscribe (QoS 1) to this device's own commands topic; ``handler`` gets
+        each payload on paho's thread (ward/device_commands.py reads it).  Returns
+        once the broker granted the subscription; DeviceError if it refused."""
+        granted = threading.Event()
+        codes: list[ReasonCode] = []
+
+        def _on_subscribe(client, userdata, mid, reason_codes, properties) -> None:
+            codes.extend(reason_codes)
+            granted.set()
+
+        self._client.on_subscribe = _on_subscribe
+        self._client.message_callback_add(topics.commands_topic(self.device_id),
+                                          lambda c, u, m: handler(m.payload))
+        self._client.subscribe(topics.commands_topic(self.device_id), qos=1)
+        if not granted.wait(timeout) or any(rc.is_failure for rc in codes):
+            raise DeviceError(f"{self.device_id}: cannot subscribe to its commands: {codes}")
 
     def send_readings(self, readings: list[dict[str, Any]], *, message_id: str,
                       **kw: Any) -> ReasonCode | None:

@@ -11,6 +11,7 @@ import secrets
 from ward import broker_names as names
 from ward.topics import (
     ALL_ALERTS,
+    ALL_COMMANDS,
     ALL_REJECTIONS,
     DEVICE_TOPICS,
     INGEST_SUBSCRIPTIONS,
@@ -82,7 +83,8 @@ def password_file(users: dict[str, str]) -> str:
 def acl_file() -> str:
     """What each user may publish and be delivered on Mosquitto: a device
     (its user name is its device id) only its own topics, each service only
-    its trade (issue 10: least rights; monitor@vward connects only).  The
+    its trade (issue 10: least rights; monitor@vward connects only; the alerts
+    engine also writes devices' commands, issue 13's re-measure requests).  The
     ACL file does not check SUBSCRIBE: the ward's plugin does
     (`subscribe_rules`)."""
     ingest = names.service_user(names.INGEST)
@@ -95,6 +97,7 @@ def acl_file() -> str:
         "",
         f"user {alerts}",
         f"topic readwrite {ALL_ALERTS}",
+        f"topic write {ALL_COMMANDS}",
         "",
         f"pattern write {readings_topic(_MINE)}",
         f"pattern write {status_topic(_MINE)}",

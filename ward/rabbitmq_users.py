@@ -54,8 +54,8 @@ def device_rights(device_id: str) -> Rights:
 def service_rights(service: str) -> Rights:
     """Least rights each (issue 10; docs/security.md).  Ingest reads the three
     queues (declared by `vward up`: it declares nothing) and publishes the
-    devices' rejections; the alerts engine publishes ward alerts; the monitor
-    only connects (its health probe).  As MQTT clients (tests, an operator's
+    devices' rejections; the alerts engine publishes ward alerts and devices'
+    commands; the monitor only connects (its health probe).  As MQTT clients (tests, an operator's
     subscriber) ingest and alerts may also read the topics of their trade,
     through subscription queues named by their own client ids."""
     user = names.service_user(service)
@@ -69,8 +69,11 @@ def service_rights(service: str) -> Rights:
                       topic_read=r"^ward\.v1\.devices\.[^.]+\.(readings|status|rejections)$")
     if service == names.ALERTS:
         alerts = r"^ward\.v1\.wards\.[^.]+\.alerts$"
+        # ... and the devices' commands (re-measure requests), which it never reads.
+        commands = r"^ward\.v1\.devices\.[^.]+\.commands$"
         return Rights(configure=f"^{own}$", write=f"^({exchange}|{own})$",
-                      read=f"^({exchange}|{own})$", topic_write=alerts, topic_read=alerts)
+                      read=f"^({exchange}|{own})$", topic_write=f"{alerts}|{commands}",
+                      topic_read=alerts)
     if service == names.MONITOR:
         return Rights(configure="", write="", read="")  # "" grants nothing
     raise ValueError(f"no broker user for {service!r}")

@@ -52,6 +52,7 @@ def alerts_topic(ward_id: str) -> str:
 # Filters over every device: what ingest consumes.
 DEVICE_TOPICS = tuple(device_topic("+", kind) for kind in INBOUND_DEVICE_KINDS)
 ALL_REJECTIONS = rejections_topic("+")
+ALL_COMMANDS = commands_topic("+")  # what the alerts engine may publish to devices
 ALL_ALERTS = alerts_topic("+")
 # The MQTT v5 option: ingest workers share the device topics.
 INGEST_SHARE_GROUP = "ingest"

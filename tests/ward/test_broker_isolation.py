@@ -7,6 +7,7 @@ brokers, real `vward ingest` processes, the attacks of the issue."""
 from __future__ import annotations
 
 import os
+import queue
 import stat
 import subprocess
 import sys
@@ -22,10 +23,22 @@ from conftest import ROOT, Process, service_env, unique, wait_for
 from mqtt_option import mqtt_services, register, stored
 from paho.mqtt.enums import CallbackAPIVersion
 
+from alerts.outbox import Outbox
 from ingest import mqtt_session
 from simulators.device_client import DeviceClient
 from ward import broker_names as names
-from ward import broker_users, db, devices, mosquitto, mqtt_auth, probes, secret_files, services
+from ward import (
+    broker_users,
+    db,
+    devices,
+    mosquitto,
+    mqtt_auth,
+    probes,
+    secret_files,
+    services,
+    topics,
+)
+from ward.device_commands import RemeasureCommand, parse_command, remeasure_payload
 from ward.errors import WardError
 from ward.settings import Settings
 
@@ -151,6 +164,7 @@ def test_a_device_cannot_take_a_share_of_other_patients_readings(ward, worker) -
 
 @pytest.mark.parametrize("topic", ["ward/v1/devices/+/readings", "ward/v1/devices/#", "#",
                                    "ward/v1/devices/{other}/rejections",
+                                   "ward/v1/devices/{other}/commands",
                                    "$share/x/ward/v1/devices/{own}/rejections"])
 def test_a_device_subscribes_to_nothing_beyond_its_own_topics(ward, topic) -> None:
     dev, other = register(ward), register(ward)
@@ -166,6 +180,36 @@ def test_a_device_subscribes_to_nothing_beyond_its_own_topics(ward, topic) -> No
         assert not own.subscribe_refused(f"ward/v1/devices/{dev.device_id}/rejections")
     finally:
         own.close()
+
+
+def test_the_alerts_engine_commands_a_device_and_no_other_device_reads_it(ward) -> None:
+    """Issue 13: the engine's user (alerts@vward, on the outbox's own connection:
+    AMQP on RabbitMQ, MQTT on Mosquitto) publishes a re-measure command on a
+    device's commands topic; that device reads it, another may not subscribe."""
+    dev, other = register(ward), register(ward)
+    got: queue.Queue[bytes] = queue.Queue()
+    deadline = datetime.now(UTC).replace(microsecond=0) + timedelta(minutes=10)
+    cmd = RemeasureCommand(7, ("heart_rate", "spo2"), deadline)
+    with DeviceClient(host=ward.mqtt_host, port=ward.mqtt_port,
+                      protocol=names.mqtt_protocol(ward), device_id=dev.device_id,
+                      password=dev.password, will=False) as d:
+        d.listen_commands(got.put)
+        spy = Client(ward, other.device_id, other.password, other.device_id)
+        try:
+            assert spy.accepted
+            assert spy.subscribe_refused(topics.commands_topic(dev.device_id))
+        finally:
+            spy.close()
+        outbox = Outbox(ward)
+        outbox.start()
+        try:
+            wait_for(lambda: outbox.connected, timeout=20, what="the outbox connected")
+            outbox.publisher.publish([(topics.commands_topic(dev.device_id),
+                                       remeasure_payload(cmd))], timeout=10)
+        finally:
+            outbox.stop()
+        assert parse_command(got.get(timeout=10)) == cmd
+    assert spy.messages == []
 
 
 # ------------------------------------------------------------ item 2

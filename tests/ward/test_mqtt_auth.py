@@ -159,7 +159,8 @@ def test_acl_each_service_gets_its_trade_and_none_gets_every_topic() -> None:
         "topic read ward/v1/devices/+/status",
         "topic readwrite ward/v1/devices/+/rejections",
     ]
-    assert _user_topics(lines, "alerts@vward") == ["topic readwrite ward/v1/wards/+/alerts"]
+    assert _user_topics(lines, "alerts@vward") == ["topic readwrite ward/v1/wards/+/alerts",
+                                                   "topic write ward/v1/devices/+/commands"]
     assert "user monitor@vward" not in lines  # it connects, nothing else
     assert "user ward-service" not in lines
 

@@ -56,10 +56,14 @@ def test_ingest_reads_the_queues_and_publishes_rejections_only():
     assert not re.fullmatch(rights.configure, "mqtt-subscription-dev-1qos1")
 
 
-def test_alerts_publishes_ward_alerts_only_and_monitor_nothing():
+def test_alerts_publishes_ward_alerts_and_commands_only_and_monitor_nothing():
     alerts = users_.service_rights(names.ALERTS)
     assert alerts.topic_write and re.fullmatch(alerts.topic_write, "ward.v1.wards.w-1.alerts")
-    assert not re.fullmatch(alerts.topic_write, "ward.v1.devices.d.rejections")
+    assert re.fullmatch(alerts.topic_write, "ward.v1.devices.d/1.commands")  # re-measure
+    for key in ("ward.v1.devices.d.rejections", "ward.v1.devices.d.readings",
+                "ward.v1.devices.d.commands.x", "ward.v1.devices.commands"):
+        assert not re.fullmatch(alerts.topic_write, key)
+    assert alerts.topic_read and not re.fullmatch(alerts.topic_read, "ward.v1.devices.d.commands")
     for queue in names.QUEUES:
         assert not re.fullmatch(alerts.read, queue)
     monitor = users_.service_rights(names.MONITOR)

@@ -45,6 +45,9 @@ CREATE TABLE remeasure_requests (
     decided_at    timestamptz,
     -- When the first reading of the answer reached the ward (NULL: none came).
     answered_at   timestamptz,
+    -- The measurement time of the answer's latest reading: an urgent score at or
+    -- before it belongs to the episode the re-measurement settled.
+    answer_time   timestamptz,
     score_after   smallint CHECK (score_after BETWEEN 0 AND 20),
     -- What came back, in words (the values measured again and the score they gave).
     answer        text,
