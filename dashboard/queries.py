@@ -276,6 +276,22 @@ _SPREAD = ("count(*)::int, percentile_cont(ARRAY[0.05, 0.25, 0.5, 0.75, 0.95])"
            " WITHIN GROUP (ORDER BY {x})")
 
 
+# From the reading as the ward RECEIVED it (observations.received_at) to the alert, not
+# from the time the device stamped on it: a device's clock can run minutes off, and a
+# clock ahead made this delay negative.  The reading is the patient's measured at the
+# alert's condition time, the last of them received before the alert opened (the one
+# that completed the picture); an alert without one (a device's, a seeded one) is left out.
+_READING_TO_ALERT = "SELECT a.kind, " + _SPREAD.format(
+    x="extract(epoch FROM a.opened_at - r.received_at)") + """
+FROM alerts a CROSS JOIN LATERAL (
+    SELECT max(o.received_at) AS received_at FROM observations o
+    WHERE o.patient_id = a.patient_id AND o.time = a.condition_time
+      AND o.received_at <= a.opened_at) r
+WHERE a.ward_id = %(ward)s AND a.opened_at >= %(start)s AND a.opened_at < %(end)s
+  AND r.received_at IS NOT NULL
+GROUP BY a.kind ORDER BY a.kind"""
+
+
 def outcomes(conn: psycopg.Connection, ward_id: str, start: datetime,
              end: datetime) -> Outcomes:
     """The ward's figures over alerts opened in [start, end)."""
@@ -290,10 +306,7 @@ def outcomes(conn: psycopg.Connection, ward_id: str, start: datetime,
     per_kind = [tuple(r) for r in conn.execute(
         "SELECT kind, count(*)::int" + window + " GROUP BY kind ORDER BY count(*) DESC, kind",
         args)]
-    delay = "extract(epoch FROM opened_at - condition_time)"
-    to_alert = [_spread(r) for r in conn.execute(
-        "SELECT kind, " + _SPREAD.format(x=delay) + window
-        + " AND condition_time IS NOT NULL GROUP BY kind ORDER BY kind", args)]
+    to_alert = [_spread(r) for r in conn.execute(_READING_TO_ALERT, args)]
     ack = "extract(epoch FROM acknowledged_at - opened_at)"
     to_ack = [_spread(r) for r in conn.execute(
         "SELECT severity, " + _SPREAD.format(x=ack) + window

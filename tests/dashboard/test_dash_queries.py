@@ -183,6 +183,12 @@ def test_the_wards_own_figures(conn, register):
             (pid, ward_id, kind, severity, "open" if ack is None else "acknowledged",
              opened - timedelta(seconds=delay_s), opened, opened, severity, ack,
              None if ack is None else "ana", changed))
+        # The reading it rests on, received when measured (the figure counts from receipt).
+        conn.execute("INSERT INTO observations (time, patient_id, device_id, type, value,"
+                     " received_at) VALUES (%s, %s, %s, 'heart_rate', 80, %s)",
+                     (opened - timedelta(seconds=delay_s), pid,
+                      {a.patient_id: a.device_id, b.patient_id: b.device_id}[pid],
+                      opened - timedelta(seconds=delay_s)))
 
     alert(a.patient_id, "news2", "urgent", timedelta(days=1), 60, 600, True)
     alert(b.patient_id, "news2", "emergency", timedelta(days=2), 120, 120, False)
