@@ -44,7 +44,12 @@ class Answer:
 
     readings : (type, value, measurement time) of the latest reading of each type asked
     received_at : when the first of them reached the ward (None: nothing came)
-    latest_total, latest_band : the patient's latest score (its effective band)
+    latest_total, latest_band : the patient's latest score and the band of that set
+        itself (after accepted ranges), not the monitoring band an incomplete set
+        carries from before: the question is whether the new readings confirm the
+        score that the held alert stood on.  (The carried band still stands in the
+        engine: an urgent band that only a complete set can lower keeps the patient
+        overdue within the hour.)
     """
 
     readings: tuple[tuple[str, float, datetime], ...]
@@ -76,12 +81,12 @@ def pending(conn: psycopg.Connection, wards: Sequence[str]) -> list[Pending]:
 
 
 def answer(conn: psycopg.Connection, r: Pending) -> Answer:
-    """The asked device's readings of the asked types measured after the held score and
-    received after the ask, that the patient's latest score already includes (a reading
-    not yet scored is judged when it is)."""
+    """The asked device's readings of the asked types measured after the held score,
+    that the patient's latest score already includes (a reading not yet scored is
+    judged when it is).  Not "received after the ask": the ask is on the engine's
+    clock, received_at on the database's, and a newer measurement is an answer."""
     latest = conn.execute(
-        "SELECT time, coalesce(adjusted_total, total),"
-        " effective_band(complete, band, adjusted_band, monitoring_band)"
+        "SELECT time, coalesce(adjusted_total, total), coalesce(adjusted_band, band)"
         " FROM scores WHERE patient_id = %s ORDER BY time DESC LIMIT 1",
         (r.patient_id,)).fetchone()
     if latest is None:
@@ -89,10 +94,8 @@ def answer(conn: psycopg.Connection, r: Pending) -> Answer:
     rows = conn.execute(
         "SELECT DISTINCT ON (type) type, value, time, min(received_at) OVER ()"
         " FROM observations WHERE patient_id = %s AND device_id = %s AND type = ANY(%s)"
-        " AND time > %s AND time <= %s AND received_at >= %s"
-        " ORDER BY type, time DESC",
-        (r.patient_id, r.device_id, list(r.types), r.score_time, latest[0],
-         r.asked_at)).fetchall()
+        " AND time > %s AND time <= %s ORDER BY type, time DESC",
+        (r.patient_id, r.device_id, list(r.types), r.score_time, latest[0])).fetchall()
     return Answer(tuple((t, v, at) for t, v, at, _ in rows), rows[0][3] if rows else None,
                   latest[1], latest[2], latest[0])
 
