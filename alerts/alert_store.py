@@ -88,6 +88,7 @@ _UPDATE_ALERT = (
     " escalated_at = %s, acknowledged_at = %s,"
     " acknowledged_by = CASE WHEN %s::timestamptz IS NULL THEN NULL"
     "   ELSE acknowledged_by END,"
+    " ack_via = CASE WHEN %s::timestamptz IS NULL THEN NULL ELSE ack_via END,"
     " resolved_at = %s, resolved_by = %s, band = %s, red = %s WHERE alert_id = %s")
 
 
@@ -138,7 +139,7 @@ def _update_row(c: Change, now: datetime, actor: str) -> tuple:
     resolved = s.state == "resolved"
     return (severity_name(s.severity), s.state, c.reason, c.condition_time, now,
             severity_name(s.last_notified_severity), s.clear_since, s.escalated_at,
-            s.acknowledged_at, s.acknowledged_at, now if resolved else None,
+            s.acknowledged_at, s.acknowledged_at, s.acknowledged_at, now if resolved else None,
             actor if resolved else None, s.band or None, sorted(s.red), c.alert_id)
 
 
@@ -164,11 +165,12 @@ def _hand_event(conn: psycopg.Connection, alert_id: int, at: datetime, event: st
 def write_acknowledgement(conn: psycopg.Connection, a: Acknowledgement) -> None:
     conn.execute(
         "UPDATE alerts SET state = 'acknowledged', acknowledged_at = %s, acknowledged_by = %s,"
-        " ack_note = %s, ack_action = %s, changed_management = %s, updated_at = %s"
-        " WHERE alert_id = %s",
-        (a.at, a.by, a.note, a.action, a.changed_management, a.at, a.alert_id))
+        " ack_note = %s, ack_action = %s, changed_management = %s, ack_via = %s,"
+        " updated_at = %s WHERE alert_id = %s",
+        (a.at, a.by, a.note, a.action, a.changed_management, a.via, a.at, a.alert_id))
     _hand_event(conn, a.alert_id, a.at, "acknowledged", a.severity, a.by,
-                {"note": a.note, "action": a.action, "changed_management": a.changed_management})
+                {"note": a.note, "action": a.action, "changed_management": a.changed_management,
+                 "via": a.via})
 
 
 def write_hand_resolution(conn: psycopg.Connection, r: HandResolution) -> None:

@@ -18,6 +18,7 @@ import psycopg
 
 from alerts import alert_store, rules
 from alerts.lifecycle import resolve_by_hand, severity_of
+from ward.ack_links import DOORS, valid_via
 from ward.clinical import ActionRefused, who
 from ward.records import AlertRow
 
@@ -36,6 +37,7 @@ class Acknowledgement:
     note: str
     action: str
     changed_management: bool | None
+    via: str  # how it was made: a door (ward.ack_links.DOORS) or 'link:<channel>'
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,11 +60,14 @@ def _state(alert: AlertRow) -> rules.AlertState:
         escalated_at=alert.escalated_at, band=alert.band or "", red=frozenset(alert.red))
 
 
-def acknowledgement(alert: AlertRow, *, by: str, now: datetime, note: str = "",
+def acknowledgement(alert: AlertRow, *, by: str, now: datetime, via: str, note: str = "",
                     action: str = "", changed_management: bool | None = None) -> Acknowledgement:
     """The acknowledgement of ``alert`` at ``now`` (``rules.acknowledge``: only an open
-    alert is acknowledged); refused with the reason otherwise.  Pure."""
+    alert is acknowledged), made through ``via``; refused with the reason otherwise.  Pure."""
     by = who(by)
+    if not valid_via(via):
+        raise ActionRefused(f"say how the acknowledgement is made ({', '.join(DOORS)} or"
+                            f" link:<channel>), not {via!r}")
     _, events = rules.acknowledge(_state(alert), now)
     if alert.state == "resolved":
         raise ActionRefused(f"alert {alert.alert_id} is already resolved")
@@ -72,7 +77,7 @@ def acknowledgement(alert: AlertRow, *, by: str, now: datetime, note: str = "",
             f"alert {alert.alert_id} was already acknowledged by {alert.acknowledged_by}"
             + (f" at {at:%Y-%m-%d %H:%M}Z" if at is not None else ""))
     return Acknowledgement(alert.alert_id, alert.severity, now, by, note, action,
-                           changed_management)
+                           changed_management, via)
 
 
 def hand_resolution(alert: AlertRow, *, by: str, now: datetime, note: str = "") -> HandResolution:
@@ -97,16 +102,17 @@ def _locked(conn: psycopg.Connection, alert_id: int) -> AlertRow:
     return alert
 
 
-def acknowledge(conn: psycopg.Connection, alert_id: int, *, by: str, now: datetime,
+def acknowledge(conn: psycopg.Connection, alert_id: int, *, by: str, now: datetime, via: str,
                 note: str = "", action: str = "",
                 changed_management: bool | None = None) -> AlertRow:
-    """A clinician has seen an open alert: record who, when, what they did and
-    whether it changed the patient's management.  Stops time escalation until
-    the severity rises.  Returns the alert as stored after."""
+    """A clinician has seen an open alert: record who, when, how (``via``: the
+    door, or the notification's link), what they did and whether it changed
+    the patient's management.  Stops time escalation until the severity rises.
+    Returns the alert as stored after."""
     by = who(by)
     with conn.transaction():
-        ack = acknowledgement(_locked(conn, alert_id), by=by, now=now, note=note, action=action,
-                              changed_management=changed_management)
+        ack = acknowledgement(_locked(conn, alert_id), by=by, now=now, via=via, note=note,
+                              action=action, changed_management=changed_management)
         alert_store.write_acknowledgement(conn, ack)
         return _locked(conn, alert_id)
 

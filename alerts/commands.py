@@ -184,7 +184,7 @@ def _cmd_alert_ack(args: argparse.Namespace, settings: Settings) -> int:
     changed = None if args.changed_management is None else args.changed_management == "yes"
     with db.connect(settings, autocommit=True) as conn:
         row = clinician.acknowledge(conn, args.alert_id, by=args.by, now=datetime.now(UTC),
-                                    note=args.note, action=args.action,
+                                    via="cli", note=args.note, action=args.action,
                                     changed_management=changed)
     print(f"alert {row.alert_id} ({row.kind}, patient {row.patient_id}) acknowledged by"
           f" {row.acknowledged_by}")

@@ -70,7 +70,7 @@ def record(conn: psycopg.Connection, past: PastAlert) -> int:
                 if a.device_id == past.device_id]
     if past.acknowledged is not None:
         at, by, note, changed = past.acknowledged
-        clinician.acknowledge(conn, alert.alert_id, by=by, now=at, note=note,
+        clinician.acknowledge(conn, alert.alert_id, by=by, now=at, via="dashboard", note=note,
                               changed_management=changed)
     if past.resolved_at is not None:
         (alert,) = [a for a in alert_store.live_alerts(conn, patients=[past.patient_id],

@@ -28,6 +28,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api import answers, fhir, pages
 from api.gate import ROLE_HEADER, USER_HEADER, Gate, ServerTiming
 from api.ingestion import Ingestor
+from api.routes import ack as ack_routes
 from api.routes import alerts, audit, auth, devices, login, observations, patients, unknown, wards
 from api.routes import fhir as fhir_routes
 from api.routes import health as health_routes
@@ -199,6 +200,7 @@ def create_app(settings: Settings, *, frontend: WSGIApp | None = _AUTO) -> FastA
         app.include_router(module.router, responses=answers.SIGNED_IN)
     app.include_router(fhir_routes.router, responses=answers.FHIR)
     app.include_router(login.router)
+    app.include_router(ack_routes.router)
     app.include_router(health_routes.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     app.add_exception_handler(WardError, _ward_error)

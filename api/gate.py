@@ -7,7 +7,9 @@ environ key), so these headers can only ever come from here.  Then:
 * Every path beginning /api or /fhir, and /login, /logout, /healthz pass on
   untouched: the API's routes check bearer tokens and cookies themselves
   (401/403 as JSON), and paths no route serves answer as the API does
-  (api/routes/unknown.py), never with the dashboard's page.
+  (api/routes/unknown.py), never with the dashboard's page.  So do paths
+  beginning /ack/: an acknowledge link is its own credential
+  (api/routes/ack.py, which answers every path and method under it).
 * Everything else (the Dash app, /docs, /redoc, /openapi.json) needs a
   signed-in person.  With a valid session cookie (or a user's bearer token)
   the request passes on with `X-Vward-User: name` and `X-Vward-Role: role`
@@ -32,7 +34,7 @@ from api import accounts, auth
 USER_HEADER = "X-Vward-User"
 ROLE_HEADER = "X-Vward-Role"
 _TRUSTED = {USER_HEADER.lower(), ROLE_HEADER.lower()}
-_OPEN_PREFIXES = ("/api", "/fhir")
+_OPEN_PREFIXES = ("/api", "/fhir", "/ack/")
 _OPEN_PATHS = {"/login", "/logout", "/healthz"}
 
 

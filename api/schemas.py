@@ -266,6 +266,9 @@ class AlertOut(_Out):
     escalated_at: datetime | None
     acknowledged_at: datetime | None
     acknowledged_by: str | None
+    ack_via: str | None = Field(
+        None, description="How it was acknowledged: dashboard, api, cli, or link:<channel>"
+        " (link:email, link:webhook, link:sms) from a notification; null before migration 015")
     ack_note: str | None
     ack_action: str | None
     changed_management: bool | None

@@ -5,6 +5,7 @@ lock.  One door for the login form and POST /api/v1/auth/token alike."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -109,7 +110,7 @@ def _count_failure(conn: psycopg.Connection, account: str, address: str, door: s
     conn.execute("INSERT INTO sign_in_failures (at, account, address, door)"
                  " VALUES (%s, %s, %s, %s)", (now, account, address, door))
     scopes: tuple[tuple[throttle.Scope, str], ...] = (("account", account), ("address", address))
-    for scope, key in scopes:
+    for scope, key in scopes[1:] if door == "link" else scopes:
         failures = _tally(conn, scope, key, now).failures
         if throttle.locks_at_failure(scope, failures):
             until = now + throttle.LOCK_FOR
@@ -121,6 +122,36 @@ def _count_failure(conn: psycopg.Connection, account: str, address: str, door: s
                         " (the last from %s), until %s", scope, key, failures,
                         durations.text(throttle.WINDOW, parts=durations.EXACT), address,
                         f"{until:%Y-%m-%dT%H:%M:%SZ}")
+
+
+# ---------------------------------------------------------------- acknowledge links
+
+# The account a bad link counts under: no user's name (auth.valid_name), and
+# never locked: a link names no account until its signature is checked.
+LINK_ACCOUNT = "(ack link)"
+
+
+def link_try(conn: psycopg.Connection, *, host: str | None, now: datetime,
+             genuine: Callable[[], bool]) -> throttle.Refusal | Busy | None:
+    """One try of an acknowledge link (api/ack_links.py) within its address's
+    budget of guesses, shared with its sign-ins: refused unread while the
+    address waits or is locked; else `genuine()` (the link's signature check)
+    is asked, and a link that is not genuine counted as a failure.  None: the
+    try was made."""
+    address = throttle.address_key(host)
+    no_account = throttle.Tally(0, None, None)
+    try:
+        with conn.transaction():
+            conn.execute(f"SET LOCAL lock_timeout = '{_LOCK_WAIT}'")
+            conn.execute(_ADVISORY, (f"vward-sign-in-address:{address}",))
+            refused = throttle.refusal(no_account, _tally(conn, "address", address, now), now)
+            if refused is not None:
+                return refused
+            if not genuine():
+                _count_failure(conn, LINK_ACCOUNT, address, "link", now)
+            return None
+    except psycopg.errors.LockNotAvailable:
+        return Busy()
 
 
 # ---------------------------------------------------------------- locks

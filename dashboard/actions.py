@@ -45,7 +45,7 @@ def acknowledge(db: Database, alert_id: int | None, *, user: str | None, note: s
     if alert_id is None:
         return Feedback(False, "Choose an alert first.")
     return _run(db, user, lambda conn, by: alerts.acknowledge(
-        conn, alert_id, by=by, now=now, note=(note or "").strip(), action=action,
+        conn, alert_id, by=by, now=now, via="dashboard", note=(note or "").strip(), action=action,
         changed_management=changed_management), f"Alert {alert_id} acknowledged by {user}.")
 
 

@@ -17,7 +17,7 @@ from dashboard import format as fmt
 from dashboard import pause_rows
 from dashboard.figures import BAND_LABELS, band_rank, sparkline_path
 from dashboard.queries import SEVERITIES, AlertItem, WardPatient
-from ward import reads, score_view
+from ward import ack_links, reads, score_view
 from ward.domain import TYPES, ReadingType
 from ward.news2_chart import MONITORING_INTERVAL
 from ward.pauses import Pause
@@ -295,6 +295,7 @@ def alert_rows(alerts: Iterable[AlertItem], now: datetime,
         "opened_at": fmt.local_text(a.opened_at, a.time_zone),
         "acknowledged": "" if a.acknowledged_at is None else
         f"{a.acknowledged_by}, {fmt.local_text(a.acknowledged_at, a.time_zone)}"
+        + (f", {ack_links.via_text(a.ack_via)}" if a.ack_via else "")
         + (f": {a.ack_note}" if a.ack_note else ""),
         "resolved": "" if a.resolved_at is None else
         f"{a.resolved_by or 'engine'}, {fmt.local_text(a.resolved_at, a.time_zone)}"

@@ -17,7 +17,7 @@ from typing import Literal
 import psycopg
 from psycopg.rows import class_row
 
-Via = Literal["api", "fhir", "dashboard"]
+Via = Literal["api", "fhir", "dashboard", "link"]  # link: an acknowledge link's page
 
 
 @dataclass(frozen=True, slots=True)

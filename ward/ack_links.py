@@ -42,6 +42,13 @@ _MAX_TOKEN_CHARS = 256
 CHANNELS: tuple[str, ...] = ("", "email", "webhook", "sms")
 _KEY_CONTEXT = b"vward ack-link v1"
 DEFAULT_TTL = timedelta(hours=1)
+# How long the landing page's button stays good after the page was shown: an
+# acknowledgement means "I have seen the patient's state", so a page left open
+# for longer is shown again, with the state as it is now, before it counts.
+FORM_MAX_AGE = timedelta(minutes=15)
+# The doors a signed-in person acknowledges through; a link's via is
+# 'link:<channel>' (LinkClaim.via).  Stored in alerts.ack_via (migration 015).
+DOORS: tuple[str, ...] = ("dashboard", "api", "cli")
 
 
 class LinkRefused(Exception):
@@ -69,6 +76,92 @@ class LinkClaim:
         return f"link:{self.channel}" if self.channel else "link"
 
 
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """The notification a link went out in, as the outbox holds it."""
+
+    recipient: str
+    alert_id: int
+    channel: str
+
+
+@dataclass(frozen=True, slots=True)
+class Use:
+    """A link already used: by whom (its recipient), when, how."""
+
+    user: str
+    used_at: datetime
+    via: str
+
+
+def valid_via(via: str) -> bool:
+    """Whether `via` says how an acknowledgement was made (a door or a link)."""
+    if via in DOORS or via == "link":
+        return True
+    kind, _, channel = via.partition(":")
+    return kind == "link" and channel in CHANNELS[1:]
+
+
+_VIA_TEXT = {"dashboard": "on the dashboard", "api": "through the API",
+             "cli": "with the vward command", "link": "from a notification's link"}
+
+
+def via_text(via: str | None) -> str:
+    """How an acknowledgement was made, in words ('from the email link');
+    '' where unknown (made before migration 015)."""
+    if not via:
+        return ""
+    kind, _, channel = via.partition(":")
+    if kind == "link" and channel:
+        return f"from the {'SMS' if channel == 'sms' else channel} link"
+    return _VIA_TEXT.get(via, via)
+
+
+def refusal(claim: LinkClaim, *, used: Use | None, user_exists: bool,
+            sent: Sent | None, outbox: bool) -> LinkRefused | None:
+    """Why a genuine, unexpired link may not act (None: it may).  `outbox`:
+    whether the notifications table exists to check `sent` against (a link
+    must name a notification sent to its user about its alert)."""
+    if used is not None:
+        return LinkRefused("used", f"This link was already used, by {used.user} at"
+                           f" {used.used_at:%Y-%m-%d %H:%M} UTC. A link acknowledges once.")
+    if not user_exists:
+        return LinkRefused("not_allowed", f"{claim.user} may no longer acknowledge alerts on"
+                           " this ward. Sign in to the ward's dashboard instead.")
+    if outbox and (sent is None or sent.recipient != claim.user
+                   or sent.alert_id != claim.alert_id):
+        return LinkRefused("wrong_alert", "This link does not match a notification sent to"
+                           f" {claim.user} about this alert.")
+    return None
+
+
+def form_nonce(key: bytes, token: str, shown: datetime) -> str:
+    """The landing page's hidden field: when it showed the patient's state,
+    bound to this link, so the button acts only on a page seen recently."""
+    seconds = int(shown.timestamp() // 1)
+    return f"{seconds}.{_b64(_form_mac(key, token, seconds))}"
+
+
+def form_fresh(key: bytes, token: str, nonce: str, now: datetime,
+               max_age: timedelta = FORM_MAX_AGE) -> bool:
+    """Whether `nonce` was made by `form_nonce` for this token within `max_age`
+    of `now` (and not in the future)."""
+    head, _, tail = nonce.partition(".")
+    mac = _unb64(tail)
+    if not head.isascii() or not head.isdigit() or len(head) > 12 or mac is None:
+        return False
+    seconds = int(head)
+    if not hmac.compare_digest(mac, _form_mac(key, token, seconds)):
+        return False
+    age = now.timestamp() - seconds
+    return 0 <= age < max_age.total_seconds()
+
+
+def _form_mac(key: bytes, token: str, seconds: int) -> bytes:
+    # Prefixed: a link's payload begins with its version byte, never 'f'.
+    return _mac(key, b"form\x00" + token.encode() + b"\x00" + str(seconds).encode())
+
+
 def derive_key(secret_key: str) -> bytes:
     """The link key: HMAC of a fixed context under the ward's VWARD_SECRET_KEY."""
     if not secret_key:
@@ -94,6 +187,16 @@ def sign(key: bytes, *, notification_id: int, alert_id: int, user: str, expires:
     payload = _HEADER.pack(_VERSION, notification_id, alert_id,
                            int(expires.timestamp() // 1), CHANNELS.index(channel)) + name
     return f"{_b64(payload)}.{_b64(_mac(key, payload))}"
+
+
+def expiry(now: datetime, ttl_seconds: int) -> datetime:
+    """When a link made at `now` stops working (VWARD_ACK_LINK_TTL)."""
+    return now + timedelta(seconds=ttl_seconds)
+
+
+def url(public_url: str, token: str) -> str:
+    """The link itself: the web app's address (VWARD_PUBLIC_URL) + /ack/<token>."""
+    return f"{public_url.rstrip('/')}/ack/{token}"
 
 
 def verify(key: bytes, token: str, now: datetime) -> LinkClaim:

@@ -44,6 +44,7 @@ class AlertRow:
     band: str | None  # the band notified (news2, overdue)
     red: list[str]  # the parameters scoring 3 that were notified
     resolve_note: str | None  # why a clinician resolved it by hand
+    ack_via: str | None  # how it was acknowledged (migration 015): a door or 'link:<channel>'
 
 
 ALERT_COLUMNS = select_list(AlertRow)

@@ -186,8 +186,16 @@ class Settings(BaseSettings):
     # Web.
     web_host: str = Field(default="127.0.0.1", description="Address `vward web` listens on")
     web_port: int = Field(default=8050, description="Port `vward web` listens on")
-    secret_key: str = Field(default=_DEFAULT_SECRET, description="Signs dashboard sessions")
+    secret_key: str = Field(
+        default=_DEFAULT_SECRET,
+        description="Signs dashboard sessions and (through a key derived from it) the"
+        " acknowledge links in notifications")
     session_hours: int = Field(default=12, description="How long a dashboard login lasts [h]")
+    ack_link_ttl: int = Field(
+        default=3600, ge=60, le=86400,
+        description="How long the acknowledge link in a notification works, from when it is"
+        " made: at most a day, since the link is a credential [s]",
+    )
     web_origins: str = Field(
         default="",
         description="Comma-separated origins (e.g. https://ward.example.org) besides the app's"

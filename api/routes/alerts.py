@@ -53,7 +53,7 @@ def acknowledge(alert_id: int, body: schemas.Acknowledge, user: CurrentUser,
     """The signed-in clinician has seen the alert: recorded with what they
     did and whether it changed the patient's management."""
     queries.require_alert(conn, alert_id)
-    return alerts.acknowledge(conn, alert_id, by=user.name, now=datetime.now(UTC),
+    return alerts.acknowledge(conn, alert_id, by=user.name, now=datetime.now(UTC), via="api",
                               note=body.note, action=body.action,
                               changed_management=body.changed_management)
 

@@ -74,7 +74,7 @@ def test_escalation_and_resolution_by_the_clock(services_up, conn, make_engine) 
     e.tick(t0 + minutes(5))
     assert news2_events(conn, p) == ["opened", "escalated"]
     [(alert_id, *_)] = alerts_of(conn, p)
-    clinician.acknowledge(conn, alert_id, by="Dr Test", now=t0 + minutes(6))
+    clinician.acknowledge(conn, alert_id, by="Dr Test", now=t0 + minutes(6), via="cli")
     e.tick(t0 + minutes(20))  # acknowledged: no more escalation
     send(conn, p, d, t0 + minutes(21))  # all normal: the hold starts at 21 (measurement time)
     e.drain(t0 + minutes(22))

@@ -191,14 +191,14 @@ def test_acknowledgement_lapses_and_every_rise_is_notified(services_up, conn, ma
     send(conn, p, d, t0, **HIGH)
     e.drain(t0)
     [(alert_id, *_)] = alerts_of(conn, p)
-    clinician.acknowledge(conn, alert_id, by="Nurse B", now=t0 + minutes(2))
+    clinician.acknowledge(conn, alert_id, by="Nurse B", now=t0 + minutes(2), via="cli")
     send(conn, p, d, t0 + minutes(10), respiratory_rate=26)  # complete, 3: urgent
     e.drain(t0 + minutes(10))
     send(conn, p, d, t0 + minutes(20), **HIGH)  # back to emergency
     e.drain(t0 + minutes(20))
     assert kind_events(conn, p, "news2") == ["opened", "acknowledged", "updated", "escalated"]
     assert live(conn, p)["news2"][:2] == ("emergency", "open")
-    clinician.acknowledge(conn, alert_id, by="Nurse B", now=t0 + minutes(21))
+    clinician.acknowledge(conn, alert_id, by="Nurse B", now=t0 + minutes(21), via="cli")
     send(conn, p, d, t0 + minutes(30), **HIGH)
     e.drain(t0 + minutes(30))
     e.tick(t0 + minutes(50.9))
@@ -211,7 +211,7 @@ def test_acknowledgement_lapses_and_every_rise_is_notified(services_up, conn, ma
     send(conn, q, d2, t0, respiratory_rate=26)
     e.drain(t0)
     [other] = [a[0] for a in alerts_of(conn, q) if a[1] == "news2"]
-    clinician.acknowledge(conn, other, by="Nurse B", now=t0 + minutes(1))
+    clinician.acknowledge(conn, other, by="Nurse B", now=t0 + minutes(1), via="cli")
     send(conn, q, d2, t0 + minutes(5), respiratory_rate=26, heart_rate=135)  # 3 + 3 = 6
     e.drain(t0 + minutes(5))
     last = [ev for ev in events_of(conn, q) if ev[0] == "news2"][-1]

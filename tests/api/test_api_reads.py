@@ -122,6 +122,7 @@ def test_alerts_are_acknowledged_and_resolved_as_the_signed_in_user(web, admin, 
     assert r.status_code == 200, r.text
     assert (r.json()["state"], r.json()["acknowledged_by"]) == ("acknowledged", clinician.name)
     assert r.json()["changed_management"] is True
+    assert r.json()["ack_via"] == "api"
     twice = web.post(f"{url}/acknowledge", json={}, headers=clinician.headers)
     assert twice.status_code == 409 and "already acknowledged" in twice.json()["detail"]
     done = web.post(f"{url}/resolve", json={"note": "better"}, headers=clinician.headers)

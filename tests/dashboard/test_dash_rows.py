@@ -115,11 +115,12 @@ def test_alert_rows_say_who_acknowledged_and_when():
                   escalated_at=None, acknowledged_at=NOW - timedelta(minutes=5),
                   acknowledged_by="ana", ack_note="called GP", ack_action="",
                   changed_management=True, resolved_at=None, resolved_by=None, band="medium",
-                  red=[], resolve_note=None)
+                  red=[], resolve_note=None, ack_via="link:email")
     r = rows.alert_rows([a], NOW)[0]
     assert r["row_id"] == "7" and r["kind"] == "NEWS2"
     assert r["alert"] == "URGENT\nAck. ana 5 min ago"
-    assert r["acknowledged"].startswith("ana, Mon 23 Nov 11:55 GMT: called GP")
+    assert r["acknowledged"].startswith(
+        "ana, Mon 23 Nov 11:55 GMT, from the email link: called GP")
 
 
 # ---------------------------------------------------------------- ages and stale values
