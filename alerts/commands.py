@@ -10,7 +10,7 @@ from collections import Counter
 from contextlib import ExitStack
 from datetime import UTC, datetime
 
-from alerts import pause_commands
+from alerts import pause_commands, remeasure_commands
 from alerts.errors import CommandError
 from ward import times
 from ward.errors import WardError
@@ -73,6 +73,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     _setting_args(acc)
     acc.set_defaults(func=_cmd_patient_accept)
     pause_commands.register(patient)
+    remeasure_commands.register(sub)
 
 
 def _setting_args(p: argparse.ArgumentParser) -> None:

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import psycopg
+from psycopg.rows import class_row
 
 from alerts.remeasure import Protocol, SetSource
 from ward.device_commands import RemeasureCommand, remeasure_payload
@@ -202,3 +203,54 @@ def unsent(conn: psycopg.Connection, now: datetime, limit: int = 500,
 def mark_sent(conn: psycopg.Connection, request_ids: Sequence[int], at: datetime) -> None:
     conn.execute("UPDATE remeasure_requests SET sent_at = %s WHERE request_id = ANY(%s)",
                  (at, list(request_ids)))
+
+
+# --- the ward's protocol and the record, for people --------------------------------------
+
+
+def set_protocol(conn: psycopg.Connection, ward_id: str, allowed: bool,
+                 deadline: timedelta | None) -> Protocol | None:
+    """Whether the ward asks, and (when given) its deadline; None: no such ward."""
+    row = conn.execute(
+        "UPDATE wards SET remeasure_allowed = %s,"
+        " remeasure_deadline = coalesce(%s, remeasure_deadline) WHERE ward_id = %s"
+        " RETURNING remeasure_allowed, remeasure_deadline",
+        (allowed, deadline, ward_id)).fetchone()
+    return Protocol(row[0], row[1]) if row else None
+
+
+@dataclass(frozen=True, slots=True)
+class Episode:
+    """A re-measurement asked, as people read it."""
+
+    request_id: int
+    ward_id: str
+    patient_id: str
+    device_id: str
+    types: list[str]
+    asked_at: datetime
+    deadline: datetime
+    score_before: int
+    outcome: str | None
+    decided_at: datetime | None
+    score_after: int | None
+    answer: str | None
+    alert_id: int | None
+
+
+def history(conn: psycopg.Connection, *, ward: str | None = None, patient: str | None = None,
+            limit: int = 50) -> list[Episode]:
+    where, params = [], []
+    if ward is not None:
+        where.append("ward_id = %s")
+        params.append(ward)
+    if patient is not None:
+        where.append("patient_id = %s")
+        params.append(patient)
+    clause = f"WHERE {' AND '.join(where)}" if where else ""
+    with conn.cursor(row_factory=class_row(Episode)) as cur:
+        return cur.execute(
+            "SELECT request_id, ward_id, patient_id, device_id, types, asked_at, deadline,"
+            " score_before, outcome, decided_at, score_after, answer, alert_id"
+            f" FROM remeasure_requests {clause} ORDER BY asked_at DESC, request_id DESC"
+            " LIMIT %s", [*params, limit]).fetchall()

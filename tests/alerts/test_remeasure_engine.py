@@ -5,9 +5,12 @@ engine's tick opening the held alert at the deadline."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import timedelta
 
 import pytest
+from conftest import ROOT, service_env
 from engine_fixtures import admit, alerts_of, base_time, minutes, send, unique
 
 from ward import devices
@@ -150,3 +153,30 @@ def test_a_patient_discharged_while_waiting_is_cancelled(services_up, conn, make
     e.tick(base_time() + minutes(20))
     assert _news2(conn, p) == []
     assert _requests(conn, p)[0][0] == "cancelled"
+
+
+def _vward(settings, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "ward.cli", *args], env=service_env(settings),
+                          cwd=ROOT, capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_vward_remeasure_sets_a_wards_protocol_and_lists_what_came_of_each(
+        services_up, conn, make_engine) -> None:
+    ward = _ward(conn, allowed=False)
+    done = _vward(services_up, "remeasure", "set", ward, "--allowed", "yes", "--deadline", "5m")
+    assert done.returncode == 0, done.stderr
+    assert "waits up to 5 min" in done.stdout
+    assert conn.execute("SELECT remeasure_allowed, remeasure_deadline FROM wards"
+                        " WHERE ward_id = %s", (ward,)).fetchone() == (True, timedelta(minutes=5))
+    too_long = _vward(services_up, "remeasure", "set", ward, "--allowed", "yes", "--deadline",
+                      "20m")
+    assert too_long.returncode == 2 and "at most 15 min" in too_long.stderr
+    missing = _vward(services_up, "remeasure", "show", unique("ward"))
+    assert missing.returncode == 2 and "no ward" in missing.stderr
+    p, _, ox = _patient(services_up, conn, ward, "oximeter")
+    e = make_engine(ward)
+    _spot(conn, p, ox, base_time(), spo2=91, heart_rate=80)
+    e.drain(base_time() + minutes(1))
+    listed = _vward(services_up, "remeasure", "list", "--patient", p)
+    assert listed.returncode == 0
+    assert f"{p} {ox} [heart_rate, spo2] NEWS2 3: waiting" in listed.stdout
