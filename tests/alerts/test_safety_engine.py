@@ -205,6 +205,9 @@ def test_acknowledgement_lapses_and_every_rise_is_notified(services_up, conn, ma
     assert live(conn, p)["news2"][1] == "acknowledged"
     e.tick(t0 + minutes(51))
     assert live(conn, p)["news2"][1] == "open"
+    # Lifted, the acknowledgement says neither who nor how any more (migration 015).
+    assert conn.execute("SELECT acknowledged_by, ack_via FROM alerts WHERE alert_id = %s",
+                        (alert_id,)).fetchone() == (None, None)
     lapsed = events_of(conn, p)[-1]
     assert lapsed[1] == "escalated" and "Acknowledged 30 min ago and still emergency" in lapsed[4]
     # An acknowledged urgent RR 26 that becomes NEWS2 6 with a second red parameter.

@@ -154,3 +154,99 @@ def test_round_trip(nid: int, aid: int, user: str, channel: str, minutes: int) -
 def test_verify_never_raises_anything_but_link_refused(token: str) -> None:
     with pytest.raises(LinkRefused):
         verify(KEY, token, NOW)
+
+
+# --- how an acknowledgement was made ------------------------------------------------
+
+
+@pytest.mark.parametrize("via", ["dashboard", "api", "cli", "link", "link:email",
+                                 "link:webhook", "link:sms"])
+def test_the_ways_to_acknowledge(via: str) -> None:
+    assert ack_links.valid_via(via)
+    assert ack_links.via_text(via)
+
+
+@pytest.mark.parametrize("via", ["", "link:", "link:pager", "email", "Dashboard", "link:email "])
+def test_anything_else_is_not_a_way(via: str) -> None:
+    assert not ack_links.valid_via(via)
+
+
+def test_via_in_words() -> None:
+    assert ack_links.via_text("link:email") == "from the email link"
+    assert ack_links.via_text("link:sms") == "from the SMS link"
+    assert ack_links.via_text("api") == "through the API"
+    assert ack_links.via_text(None) == ""  # acknowledged before migration 015
+
+
+# --- what a genuine link may still not do ------------------------------------------
+
+
+CLAIM = LinkClaim(notification_id=41, alert_id=7, user="nurse.ada", expires=EXPIRES,
+                  channel="email")
+SENT = ack_links.Sent(recipient="nurse.ada", alert_id=7, channel="email")
+
+
+def _why(**over: object) -> str | None:
+    args: dict = {"used": None, "user_exists": True, "sent": SENT, "outbox": True} | over
+    refused = ack_links.refusal(CLAIM, **args)
+    return None if refused is None else refused.reason
+
+
+def test_a_fresh_link_of_a_sent_notification_may_act() -> None:
+    assert _why() is None
+
+
+def test_a_used_link_is_refused_first_saying_by_whom_and_when() -> None:
+    used = ack_links.Use(user="nurse.ada", used_at=NOW, via="link:email")
+    refused = ack_links.refusal(CLAIM, used=used, user_exists=False, sent=None, outbox=True)
+    assert refused is not None and refused.reason == "used"
+    assert "nurse.ada" in str(refused) and "2026-12-03 03:00" in str(refused)
+
+
+def test_a_user_no_longer_there_is_refused() -> None:
+    assert _why(user_exists=False) == "not_allowed"
+
+
+@pytest.mark.parametrize("sent", [
+    None,  # no such notification
+    ack_links.Sent(recipient="nurse.bob", alert_id=7, channel="email"),  # another recipient
+    ack_links.Sent(recipient="nurse.ada", alert_id=8, channel="email"),  # another alert
+])
+def test_a_link_must_match_its_notification(sent: ack_links.Sent | None) -> None:
+    assert _why(sent=sent) == "wrong_alert"
+
+
+def test_without_an_outbox_the_signature_alone_binds_the_link() -> None:
+    assert _why(sent=None, outbox=False) is None
+
+
+# --- the landing page's form ------------------------------------------------------
+
+
+def test_the_form_is_good_for_its_link_within_its_age() -> None:
+    token = _token()
+    nonce = ack_links.form_nonce(KEY, token, NOW)
+    assert ack_links.form_fresh(KEY, token, nonce, NOW)
+    last = NOW + ack_links.FORM_MAX_AGE - timedelta(seconds=1)
+    assert ack_links.form_fresh(KEY, token, nonce, last)
+    assert not ack_links.form_fresh(KEY, token, nonce, NOW + ack_links.FORM_MAX_AGE)
+    assert not ack_links.form_fresh(KEY, token, nonce, NOW - timedelta(seconds=1))  # future
+
+
+def test_the_form_of_another_link_or_key_is_not_good() -> None:
+    token, other = _token(), _token(alert_id=8)
+    assert not ack_links.form_fresh(KEY, other, ack_links.form_nonce(KEY, token, NOW), NOW)
+    foreign = ack_links.form_nonce(derive_key("x"), token, NOW)
+    assert not ack_links.form_fresh(KEY, token, foreign, NOW)
+
+
+@pytest.mark.parametrize("nonce", ["", ".", "abc", "1.", "１２.AAAA", "-5.AAAA",
+                                   "9" * 13 + ".AAAA", "1764730800.!!!"])
+def test_a_malformed_form_nonce_is_not_good(nonce: str) -> None:
+    assert not ack_links.form_fresh(KEY, _token(), nonce, NOW)
+
+
+def test_link_url_and_expiry() -> None:
+    assert ack_links.url("https://ward.example.org/", "abc.def") == \
+        "https://ward.example.org/ack/abc.def"
+    assert ack_links.expiry(NOW, 3600) == NOW + timedelta(hours=1)
