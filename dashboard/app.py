@@ -16,7 +16,7 @@ from pathlib import Path
 import dash
 
 from dashboard import deps, layout
-from dashboard.pages import outcomes, patient, rota, ward
+from dashboard.pages import inbox, outcomes, patient, rota, ward
 from ward.settings import Settings
 
 _HERE = Path(__file__).resolve().parent
@@ -28,7 +28,7 @@ def create_dash(settings: Settings) -> dash.Dash:
         assets_folder=str(_HERE / "assets"), url_base_pathname="/",
         suppress_callback_exceptions=True, title="Virtual ward", update_title=None,
         serve_locally=True, on_error=layout.callback_failed)
-    for page in (ward, patient, outcomes, rota):
+    for page in (ward, patient, outcomes, rota, inbox):
         page.PAGE.register(app, page.layout)
     app.server.config["SECRET_KEY"] = settings.secret_key
     deps.install(app.server, settings)

@@ -50,6 +50,8 @@ def _header(user: str | None, role: str | None) -> html.Header:
             dcc.Link("Ward", href="/", className="vw-nav-link"),
             dcc.Link("Ward figures", href="/outcomes", className="vw-nav-link"),
             dcc.Link("Rota", href="/rota", className="vw-nav-link"),
+            *([dcc.Link("Notifications", href="/notifications", className="vw-nav-link")]
+              if role == "admin" else []),
         ], className="vw-nav"),
         html.Div([
             *who,

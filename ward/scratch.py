@@ -42,6 +42,7 @@ def new_settings(prefix: str, **overrides: object) -> Settings:
         "amqp_port": ports[2], "broker_admin_port": ports[3], "broker_dist_port": ports[4],
         "broker_epmd_port": ports[5], "broker_nodes": 1, "amqp_urls": "",
         "mqtt_tls_port": ports[6],
+        "smtp_port": free_port(),  # the demo's mail sink (`vward mail-sink`)
     }
     return Settings(**{**values, **overrides})
 

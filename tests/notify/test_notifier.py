@@ -5,9 +5,11 @@ receiver that checks each signature (hazard log H35-H39)."""
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 from conftest import unique, wait_for
 from ingest_helpers import device_of, ingest_started, iso
@@ -22,6 +24,7 @@ from receivers import (
     put_on_call,
     send_set,
 )
+from web_process import web_started
 
 pytestmark = [pytest.mark.db, pytest.mark.broker]
 
@@ -46,10 +49,11 @@ def notifier(spawn, smtp, hooks, conn):
     """start(**env): `vward notifier` on the test's SMTP server and webhook key, once it
     has planned every event already in the database (earlier tests' too)."""
     def start(**env: str):
-        p = spawn("notifier", VWARD_SMTP_HOST="127.0.0.1", VWARD_SMTP_PORT=str(smtp.port),
-                  VWARD_WEBHOOK_KEY=WEBHOOK_KEY, VWARD_NOTIFY_TIMEOUT_SECONDS="3",
-                  VWARD_NOTIFIER_ID=unique("notifier"), VWARD_PUBLIC_URL="http://ward.test",
-                  **env)
+        p = spawn("notifier", **{
+            "VWARD_SMTP_HOST": "127.0.0.1", "VWARD_SMTP_PORT": str(smtp.port),
+            "VWARD_WEBHOOK_KEY": WEBHOOK_KEY, "VWARD_NOTIFY_TIMEOUT_SECONDS": "3",
+            "VWARD_NOTIFIER_ID": unique("notifier"), "VWARD_PUBLIC_URL": "http://ward.test",
+            **env})
         wait_for(lambda: "planning from the watermark" in p.output() or not p.running,
                  what="the notifier connected")
         assert p.running, p.output()
@@ -284,3 +288,37 @@ def test_a_paused_kind_is_not_notified_but_an_emergency_is(
     wait_for(lambda: len(notifications_of(conn, [alert_id])) == 4, what="the emergency notified")
     assert {(r[0], r[1], r[6]) for r in notifications_of(conn, [alert_id])} == {
         (people[1], 1, "escalated"), (people[2], 2, "escalated")}
+
+
+def test_the_emails_link_acknowledges_the_alert_once_and_a_second_use_is_refused(
+        services_up, register, make_engine, spawn, conn, smtp, hooks, notifier) -> None:
+    """The link in the email, followed on the real `vward web`: the page shows the
+    patient's state before the button, the post acknowledges as the recipient by
+    'link:email', and the same link used again is refused."""
+    ward = unique("ward")
+    reg = register(ward_id=ward)
+    people = _team(conn, ward, hooks, tiers=(1, 2))
+    url = web_started(spawn)
+    notifier(VWARD_PUBLIC_URL=url)
+    e = make_engine(ward)
+    t0 = datetime.now(UTC).replace(microsecond=0)
+    send_set(conn, reg.patient_id, reg.device_id, t0 - timedelta(minutes=1), **EMERGENCY)
+    e.drain(t0)
+    [alert_id] = _alert_ids(conn, reg.patient_id)
+    [mail] = wait_for(lambda: smtp.to(f"{people[1]}@ward.test"), what="tier 1's email")
+    [link] = re.findall(rf"{re.escape(url)}/ack/\S+", mail.body)
+    with httpx.Client(timeout=10) as web:
+        page = web.get(link)
+        assert page.status_code == 200, page.text
+        assert reg.patient_id in page.text and "Latest NEWS2" in page.text
+        assert f"acknowledge as {people[1]}" in page.text
+        nonce = re.search(r'name="nonce" value="([^"]+)"', page.text).group(1)
+        done = web.post(link, data={"nonce": nonce, "note": "phoned the patient"})
+        assert done.status_code == 200, done.text
+        assert conn.execute("SELECT state, acknowledged_by, ack_via FROM alerts"
+                            " WHERE alert_id = %s", (alert_id,)).fetchone() == (
+            "acknowledged", people[1], "link:email")
+        again = web.post(link, data={"nonce": nonce})
+        assert again.status_code == 409 and "already used" in again.text
+    [other] = [m for m in smtp.to(f"{people[2]}@ward.test")]  # tier 2's link is its own
+    assert link not in other.body

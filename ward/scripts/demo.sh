@@ -87,6 +87,13 @@ MQTT_PORT=$("$VWARD" config | sed -n 's/^VWARD_MQTT_PORT=//p')
 start ingest ingest
 start alerts alerts
 start web web
+# Notifications (docs/notifications.md): a local SMTP sink keeps every email in
+# $VWARD_HOME/mail, read on the dashboard's Notifications page (admins).
+SMTP_HOST=$("$VWARD" config | sed -n 's/^VWARD_SMTP_HOST=//p')
+if [[ "$SMTP_HOST" == 127.0.0.1 || "$SMTP_HOST" == localhost ]]; then
+    start mail-sink mail-sink
+fi
+start notifier notifier
 
 # Simulated time runs 30x from 3 h back and is at the present after 6 min
 # (readings can't come from the future); until then the ward looks as it
@@ -103,6 +110,33 @@ port=$("$VWARD" config | sed -n 's/^VWARD_WEB_PORT=//p')
 say "the ward: http://127.0.0.1:${port}/  (credentials: see $LOGS/web.log, printed below)"
 sleep 3
 grep -i -E "login|user|password" "$LOGS/web.log" | tail -n 3 || true
+# Someone on call, so that alerts reach the sink: a hub nurse (tier 1) and a
+# senior clinician (tier 2) all week, once the simulator has made the ward.
+demo_rota() {
+    local tier name
+    for tier in 1 2; do
+        name=$([[ $tier == 1 ]] && echo demo-nurse || echo demo-senior)
+        "$VWARD" user add "$name" --role clinician --if-missing \
+            --email "$name@ward.demo" >>"$LOGS/rota.log" 2>&1 || return 1
+        "$VWARD" user contact "$name" --email "$name@ward.demo" >>"$LOGS/rota.log" 2>&1 || true
+        "$VWARD" rota set ward-sim --tier "$tier" --user "$name" >>"$LOGS/rota.log" 2>&1 \
+            || return 1
+    done
+}
+rota_set=0
+for _ in $(seq 1 15); do
+    ((stopping)) && break
+    if demo_rota; then rota_set=1; break; fi
+    sleep 2
+done
+# A Ctrl-C inside demo_rota does not end the script (set -e is off in a
+# condition): once `stop` has run, leave.
+((stopping)) && exit 130
+if ((rota_set)); then
+    say "on call for ward-sim: demo-nurse (tier 1), demo-senior (tier 2); their emails: the Notifications page"
+else
+    say "could not set the demo rota (see $LOGS/rota.log): alerts stay on the dashboard"
+fi
 say "running; Ctrl-C to stop"
 while true; do
     sleep 2 & wait $!  # a trap runs at once, not after the sleep
