@@ -160,7 +160,9 @@ def _patient(conn: psycopg.Connection, cur: psycopg.Cursor, door: ingest.DirectI
 def _readings(conn: psycopg.Connection, door: ingest.DirectIngest, p: Profile, pid: str,
               device: str, now: datetime, last: datetime, rng: random.Random) -> None:
     """A day of sets every 30 min, sent by the patient's oximeter as one readings
-    message and stored by ingest, as a device catching up would be."""
+    message and stored by ingest, as a device catching up would be, received 10 s
+    after its last set was measured (the ward figures count reading to alert from
+    the time the ward received the reading)."""
     n = 48
     times = [last - timedelta(minutes=30 * (n - 1 - i)) for i in range(n)]
     values = _trajectory(p, n, rng)
@@ -175,7 +177,8 @@ def _readings(conn: psycopg.Connection, door: ingest.DirectIngest, p: Profile, p
                 for t, row in zip(times, values, strict=True)
                 for name, v in zip(PARAMETERS, row, strict=True) if not math.isnan(v)]
     payload = json.dumps({"id": f"{pid}-day", "readings": readings}).encode()
-    done = door.readings(conn, device, payload, now, kept_as=f"sample:{device}")
+    done = door.readings(conn, device, payload, min(now, last + timedelta(seconds=10)),
+                         kept_as=f"sample:{device}")
     if done.refused or done.stored != len(readings):
         raise ValueError(f"ingest refused the sample's readings of {pid}: {done.refused[:3]}")
 

@@ -50,3 +50,17 @@ def test_a_device_clock_ahead_gives_a_true_reading_to_alert_time(services_up, re
                              received + timedelta(hours=1))
     [news2] = [s for s in o.reading_to_alert if s.group == "news2"]
     assert news2.n == 1 and news2.p50 == pytest.approx(20) and news2.p5 >= 0
+
+
+def test_the_sample_wards_figure_counts_from_receipt(services_up):
+    """The demo's ward (dashboard/sample.py) shows the figure: its devices' readings
+    reach the ward 10 s after the last set, and its live alerts open after that."""
+    from dashboard import sample
+
+    now = datetime.now(UTC)
+    ward_id = unique("wsample")
+    with db.connect(services_up, autocommit=True) as conn:
+        sample.build_ward(conn, now=now, ward_id=ward_id, prefix=unique("s"))
+        o = queries.outcomes(conn, ward_id, now - timedelta(days=7), now + timedelta(hours=1))
+    assert o.reading_to_alert and all(s.p5 >= 0 for s in o.reading_to_alert)
+    assert sum(s.n for s in o.reading_to_alert) >= 5
