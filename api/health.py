@@ -80,6 +80,12 @@ class IngestOut(BaseModel):
     workers: list[WorkerOut] | None = Field(None, description="Signed in only")
 
 
+class NotifiersOut(BaseModel):
+    notifiers_total: int = Field(description="`vward notifier` processes that have run")
+    notifiers_running: int = Field(description="Those beating now: none running, nobody is"
+                                               " paged (the ward is degraded)")
+
+
 class HealthOut(BaseModel):
     status: Status = Field(description="alerting_stopped and database_unreachable answer 503")
     message: str
@@ -90,6 +96,7 @@ class HealthOut(BaseModel):
     broker: PartOut
     alerting: AlertingOut | None = Field(description="null: the database cannot be read")
     ingest: IngestOut | None
+    notifiers: NotifiersOut | None = None
 
 
 def health_out(h: health.Health, *, full: bool) -> HealthOut:
@@ -101,7 +108,10 @@ def health_out(h: health.Health, *, full: bool) -> HealthOut:
         database=PartOut(ok=h.database.ok, detail=h.database.detail if full else None),
         broker=PartOut(ok=h.broker.ok, detail=h.broker.detail if full else None),
         alerting=None if a is None else _alerting(a, full),
-        ingest=None if a is None else _ingest(h.ingest, full))
+        ingest=None if a is None else _ingest(h.ingest, full),
+        notifiers=None if a is None else NotifiersOut(
+            notifiers_total=len(h.notifiers),
+            notifiers_running=sum(n.running for n in h.notifiers)))
 
 
 def _alerting(a: health.Alerting, full: bool) -> AlertingOut:

@@ -42,3 +42,18 @@ def test_a_silent_notifier_degrades_the_ward_without_failing_it() -> None:
 
 def test_no_notifier_ever_changes_nothing() -> None:
     assert assess([_engine()], NOW, database=OK, broker=OK).status == "ok"
+
+
+def test_the_health_endpoint_counts_the_notifiers() -> None:
+    from api.health import health_out
+
+    h = assess([_engine(), _notifier(1), _other(15)], NOW, database=OK, broker=OK)
+    out = health_out(h, full=False)
+    assert out.notifiers is not None
+    assert (out.notifiers.notifiers_total, out.notifiers.notifiers_running) == (2, 1)
+    assert out.status == "degraded"
+
+
+def _other(beat_age: float) -> HeartbeatRow:
+    return HeartbeatRow("notifier", "vward-notifier-2", 3, "h", [], 5.0, NOW - 3600 * S,
+                        NOW - beat_age * S, NOW - beat_age * S, None, 0, None, None, None)
