@@ -127,6 +127,8 @@ def _cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
         protocol=mqtt_protocol(settings),
         progress=lambda p: print(format_progress(p), flush=True),
         abrupt_stop=args.abrupt_stop,
+        answers=_answer_rates(settings),
+        show=lambda line: print(line, flush=True),
     )
     previous = _on_signals(runner)
     try:
@@ -137,6 +139,15 @@ def _cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:
     for line in summary.final(report, sim.start):
         print(line, flush=True)
     return 0
+
+
+def _answer_rates(settings: Settings):
+    from simulators.remeasure import AnswerRates
+
+    try:
+        return AnswerRates(settings.sim_remeasure_confirm, settings.sim_remeasure_not_confirm)
+    except ValueError as exc:
+        raise SimulatorError(f"VWARD_SIM_REMEASURE_CONFIRM and _NOT_CONFIRM: {exc}") from None
 
 
 def _check_start(start: datetime, now: datetime, max_age_days: int) -> None:

@@ -27,6 +27,7 @@ from simulators.errors import SimulatorError
 from simulators.plan import DeviceInfo
 from ward.processes import raise_open_files_limit
 from ward.tls_files import client_context
+from ward.topics import commands_topic
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +53,9 @@ class Connections:
     protocol : paho's MQTT version, the broker's (ward.broker_names.mqtt_protocol).
     tls_ca : the CA to trust on the broker's TLS port (None: plain MQTT); one
     context serves every device.  wave : connection handshakes under way at
-    once.  Counts what was sent (by kind), acked and refused (a PUBACK with a
-    failure reason code).
+    once.  listen : per device, whether it subscribes to its commands topic
+    (what arrives waits in `commands`).  Counts what was sent (by kind), acked and
+    refused (a PUBACK with a failure reason code).
     """
 
     def __init__(
@@ -69,6 +71,7 @@ class Connections:
         keepalive: int = 60,
         wave: int = 64,
         monotonic: Callable[[], float] = time.monotonic,
+        listen: Sequence[bool] | None = None,
     ) -> None:
         missing = [d.device_id for d in devices if d.device_id not in passwords]
         if missing:
@@ -93,6 +96,10 @@ class Connections:
         self.sent: Counter[str] = Counter()
         self.acked = 0
         self.refused = 0
+        # Devices that subscribe to their commands topic, and what arrived there
+        # (device index, payload) for the runner to act on.
+        self._listen = [False] * n if listen is None else list(listen)
+        self.commands: deque[tuple[int, bytes]] = deque()
         self._clients = [self._client(i, passwords[self._ids[i]], wills[i]) for i in range(n)]
 
     def __len__(self) -> int:
@@ -116,6 +123,7 @@ class Connections:
         c.on_connect = self._on_connect
         c.on_disconnect = self._on_disconnect
         c.on_publish = self._on_publish
+        c.on_message = self._on_message
         c.on_socket_open = self._on_socket_open
         c.on_socket_close = self._on_socket_close
         return c
@@ -129,6 +137,8 @@ class Connections:
                 self.state[i] = ONLINE
                 self._refusals[i] = 0
                 self.connected += 1
+                if self._listen[i]:
+                    client.subscribe(commands_topic(self._ids[i]), qos=1)
         except Exception:
             log.exception("on_connect")
 
@@ -150,6 +160,9 @@ class Connections:
                 self._retry.append((self._monotonic() + delay, i))
         except Exception:
             log.exception("on_disconnect")
+
+    def _on_message(self, client, i, msg) -> None:
+        self.commands.append((i, msg.payload))
 
     def _on_publish(self, client, i, mid, reason_code, properties) -> None:
         if reason_code.is_failure:

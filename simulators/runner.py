@@ -18,12 +18,15 @@ from paho.mqtt.enums import MQTTProtocolVersion
 
 from simulators import messages as m
 from simulators.connections import DROPPED, FAILED, POLL_S, Connections
+from simulators.devices import KINDS
 from simulators.pacing import LagRecorder, Progress, RunReport, Timeline
 from simulators.plan import Simulation
+from simulators.remeasure import Answerer, AnswerRates
 
 log = logging.getLogger(__name__)
 
 _SEND_BUDGET = 2_000  # sends between two looks at the sockets
+_SPOT_CHECK_S = 3600.0  # [s] a kind measuring this seldom or less is a spot check
 
 
 class Runner:
@@ -37,7 +40,9 @@ class Runner:
     called with a Progress every progress_every_s.  lag_from_s : sends planned
     before this simulated second are left out of the lag (a warm-up).
     abrupt_stop : end every connection without DISCONNECT, so the broker
-    publishes the devices' last wills.
+    publishes the devices' last wills.  answers : how the spot-check devices
+    answer the ward's re-measure commands (None: they do not subscribe to their
+    commands topic); show : where the tablets' prompts are printed.
     """
 
     def __init__(
@@ -57,13 +62,20 @@ class Runner:
         abrupt_stop: bool = False,
         monotonic: Callable[[], float] = time.monotonic,
         wall: Callable[[], datetime] = lambda: datetime.now(UTC),
+        answers: AnswerRates | None = None,
+        show: Callable[[str], None] = log.info,
     ) -> None:
         self.sim = sim
         wills = [sim.last_will(i) for i in range(len(sim.devices))]
+        # Spot-check devices (measured when the patient takes a reading) can be asked again.
+        listen = [answers is not None and KINDS[d.kind].interval_s >= _SPOT_CHECK_S
+                  for d in sim.devices]
         self.net = Connections(
             sim.devices, passwords, wills, host=host, port=port, protocol=protocol, wave=wave,
-            monotonic=monotonic, tls_ca=tls_ca,
+            monotonic=monotonic, tls_ca=tls_ca, listen=listen,
         )  # fmt: skip
+        self.answerer = (Answerer(sim.devices, answers, sim.seed, show)
+                         if answers is not None else None)
         self._slice_s = slice_real_s * sim.speed
         self._progress = progress or (lambda p: log.info("%s", p))
         self._progress_every = progress_every_s
@@ -121,7 +133,10 @@ class Runner:
                 o = pending.popleft()
                 if net.send(o) and o.at >= self._lag_from:
                     self.lag.add(self._monotonic() - origin - timeline.real_at(o.at))
+                if self.answerer is not None:
+                    self.answerer.sent(o)
                 budget -= 1
+            self._answer(sim_now)
             if sim_now >= end and (not pending or pending[0].at >= end):
                 break
             if not budget:
@@ -157,6 +172,20 @@ class Runner:
             lag_max_s=self.lag.max,
             stopped_by="signal" if self._stop else "duration",
         )
+
+    def _answer(self, sim_now: float) -> None:
+        """Act on the commands that arrived, and send the answers now due."""
+        a, net = self.answerer, self.net
+        while net.commands:
+            device, payload = net.commands.popleft()
+            if a is not None:
+                a.command(device, payload, sim_now, self._stamp)
+        if a is not None:
+            for o in a.due(sim_now):
+                net.send(o)
+
+    def _stamp(self, sim_s: float) -> str:
+        return self.sim.time(sim_s).isoformat(timespec="seconds").replace("+00:00", "Z")
 
     def _report(self, *, force: bool = False) -> None:
         now = self._monotonic()

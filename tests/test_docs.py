@@ -31,7 +31,8 @@ def test_every_reason_code_is_explained(code):
 
 @pytest.mark.parametrize("topic", [
     "ward/v1/devices/{device_id}/readings", "ward/v1/devices/{device_id}/status",
-    "ward/v1/devices/{device_id}/rejections", "ward/v1/wards/{ward_id}/alerts"])
+    "ward/v1/devices/{device_id}/rejections", "ward/v1/devices/{device_id}/commands",
+    "ward/v1/wards/{ward_id}/alerts"])
 def test_every_topic_is_in_the_device_contract(topic):
     assert f"`{topic}`" in _doc("docs/ingest.md")
 

@@ -260,6 +260,16 @@ class Settings(BaseSettings):
     notify_timeout_seconds: float = Field(
         default=10.0, gt=0, description="Longest one SMTP or webhook delivery may take [s]"
     )
+    sim_remeasure_confirm: float = Field(
+        default=0.7, ge=0, le=1,
+        description="Share of the ward's re-measure commands a simulated device answers with"
+        " a set that confirms the score (its last values, measured again)",
+    )
+    sim_remeasure_not_confirm: float = Field(
+        default=0.2, ge=0, le=1,
+        description="Share it answers with a normal set (the first was an artefact); the rest"
+        " are never answered",
+    )
 
     @model_validator(mode="after")
     def _tls_files_all_or_none(self) -> Settings:
