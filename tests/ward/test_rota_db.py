@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+
 import psycopg
 import pytest
+from conftest import unique
 
-from tests.conftest import unique
-from ward import devices, rota
+from ward import db, devices, rota, rota_store
 
 
 def _user(conn: psycopg.Connection, **contact: str | None) -> str:
@@ -87,3 +89,71 @@ def test_a_shifts_team_belongs_to_its_ward(conn):
                      " start_hour, end_hour, created_by)"
                      " SELECT %s, %s, 1, user_id, 1, 0, 24, 't' FROM users WHERE name = %s",
                      (ward_id, team, nina))
+
+
+# ---------------------------------------------------------------- the writer
+
+
+def _people(conn, n: int) -> list[str]:
+    return [_user(conn, email=f"p{i}@example.org") for i in range(n)]
+
+
+def test_replace_is_all_or_nothing_and_keeps_the_record(conn):
+    ward_id = _ward(conn)
+    a, b, bare = *_people(conn, 2), _user(conn)
+    rota_store.replace(conn, ward_id, [rota_store.Assignment(1, a, "mon-fri", "20-08"),
+                                       rota_store.Assignment(2, b)], by="t")
+    before = rota.load_shifts(conn, ward_id)
+    assert len(before) == 3
+    with pytest.raises(rota.WardError, match="has no contact"):
+        rota_store.replace(conn, ward_id, [rota_store.Assignment(1, b),
+                                           rota_store.Assignment(2, bare)], by="t")
+    assert rota.load_shifts(conn, ward_id) == before
+    change = rota_store.replace(conn, ward_id, [], by="t")
+    assert change.ended == 3 and rota.load_shifts(conn, ward_id) == []
+    kept = conn.execute("SELECT count(*) FROM rota_shifts WHERE ward_id = %s AND ended_by = 't'",
+                        (ward_id,)).fetchone()[0]
+    assert kept == 3  # ended, not deleted: who was on call stays on record
+
+
+def test_two_changes_at_once_leave_one_rota_not_a_mix(services_up, conn):
+    """Admin 1 replaces the rota and has not committed when admin 2 replaces it:
+    admin 2 waits for the ward's lock, then ends admin 1's shifts too.  Without
+    the lock, admin 2's statement would not see admin 1's new rows and both
+    sets would be on call."""
+    ward_id = _ward(conn)
+    first, second = _people(conn, 2)
+    done = threading.Event()
+    with db.connect(services_up, autocommit=True) as one, \
+            db.connect(services_up, autocommit=True) as two:
+        with one.transaction():
+            rota_store.replace(one, ward_id, [rota_store.Assignment(1, first)], by="one")
+
+            def other() -> None:
+                rota_store.replace(two, ward_id, [rota_store.Assignment(1, second)], by="two")
+                done.set()
+
+            worker = threading.Thread(target=other)
+            worker.start()
+            assert not done.wait(1.0)  # admin 2 waits for admin 1
+        worker.join(10)
+    assert done.is_set()
+    assert [s.user for s in rota.load_shifts(conn, ward_id)] == [second]
+
+
+def test_set_person_replaces_or_adds_in_one_tier_only(conn):
+    ward_id = _ward(conn)
+    a, = _people(conn, 1)
+    rota_store.set_person(conn, ward_id, rota_store.Assignment(1, a, "mon-fri", "08-20"), by="t")
+    rota_store.set_person(conn, ward_id, rota_store.Assignment(2, a, "sat,sun"), by="t")
+    change = rota_store.set_person(conn, ward_id, rota_store.Assignment(1, a, "sat", "10-12"),
+                                   by="t")
+    assert change.ended == 1
+    rota_store.set_person(conn, ward_id, rota_store.Assignment(1, a, "sun", "10-12", "hub"),
+                          by="t", keep=True)
+    got = {(r.tier, r.days_text, r.hours_text, r.team) for r in rota_store.rows(conn, ward_id)}
+    assert got == {(1, "sat", "10-12", None), (1, "sun", "10-12", "hub"),
+                   (2, "sat-sun", "00-24", None)}
+    assert rota_store.remove_person(conn, ward_id, 1, a, by="t") == 2
+    assert rota_store.remove_person(conn, ward_id, 1, a, by="t") == 0
+    assert rota_store.wards_of(conn, a) == [ward_id]
