@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import psycopg
 
 import alerts
 from dashboard.deps import Database, DatabaseUnavailable
-from ward import clinical
+from ward import clinical, durations, pause_records
+from ward.durations import EXACT
+from ward.errors import WardError
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +31,7 @@ def _run(db: Database, user: str | None, what, done: str) -> Feedback:
     try:
         with db.connection() as conn:
             what(conn, user)
-    except clinical.ActionRefused as exc:
+    except WardError as exc:  # ActionRefused, a pause refused (ward/pauses.py), no such patient
         return Feedback(False, str(exc))
     except DatabaseUnavailable:
         return Feedback(False, "The database is unreachable: nothing was changed. Try again.")
@@ -84,3 +86,23 @@ def end_setting(db: Database, setting_id: int | None, *, user: str | None,
         return Feedback(False, "Choose a setting first.")
     return _run(db, user, lambda conn, by: clinical.end_setting(conn, setting_id, by=by, now=now),
                 f"Setting {setting_id} ended by {user}; back to the standard chart.")
+
+
+def pause(db: Database, patient_id: str, kind: str | None, length: timedelta | None, *,
+          user: str | None, reason: str, now: datetime) -> Feedback:
+    """Stop notifying ``kind`` for the patient (ward/pauses.py's rules): the alert still
+    opens and shows; never an emergency; at most 24 h."""
+    if not kind or length is None:
+        return Feedback(False, "Choose the alert kind and how long.")
+    return _run(db, user, lambda conn, by: pause_records.set_pause(
+        conn, patient_id, kind, length, by=by, reason=reason or "", now=now),
+        f"{kind} not notified for {durations.text(length, parts=EXACT)}, paused by {user};"
+        " the alert still opens and shows, and an emergency is always notified.")
+
+
+def unpause(db: Database, patient_id: str, kind: str | None, *, user: str | None,
+            now: datetime) -> Feedback:
+    """End the patient's pauses of ``kind`` (every pause when none is chosen) now."""
+    return _run(db, user, lambda conn, by: pause_records.end_kind(
+        conn, patient_id, kind or None, by=by, now=now),
+        f"{kind or 'Every kind'} notified again from now (ended by {user}).")

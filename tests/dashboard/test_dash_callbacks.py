@@ -35,8 +35,10 @@ def ward(services_up):
 
 
 def _call(app, outputs: list[tuple[str, str]], inputs: list[tuple[str, str, object]],
-          state: list[tuple[str, str, object]] = (), *, user: str | None = "ana.clinician"):
-    """POST one callback the way the browser does; returns {id: {prop: value}}."""
+          state: list[tuple[str, str, object]] = (), *, user: str | None = "ana.clinician",
+          changed: str | None = None):
+    """POST one callback the way the browser does; returns {id: {prop: value}}.
+    ``changed``: the "id.prop" that fired it (default: the first input)."""
     body = {
         "output": "..." .join(f"{i}.{p}" for i, p in outputs).join(("..", "..")) if len(outputs) > 1
         else f"{outputs[0][0]}.{outputs[0][1]}",
@@ -44,7 +46,7 @@ def _call(app, outputs: list[tuple[str, str]], inputs: list[tuple[str, str, obje
         else {"id": outputs[0][0], "property": outputs[0][1]},
         "inputs": [{"id": i, "property": p, "value": v} for i, p, v in inputs],
         "state": [{"id": i, "property": p, "value": v} for i, p, v in state],
-        "changedPropIds": [f"{inputs[0][0]}.{inputs[0][1]}"],
+        "changedPropIds": [changed or f"{inputs[0][0]}.{inputs[0][1]}"],
     }
     headers = {USER_HEADER: user} if user else {}
     response = app.server.test_client().post("/_dash-update-component", json=body,

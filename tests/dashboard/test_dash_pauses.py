@@ -128,3 +128,37 @@ def test_the_pages_show_pauses_on_the_database(app, services_up) -> None:
     items = [li["props"]["children"] for li in panels["pt-settings-now"]["children"]]
     assert any("not notified until" in text and "paused by Dr Bo: reviewed" in text
                for text in items), items
+
+
+def test_a_clinician_pauses_and_unpauses_from_the_patient_page(app, services_up,
+                                                              register) -> None:
+    """The Quiet hours panel, through Dash's endpoint as the browser posts it: refused
+    without a reason (nothing stored), set as the signed-in user, ended by kind."""
+    patient_id = register().patient_id
+    # The version is also the settings form's output: Dash keys this one "data@<hash>".
+    [key] = [k for k in app.callback_map if "pt-pause-feedback.children" in k]
+    version = key.strip(".").split("...")[1].split(".", 1)[1]
+
+    def post(button: str, kind, reason, *, user="ana.clinician"):
+        return _call(app, [("pt-pause-feedback", "children"), ("pt-settings-version", version)],
+                     [("pt-pause-set", "n_clicks", int(button == "set")),
+                      ("pt-pause-end", "n_clicks", int(button == "end"))],
+                     [("pt-id", "data", patient_id), ("pt-pause-kind", "value", kind),
+                      ("pt-pause-length", "value", "8 h"), ("pt-pause-reason", "value", reason),
+                      ("pt-settings-version", "data", 3)], user=user,
+                     changed=f"pt-pause-{button}.n_clicks")
+
+    refused = post("set", "news2", "  ")
+    assert "clinical reason" in str(refused["pt-pause-feedback"]["children"])
+    unsigned = post("set", "news2", "reviewed", user=None)
+    assert "Not signed in" in str(unsigned["pt-pause-feedback"]["children"])
+    done = post("set", "news2", "known low SpO2 overnight, reviewed")
+    assert "news2 not notified for 8 h" in str(done["pt-pause-feedback"]["children"])
+    assert done["pt-settings-version"]["data"] == 4
+    with db.connect(services_up) as conn:
+        [pause] = pause_records.in_force(conn, [patient_id], datetime.now(UTC))
+        assert (pause.kind, pause.created_by, pause.ends_at - pause.starts_at) == (
+            "news2", "ana.clinician", timedelta(hours=8))
+        ended = post("end", "news2", "")
+        assert "notified again" in str(ended["pt-pause-feedback"]["children"])
+        assert pause_records.in_force(conn, [patient_id], datetime.now(UTC)) == []
