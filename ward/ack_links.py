@@ -19,7 +19,11 @@ the landing page is rate-limited).  Comparison is constant-time.
 
 What a valid signature does NOT prove, and the caller checks: that the link
 was never used (a row per used link, migration 015), that the user may
-still acknowledge, and that the alert is the one the page acts on."""
+still acknowledge, and that the link matches the notification it went out in:
+`refusal` decides from what the caller read.  `form_nonce`/`form_fresh` bind
+the landing page's button to a page this link showed recently, and `DOORS`,
+`valid_via` and `via_text` say how any acknowledgement was made
+(alerts.ack_via)."""
 
 from __future__ import annotations
 

@@ -16,6 +16,7 @@ import logging
 from datetime import UTC, datetime
 from urllib.parse import parse_qs
 
+import psycopg
 from fastapi import APIRouter, Request, status
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
@@ -54,7 +55,8 @@ def _host(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-def _claim(conn, request: Request, token: str, now: datetime) -> LinkClaim | HTMLResponse:
+def _claim(conn: psycopg.Connection, request: Request, token: str,
+           now: datetime) -> LinkClaim | HTMLResponse:
     """The link's claim, or the page that refuses it (throttled, not genuine, expired)."""
     found: list[LinkClaim | LinkRefused] = []
 

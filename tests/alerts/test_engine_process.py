@@ -104,7 +104,10 @@ def test_ack_and_resolve_through_the_cli_leave_an_audit_trail(services_up, conn)
                          " ORDER BY event_id", (alert_id,)).fetchall()
     assert trail[-1] == ("acknowledged", "Nurse Ada", {"note": "called patient", "action":
                                                        "GP visit today",
-                                                       "changed_management": True})
+                                                       "changed_management": True,
+                                                       "via": "cli"})
+    assert conn.execute("SELECT ack_via FROM alerts WHERE alert_id = %s",
+                        (alert_id,)).fetchone() == ("cli",)
     again = vward(services_up, "alert", "ack", str(alert_id), "--by", "Nurse Ada")
     assert again.returncode == 2
     assert again.stderr.strip().startswith(f"vward: alert {alert_id} was already acknowledged")
