@@ -315,3 +315,14 @@ def test_every_door_says_how_it_acknowledged(web, admin, clinician, conn, servic
     with pytest.raises(alerts.ActionRefused, match="say how"):
         alerts.acknowledge(conn, unsaid, by="x", now=datetime.now(UTC), via="pager")
     assert _row(conn, unsaid)[0] == "open"
+
+
+def test_an_earlier_links_page_shows_the_alert_as_it_is_now(web, admin, clinician, conn,
+                                                            services_up):
+    """A link sent while the alert was urgent, opened after it became an emergency."""
+    alert_id = _alert(conn, _patient(web, admin, conn))
+    url = _link(services_up, conn, alert_id, clinician.name)
+    conn.execute("UPDATE alerts SET severity = 'emergency', reason = 'NEWS2 9 (high)'"
+                 " WHERE alert_id = %s", (alert_id,))
+    page = web.get(url).text
+    assert "EMERGENCY" in page and "NEWS2 9 (high)" in page and "URGENT" not in page
