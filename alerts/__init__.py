@@ -16,6 +16,8 @@ from alerts.clinician import (
 from alerts.device_rules import battery_low
 from alerts.lifecycle import ALERT_KINDS, OVERDUE
 from alerts.raised import notification_failed as raise_notification_failed
+from alerts.remeasure_store import Episode as RemeasureEpisode
+from alerts.remeasure_store import history as remeasure_history
 from alerts.rules import band_alert, overdue_severity
 from alerts.scoring import ScoreTable
 from alerts.seed import PastAlert, score_history
@@ -28,6 +30,7 @@ __all__ = [
     "RESOLVE_NEEDS_REASON",
     "ActionRefused",
     "PastAlert",
+    "RemeasureEpisode",
     "ScoreTable",
     "acknowledge",
     "band_alert",
@@ -35,6 +38,7 @@ __all__ = [
     "overdue_severity",
     "raise_notification_failed",
     "record_past_alert",
+    "remeasure_history",
     "resolve",
     "resolve_patient_alerts",
     "score_history",

@@ -15,11 +15,13 @@ from dashboard import actions, deps, figures, patient_rows, pause_panel, pause_r
 from dashboard import format as fmt
 from dashboard import layout as frame
 from dashboard.pages import Page
+from dashboard.remeasure_panel import declare_remeasures, remeasure_section
 from ward import clinical, pause_records
 
 PAGE = Page(__name__, path_template="/patient/<patient_id>", name="Patient",
             title="Patient — Virtual ward")
 pause_panel.declare(PAGE)
+declare_remeasures(PAGE)  # its Re-measurements list
 
 PANEL_REFRESH_MS = 5_000
 CHART_REFRESH_MS = 30_000
@@ -92,6 +94,7 @@ def layout(patient_id: str | None = None, **_query) -> html.Div:
                 html.Section([html.H2("Devices"),
                               _grid("pt-devices", _DEVICE_COLUMNS, "180px",
                                     "params.data.device_id")], className="vw-section"),
+                remeasure_section(),
                 html.Section([html.H2("Clinical settings"), *_settings_form()],
                              className="vw-section"),
                 pause_panel.section(),
