@@ -39,10 +39,12 @@ ANSWER_DELAY_S = 60.0  # [simulated s] the patient takes a minute to measure aga
 @dataclass(frozen=True, slots=True)
 class AnswerRates:
     """Shares of commands answered with a confirming set, with a normal one; the
-    rest (``never``) are not answered."""
+    rest (``never``) are not answered.  delay_s : how long after the command the
+    answer is measured [simulated s]."""
 
     confirm: float = 0.7
     not_confirm: float = 0.2
+    delay_s: float = ANSWER_DELAY_S
 
     def __post_init__(self) -> None:
         if not (0 <= self.confirm <= 1 and 0 <= self.not_confirm <= 1
@@ -106,7 +108,7 @@ class Answerer:
     """The devices' side of the commands topic during a run: remembers each
     device's last readings message, and for each command that arrives prints the
     tablet's prompt, chooses the answer (``rates``, a generator seeded with the
-    run's seed) and schedules it ``ANSWER_DELAY_S`` later in simulated time."""
+    run's seed) and schedules it ``rates.delay_s`` later in simulated time."""
 
     def __init__(self, devices: Sequence[DeviceInfo], rates: AnswerRates, seed: int,
                  show: Callable[[str], None]) -> None:
@@ -139,7 +141,7 @@ class Answerer:
                           info.device_id, cmd))
         choice = choose(self._rates, self._rng.random())
         self.counts[choice] += 1
-        at = sim_now + ANSWER_DELAY_S
+        at = sim_now + self._rates.delay_s
         body = answer_payload(choice, cmd, self._last.get(info.device_id),
                               message_id=f"{info.device_id}-remeasure-{cmd.request_id}",
                               time=stamp(at))
