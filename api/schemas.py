@@ -13,6 +13,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 
 from api.inputs import StrictIn as _In
 from api.inputs import Time, no_bool
+from api.pause_schemas import PauseOut
 from ward.news2_chart import BANDS
 
 
@@ -177,6 +178,9 @@ class ScoreOut(BaseModel):
 class PatientDetail(PatientOut):
     latest_score: ScoreOut | None
     settings: list[SettingOut] = Field(description="Scoring settings in force now")
+    pauses: list[PauseOut] = Field(
+        default_factory=list, description="Alert kinds whose notifying is paused now, each"
+        " with its end (the alerts still open and show; an emergency is always notified)")
     live_alerts: int
 
 

@@ -11,7 +11,8 @@ from fastapi import APIRouter, HTTPException, Path, Query, status
 
 from api import admission, queries, schemas, series, views
 from api.deps import AdminUser, AppSettings, Conn, CurrentUser, ReadLog
-from ward import clinical, times
+from api.pause_schemas import PauseOut
+from ward import clinical, pause_records, times
 
 router = APIRouter(prefix="/api/v1/patients", tags=["patients"])
 
@@ -49,7 +50,8 @@ def admit(body: schemas.PatientAdmit, admin: AdminUser, conn: Conn,
 @router.get("/{patient_id}", response_model=schemas.PatientDetail, responses=_NOT_FOUND)
 def get_patient(patient_id: str, user: CurrentUser, conn: Conn,
                 read: ReadLog) -> schemas.PatientDetail:
-    """A patient, their devices, latest score, settings in force and live alerts."""
+    """A patient, their devices, latest score, settings and alert pauses in force, and
+    live alerts."""
     now = datetime.now(UTC)
     row = queries.get_patient(conn, patient_id)
     read(patient_id, "patient")
@@ -59,6 +61,8 @@ def get_patient(patient_id: str, user: CurrentUser, conn: Conn,
         latest_score=views.score_row(latest) if latest else None,
         settings=[schemas.SettingOut.model_validate(s)
                   for s in clinical.current_settings(conn, patient_id, now)],
+        pauses=[PauseOut.model_validate(p)
+                for p in pause_records.in_force(conn, [patient_id], now)],
         live_alerts=queries.live_alert_count(conn, patient_id))
 
 

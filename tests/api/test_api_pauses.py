@@ -35,6 +35,8 @@ def test_pause_read_and_end(web, admin, clinician, conn) -> None:
     assert made["until"] == made["ends_at"]
     live = web.get(url, headers=clinician.headers).json()
     assert [p["pause_id"] for p in live] == [made["pause_id"]]
+    patient = web.get(f"/api/v1/patients/{patient_id}", headers=clinician.headers).json()
+    assert [p["pause_id"] for p in patient["pauses"]] == [made["pause_id"]]
     reads = conn.execute("SELECT actor, what FROM patient_reads WHERE patient_id = %s",
                          (patient_id,)).fetchall()
     assert (clinician.name, "pauses") in reads  # reading the record is audited
