@@ -79,7 +79,7 @@ def plan_pending(conn: psycopg.Connection, *, now: datetime, sms: bool, actor: s
         planner = _Planner(conn, now, sms)
         written = failed = 0
         for e in rows:
-            n, f = planner.plan(e, actor)
+            n, f = _plan_one(conn, planner, e, actor)
             written += n
             failed += f
         last = rows[-1]
@@ -87,6 +87,31 @@ def plan_pending(conn: psycopg.Connection, *, now: datetime, sms: bool, actor: s
                      " planned = planned + %s, planned_at = clock_timestamp()",
                      (last.txid, last.event_id, written))
     return Planned(len(rows), written, failed)
+
+
+def _plan_one(conn: psycopg.Connection, planner: _Planner, e: PendingEvent,
+              actor: str) -> tuple[int, int]:
+    """One event in a savepoint: an event that cannot be planned (a fault of ours, bad
+    data) must not hold back every event behind it.  It is recorded, logged, and
+    raised as notification_failed, so a person learns that nobody was told."""
+    try:
+        with conn.transaction():
+            return planner.plan(e, actor)
+    except (psycopg.OperationalError, psycopg.InterfaceError):
+        raise  # the connection: the batch is retried whole
+    except Exception as exc:
+        log.exception("could not plan the notifications of alert event %s", e.event_id)
+        why = f"could not plan: {type(exc).__name__}: {exc}"[:500]
+        conn.execute("INSERT INTO notify_decisions (event_id, audience, planned)"
+                     " VALUES (%s, %s, 0) ON CONFLICT (event_id) DO NOTHING",
+                     (e.event_id, json.dumps({"why": why, "to": []})))
+        if e.event in policy.NOTIFIED_EVENTS and policy.raises_failure_alert(e.kind):
+            alerts.raise_notification_failed(
+                conn, patient_id=e.patient_id, ward_id=e.ward_id, now=planner.now, actor=actor,
+                reason=f"Alert {e.alert_id} ({e.severity} {e.kind} {e.event}) was not"
+                       f" notified: {why}")
+            return 0, 1
+        return 0, 0
 
 
 class _Planner:
