@@ -27,7 +27,8 @@ def delivered_figure(rows: Sequence[tuple[str, Spread]]) -> go.Figure:
     and channel (tier 2 of an urgent alert includes the escalation wait)."""
     spreads = [Spread(_label(s.group, _CHANNELS.get(channel, channel)), s.n, s.p5, s.p25,
                       s.p50, s.p75, s.p95) for channel, s in rows]
-    return delay_figure(spreads, title="From the alert to the first notification delivered")
+    # Plotly draws the first category at the bottom: reversed, "anyone" heads the list.
+    return delay_figure(spreads[::-1], title="From the alert to the first notification delivered")
 
 
 def ack_figure(rows: Sequence[tuple[str, Spread]]) -> go.Figure:
@@ -35,7 +36,8 @@ def ack_figure(rows: Sequence[tuple[str, Spread]]) -> go.Figure:
     at and how they acknowledged it (the email link, the dashboard ...)."""
     spreads = [Spread(_label(s.group, ack_links.via_text(via) or "how not recorded"), s.n,
                       s.p5, s.p25, s.p50, s.p75, s.p95) for via, s in rows]
-    return delay_figure(spreads, title="From the alert to its acknowledgement, by tier and how")
+    return delay_figure(spreads[::-1],
+                        title="From the alert to its acknowledgement, by tier and how")
 
 
 def remeasure_figure(r: Remeasures) -> go.Figure:
@@ -44,13 +46,13 @@ def remeasure_figure(r: Remeasures) -> go.Figure:
         return empty_figure("no re-measurement asked in this period")
     bars = [("Asked", r.asked, _BLUE),
             ("Confirmed: alert opened", r.confirmed, _AMBER),
-            ("Not confirmed: no alert", r.not_confirmed, _GREEN),
+            ("Not confirmed: resolved by re-measurement", r.not_confirmed, _GREEN),
             ("Unanswered: alert opened", r.unanswered, _RED),
             ("Emergency first: alert opened", r.superseded, _RED),
             ("Discharged while waiting", r.cancelled, _GREY),
             ("Waiting for the answer", r.waiting, _GREY)]
     bars = [b for b in bars if b[1] or b[0] in ("Asked", "Confirmed: alert opened",
-                                                "Not confirmed: no alert",
+                                                "Not confirmed: resolved by re-measurement",
                                                 "Unanswered: alert opened")]
     fig = go.Figure(go.Bar(
         x=[n for _, n, _ in bars], y=[name for name, _, _ in bars], orientation="h",
@@ -60,7 +62,7 @@ def remeasure_figure(r: Remeasures) -> go.Figure:
     fig.update_layout(title="Re-measurements before a spot-check alarm",
                       height=max(220, 60 + 34 * len(bars)), xaxis_title="re-measurements",
                       plot_bgcolor="#ffffff", yaxis={"autorange": "reversed"},
-                      margin={"l": 210, "r": 16, "t": 48, "b": 40})
+                      margin={"l": 280, "r": 16, "t": 48, "b": 40})
     return fig
 
 
@@ -78,7 +80,8 @@ def escalation_figure(rows: Sequence[tuple[int, int, int]]) -> go.Figure:
                              textposition="auto"))
     fig.update_layout(title="Alerts that reached tier 2 and 3", barmode="stack",
                       height=220, xaxis_title="alerts", plot_bgcolor="#ffffff",
-                      legend={"orientation": "h", "y": -0.35},
+                      yaxis={"autorange": "reversed"},
+                      legend={"orientation": "h", "y": -0.35, "traceorder": "normal"},
                       margin={"l": 80, "r": 16, "t": 48, "b": 70})
     return fig
 
@@ -101,6 +104,7 @@ def delivery_figure(rows: Sequence[Delivery]) -> go.Figure:
                                            + " (%{customdata} failed attempts)<extra></extra>"))
     fig.update_layout(title="Notifications delivered and failed, by channel", barmode="stack",
                       height=max(220, 80 + 34 * len(rows)), xaxis_title="notifications",
-                      plot_bgcolor="#ffffff", legend={"orientation": "h", "y": -0.3},
+                      plot_bgcolor="#ffffff", yaxis={"autorange": "reversed"},
+                      legend={"orientation": "h", "y": -0.3, "traceorder": "normal"},
                       margin={"l": 80, "r": 16, "t": 48, "b": 70})
     return fig

@@ -122,8 +122,8 @@ def reaching_figures(ward: str | None, period: str | None, now):
                                                      else "—"), className="vw-chip"),
              *(html.Span(f"escalated to tier {tier}: {up}", className="vw-chip")
                for tier, up, _ in f.escalations),
-             html.Span(f"re-measurements: {r.asked} asked, {r.not_confirmed} without an alert",
-                       className="vw-chip")]
+             html.Span(f"re-measurements: {r.asked} asked, {r.not_confirmed} resolved by"
+                       " re-measurement (no alert)", className="vw-chip")]
     return (notify_figures.delivered_figure(f.to_delivered), notify_figures.ack_figure(f.to_ack),
             notify_figures.remeasure_figure(f.remeasures),
             notify_figures.escalation_figure(f.escalations),

@@ -115,8 +115,8 @@ def test_the_figures_about_reaching_people(conn, reached):
                             notify_queries.Delivery("sms", 0, 1, 0, 5),
                             notify_queries.Delivery("webhook", 1, 0, 0, 1)]
     ack = notify_figures.ack_figure(f.to_ack)
-    assert [t.y[0] for t in ack.data] == ["Tier 1 · from the email link (n=1)",
-                                          "Tier 2 · on the dashboard (n=1)"]
+    assert [t.y[0] for t in ack.data][::-1] == ["Tier 1 · from the email link (n=1)",
+                                                "Tier 2 · on the dashboard (n=1)"]  # top down
     remeasure = notify_figures.remeasure_figure(f.remeasures)
     assert list(remeasure.data[0].text[:4]) == ["5", "1 (20%)", "2 (40%)", "1 (20%)"]
 
@@ -149,4 +149,4 @@ def test_the_page_shows_them(app, reached):
     assert out["outcomes-deliveries"]["figure"]["data"][0]["type"] == "bar"
     chips = json.dumps(out["outcomes-notify-summary"]["children"])
     assert "5 notifications, 1 failed (20%)" in chips and "escalated to tier 2: 1" in chips
-    assert "re-measurements: 5 asked, 2 without an alert" in chips
+    assert "re-measurements: 5 asked, 2 resolved by re-measurement (no alert)" in chips
