@@ -52,4 +52,7 @@ FHIR: Responses = {
     400: {"content": _OPERATION_OUTCOME, "description": "A parameter it cannot read"},
     401: {"content": _OPERATION_OUTCOME, "description": "No credential, or a wrong one"},
     403: {"content": _OPERATION_OUTCOME, "description": "A device's token"},
+    # A parameter outside its declared shape, or a value the database cannot store
+    # (a NUL character): an OperationOutcome too, never FastAPI's plain JSON.
+    422: {"content": _OPERATION_OUTCOME, "description": "A value it cannot take"},
 }
