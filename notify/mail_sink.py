@@ -35,7 +35,7 @@ def serve(settings: Settings, *, host: str, port: int,
     folder = maildir_path(settings)
     folder.parent.mkdir(parents=True, exist_ok=True)
     logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd: a line per command
-    controller = Controller(Mailbox(str(folder)), hostname=host, port=port)
+    controller = Controller(Mailbox(folder), hostname=host, port=port)
     controller.start()
     log.info("mail sink listening on %s:%d, keeping messages in %s", host, port, folder)
     try:

@@ -16,6 +16,7 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import psycopg
 
@@ -119,7 +120,8 @@ class _Planner:
 
     def __init__(self, conn: psycopg.Connection, now: datetime, sms: bool) -> None:
         self.conn, self.now, self.sms = conn, now, sms
-        self._wards: dict[str, tuple[list[rota.Shift], object, dict[str, Contact]]] = {}
+        self._wards: dict[str, tuple[list[rota.Shift], ZoneInfo | None,
+                                     dict[str, Contact]]] = {}
         self._admins: dict[str, Contact] | None = None
 
     def plan(self, e: PendingEvent, actor: str) -> tuple[int, int]:
@@ -141,8 +143,10 @@ class _Planner:
         elif decision.tiers:
             shifts, tz, contacts = self._ward(e.ward_id)
             if shifts:
-                routed = rota.route(shifts, e.ward_id, decision.tiers, self.now, tz,  # type: ignore[arg-type]
-                                    reachable=set(contacts))
+                assert tz is not None  # a ward with shifts has its zone read
+                found = rota.route(shifts, e.ward_id, decision.tiers, self.now, tz,
+                                   reachable=set(contacts))
+                routed: dict[int | None, tuple[str, ...]] = {t: n for t, n in found.items()}
                 planned = policy.deliveries(e.event_id, routed, contacts, sms=self.sms)
                 if not planned and policy.raises_failure_alert(e.kind):
                     failed = alerts.raise_notification_failed(
@@ -169,7 +173,8 @@ class _Planner:
                               e.patient_id, e.kind, e.severity, self.now)
         return None if found is None else f"{found.ends_at:%Y-%m-%d %H:%M}Z"
 
-    def _ward(self, ward_id: str) -> tuple[list[rota.Shift], object, dict[str, Contact]]:
+    def _ward(self, ward_id: str) -> tuple[list[rota.Shift], ZoneInfo | None,
+                                           dict[str, Contact]]:
         if ward_id not in self._wards:
             shifts = rota.load_shifts(self.conn, ward_id)
             tz = rota.load_zone(self.conn, ward_id) if shifts else None
