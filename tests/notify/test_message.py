@@ -50,3 +50,17 @@ def test_the_sms_is_short_and_keeps_the_link() -> None:
     long = Facts(**{**{f: getattr(FACTS, f) for f in FACTS.__slots__}, "reason": "x" * 1000})
     text = message.sms_text(long, LINKS)
     assert len(text) <= 300 and text.endswith(" http://ward/ack/tok")
+
+
+def test_the_sms_slot_refuses_a_url_without_the_number_and_says_why_it_failed() -> None:
+    import pytest
+
+    from notify.channels import SmsChannel
+    from notify.errors import DeliveryError
+
+    with pytest.raises(ValueError, match=r"\{phone\}"):
+        SmsChannel(url="twilio://sid:token@+441234567890")
+    # apprise is not a dependency: without it, or with a URL it does not know, the attempt
+    # fails with a sentence for the attempt's record, never an exception of its own.
+    with pytest.raises(DeliveryError, match="SMS: "):
+        SmsChannel(url="nosuchgateway://x/{phone}").send(FACTS, LINKS, "+447700900123")
