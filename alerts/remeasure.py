@@ -30,6 +30,9 @@ SPOT_CHECK_KINDS = frozenset({"oximeter", "bp_cuff", "thermometer", "tablet"})
 # reading: NEWS2 asks hourly observations in the urgent bands, so within that
 # hour it is the same episode, and the alert opens at once.
 ASK_AGAIN_AFTER = timedelta(hours=1)
+# A set measured longer ago than this (a backlog, a device clock behind) is already
+# late: the urgent alert's own escalation time has passed, and it opens at once.
+LATE_AFTER = timedelta(minutes=15)
 
 Outcome = Literal["confirmed", "not_confirmed", "unanswered", "superseded", "cancelled"]
 CONFIRMED: Outcome = "confirmed"
@@ -76,13 +79,16 @@ class Verdict:
 
 
 def needs_remeasure(severity: Severity, sources: Sequence[SetSource], protocol: Protocol,
-                    last_asked: datetime | None, now: datetime) -> Verdict:
+                    last_asked: datetime | None, now: datetime, *,
+                    measured_at: datetime | None = None) -> Verdict:
     """Whether an alert of ``severity`` that would open now waits for a re-measurement.
 
     sources : the devices whose readings are at the raising score's time
     last_asked : when this patient's latest re-measurement was asked (None: never)
-    Only an urgent alert raised by one spot-check device's set, on a ward that allows
-    it, and not within ``ASK_AGAIN_AFTER`` of the last ask, waits.
+    measured_at : when the raising set was measured (None: now)
+    Only an urgent alert raised by one spot-check device's set, measured within
+    ``LATE_AFTER``, on a ward that allows it, and not within ``ASK_AGAIN_AFTER`` of the
+    last ask, waits.
     """
     if severity != Severity.URGENT:
         return Verdict(None, f"{severity.name.lower()}: only an urgent alert waits")
@@ -98,6 +104,9 @@ def needs_remeasure(severity: Severity, sources: Sequence[SetSource], protocol: 
                              f" ({', '.join(sorted(SPOT_CHECK_KINDS))})")
     if not source.types:
         return Verdict(None, "no reading types to measure again")
+    if measured_at is not None and now - measured_at > LATE_AFTER:
+        return Verdict(None, f"measured at {measured_at:%H:%M}Z, already late: the alert"
+                             " opens at once")
     if last_asked is not None and now - last_asked < ASK_AGAIN_AFTER:
         return Verdict(None, f"a re-measurement was asked at {last_asked:%H:%M}Z, within the"
                              f" hour: a second urgent score is the same episode")

@@ -115,7 +115,8 @@ def _ask(conn: psycopg.Connection, candidates: list[Change], now: datetime,
             continue  # from late readings, already clear: nothing to measure again
         verdict = remeasure.needs_remeasure(
             c.state.severity, store.set_sources(conn, c.patient_id, c.condition_time),
-            protocols.get(c.ward_id, _NOT_ALLOWED), store.last_asked(conn, c.patient_id), now)
+            protocols.get(c.ward_id, _NOT_ALLOWED), store.last_asked(conn, c.patient_id), now,
+            measured_at=c.condition_time)
         if verdict.ask is None:
             if c.state.severity == Severity.URGENT:
                 log.debug("patient %s: urgent alert opens at once: %s", c.patient_id, verdict.why)
@@ -156,16 +157,18 @@ def _held_alert(r: store.Pending, now: datetime, text: str, detail: dict) -> Cha
                   tuple(Event(n, reason, event_detail) for n in names))
 
 
-def publish_commands(conn: psycopg.Connection, outbox, now: datetime) -> int:
+def publish_commands(conn: psycopg.Connection, outbox, now: datetime,
+                     wards: Sequence[str] = ()) -> int:
     """Publish the commands not yet sent through the outbox's broker connection (the
     engine's own user, alerts@vward, may write commands topics); each is marked sent
     once the broker took it, in the same transaction (at least once: a device may get
-    a command twice and measures twice).  Returns how many went."""
+    a command twice and measures twice).  Only ``wards``' (all when empty), as the
+    engine that asked.  Returns how many went."""
     if not outbox.connected:
         return 0
     try:
         with conn.transaction():
-            rows = store.unsent(conn, now)
+            rows = store.unsent(conn, now, wards)
             if not rows:
                 return 0
             outbox.publisher.publish([(topic, body) for _, topic, body in rows],

@@ -186,15 +186,17 @@ def link_alerts(conn: psycopg.Connection, request_ids: Sequence[int]) -> None:
 # --- the commands ------------------------------------------------------------------------
 
 
-def unsent(conn: psycopg.Connection, now: datetime, limit: int = 500,
-           ) -> list[tuple[int, str, bytes]]:
+def unsent(conn: psycopg.Connection, now: datetime, wards: Sequence[str] = (),
+           limit: int = 500) -> list[tuple[int, str, bytes]]:
     """(request_id, topic, payload) of the commands still to publish, locked (SKIP
     LOCKED: another engine's are its own).  A command whose deadline has passed is
     not sent: the alert opens without it."""
+    ward_filter = " AND ward_id = ANY(%(wards)s)" if wards else ""
     rows = conn.execute(
         "SELECT request_id, device_id, types, deadline FROM remeasure_requests"
-        " WHERE sent_at IS NULL AND outcome IS NULL AND deadline > %s ORDER BY request_id"
-        " LIMIT %s FOR UPDATE SKIP LOCKED", (now, limit)).fetchall()
+        f" WHERE sent_at IS NULL AND outcome IS NULL AND deadline > %(now)s{ward_filter}"
+        " ORDER BY request_id LIMIT %(limit)s FOR UPDATE SKIP LOCKED",
+        {"now": now, "wards": list(wards), "limit": limit}).fetchall()
     return [(rid, commands_topic(device),
              remeasure_payload(RemeasureCommand(rid, tuple(types), deadline)))
             for rid, device, types, deadline in rows]

@@ -86,7 +86,8 @@ def _serve_connected(settings: Settings, stop: threading.Event, clock: Clock, ou
                     heart.beat(work, ticked=engine.tick(clock()) >= 0)  # -1: another ticked
                     next_tick = clock() + tick_every
                 engine.counts["published"] += outbox.publish_pending(work)
-                engine.counts["commands"] += remeasure_gate.publish_commands(work, outbox, clock())
+                engine.counts["commands"] += remeasure_gate.publish_commands(work, outbox, clock(),
+                                                                             engine.wards)
                 if time.monotonic() - last_report >= _REPORT_EVERY:
                     engine.report()
                     log.info("published %d alert events", engine.counts["published"])

@@ -60,6 +60,15 @@ def test_a_set_from_two_devices_or_none_is_not_a_single_spot_check() -> None:
     assert needs_remeasure(Severity.URGENT, [], ALLOWED, None, NOW).ask is None
 
 
+def test_a_set_measured_long_ago_is_already_late_and_opens_at_once() -> None:
+    late = NOW - remeasure.LATE_AFTER - timedelta(seconds=1)
+    v = needs_remeasure(Severity.URGENT, [OXIMETER], ALLOWED, None, NOW, measured_at=late)
+    assert v.ask is None and "late" in v.why
+    recent = NOW - remeasure.LATE_AFTER
+    assert needs_remeasure(Severity.URGENT, [OXIMETER], ALLOWED, None, NOW,
+                           measured_at=recent).ask is not None
+
+
 def test_asked_within_the_hour_the_next_urgent_score_opens_at_once() -> None:
     recent = NOW - remeasure.ASK_AGAIN_AFTER + timedelta(seconds=1)
     assert needs_remeasure(Severity.URGENT, [OXIMETER], ALLOWED, recent, NOW).ask is None

@@ -112,18 +112,23 @@ def _asked(services_up, register, conn, outbox, deadline: timedelta):
     """An urgent spot check (SpO2 91 scores 3: low-medium) held, its command received."""
     home = _home(services_up, register, conn, deadline=deadline)
     e = engine(services_up, home.ward)
-    e.drain(_now())  # the tablet's normal set
-    home.measure(91, 80, "urgent")
-    e.drain(_now())
-    assert _news2(conn, home.patient) == []  # held
-    assert remeasure_gate.publish_commands(e.conn, outbox, _now()) == 1
-    cmd = home.command()
-    assert cmd.types == ("heart_rate", "spo2")
-    assert cmd.deadline > _now()
-    outcome, types, before, *_, sent = _request(conn, home.patient)
-    assert (outcome, types, before) == (None, ["heart_rate", "spo2"], 3)
-    assert sent is not None
-    assert remeasure_gate.publish_commands(e.conn, outbox, _now()) == 0  # once
+    try:
+        e.drain(_now())  # the tablet's normal set
+        home.measure(91, 80, "urgent")
+        e.drain(_now())
+        assert _news2(conn, home.patient) == []  # held
+        assert remeasure_gate.publish_commands(e.conn, outbox, _now(), e.wards) == 1
+        cmd = home.command()
+        assert cmd.types == ("heart_rate", "spo2")
+        assert cmd.deadline > _now()
+        outcome, types, before, *_, sent = _request(conn, home.patient)
+        assert (outcome, types, before) == (None, ["heart_rate", "spo2"], 3)
+        assert sent is not None
+        assert remeasure_gate.publish_commands(e.conn, outbox, _now(), e.wards) == 0  # once
+    except BaseException:
+        home.device.close()
+        e.conn.close()
+        raise
     return home, e, cmd
 
 

@@ -104,7 +104,7 @@ def test_a_simulated_home_answers_as_its_settings_say(services_up, conn, ingest,
         e.drain(datetime.now(UTC))
         assert [a for a in alerts_of(conn, patient) if a[1] == "news2"] == []
         wait_for(lambda: outbox.connected, timeout=20, what="the outbox connected")
-        assert remeasure_gate.publish_commands(e.conn, outbox, datetime.now(UTC)) == 1
+        assert remeasure_gate.publish_commands(e.conn, outbox, datetime.now(UTC), e.wards) == 1
         wait_for(lambda: shown, timeout=15, what="the tablet's prompt")
         assert shown[0].startswith(f"{tablet}: to patient {patient}: please measure"
                                    f" heart_rate, spo2 again with {ox} now")
