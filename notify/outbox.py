@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -128,9 +128,15 @@ class _Planner:
         """(notifications written, notification_failed raised) for one event."""
         if e.event not in policy.NOTIFIED_EVENTS:
             return 0, 0
-        paused = self._paused_until(e)
-        decision = policy.audience(policy.Event(e.event, e.severity, e.category, e.kind,
-                                                e.alert_state, paused))
+        facts = policy.Event(e.event, e.severity, e.category, e.kind, e.alert_state)
+        decision = policy.audience(facts)
+        # The pauses are read only for an event that would reach someone: a ward
+        # without a rota (most events of a ward that has not taken notifications up)
+        # costs no query per event.
+        if not decision.nobody and (decision.admins or self._ward(e.ward_id)[0]):
+            paused = self._paused_until(e)
+            if paused is not None:
+                decision = policy.audience(replace(facts, paused_until=paused))
         planned: list[Delivery] = []
         failed = 0
         if decision.admins:
