@@ -152,9 +152,10 @@ def _held_alert(r: store.Pending, now: datetime, text: str, detail: dict) -> Cha
     condition = r.score_time.isoformat().replace("+00:00", "Z")
     event_detail = {"severity": "urgent", "condition_time": condition, "band": r.band,
                     **({"red": sorted(red)} if red else {}), **detail}
-    return Change(None, r.patient_id, r.ward_id, NEWS2, ALERT_KINDS[NEWS2].category, "",
-                  state, reason, r.score_time,
-                  tuple(Event(n, reason, event_detail) for n in names))
+    return Change(alert_id=None, patient_id=r.patient_id, ward_id=r.ward_id, kind=NEWS2,
+                  category=ALERT_KINDS[NEWS2].category, device_id="", state=state,
+                  reason=reason, condition_time=r.score_time,
+                  events=tuple(Event(n, reason, event_detail) for n in names))
 
 
 def publish_commands(conn: psycopg.Connection, outbox, now: datetime,

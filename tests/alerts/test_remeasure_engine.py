@@ -180,3 +180,28 @@ def test_vward_remeasure_sets_a_wards_protocol_and_lists_what_came_of_each(
     listed = _vward(services_up, "remeasure", "list", "--patient", p)
     assert listed.returncode == 0
     assert f"{p} {ox} [heart_rate, spo2] NEWS2 3: waiting" in listed.stdout
+
+
+def test_unanswered_opens_the_held_alert_even_when_other_readings_lowered_the_score(
+        services_up, conn, make_engine) -> None:
+    """The asked device never answers; the tablet's normal set meanwhile takes the
+    score below urgent.  At the deadline the held alert opens as it would have (its
+    score and words, saying nobody answered), then clears by the lifecycle's hold."""
+    ward = _ward(conn)
+    p, tablet, ox = _patient(services_up, conn, ward, "oximeter")
+    e = make_engine(ward)
+    _spot(conn, p, ox, base_time(), spo2=91, heart_rate=80)
+    e.drain(base_time() + minutes(1))
+    send(conn, p, tablet, base_time() + minutes(3), spo2=97)  # a complete, normal set
+    e.drain(base_time() + minutes(4))
+    assert _news2(conn, p) == [] and _requests(conn, p)[0][0] is None
+    e.tick(base_time() + minutes(11))
+    [alert] = _news2(conn, p)
+    assert alert[2:4] == ("urgent", "open")
+    assert alert[4].startswith("NEWS2 3 (low-medium)") and "no answer by the deadline" in alert[4]
+    assert _requests(conn, p)[0][0] == "unanswered"
+    assert conn.execute("SELECT alert_id FROM remeasure_requests WHERE patient_id = %s",
+                        (p,)).fetchone()[0] == alert[0]
+    e.tick(base_time() + minutes(12))
+    e.tick(base_time() + minutes(45))  # clear since the 3-minute set, held 30 min
+    assert _news2(conn, p) == []
