@@ -21,7 +21,9 @@ def register(patient: argparse._SubParsersAction) -> None:
         "pause", help="stop notifying one alert kind for a patient for a while (at most 24 h;"
                       " never an emergency): the alert still opens and shows")
     p.add_argument("patient_id", metavar="PATIENT")
-    p.add_argument("--kind", required=True, choices=list(PAUSABLE_KINDS), metavar="KIND",
+    # No argparse choices: ward/pauses.validate refuses another kind with the reason
+    # ("an emergency is never paused"), where argparse would only list the choices.
+    p.add_argument("--kind", required=True, metavar="KIND",
                    help=f"the alert kind: {', '.join(PAUSABLE_KINDS)}")
     p.add_argument("--for", dest="length", required=True, type=_length, metavar="LENGTH",
                    help=f"how long, such as 8h or 90m (at most {_hours(MAX_PAUSE)})")

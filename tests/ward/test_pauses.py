@@ -188,7 +188,12 @@ def test_pause_commands(services_up, register) -> None:
     assert too_long.stderr.startswith("vward: a pause lasts at most 24 h")
     emergency = _vward(services_up, "patient", "pause", patient, "--kind", "emergency",
                        "--for", "1h", "--reason", "x")
-    assert emergency.returncode == 2 and "invalid choice: 'emergency'" in emergency.stderr
+    assert emergency.returncode == 2
+    assert emergency.stderr.startswith("vward: a pause is of an alert kind, not a severity")
+    assert "an emergency is never paused" in emergency.stderr
+    fault = _vward(services_up, "patient", "pause", patient, "--kind", "scoring_failed",
+                   "--for", "1h", "--reason", "x")
+    assert fault.returncode == 2 and "cannot be paused; the kinds that can" in fault.stderr
     no_reason = _vward(services_up, "patient", "pause", patient, "--kind", "news2", "--for",
                        "8h", "--reason", " ", "--by", "Dr Bo")
     assert no_reason.returncode == 2 and "clinical reason" in no_reason.stderr
