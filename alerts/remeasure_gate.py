@@ -31,11 +31,14 @@ _NOT_ALLOWED = Protocol(allowed=False, deadline=timedelta(0))
 _COMMAND_ACK_TIMEOUT = 10.0  # [s] for the broker to take a batch of commands
 
 
-def write_changes(conn: psycopg.Connection, changes: Sequence[Change], now: datetime,
+def write_changes(conn: psycopg.Connection, changes: list[Change], now: datetime,
                   actor: str, wards: Sequence[str] = ()) -> int:
-    """``alert_store.write_changes`` with the gate in front; returns events written."""
-    changes, opened_by = hold(conn, list(changes), now, wards)
-    events = write_alert_changes(conn, changes, now, actor)
+    """``alert_store.write_changes`` with the gate in front; returns events written.
+    ``changes`` becomes, in place, what was written, so that the engine's counts of
+    events (it counts them from its list after the write) say what happened."""
+    gated, opened_by = hold(conn, list(changes), now, wards)
+    changes[:] = gated
+    events = write_alert_changes(conn, gated, now, actor)
     store.link_alerts(conn, opened_by)
     return events
 

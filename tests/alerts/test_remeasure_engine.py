@@ -48,6 +48,11 @@ def _requests(conn, p: str) -> list[tuple]:
                         " WHERE patient_id = %s ORDER BY request_id", (p,)).fetchall()
 
 
+def _opened(conn, p: str) -> int:
+    return conn.execute("SELECT count(*) FROM alert_events e JOIN alerts a USING (alert_id)"
+                        " WHERE a.patient_id = %s AND e.event = 'opened'", (p,)).fetchone()[0]
+
+
 def _news2(conn, p: str) -> list[tuple]:
     return [a for a in alerts_of(conn, p) if a[1] == "news2"]
 
@@ -120,9 +125,11 @@ def test_at_the_deadline_the_tick_opens_the_held_alert(services_up, conn, make_e
     assert _requests(conn, p) == [(None, ox, ["temperature"])]
     e.tick(base_time() + minutes(10.9))
     assert _news2(conn, p) == []
+    assert e.counts["event:opened"] == _opened(conn, p)  # its log counts what it wrote
     e.tick(base_time() + minutes(11))  # asked at 1 min, deadline 10 min
     [alert] = _news2(conn, p)
     assert alert[2] == "urgent" and "no answer by the deadline" in alert[4]
+    assert e.counts["event:opened"] == _opened(conn, p)
     assert _requests(conn, p)[0][0] == "unanswered"
 
 
