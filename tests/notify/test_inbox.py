@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 import pytest
 from conftest import unique, wait_for
 from receivers import free_port
+from web_process import web_started
 
 from dashboard.app import close_dash, create_dash
 from dashboard.deps import ROLE_HEADER, USER_HEADER
@@ -69,3 +70,37 @@ def _sent(channel: SmtpChannel, facts: Facts) -> bool:
     except DeliveryError:
         return False
     return True
+
+
+def test_the_notifications_page_in_the_browser(browser, services_up, spawn, sink,
+                                               tmp_path) -> None:
+    from api import accounts
+    from ward import db
+
+    password = "notify-page-password"
+    admin = unique("admin")
+    with db.connect(services_up, autocommit=True) as conn:
+        accounts.create_user(conn, admin, "admin", password)
+    patient = unique("pat")
+    t = datetime.now(UTC)
+    facts = Facts(1, f"vward-1-{patient}-email", "ada", 1, "email", 1, "opened", t, "emergency",
+                  "NEWS2 8 (high): RR 26 scores 3", 1, "news2", "clinical", "ward-x", patient,
+                  None, "", t)
+    channel = SmtpChannel(host="127.0.0.1", port=sink, sender="vward@localhost")
+    wait_for(lambda: _sent(channel, facts), what="the sink listening")
+    url = web_started(spawn)
+    driver = browser(1400, 1000)
+    driver.get(f"{url}/notifications")
+    wait_for(lambda: "/login" in driver.current_url, timeout=10, what="the sign-in page")
+    driver.find_element("id", "name").send_keys(admin)
+    driver.find_element("id", "password").send_keys(password)
+    driver.find_element("css selector", "form button[type=submit]").click()
+
+    def inbox() -> str:
+        found = driver.find_elements("id", "inbox-mail")
+        return found[0].text if found else ""
+
+    wait_for(lambda: f"[EMERGENCY] news2 alert: patient {patient}" in inbox(), timeout=20,
+             what="the sink's message on the page")
+    assert driver.find_elements("css selector", "a.vw-nav-link[href='/notifications']")
+    driver.save_screenshot(str(tmp_path / "notifications.png"))
