@@ -196,3 +196,25 @@ def test_no_answer_by_the_deadline_opens_the_alert_saying_so(services_up, regist
     finally:
         home.device.close()
         e.conn.close()
+
+
+def test_vward_alerts_sends_the_command_and_opens_the_confirmed_alert(
+        services_up, register, conn, ingest, spawn) -> None:
+    """The same through `vward alerts` as an operator runs it: the process holds the
+    alert, publishes the command through its outbox's connection, and opens the
+    alert once the device's answer confirms."""
+    home = _home(services_up, register, conn, deadline=timedelta(minutes=10))
+    alerts = spawn("alerts", VWARD_ALERTS_WARDS=home.ward, VWARD_ALERTS_ENGINE_ID=unique("eng"),
+                   VWARD_ALERTS_TICK_SECONDS="1")
+    try:
+        wait_for(lambda: "catching up" in alerts.output(), timeout=30, what="the engine")
+        home.measure(91, 80, "urgent")
+        cmd = home.command(timeout=30)
+        assert cmd.types == ("heart_rate", "spo2")
+        assert _news2(conn, home.patient) == []
+        home.measure(90, 84, "confirm")
+        [alert] = wait_for(lambda: _news2(conn, home.patient), timeout=30, what="the alert")
+        assert alert[2] == "urgent" and "it confirmed" in alert[4]
+        assert _request(conn, home.patient)[0] == "confirmed"
+    finally:
+        home.device.close()
