@@ -43,11 +43,13 @@ class SmtpChannel:
     name = "email"
 
     def __init__(self, *, host: str, port: int, sender: str, tls: str = "none",
-                 user: str = "", password: str = "", timeout: float = 10.0) -> None:
+                 user: str = "", password: str = "", timeout: float = 10.0,
+                 ca_file: str = "") -> None:
         if tls not in ("none", "starttls", "ssl"):
             raise ValueError(f"VWARD_SMTP_TLS={tls!r}: none, starttls or ssl")
         self.host, self.port, self.sender, self.tls = host, port, sender, tls
         self.user, self.password, self.timeout = user, password, timeout
+        self.ca_file = ca_file or None
         self.domain = sender.rpartition("@")[2] or "vward"
 
     def send(self, facts: Facts, links: Links, address: str) -> None:
@@ -73,15 +75,20 @@ class SmtpChannel:
     def _connect(self) -> smtplib.SMTP:
         if self.tls == "ssl":
             return smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout,
-                                    context=ssl.create_default_context())
+                                    context=self._context())
         smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
         if self.tls == "starttls":
             try:
-                smtp.starttls(context=ssl.create_default_context())
+                smtp.starttls(context=self._context())
             except BaseException:
                 smtp.close()
                 raise
         return smtp
+
+    def _context(self) -> ssl.SSLContext:
+        """The server's certificate verified, and its name, against VWARD_SMTP_CA_FILE
+        or the system's CAs."""
+        return ssl.create_default_context(cafile=self.ca_file)
 
 
 class WebhookChannel:

@@ -41,7 +41,8 @@ def channels_of(settings: Settings) -> dict[str, Channel]:
         out["email"] = SmtpChannel(host=settings.smtp_host, port=settings.smtp_port,
                                    sender=settings.smtp_from, tls=settings.smtp_tls,
                                    user=settings.smtp_user, password=settings.smtp_password,
-                                   timeout=settings.notify_timeout_seconds)
+                                   timeout=settings.notify_timeout_seconds,
+                                   ca_file=settings.smtp_ca_file)
     if settings.sms_url:
         out["sms"] = SmsChannel(url=settings.sms_url)
     return out

@@ -228,6 +228,11 @@ class Settings(BaseSettings):
     smtp_from: str = Field(
         default="vward@localhost", description="The From address of notification emails"
     )
+    smtp_ca_file: str = Field(
+        default="",
+        description="CA certificate (PEM) the SMTP server's certificate must chain to (an"
+        " organisation's own CA); empty: the system's CAs",
+    )
     public_url: str = Field(
         default="",
         description="Where people reach the ward's web app (e.g. https://ward.example.org),"
