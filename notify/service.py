@@ -18,6 +18,7 @@ import psycopg
 from notify import outbox, policy, sender
 from notify.channels import Channel, SmsChannel, SmtpChannel, WebhookChannel
 from ward import ack_links, secret_files
+from ward.errors import ConfigError
 from ward.heartbeats import Heartbeat
 from ward.retry import DATABASE, Backoff
 from ward.settings import Settings
@@ -58,10 +59,9 @@ def public_url(settings: Settings) -> str:
 
 
 def send_policy(settings: Settings) -> sender.SendPolicy:
-    ttl = getattr(settings, "ack_link_ttl", None)  # [s] engineer C's VWARD_ACK_LINK_TTL
     return sender.SendPolicy(
         public_url=public_url(settings), link_key=ack_links.derive_key(settings.secret_key),
-        link_ttl=timedelta(seconds=ttl) if ttl else ack_links.DEFAULT_TTL,
+        link_ttl=timedelta(seconds=settings.ack_link_ttl),  # VWARD_ACK_LINK_TTL
         delays=policy.parse_delays(settings.notify_retry_seconds),
         max_attempts=settings.notify_max_attempts, actor=settings.notifier_id)
 
@@ -73,8 +73,11 @@ def serve(settings: Settings, *, stop: threading.Event | None = None,
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: stop.set())
-    channels = channels_of(settings)
-    how = send_policy(settings)
+    try:
+        channels = channels_of(settings)
+        how = send_policy(settings)
+    except ValueError as exc:  # a setting that cannot work: said at start, in one line
+        raise ConfigError(str(exc)) from None
     due = threading.Event()
     threads = [threading.Thread(target=_send_loop, args=(settings, channels, how, stop, due,
                                                           clock), name=f"sender-{i}", daemon=True)

@@ -57,3 +57,19 @@ def test_the_health_endpoint_counts_the_notifiers() -> None:
 def _other(beat_age: float) -> HeartbeatRow:
     return HeartbeatRow("notifier", "vward-notifier-2", 3, "h", [], 5.0, NOW - 3600 * S,
                         NOW - beat_age * S, NOW - beat_age * S, None, 0, None, None, None)
+
+
+def test_a_setting_that_cannot_work_stops_the_notifier_at_start_saying_which(tmp_path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    for name, value, said in (
+            ("VWARD_NOTIFY_RETRY_SECONDS", "ten", "VWARD_NOTIFY_RETRY_SECONDS='ten'"),
+            ("VWARD_SMS_URL", "twilio://sid:token@+441234567890", "must contain {phone}")):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("VWARD_")}
+        env.update({"VWARD_HOME": str(tmp_path), name: value})
+        done = subprocess.run([sys.executable, "-m", "ward.cli", "notifier"], env=env,
+                              capture_output=True, text=True, timeout=60)
+        assert done.returncode == 2 and said in done.stderr, done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1
