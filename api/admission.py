@@ -37,26 +37,29 @@ def _patient_ward(conn: psycopg.Connection, patient_id: str, *, lock: bool = Fal
 
 
 def admit(conn: psycopg.Connection, patient_id: str, ward_id: str, display_name: str | None,
-          *, now: datetime) -> None:
+          *, now: datetime, source: str | None = None) -> None:
+    """Admit a patient; `source` is where they came from (ward.flow.SOURCES),
+    None: not recorded."""
     devices.check_id(patient_id, "patient id")
     with conn.transaction():
         devices.ensure_ward(conn, ward_id)
         cur = conn.execute(
-            "INSERT INTO patients (patient_id, ward_id, display_name, admitted_at)"
-            " VALUES (%s, %s, %s, %s) ON CONFLICT (patient_id) DO NOTHING",
-            (patient_id, ward_id, display_name, now))
+            "INSERT INTO patients (patient_id, ward_id, display_name, admitted_at,"
+            " admission_source) VALUES (%s, %s, %s, %s, %s) ON CONFLICT (patient_id) DO NOTHING",
+            (patient_id, ward_id, display_name, now, source))
         if cur.rowcount == 0:
             raise Conflict(f"patient {patient_id} exists already (patient ids are never reused)")
 
 
 def discharge(conn: psycopg.Connection, patient_id: str, *, by: str, note: str,
-              now: datetime) -> tuple[list[str], list[int]]:
+              now: datetime, outcome: str | None = None) -> tuple[list[str], list[int]]:
     """Discharge a patient: their devices are unassigned and their live
-    alerts resolved, in one transaction.  Returns (devices, alerts)."""
+    alerts resolved, in one transaction; `outcome` is where they went
+    (ward.flow.OUTCOMES), None: not recorded.  Returns (devices, alerts)."""
     with conn.transaction():
         _patient_ward(conn, patient_id, lock=True)
-        conn.execute("UPDATE patients SET discharged_at = %s WHERE patient_id = %s",
-                     (now, patient_id))
+        conn.execute("UPDATE patients SET discharged_at = %s, discharge_outcome = %s"
+                     " WHERE patient_id = %s", (now, outcome, patient_id))
         # Set-based, as ward.devices.unassign_device does one device.
         device_ids = sorted(r[0] for r in conn.execute(
             "UPDATE device_assignments"

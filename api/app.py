@@ -31,6 +31,7 @@ from api.ingestion import Ingestor
 from api.routes import ack as ack_routes
 from api.routes import alerts, audit, auth, devices, login, observations, patients, unknown, wards
 from api.routes import fhir as fhir_routes
+from api.routes import flow as flow_routes
 from api.routes import health as health_routes
 from api.routes import ingest as ingest_routes
 from api.routes import pauses as pause_routes
@@ -57,6 +58,8 @@ _TAGS = [
     {"name": "wards", "description": "The ward summary"},
     {"name": "rota", "description": "Who is on call, by tier, day and local hour; the gaps"
                                     " (clinicians read, admins change)"},
+    {"name": "flow", "description": "Capacity (admins set it), the month's flow as CSV,"
+                                    " readmissions to hospital"},
     {"name": "health", "description": "Is the ward working, is alerting running (no credential"
                                       " needed)"},
     {"name": "fhir", "description": "FHIR R4: Patient read, Observation search"},
@@ -196,7 +199,7 @@ def create_app(settings: Settings, *, frontend: WSGIApp | None = _AUTO) -> FastA
     app.state.ingestor = Ingestor(settings)
     app.state.on_shutdown = []
     for module in (auth, patients, pause_routes, devices, ingest_routes, observations, alerts,
-                   wards, audit, rota_routes):
+                   wards, audit, rota_routes, flow_routes):
         app.include_router(module.router, responses=answers.SIGNED_IN)
     app.include_router(fhir_routes.router, responses=answers.FHIR)
     app.include_router(login.router)

@@ -84,10 +84,17 @@ class PatientAdmit(_In):
     admitted_at: Time | None = Field(
         None, description="Admitted then, in the past (not older than VWARD_MAX_AGE_DAYS);"
                           " left out: now")
+    source: Literal["step-up", "step-down"] | None = Field(
+        None, description="Where the patient came from: step-up (home or the community,"
+                          " instead of a hospital admission) or step-down (a hospital bed);"
+                          " left out: not recorded")
 
 
 class Discharge(_In):
     note: str = Field("", description="Recorded on each alert this discharge resolves")
+    outcome: Literal["home", "hospital", "died"] | None = Field(
+        None, description="Where the patient went: home (their usual residence), hospital"
+                          " (escalated to a hospital bed), died; left out: not recorded")
 
 
 class PatientOut(_Out):

@@ -1,7 +1,8 @@
 """Putting a simulation's patients and devices on the ward, psycopg only:
 through `ward.devices.register_devices`, the same path as `vward device add`,
 then the broker's credentials; COPD patients get SpO2 scale 2 as a clinician
-would set it (ward.clinical)."""
+would set it (ward.clinical), and every patient where they came from, step-up
+or step-down (simulators/sources.py, ward.flow_store)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ import psycopg
 
 from simulators.errors import SimulatorError
 from simulators.plan import Simulation
-from ward import broker, clinical, db, devices
+from simulators.sources import admission_source
+from ward import broker, clinical, db, devices, flow_store
 from ward.errors import Conflict
 from ward.settings import Settings
 
@@ -34,6 +36,8 @@ def enrol(settings: Settings, sim: Simulation, *, valid_from: datetime) -> dict[
                 clinical.set_spo2_scale(
                     conn, p.patient_id, 2, by="simulator", reason=SCALE_2_REASON, now=valid_from
                 )
+        flow_store.record_sources(conn, {p.patient_id: admission_source(
+            p.patient_id, copd=p.spo2_scale == 2) for p in sim.patients})
         hashes = devices.password_hashes(conn)
         conn.commit()
     if not settings.mqtt_external:

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from ward import rota_commands
+from ward import flow_commands, rota_commands
 from ward.errors import WardError
 from ward.settings import Settings
 from ward.topics import readings_topic
@@ -130,6 +130,10 @@ def _cmd_device_add(args: argparse.Namespace, settings: Settings) -> int:
     with db.connect(settings) as conn:
         new = devices.NewDevice(args.device_id, args.patient, args.ward, args.kind)
         passwords = devices.register_devices(conn, [new], valid_from=start, now=now)
+        if args.source:
+            from ward import flow_store
+
+            flow_store.record_source(conn, args.patient, args.source)
         refused = devices.refused_unassigned(conn, args.device_id, start)
         _sync_broker(settings, conn, args.device_id)
     topic = readings_topic(args.device_id)
@@ -252,6 +256,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_device_commands(sub)
     _add_ingest_and_bench(sub)
     rota_commands.register(sub)
+    flow_commands.register(sub)
     for register in _stage_commands():
         register(sub)
     return p
@@ -318,6 +323,9 @@ def _add_device_commands(sub: Subcommands) -> None:
         help="the assignment began then (the device was handed out before it was registered):"
         " ISO 8601 (naive = UTC) or an age such as 90m, 2h, 1d; a new patient is admitted then",
     )
+    a.add_argument("--source", choices=["step-up", "step-down"],
+                   help="where a new patient came from: step-up (home, the community) or"
+                   " step-down (a hospital bed); for the ward's flow figures")
     a.set_defaults(func=_cmd_device_add)
     dev.add_parser("list", help="devices, patients and last-seen times").set_defaults(
         func=_cmd_device_list

@@ -43,7 +43,8 @@ def admit(body: schemas.PatientAdmit, admin: AdminUser, conn: Conn,
         now = times.backdated(body.admitted_at, now, what="admitted_at",
                               max_future=timedelta(seconds=cfg.max_future_seconds),
                               max_age=timedelta(days=cfg.max_age_days))
-    admission.admit(conn, body.patient_id, body.ward_id, body.display_name, now=now)
+    admission.admit(conn, body.patient_id, body.ward_id, body.display_name, now=now,
+                    source=body.source)
     return queries.get_patient(conn, body.patient_id)
 
 
@@ -73,7 +74,7 @@ def discharge(patient_id: str, body: schemas.Discharge, admin: AdminUser,
     """Discharge a patient: their devices are unassigned and their live alerts
     resolved (recorded as by this admin).  Admin only."""
     device_ids, alert_ids = admission.discharge(conn, patient_id, by=admin.name, note=body.note,
-                                                now=datetime.now(UTC))
+                                                now=datetime.now(UTC), outcome=body.outcome)
     return schemas.Discharged(
         patient=schemas.PatientOut.model_validate(queries.get_patient(conn, patient_id)),
         unassigned_devices=device_ids, resolved_alerts=alert_ids)

@@ -4,7 +4,8 @@ the alert to a clinician's acknowledgement, and how often an alert changed
 management; then reaching people (issue 13): how soon the first notification
 was delivered and who acknowledged how soon, by tier and channel, the
 re-measurements asked and what came back, escalations to tiers 2 and 3, and
-notifications failed."""
+notifications failed; then capacity and flow, a month at a time (issue 14,
+dashboard/flow_panel.py)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from dash import Input, Output, dcc, html
 from dashboard import deps, figures, notify_figures, notify_queries, queries
 from dashboard import format as fmt
 from dashboard import layout as frame
+from dashboard.flow_panel import declare_flow, flow_section
 from dashboard.pages import Page
 
 PAGE = Page(__name__, path="/outcomes", name="Ward figures",
@@ -43,7 +45,11 @@ def layout(ward: str | None = None, **_query) -> html.Div:
         html.Div(id="outcomes-notify-summary", className="vw-summary"),
         html.Div([dcc.Graph(id=f"outcomes-{name}", config={"displaylogo": False})
                   for name in NOTIFY_FIGURES], className="vw-figures"),
+        flow_section(deps.now()),
     ], className="vw-outcomes-page")
+
+
+declare_flow(PAGE)
 
 
 @PAGE.callback(Output("outcomes-rate", "figure"), Output("outcomes-to-alert", "figure"),
