@@ -1,6 +1,6 @@
 """Our rows as FHIR R4 resources, and FHIR search parameters as our query;
-pure.  Vital signs carry their LOINC code from ward/domain.py and the
-vital-signs category; NEWS2 totals carry SNOMED CT 1104051000000101 with
+pure.  Vital signs are api/fhir_vitals.py's (the vital-signs profile, blood
+pressure as one panel); NEWS2 totals carry SNOMED CT 1104051000000101 with
 their sub-scores as components (news2.md, "Coding when data leaves as FHIR").
 
 The SNOMED NEWS2 total is always the true NEWS2 (RCP chart, no per-patient
@@ -11,32 +11,35 @@ so that nobody reading the record can mistake it for NEWS2."""
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from api.fhir_vitals import DEVICE_SYSTEM as DEVICE_SYSTEM
+from api.fhir_vitals import PATIENT_SYSTEM, category
+from api.fhir_vitals import PROFILE_BY_LOINC as PROFILE_BY_LOINC
+from api.fhir_vitals import VITAL_SIGNS_PROFILE as VITAL_SIGNS_PROFILE
+from api.fhir_vitals import instant as _instant
+from api.fhir_vitals import resource_id as _id
+from api.fhir_vitals import vital_sign as vital_sign
+from api.fhir_vitals import vital_signs as vital_signs
 from ward.domain import (
-    BOOLEAN,
-    CODE,
+    BP_COMPONENTS,
+    BP_PANEL_LOINC,
     LOINC_SYSTEM,
     LOINC_TO_TYPE,
     SNOMED_SYSTEM,
     SNOMED_TO_TYPE,
     TYPES,
     UCUM_SYSTEM,
-    ReadingType,
 )
-from ward.news2_chart import ACVPU, ACVPU_DISPLAY, ACVPU_SNOMED, NEWS2_TOTAL_SNOMED, SUBSCORE_SNOMED
+from ward.news2_chart import NEWS2_TOTAL_SNOMED, SUBSCORE_SNOMED
 
 LOINC = LOINC_SYSTEM
 SNOMED = SNOMED_SYSTEM
 UCUM = UCUM_SYSTEM
-PATIENT_SYSTEM = "urn:vward:patient"
-DEVICE_SYSTEM = "urn:vward:device"
-_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
 
 NEWS2_TOTAL = NEWS2_TOTAL_SNOMED
 # The adjusted score: a local code, never SNOMED's (it is not NEWS2).
@@ -52,15 +55,6 @@ class SearchError(ValueError):
     """A search parameter we cannot read."""
 
 
-def _id(*parts: Any) -> str:
-    """A stable resource id (FHIR ids allow [A-Za-z0-9.-]{1,64}; ours have '_')."""
-    return hashlib.sha1("|".join(str(p) for p in parts).encode()).hexdigest()[:32]
-
-
-def _instant(t: datetime) -> str:
-    return t.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
 def patient(patient_id: str, ward_id: str, display_name: str | None,
             discharged_at: datetime | None) -> dict[str, Any]:
     out: dict[str, Any] = {
@@ -72,39 +66,6 @@ def patient(patient_id: str, ward_id: str, display_name: str | None,
     if display_name:
         out["name"] = [{"text": display_name}]
     out["extension"] = [{"url": "urn:vward:ward", "valueString": ward_id}]
-    return out
-
-
-def vital_sign(patient_id: str, time: datetime, type_: str, value: float,
-               device_id: str) -> dict[str, Any]:
-    reading_type = ReadingType(type_)
-    info = TYPES[reading_type]
-    coding = [{"system": LOINC, "code": info.loinc, "display": info.display}]
-    coding += [{"system": LOINC, "code": c, "display": d} for c, d in info.also_loinc]
-    if info.snomed:
-        coding.append({"system": SNOMED, "code": info.snomed, "display": info.display})
-    out: dict[str, Any] = {
-        "resourceType": "Observation",
-        "id": _id("obs", device_id, type_, time.isoformat()),
-        "status": "final",
-        "category": [{"coding": [{"system": _CATEGORY, "code": "vital-signs",
-                                  "display": "Vital Signs"}]}],
-        "code": {"coding": coding, "text": info.display},
-        "subject": {"reference": f"Patient/{patient_id}"},
-        "effectiveDateTime": _instant(time),
-        "device": {"identifier": {"system": DEVICE_SYSTEM, "value": device_id}},
-    }
-    if info.kind == CODE:  # the one coded type: consciousness, an ACVPU index
-        i = int(value)
-        out["valueCodeableConcept"] = {
-            "coding": [{"system": SNOMED, "code": ACVPU_SNOMED[i], "display": ACVPU_DISPLAY[i]}],
-            "text": ACVPU[i]}
-    elif info.kind == BOOLEAN:
-        # Stored as on (1) or off (0), not as a flow: a boolean says only that.
-        out["valueBoolean"] = value >= 0.5
-    else:
-        out["valueQuantity"] = {"value": value, "unit": info.unit_text or info.unit,
-                                "system": UCUM, "code": info.unit}
     return out
 
 
@@ -128,7 +89,7 @@ def news2_score(patient_id: str, time: datetime, total: int, band: str, complete
         "resourceType": "Observation",
         "id": _id("news2", patient_id, time.isoformat()),
         "status": "final",
-        "category": [{"coding": [{"system": _CATEGORY, "code": "survey", "display": "Survey"}]}],
+        "category": category("survey", "Survey"),
         "code": {"coding": [{"system": SNOMED, "code": NEWS2_TOTAL,
                              "display": "National Early Warning Score 2 total score"}],
                  "text": "NEWS2"},
@@ -167,7 +128,7 @@ def news2_adjusted(patient_id: str, time: datetime, adjusted_total: int, adjuste
         "resourceType": "Observation",
         "id": _id("news2-adjusted", patient_id, time.isoformat()),
         "status": "final",
-        "category": [{"coding": [{"system": _CATEGORY, "code": "survey", "display": "Survey"}]}],
+        "category": category("survey", "Survey"),
         "code": {"coding": [{"system": ADJUSTED_SYSTEM, "code": NEWS2_ADJUSTED,
                              "display": NEWS2_ADJUSTED_TEXT}],
                  "text": NEWS2_ADJUSTED_TEXT},
@@ -238,6 +199,11 @@ def parse_codes(values: list[str] | None) -> Codes:
             types.append(str(LOINC_TYPES[code]))
         elif system in ("", SNOMED) and code in SNOMED_TO_TYPE:
             types.append(str(SNOMED_TO_TYPE[code]))
+        elif system in ("", LOINC) and code == BP_PANEL_LOINC:
+            types += [str(t) for t in BP_COMPONENTS]
+    if any(t in types for t in BP_COMPONENTS):
+        # Blood pressure leaves as panels: either half's code finds the panels.
+        types += [str(t) for t in BP_COMPONENTS]
     return Codes(tuple(dict.fromkeys(types)), news2, adjusted)
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from ingest.jsontext import Ambiguous
 from ward.domain import (
     BOOLEAN,
+    BP_PANEL_LOINC,
     LOINC_SYSTEM,
     LOINC_TO_TYPE,
     SNOMED_SYSTEM,
@@ -24,7 +25,7 @@ class FhirError(ValueError):
 
 LOINC = LOINC_SYSTEM
 SNOMED = SNOMED_SYSTEM
-BP_PANEL = "85354-9"
+BP_PANEL = BP_PANEL_LOINC
 # ACVPU as SNOMED CT (news2.md, "Coding when data leaves as FHIR").
 SNOMED_ACVPU = dict(zip(ACVPU_SNOMED, ACVPU, strict=True))
 # Air or oxygen: a boolean, or a flow when it comes as a quantity.
@@ -135,10 +136,17 @@ def _observation(obs: dict[str, Any]) -> list[Any]:
     if BP_PANEL in _loinc_codes(obs.get("code")):
         out = []
         for comp in _list(obs.get("component")):
-            if isinstance(comp, dict):
+            if isinstance(comp, dict) and not _absent(comp):
                 out.append(_valued(_type_of(comp.get("code")), time, comp))
         return out or [{"type": "blood_pressure_panel", "time": time, "value": None}]
     return [_valued(_type_of(obs.get("code")), time, obs)]
+
+
+def _absent(component: dict[str, Any]) -> bool:
+    """A component that says it has no value (a panel with one reading of the
+    two, as the ward itself sends): no reading, and nothing to refuse."""
+    return "dataAbsentReason" in component and not any(
+        key.startswith("value") for key in component)
 
 
 def _valued(type_name: str | None, time: Any, holder: dict[str, Any]) -> dict[str, Any]:

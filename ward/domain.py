@@ -52,6 +52,10 @@ class TypeInfo:
     # Other LOINC codes that name the same reading, (code, display): read on the way
     # in, written after the type's own code on the way out.
     also_loinc: tuple[tuple[str, str], ...] = ()
+    snomed_display: str | None = None  # SNOMED CT's term for ``snomed``
+    # False where ``loinc`` names a value the ward does not keep (read on the way in,
+    # never written out): FHIR then codes the reading by ``snomed`` alone.
+    fhir_loinc: bool = True
 
 
 # Plausible ranges: outside them the reading is refused as implausible, not
@@ -64,21 +68,36 @@ TYPES: dict[ReadingType, TypeInfo] = {
     # oximetry, 59408-5) comes first.
     ReadingType.SPO2: TypeInfo("%", "59408-5", "SpO2", 40, 100, also_loinc=(
         ("2708-6", "Oxygen saturation in Arterial blood"),)),
-    ReadingType.ON_OXYGEN: TypeInfo("1", "3151-8", "Air or oxygen", 0, 1, kind=BOOLEAN),
+    # A device may send its oxygen flow (LOINC 3151-8, inhaled oxygen flow rate); the
+    # ward keeps only on or off, which leaves as the SNOMED CT finding "Patient on
+    # oxygen" with a boolean (docs/api.md, "FHIR R4"): a flow code with a boolean
+    # value would say a flow of "true".
+    ReadingType.ON_OXYGEN: TypeInfo("1", "3151-8", "Air or oxygen", 0, 1, kind=BOOLEAN,
+                                    snomed="371825009", snomed_display="Patient on oxygen",
+                                    fhir_loinc=False),
     ReadingType.SYSTOLIC_BP: TypeInfo("mm[Hg]", "8480-6", "Systolic blood pressure", 30, 300,
                                       unit_text="mmHg"),
     ReadingType.DIASTOLIC_BP: TypeInfo("mm[Hg]", "8462-4", "Diastolic blood pressure", 10, 200,
                                        unit_text="mmHg"),
     ReadingType.HEART_RATE: TypeInfo("/min", "8867-4", "Heart rate", 15, 300),
-    ReadingType.CONSCIOUSNESS: TypeInfo("{ACVPU}", "67775-7", "Consciousness (ACVPU)", 0,
-                                        len(ACVPU) - 1, kind=CODE),
+    ReadingType.CONSCIOUSNESS: TypeInfo(
+        "{ACVPU}", "67775-7", "Consciousness (ACVPU)", 0, len(ACVPU) - 1, kind=CODE,
+        snomed="1104441000000107",
+        snomed_display="ACVPU (Alert Confusion Voice Pain Unresponsive) scale score"),
     ReadingType.TEMPERATURE: TypeInfo("Cel", "8310-5", "Body temperature", 25, 45),
     # Not scored: heart-failure wards weigh daily, since retained fluid shows on the
     # scales before it shows in the lungs.  From a premature neonate to the heaviest
     # people recorded.
     ReadingType.BODY_WEIGHT: TypeInfo("kg", "29463-7", "Body weight", 0.2, 650,
-                                      snomed="27113001"),
+                                      snomed="27113001", snomed_display="Body weight"),
 }
+
+# Blood pressure leaves as one panel (the FHIR vital-signs profile): a systolic and a
+# diastolic reading of the same device and time are its two components.
+BP_PANEL_LOINC = "85354-9"
+BP_PANEL_DISPLAY = "Blood pressure panel with all children optional"
+BP_COMPONENTS: tuple[ReadingType, ReadingType] = (ReadingType.SYSTOLIC_BP,
+                                                  ReadingType.DIASTOLIC_BP)
 
 # The code systems of the codes above, as FHIR names them.
 LOINC_SYSTEM = "http://loinc.org"

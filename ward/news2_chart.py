@@ -127,7 +127,8 @@ SUBSCORE_SNOMED: dict[str, str] = {
 # ACVPU values as SNOMED CT, in ACVPU order, with their FHIR display.
 ACVPU_SNOMED: tuple[str, ...] = ("248234008", "130987000", "300202002", "450847001",
                                  "422768004")
-ACVPU_DISPLAY: tuple[str, ...] = ("Alert", "New confusion", "Responds to voice",
+# SNOMED CT's terms (A is "Mentally alert", C "Acute confusion").
+ACVPU_DISPLAY: tuple[str, ...] = ("Mentally alert", "Acute confusion", "Responds to voice",
                                   "Responds to pain", "Unresponsive")
 
 

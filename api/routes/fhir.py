@@ -34,9 +34,26 @@ def _base(request: Request) -> str:
     return str(request.base_url).rstrip("/") + "/fhir"
 
 
+# What /fhir serves, and nothing more (a test compares it with the app's routes):
+# Patient read; Observation search by these parameters (paging by `_offset`, as
+# the `next` links do), with the vital-signs profiles the ward's Observations claim.
+OBSERVATION_SEARCH: tuple[tuple[str, str, str], ...] = (
+    ("patient", "reference", "required: id or Patient/id"),
+    ("code", "token", "system|code or code, comma-separated; the LOINC or SNOMED CT code"
+                      " of a reading, 85354-9 for blood-pressure panels (as do 8480-6 and"
+                      " 8462-4), SNOMED CT 1104051000000101 for NEWS2 totals,"
+                      " urn:vward:score|news2-adjusted for adjusted scores"),
+    ("date", "date", "prefixes eq, ge, gt, le, lt, sa, eb; may be repeated"),
+    ("_count", "number", "page size, at most 5000"),
+    ("_offset", "number", "where the page starts (the next links carry it)"),
+    ("_sort", "string", "date (oldest first, the default) or -date"),
+)
+
+
 @router.get("/metadata", response_class=FhirResponse)
 def capability_statement(request: Request, user: CurrentUser) -> dict:
-    """What this server offers (read-only)."""
+    """What this server offers (read-only): exactly the interactions and search
+    parameters its routes serve."""
     return {
         "resourceType": "CapabilityStatement", "status": "active", "kind": "instance",
         "date": datetime.now(UTC).date().isoformat(), "fhirVersion": "4.0.1",
@@ -44,9 +61,10 @@ def capability_statement(request: Request, user: CurrentUser) -> dict:
         "rest": [{"mode": "server", "resource": [
             {"type": "Patient", "interaction": [{"code": "read"}]},
             {"type": "Observation", "interaction": [{"code": "search-type"}],
-             "searchParam": [{"name": n, "type": t} for n, t in
-                             (("patient", "reference"), ("code", "token"), ("date", "date"),
-                              ("_count", "number"), ("_sort", "string"))]}]}],
+             "supportedProfile": sorted({*fhir.PROFILE_BY_LOINC.values(),
+                                         fhir.VITAL_SIGNS_PROFILE}),
+             "searchParam": [{"name": n, "type": t, "documentation": d}
+                             for n, t, d in OBSERVATION_SEARCH]}]}],
     }
 
 
@@ -95,10 +113,10 @@ def search_observations(
     want = offset + count + 1
     entries = []
     if codes.types:
-        entries.append(
-            (r.time, fhir.vital_sign(patient_id, r.time, r.type, r.value, r.device_id))
-            for r in series.observation_rows(conn, patient_id, list(codes.types), start, end,
-                                             want, newest_first))
+        # Twice the rows: a blood-pressure panel takes two, so the first `want`
+        # resources are whole even where the last row read splits a pair.
+        entries.append(fhir.vital_signs(patient_id, series.observation_rows(
+            conn, patient_id, list(codes.types), start, end, 2 * want, newest_first)))
     if codes.news2 or codes.adjusted:
         entries.append(_scores(series.score_rows(conn, patient_id, start, end, want,
                                                  newest_first), patient_id, codes))

@@ -8,6 +8,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import api_fixtures
+import fhir_checks
 import pytest
 
 from api import fhir
@@ -66,6 +67,10 @@ def test_observation_search_is_a_searchset_bundle_with_loinc_and_snomed(web, cli
     assert all(e["fullUrl"].endswith(f"/fhir/Observation/{e['resource']['id']}")
                for e in bundle["entry"])
     by_code = {r["code"]["coding"][0]["code"]: r for r in resources}
+    for resource in resources:
+        fhir_checks.validate(resource)
+        if "meta" in resource:
+            assert fhir_checks.vital_signs_problems(resource) == []
     hr = by_code["8867-4"]
     assert hr["status"] == "final" and hr["subject"] == {"reference": f"Patient/{patient_id}"}
     assert hr["category"][0]["coding"][0]["code"] == "vital-signs"
@@ -74,11 +79,15 @@ def test_observation_search_is_a_searchset_bundle_with_loinc_and_snomed(web, cli
     assert hr["effectiveDateTime"] == "2026-11-20T08:00:00Z"
     assert [c["code"] for c in by_code["59408-5"]["code"]["coding"]] == ["59408-5", "2708-6"]
     assert by_code["8310-5"]["valueQuantity"]["code"] == "Cel"
-    assert by_code["8480-6"]["valueQuantity"]["unit"] == "mmHg"
-    assert by_code["3151-8"]["valueBoolean"] is True
+    # Systolic and diastolic a minute apart: two panels, each with the other half absent.
+    panels = [r for r in resources if r["code"]["coding"][0]["code"] == "85354-9"]
+    assert [[c.get("valueQuantity", {}).get("value") for c in p["component"]]
+            for p in panels] == [[118.0, None], [None, 76.0]]
+    assert panels[0]["component"][0]["valueQuantity"]["unit"] == "mmHg"
+    assert by_code["371825009"]["valueBoolean"] is True  # SNOMED CT: patient on oxygen
     acvpu = by_code["67775-7"]["valueCodeableConcept"]
     assert acvpu["coding"][0] == {"system": fhir.SNOMED, "code": "130987000",
-                                  "display": "New confusion"}
+                                  "display": "Acute confusion"}
     news2 = by_code[fhir.NEWS2_TOTAL]
     assert news2["code"]["coding"][0]["system"] == fhir.SNOMED
     assert news2["valueQuantity"]["value"] == 6 and news2["valueQuantity"]["code"] == "{score}"
@@ -137,7 +146,7 @@ def test_bad_searches_are_operation_outcomes(web, clinician):
 def test_our_observations_read_back_through_ingests_decoder(web, clinician, patient_id):
     bundle = _search(web, clinician, patient=patient_id).json()
     vitals = [e for e in bundle["entry"]
-              if e["resource"]["code"]["coding"][0]["system"] == fhir.LOINC]
+              if e["resource"]["category"][0]["coding"][0]["code"] != "survey"]
     doc = {"resourceType": "Bundle", "id": "round-trip", "type": "collection", "entry": vitals}
     decoded = decode.decode_message(json.dumps(doc).encode(), "ox_1",
                                     now=T0 + timedelta(minutes=2),
