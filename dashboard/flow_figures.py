@@ -6,6 +6,7 @@ stayed, and where they came from and went."""
 
 from __future__ import annotations
 
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import plotly.graph_objects as go
@@ -19,23 +20,46 @@ _LAYOUT = {"plot_bgcolor": "#ffffff", "height": 300,
            "legend": {"orientation": "h", "y": -0.2, "traceorder": "normal"}}
 
 
+_DAY_MS = 86_400_000
+
+
+def _noons(m: flow.Month) -> list[datetime]:
+    """Each day's bar at its noon, so that a step of the capacity at midnight falls
+    between two bars."""
+    return [datetime.combine(d.day, time(12)) for d in m.days]
+
+
+def _day_axis(m: flow.Month) -> dict:
+    first = datetime.combine(m.days[0].day, time())
+    last = datetime.combine(m.days[-1].day + timedelta(days=1), time())
+    return {"type": "date", "range": [first, last], "tickformat": "%a %d %b",
+            "dtick": _DAY_MS * (1 if len(m.days) <= 10 else 7),
+            "tick0": first + timedelta(hours=12)}  # a day's label under its bar
+
+
 def occupancy_figure(m: flow.Month) -> go.Figure:
     """Occupied beds by day (each patient's share of the day) against the capacity
     in force that day, a step where an admin changed it."""
-    days = [d.day for d in m.days]
+    days = _noons(m)
     fig = go.Figure()
     fig.add_trace(go.Bar(
         x=days, y=[round(d.occupied_beds, 2) for d in m.days], name="occupied beds",
+        width=0.8 * _DAY_MS,
         marker_color=[_RED if d.occupancy is not None and d.occupancy > 1 else _BLUE
                       for d in m.days],
         customdata=[[d.patients, "—" if d.occupancy is None else f"{d.occupancy:.0%}"]
                     for d in m.days],
         hovertemplate="%{x|%a %d %b}: %{y} beds occupied (%{customdata[1]}),"
                       " %{customdata[0]} patients on the ward<extra></extra>"))
+    # From each day's midnight to the next: the last day's capacity held to its end.
+    midnights = [datetime.combine(d.day, time()) for d in m.days]
     fig.add_trace(go.Scatter(
-        x=days, y=[d.capacity for d in m.days], name="capacity (beds)", mode="lines",
-        line={"shape": "hv", "color": _AMBER, "width": 3}, connectgaps=False))
-    fig.update_layout(title="Occupancy against capacity, by day", yaxis_title="beds",
+        x=[*midnights, midnights[-1] + timedelta(days=1)],
+        y=[*(d.capacity for d in m.days), m.days[-1].capacity], name="capacity (beds)",
+        mode="lines", line={"shape": "hv", "color": _AMBER, "width": 3}, connectgaps=False,
+        hovertemplate="capacity %{y} beds<extra></extra>"))
+    fig.update_layout(title="Occupancy against capacity, by day",
+                      yaxis={"title": "beds", "rangemode": "tozero"}, xaxis=_day_axis(m),
                       **_LAYOUT)
     if all(d.capacity is None for d in m.days):
         fig.add_annotation(text="no capacity set: an admin sets it (vward ward capacity)",
@@ -46,15 +70,19 @@ def occupancy_figure(m: flow.Month) -> go.Figure:
 
 def movements_figure(m: flow.Month) -> go.Figure:
     """Admissions up, discharges down, by day."""
-    days = [d.day for d in m.days]
+    days = _noons(m)
     fig = go.Figure()
     fig.add_trace(go.Bar(x=days, y=[d.admissions for d in m.days], name="admissions",
-                         marker_color=_GREEN))
+                         marker_color=_GREEN, width=0.8 * _DAY_MS,
+                         hovertemplate="%{x|%a %d %b}: %{y} admissions<extra></extra>"))
     fig.add_trace(go.Bar(x=days, y=[-d.discharges for d in m.days], name="discharges",
+                         width=0.8 * _DAY_MS,
                          marker_color=_GREY, customdata=[d.discharges for d in m.days],
                          hovertemplate="%{x|%a %d %b}: %{customdata} discharges<extra></extra>"))
+    top = max([d.admissions for d in m.days] + [d.discharges for d in m.days])
     fig.update_layout(title="Admissions and discharges, by day", barmode="relative",
-                      yaxis_title="patients", **_LAYOUT)
+                      yaxis={"title": "patients", **_counts(2 * top)}, xaxis=_day_axis(m),
+                      **_LAYOUT)
     return fig
 
 
@@ -69,7 +97,7 @@ def los_figure(m: flow.Month) -> go.Figure:
     median = flow.median_los(m)
     fig.update_layout(title=f"Length of stay (median {median:g} days)",
                       xaxis={"title": "days on the ward (0: the same day)", "type": "category"},
-                      yaxis_title="stays", **_LAYOUT)
+                      yaxis={"title": "stays", **_counts(max(n for _, n in bins))}, **_LAYOUT)
     return fig
 
 
@@ -100,9 +128,16 @@ def outcomes_figure(m: flow.Month, tz: ZoneInfo) -> go.Figure:
         marker_color=colours, text=[f"{n} ({n / total:.0%})" for _, n in rows],
         textposition="auto"))
     fig.update_layout(title=f"Discharges ({total}): where they went",
-                      yaxis={"autorange": "reversed"}, xaxis_title="patients",
+                      yaxis={"autorange": "reversed"},
+                      xaxis={"title": "patients", **_counts(max(n for _, n in rows))},
                       **{**_LAYOUT, "margin": {"l": 200, "r": 16, "t": 48, "b": 40}})
     return fig
+
+
+def _counts(top: int) -> dict:
+    """An axis of counts: whole numbers only (no 0.2 of a patient)."""
+    return {"rangemode": "tozero", "tickformat": ",d", "dtick": 1} if top <= 6 else {
+        "rangemode": "tozero", "tickformat": ",d"}
 
 
 def _source_text(source: str) -> str:

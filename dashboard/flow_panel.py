@@ -38,17 +38,17 @@ def declare_flow(page: Page) -> None:
                    Output("flow-summary", "children"), Output("flow-downloads", "children"),
                    Input("outcomes-ward", "value"), Input("flow-month", "value"))
     def show_flow(ward, month):
-        return flow_outputs(ward, month)
+        return flow_outputs(ward, month, deps.now())
 
 
-def flow_outputs(ward: str | None, month: str | None) -> tuple:
+def flow_outputs(ward: str | None, month: str | None, now: datetime) -> tuple:
     """The section's figures, its headline numbers as chips and its CSV links."""
     blank = len(FIGURES)
     if not ward or not month:
         return (*(figures.empty_figure("choose a ward") for _ in range(blank)), [], [])
     try:
         with deps.database().connection() as conn:
-            f = flow_queries.flow_figures(conn, ward, month)
+            f = flow_queries.flow_figures(conn, ward, month, now)
     except deps.DatabaseUnavailable as exc:
         return (*(figures.empty_figure("database unreachable") for _ in range(blank)),
                 [html.Span(str(exc), className="vw-chip")], [])

@@ -23,8 +23,9 @@ class FlowFigures:
     zone: ZoneInfo
 
 
-def flow_figures(conn: psycopg.Connection, ward_id: str, month_text: str) -> FlowFigures:
-    return FlowFigures(flow_store.load_month(conn, ward_id, month_text),
+def flow_figures(conn: psycopg.Connection, ward_id: str, month_text: str,
+                 now: datetime) -> FlowFigures:
+    return FlowFigures(flow_store.load_month(conn, ward_id, month_text, now=now),
                        load_zone(conn, ward_id))
 
 

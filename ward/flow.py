@@ -172,15 +172,22 @@ def readmitted_within(discharged_on: date, readmitted_on: date | None,
 
 
 def month(ward_id: str, month_text: str, tz: ZoneInfo, stays: Sequence[Stay],
-          changes: Sequence[CapacityChange]) -> Month:
+          changes: Sequence[CapacityChange], *, now: datetime) -> Month:
     """A month of the ward's flow from every stay that overlaps it and every
-    capacity change (ward/flow_store.py reads them)."""
-    days = month_days(month_text)
+    capacity change (ward/flow_store.py reads them), as known at `now`: the
+    current month's days run to today, a patient still on the ward fills
+    their bed until `now` (today so far), never beyond."""
+    today = local_day(now, tz)
+    days = tuple(d for d in month_days(month_text) if d <= today)
+    if not days:
+        raise WardError(f"{month_text} is still to come on the ward's calendar (today is"
+                        f" {today})")
     edges = day_edges(days, tz)
     stays = sorted(stays, key=lambda s: (s.admitted_at, s.patient_id))
     if stays:
         patients, beds = occupancy([s.admitted_at for s in stays],
-                                   [s.discharged_at for s in stays], edges)
+                                   [s.discharged_at or max(now, s.admitted_at) for s in stays],
+                                   edges)
     else:
         patients, beds = np.zeros(len(days), np.int64), np.zeros(len(days))
     adm = [local_day(s.admitted_at, tz) for s in stays]

@@ -88,7 +88,7 @@ def _cmd_flow(args: argparse.Namespace, settings: Settings) -> int:
     from ward.rota import load_zone
 
     with db.connect(settings, autocommit=True) as conn:
-        m = flow_store.load_month(conn, args.ward, args.month)
+        m = flow_store.load_month(conn, args.ward, args.month, now=datetime.now(UTC))
         header, rows = flow.table(m, args.table, load_zone(conn, args.ward))
     out = csv.writer(sys.stdout, lineterminator="\n")
     out.writerow(header)

@@ -103,8 +103,10 @@ def record_readmission(conn: psycopg.Connection, patient_id: str, readmitted_on:
                      (patient_id, readmitted_on, by, now))
 
 
-def load_month(conn: psycopg.Connection, ward_id: str, month_text: str) -> flow.Month:
-    """A month of the ward's flow: every stay that overlaps it, by the ward's days."""
+def load_month(conn: psycopg.Connection, ward_id: str, month_text: str, *,
+               now: datetime) -> flow.Month:
+    """A month of the ward's flow as known at `now`: every stay that overlaps it,
+    by the ward's days."""
     tz = load_zone(conn, ward_id)
     edges = flow.day_edges(flow.month_days(month_text), tz)
     with conn.cursor(row_factory=class_row(flow.Stay)) as cur:
@@ -115,4 +117,4 @@ def load_month(conn: psycopg.Connection, ward_id: str, month_text: str) -> flow.
             " WHERE p.ward_id = %s AND p.admitted_at < %s"
             " AND (p.discharged_at IS NULL OR p.discharged_at >= %s)",
             (ward_id, edges[-1], edges[0])).fetchall()
-    return flow.month(ward_id, month_text, tz, stays, capacity_changes(conn, ward_id))
+    return flow.month(ward_id, month_text, tz, stays, capacity_changes(conn, ward_id), now=now)

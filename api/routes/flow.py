@@ -65,7 +65,7 @@ def flow_csv(ward_id: str, user: CurrentUser, conn: Conn,
     (with their source, step-up or step-down), discharges (length of stay,
     outcome, readmission within 30 days), los (stays per length in days) or
     capacity (the changes in force)."""
-    m = flow_store.load_month(conn, ward_id, month)
+    m = flow_store.load_month(conn, ward_id, month, now=datetime.now(UTC))
     header, rows = flow.table(m, table, load_zone(conn, ward_id))
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")

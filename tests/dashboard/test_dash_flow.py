@@ -20,6 +20,7 @@ from dashboard.app import close_dash, create_dash
 from ward import db, devices, flow, flow_store
 
 LONDON = ZoneInfo("Europe/London")
+LATER = datetime(2027, 6, 1, tzinfo=UTC)  # the months below are over by then
 PASSWORD = "correct-horse-battery"
 
 
@@ -34,7 +35,7 @@ def _month() -> flow.Month:
                        None)]
     changes = [flow.CapacityChange(date(2026, 11, 1), 2, "admin", t("2026-10-30T09:00"), ""),
                flow.CapacityChange(date(2026, 11, 15), 1, "admin", t("2026-11-14T09:00"), "")]
-    return flow.month("w", "2026-11", LONDON, stays, changes)
+    return flow.month("w", "2026-11", LONDON, stays, changes, now=LATER)
 
 
 def test_the_figures_draw_a_month():
@@ -56,7 +57,7 @@ def test_the_figures_draw_a_month():
 
 
 def test_an_empty_month_says_so():
-    m = flow.month("w", "2026-11", LONDON, [], [])
+    m = flow.month("w", "2026-11", LONDON, [], [], now=LATER)
     for fig in (flow_figures.los_figure(m), flow_figures.sources_figure(m),
                 flow_figures.outcomes_figure(m, LONDON)):
         assert fig.layout.annotations and not fig.data
@@ -115,7 +116,7 @@ def test_the_page_shows_the_month(app, flow_ward):
 @pytest.mark.db
 @pytest.mark.browser
 def test_in_the_browser_the_charts_draw_and_a_csv_downloads(browser, services_up, spawn,
-                                                            flow_ward):
+                                                            flow_ward, tmp_path):
     ward_id, month, _ = flow_ward
     user = unique("manager")
     with db.connect(services_up, autocommit=True) as conn:
@@ -133,10 +134,15 @@ def test_in_the_browser_the_charts_draw_and_a_csv_downloads(browser, services_up
              what="the CSV links")
     wait_for(lambda: "capacity 4 beds" in driver.find_element("id", "flow-summary").text,
              timeout=20, what="the chips")
+    driver.execute_script(
+        "window.scrollTo(0, document.getElementById('flow-occupancy').offsetTop - 120)")
+    driver.save_screenshot(str(tmp_path / "flow.png"))
     href = driver.find_element("id", "flow-csv-occupancy").get_attribute("href")
     text = driver.execute_async_script(
         "const done = arguments[arguments.length - 1];"
         "fetch(arguments[0]).then(r => r.text()).then(done, e => done(String(e)));", href)
     lines = text.strip().splitlines()
-    assert lines[0].startswith("date,capacity_beds,patients") and len(lines) > 28
+    assert lines[0].startswith("date,capacity_beds,patients")
+    # This month runs to today, nothing ahead of it.
+    assert len(lines) == 1 + flow.local_day(datetime.now(UTC), LONDON).day
     assert lines[1].startswith(f"{month}-01,4,")

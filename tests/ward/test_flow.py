@@ -12,6 +12,7 @@ from ward import flow
 from ward.errors import WardError
 
 LONDON = ZoneInfo("Europe/London")
+LATER = datetime(2027, 6, 1, tzinfo=UTC)  # the months below are over by then
 
 
 def _t(text: str, tz: ZoneInfo = LONDON) -> datetime:
@@ -38,7 +39,7 @@ def test_month_days_and_refusals():
 
 def test_a_same_day_stay_is_on_the_ward_that_day_and_lasts_0_days():
     s = _stay("p", "2026-11-10T09:00", "2026-11-10T15:00", outcome="home")
-    m = flow.month("w", "2026-11", LONDON, [s], [_change("2026-11-01", 10)])
+    m = flow.month("w", "2026-11", LONDON, [s], [_change("2026-11-01", 10)], now=LATER)
     day = m.days[9]
     assert (day.day, day.patients, day.admissions, day.discharges) == (date(2026, 11, 10), 1, 1,
                                                                        1)
@@ -55,22 +56,22 @@ def test_a_same_day_stay_is_on_the_ward_that_day_and_lasts_0_days():
 
 def test_a_stay_across_month_ends_counts_in_each_month_it_touches():
     s = _stay("p", "2026-10-30T12:00", "2026-12-02T06:00", source="step-down", outcome="home")
-    nov = flow.month("w", "2026-11", LONDON, [s], [])
+    nov = flow.month("w", "2026-11", LONDON, [s], [], now=LATER)
     assert all(d.patients == 1 for d in nov.days)
     assert all(d.occupied_beds == pytest.approx(1) for d in nov.days)
     assert nov.admitted == () and nov.discharged == ()  # neither happened in November
-    dec = flow.month("w", "2026-12", LONDON, [s], [])
+    dec = flow.month("w", "2026-12", LONDON, [s], [], now=LATER)
     assert [d.patients for d in dec.days[:3]] == [1, 1, 0]
     assert dec.days[1].occupied_beds == pytest.approx(6 / 24)
     assert dec.los_days == (33,)  # 30 Oct → 2 Dec
-    oct_ = flow.month("w", "2026-10", LONDON, [s], [])
+    oct_ = flow.month("w", "2026-10", LONDON, [s], [], now=LATER)
     assert [a.patient_id for a in oct_.admitted] == ["p"]
     assert flow.sources(oct_)[:2] == [("step-up", 0), ("step-down", 1)]
 
 
 def test_discharged_at_midnight_is_not_on_the_next_day():
     s = _stay("p", "2026-11-01T08:00", "2026-11-03T00:00")
-    m = flow.month("w", "2026-11", LONDON, [s], [])
+    m = flow.month("w", "2026-11", LONDON, [s], [], now=LATER)
     assert [d.patients for d in m.days[:4]] == [1, 1, 0, 0]
     assert m.days[2].discharges == 1  # the discharge's own day is the 3rd
 
@@ -80,14 +81,14 @@ def test_a_capacity_change_mid_month_divides_each_day_by_its_own_capacity():
                # set twice for the same day: the later set wins
                _change("2026-11-16", 30, set_at="2026-11-15T10:00")]
     stays = [_stay(f"p{i}", "2026-10-01T00:00") for i in range(15)]
-    m = flow.month("w", "2026-11", LONDON, stays, changes)
+    m = flow.month("w", "2026-11", LONDON, stays, changes, now=LATER)
     assert [d.capacity for d in m.days[14:17]] == [20, 30, 30]
     assert m.days[14].occupancy == pytest.approx(0.75)
     assert m.days[15].occupancy == pytest.approx(0.5)
     # The capacity in force when the month began, and the changes within it.
     assert [c.beds for c in m.capacity_changes] == [20, 40, 30]
     assert flow.capacity_by_day(changes, [date(2026, 9, 30)]) == [None]
-    assert flow.month("w", "2026-11", LONDON, stays, []).days[0].occupancy is None
+    assert flow.month("w", "2026-11", LONDON, stays, [], now=LATER).days[0].occupancy is None
 
 
 def test_clock_change_days_are_23_and_25_hours_long():
@@ -109,6 +110,18 @@ def test_clock_change_days_are_23_and_25_hours_long():
     t = datetime(2026, 10, 31, 23, 30, tzinfo=UTC)
     assert flow.local_day(t, LONDON) == date(2026, 10, 31)
     assert flow.local_day(t, ZoneInfo("Europe/Berlin")) == date(2026, 11, 1)
+
+
+def test_the_current_month_runs_to_today_and_an_open_stay_fills_its_bed_until_now():
+    now = _t("2026-11-10T18:00")
+    s = _stay("p", "2026-11-09T12:00")  # still on the ward
+    m = flow.month("w", "2026-11", LONDON, [s], [_change("2026-11-01", 5)], now=now)
+    assert m.days[-1].day == date(2026, 11, 10) and len(m.days) == 10  # nothing ahead
+    assert m.days[-1].occupied_beds == pytest.approx(18 / 24)  # today so far
+    assert m.days[-2].occupied_beds == pytest.approx(0.5)
+    assert len(flow.table(m, "occupancy", LONDON)[1]) == 10
+    with pytest.raises(WardError, match="still to come"):
+        flow.month("w", "2026-12", LONDON, [s], [], now=now)
 
 
 def test_readmission_within_30_days_includes_day_30():
@@ -134,7 +147,7 @@ def test_outcomes_los_and_tables():
              _stay("c", "2026-11-03T10:00", "2026-11-05T10:00", None, None,
                    date(2026, 12, 6)),                       # 31 days: not counted
              _stay("d", "2026-11-20T10:00")]
-    m = flow.month("w", "2026-11", LONDON, stays, [])
+    m = flow.month("w", "2026-11", LONDON, stays, [], now=LATER)
     assert m.los_days == (3, 2, 28)
     assert flow.median_los(m) == 3
     assert flow.sources(m) == [("step-up", 1), ("step-down", 1), ("not recorded", 2)]

@@ -68,7 +68,7 @@ def test_a_month_from_admissions_and_discharges_with_sources_and_outcomes(conn):
         flow_store.record_source(conn, c, "step-up")
     with pytest.raises(WardError, match="step-up or step-down"):
         flow_store.record_source(conn, c, "ambulance")
-    m = flow_store.load_month(conn, ward_id, month_text)
+    m = flow_store.load_month(conn, ward_id, month_text, now=datetime.now(UTC))
     assert {s.patient_id: (s.source, s.outcome) for s in m.admitted} == {
         a: ("step-up", "home"), b: ("step-down", "hospital"), c: ("step-down", None)}
     day = next(d for d in m.days if d.day == flow.local_day(t0, flow_store.load_zone(
@@ -98,5 +98,5 @@ def test_readmissions_within_30_days_only_after_a_discharge_home(conn):
     flow_store.record_readmission(conn, home, out + timedelta(days=30), by="cat", now=now)
     with pytest.raises(Conflict, match="recorded already"):
         flow_store.record_readmission(conn, home, out + timedelta(days=2), by="cat", now=now)
-    m = flow_store.load_month(conn, ward_id, f"{out:%Y-%m}")
+    m = flow_store.load_month(conn, ward_id, f"{out:%Y-%m}", now=now)
     assert flow.readmissions(m, flow_store.load_zone(conn, ward_id)) == 1
