@@ -4,9 +4,12 @@ figures turn on, pinned without a database."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ward import flow
 from ward.errors import WardError
@@ -166,3 +169,26 @@ def test_outcomes_los_and_tables():
         assert all(len(r) == len(header) for r in rows)
     with pytest.raises(WardError, match="no table"):
         flow.table(m, "beds", LONDON)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(-40 * 24, 40 * 24), st.integers(0, 30 * 24),
+                          st.booleans()), max_size=20))
+def test_occupied_beds_add_up_to_the_time_spent_on_the_ward(raw):
+    """Over October 2026 (a 25-hour day in it), each day's beds times its length sum to
+    every stay's hours within the month, and no day has more beds than patients."""
+    start = _t("2026-10-01T00:00")
+    days = flow.month_days("2026-10")
+    edges = flow.day_edges(days, LONDON)
+    admitted = [start + timedelta(hours=a) for a, _, _ in raw]
+    discharged = [t + timedelta(hours=h) if done else None
+                  for t, (_, h, done) in zip(admitted, raw, strict=True)]
+    patients, beds = flow.occupancy(admitted, discharged, edges)
+    # Timestamps: two times of one zone subtract as wall clocks (24 h on a 25-hour day).
+    lengths = [b.timestamp() - a.timestamp() for a, b in pairwise(edges)]
+    m0, m1 = edges[0].timestamp(), edges[-1].timestamp()
+    spent = sum(max(0.0, min(d.timestamp() if d else m1, m1) - max(a.timestamp(), m0))
+                for a, d in zip(admitted, discharged, strict=True))
+    assert sum(b * n for b, n in zip(beds, lengths, strict=True)) == pytest.approx(spent,
+                                                                                   abs=1e-3)
+    assert all(b <= p + 1e-9 for b, p in zip(beds, patients, strict=True))
