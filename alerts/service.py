@@ -5,7 +5,6 @@ backoff that starts over once connected, until SIGINT, SIGTERM or ``stop``."""
 from __future__ import annotations
 
 import logging
-import signal
 import threading
 import time
 from collections.abc import Callable
@@ -15,6 +14,7 @@ import psycopg
 
 from alerts import remeasure_gate, store
 from alerts.engine import Clock, Engine, wards_of
+from ward import processes
 from ward.heartbeats import Heartbeat
 from ward.retry import DATABASE, Backoff
 from ward.settings import Settings
@@ -33,12 +33,7 @@ def serve(settings: Settings, *, stop: threading.Event | None = None,
     """`vward alerts`: score what is queued, tick, publish; until SIGINT, SIGTERM or ``stop``."""
     from alerts.outbox import Outbox
 
-    stop = stop or threading.Event()
-    if threading.current_thread() is threading.main_thread():
-        # SIGINT too, or it stays ignored where a shell started us in the
-        # background (make demo): Ctrl-C left the engine running (finding 11).
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, lambda *_: stop.set())
+    stop = processes.stop_event(stop)
     outbox = Outbox(settings)
     outbox.start()
     log.info("alerts engine %s started (wards: %s); publishing alert events to %s",

@@ -9,11 +9,11 @@ import email
 import email.policy
 import logging
 import mailbox
-import signal
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from ward import processes
 from ward.settings import Settings
 
 log = logging.getLogger("notify.mail_sink")
@@ -28,10 +28,7 @@ def serve(settings: Settings, *, host: str, port: int,
     from aiosmtpd.controller import Controller
     from aiosmtpd.handlers import Mailbox
 
-    stop = stop or threading.Event()
-    if threading.current_thread() is threading.main_thread():
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, lambda *_: stop.set())
+    stop = processes.stop_event(stop)
     folder = maildir_path(settings)
     folder.parent.mkdir(parents=True, exist_ok=True)
     logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd: a line per command

@@ -8,7 +8,6 @@ backoff; stops on SIGINT, SIGTERM or ``stop``."""
 from __future__ import annotations
 
 import logging
-import signal
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -17,7 +16,7 @@ import psycopg
 
 from notify import outbox, policy, sender
 from notify.channels import Channel, SmsChannel, SmtpChannel, WebhookChannel
-from ward import ack_links, secret_files
+from ward import ack_links, processes, secret_files
 from ward.errors import ConfigError
 from ward.heartbeats import Heartbeat
 from ward.retry import DATABASE, Backoff
@@ -69,10 +68,7 @@ def send_policy(settings: Settings) -> sender.SendPolicy:
 def serve(settings: Settings, *, stop: threading.Event | None = None,
           clock: Clock = lambda: datetime.now(UTC)) -> int:
     """`vward notifier`: plan and send until SIGINT, SIGTERM or ``stop``."""
-    stop = stop or threading.Event()
-    if threading.current_thread() is threading.main_thread():
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, lambda *_: stop.set())
+    stop = processes.stop_event(stop)
     try:
         channels = channels_of(settings)
         how = send_policy(settings)

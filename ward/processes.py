@@ -5,11 +5,25 @@ from __future__ import annotations
 
 import os
 import pwd
+import signal
 import socket
 import subprocess
+import threading
 from pathlib import Path
 
 from ward.errors import ServiceError
+
+
+def stop_event(stop: threading.Event | None = None) -> threading.Event:
+    """What stops a ward process's loop: ``stop`` (a test's), or a new event.  In the
+    main thread SIGTERM and SIGINT set it: SIGINT too, or it stays ignored where a
+    shell started the process in the background (make demo), and Ctrl-C left it
+    running (finding 11)."""
+    stop = stop or threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: stop.set())
+    return stop
 
 
 def running(pid: int) -> bool:
