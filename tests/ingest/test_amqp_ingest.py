@@ -30,7 +30,7 @@ pytestmark = [pytest.mark.db, pytest.mark.broker]
 @pytest.fixture(autouse=True)
 def _rabbitmq(services_up):
     if services_up.broker != broker_names.RABBITMQ:
-        pytest.skip("ingest over AMQP needs VWARD_BROKER=rabbitmq")
+        pytest.skip(reason="ingest over AMQP needs VWARD_BROKER=rabbitmq")
 
 
 def _exactly_once(conn, device_ids: list[str], n: int) -> None:

@@ -60,7 +60,7 @@ def ward(request, services_up: Settings) -> Settings:
     if request.param == names.MQTT:
         return request.getfixturevalue("mosquitto_ward")
     if services_up.broker != names.RABBITMQ:
-        pytest.skip("VWARD_BROKER=mqtt: no RabbitMQ node in this run")
+        pytest.skip(reason="VWARD_BROKER=mqtt: no RabbitMQ node in this run")
     return services_up
 
 
