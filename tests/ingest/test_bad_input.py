@@ -37,7 +37,8 @@ DEEP = b'{"readings": ' + b"[" * 10_000 + b"]" * 10_000 + b"}"
 @pytest.fixture(autouse=True)
 def _rabbitmq(services_up):
     if services_up.broker != broker_names.RABBITMQ:
-        pytest.skip(reason="these speak to RabbitMQ; the MQTT option's are in test_bad_input_mqtt.py")
+        pytest.skip(reason="these speak to RabbitMQ; the MQTT option's are in"
+                           " test_bad_input_mqtt.py")
 
 
 def _good(n: int, start: datetime) -> list[dict]:
