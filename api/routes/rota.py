@@ -91,6 +91,12 @@ def put_contact(name: str, body: s.ContactSet, user: CurrentUser, conn: Conn) ->
     if not (user.is_admin or user.name == name):
         raise HTTPException(status.HTTP_403_FORBIDDEN,
                             f"only an admin or {name} may change {name}'s contact")
+    if body.webhook_url and not user.is_admin:
+        # The notifier POSTs from inside the ward's network to this URL (loopback
+        # included): choosing where it goes is an admin's, or a clinician could
+        # aim the ward at its own internal services.  Removing one ("") is anyone's.
+        raise HTTPException(status.HTTP_403_FORBIDDEN,
+                            "only an admin may set a webhook URL (the ward POSTs to it)")
     row = accounts.set_contact(conn, name, accounts.ContactChange(
         body.email, body.phone, body.webhook_url))
     return s.ContactOut(name=row.name, email=row.email, phone=row.phone,

@@ -56,6 +56,11 @@ def test_user_contacts_are_created_listed_changed_and_checked(web, admin, clinic
     other = web.put(f"/api/v1/users/{name}/contact", json={"email": "x@example.org"},
                     headers=clinician.headers)
     assert other.status_code == 403
+    # ... and not a webhook, which the ward itself POSTs to from inside its network
+    hook = web.put(f"/api/v1/users/{clinician.name}/contact",
+                   json={"webhook_url": "http://127.0.0.1:15672/api/x"}, headers=clinician.headers)
+    assert hook.status_code == 403 and "only an admin" in hook.json()["detail"]
+    assert rota.load_contacts(conn, [clinician.name])[clinician.name].webhook_url is None
     assert web.put(f"/api/v1/users/{unique('nobody')}/contact", json={"email": "x@example.org"},
                    headers=admin.headers).status_code == 404
 
