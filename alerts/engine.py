@@ -34,6 +34,7 @@ from alerts import (
     score_reads,
     score_writes,
     store,
+    ward_protocols,
 )
 from alerts.lifecycle import (
     NEWS2,
@@ -179,7 +180,8 @@ class Engine:
                                                                    strict=True)],
             [now - _td(rules.SPO2_FALL_WINDOW)] * len(pids))
         setting_rows = store.load_settings(self.conn, pids)
-        live = alert_store.live_alerts(self.conn, patients=pids, kinds=_SCORE_KINDS)
+        live = alert_store.live_alerts(self.conn, patients=pids,
+                                       kinds=_SCORE_KINDS + ward_protocols.KINDS)
         resolved = alert_store.last_resolved(self.conn, pids, _REOPEN_KINDS)
         covered = (alert_store.alerted_times(self.conn, pids, (NEWS2, RETROSPECTIVE), min(starts))
                    if retrospective else None)
@@ -199,7 +201,8 @@ class Engine:
                                   since=since_np if retrospective else None,
                                   covered=covered)
                  + conditions.trend_conditions(history, obs.patient[spo2], obs.time[spo2],
-                                               obs.value[spo2], now, pids, wards, keys))
+                                               obs.value[spo2], now, pids, wards, keys)
+                 + ward_protocols.scored(self.conn, pids, wards, now, keys))
         changes = lifecycle.reconcile(live, found, now, resolved=resolved, rewritten=rewritten)
         self._write(changes, now)
         clock.lap("alerts")
@@ -262,10 +265,15 @@ class Engine:
         """Overdue sets, settings due for review and patients that cannot be scored."""
         if not states:
             return []
-        pid, ward, admitted, band, complete, _ = zip(*states, strict=True)
-        wards = dict(zip(pid, ward, strict=True))
-        return (conditions.overdue_conditions(pid, ward, store.as_times(admitted),
-                                              store.as_times(complete), band, now, keys)
+        # A ward's protocol judges its own patients' silence (and its own alerts).
+        found, judged = ward_protocols.ticked(self.conn, self.wards, states, now, keys)
+        wards = {s[0]: s[1] for s in states}
+        news2 = [s for s in states if s[0] not in judged]
+        if news2:
+            pid, ward, admitted, band, complete, _ = zip(*news2, strict=True)
+            found += conditions.overdue_conditions(pid, ward, store.as_times(admitted),
+                                                   store.as_times(complete), band, now, keys)
+        return (found
                 + conditions.review_conditions(
                     alert_store.lapsed_settings(self.conn, self.wards, now), wards, keys)
                 + conditions.scoring_failed_conditions(

@@ -28,7 +28,7 @@ from typing import Literal
 
 from alerts import rules
 from alerts.rules import AlertState, Severity
-from ward import durations
+from ward import durations, protocols
 from ward.severity import severity_name as severity_name  # stored names: ward/severity.py
 from ward.severity import severity_of as severity_of
 
@@ -84,6 +84,9 @@ ALERT_KINDS: dict[str, KindRule] = {
     BATTERY_LOW: KindRule("technical", rules.HOLD, "Battery low"),
     SCORING_FAILED: KindRule("technical", timedelta(0), "Scoring failed"),
     NOTIFICATION_FAILED: KindRule("technical", timedelta(0), "Notification failed"),
+    # A ward protocol's own alerts (ward/protocols.py): they hover at a threshold too.
+    **{kind: KindRule("clinical", rules.HOLD, title)
+       for kind, title in protocols.ALERT_TITLES.items()},
 }
 
 Key = tuple[str, str, str]  # (patient_id, kind, device_id); device_id '' for patient kinds

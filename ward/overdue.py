@@ -36,9 +36,21 @@ def overdue(
         complete set and admission, so a patient never seen is overdue 12 h after
         admission.  With neither time known the patient is overdue (never hide one).
     """
-    start = np.fmax(_datetimes(last_complete_time), _datetimes(admitted_at))
-    interval = monitoring_interval(np.asarray(band, dtype=object))
-    return np.isnat(start) | (_datetime64(now) > start + interval)
+    return overdue_after(last_complete_time, monitoring_interval(np.asarray(band, dtype=object)),
+                         now, admitted_at)
+
+
+def overdue_after(
+    last_time: ArrayLike, interval: ArrayLike, now: np.datetime64 | datetime,
+    admitted_at: ArrayLike,
+) -> NDArray[np.bool_]:
+    """Per patient: nothing since the later of ``last_time`` and admission for longer
+    than ``interval`` (timedelta64 per patient); never seen nor admitted: overdue.
+    NEWS2's rule above (the interval of the band) and a ward protocol's (the interval
+    of its reading's level, ward/protocols.py) both come through here."""
+    start = np.fmax(_datetimes(last_time), _datetimes(admitted_at))
+    gap = np.asarray(interval).astype("timedelta64[us]")
+    return np.isnat(start) | (_datetime64(now) > start + gap)
 
 
 def monitoring_interval(band: NDArray[np.object_]) -> NDArray[np.timedelta64]:
