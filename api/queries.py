@@ -117,10 +117,11 @@ class WardRow:
     time_zone: str
     patients: int
     live_alerts: int
+    protocol: str = "news2"  # ward/protocols.py
 
 
 _WARDS = """
-SELECT w.ward_id, w.name, w.time_zone,
+SELECT w.ward_id, w.name, w.time_zone, w.protocol,
        (SELECT count(*) FROM patients p WHERE p.ward_id = w.ward_id
         AND p.discharged_at IS NULL)::int AS patients,
        (SELECT count(*) FROM alerts a WHERE a.ward_id = w.ward_id

@@ -327,6 +327,8 @@ class WardOut(_Out):
     time_zone: str
     patients: int
     live_alerts: int
+    protocol: str = Field(description="The protocol the ward runs (docs/alerts.md, 'Ward"
+                          " protocols'): news2, covid-oximetry or heart-failure")
 
 
 class WardPatient(BaseModel):

@@ -7,7 +7,9 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, Response
 
 from api import queries, schemas, views
-from api.deps import Conn, CurrentUser
+from api.deps import AdminUser, Conn, CurrentUser
+from api.protocol_schemas import ProtocolSet
+from ward import protocol_store
 
 router = APIRouter(prefix="/api/v1/wards", tags=["wards"])
 
@@ -33,3 +35,15 @@ def ward_summary(ward_id: str, user: CurrentUser, conn: Conn) -> Response:
     # Built and checked by the model already: serialise it once, here,
     # rather than have FastAPI validate 500 rows a second time.
     return Response(summary.model_dump_json(), media_type="application/json")
+
+
+@router.patch("/{ward_id}", response_model=schemas.WardOut,
+              responses={404: {"description": "No such ward"},
+                         422: {"description": "Not a protocol the ward can run"}})
+def set_ward_protocol(ward_id: str, body: ProtocolSet, admin: AdminUser,
+                      conn: Conn) -> queries.WardRow:
+    """The protocol the ward runs from now on (docs/alerts.md, "Ward protocols"):
+    its patients are judged by it at their next reading and at the engine's next
+    tick, and by NEWS2 as on every ward.  Admin only."""
+    protocol_store.set_protocol(conn, ward_id, body.protocol)
+    return queries.get_ward(conn, ward_id)
