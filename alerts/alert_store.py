@@ -18,6 +18,7 @@ from psycopg.rows import class_row
 from alerts.conditions import FailingPatient, LapsedSetting
 from alerts.lifecycle import Change, Key, LiveAlert, Resolved, severity_name, severity_of
 from alerts.rules import AlertState
+from ward.patient_links import SELF_REPORT_KIND
 from ward.records import ALERT_COLUMNS, AlertRow
 from ward.topics import ALERT_EVENTS_CHANNEL
 
@@ -270,7 +271,9 @@ def alerted_times(conn: psycopg.Connection, ids: Sequence[str], kinds: Sequence[
 def device_states(conn: psycopg.Connection, wards: Sequence[str], now: datetime) -> list[tuple]:
     """(device_id, kind, patient_id, ward_id, last_seen, assigned_from, registered_at,
     online, online_at, battery) of every device assigned at ``now`` to an admitted
-    patient; ``online, online_at`` from its latest status that said either (None if none).
+    patient, but a patient's own answers (ward.patient_links.SELF_REPORT_KIND: no
+    device that can go offline or run flat, so never a device alert); ``online,
+    online_at`` from its latest status that said either (None if none).
     What these mean for the alerts: device_rules.silence_start, device_rules.said_offline."""
     ward_filter = "AND p.ward_id = ANY(%(wards)s)" if wards else ""
     return conn.execute(
@@ -286,5 +289,6 @@ def device_states(conn: psycopg.Connection, wards: Sequence[str], now: datetime)
                                WHERE s.device_id = a.device_id AND s.battery IS NOT NULL
                                ORDER BY time DESC LIMIT 1) b ON true
             WHERE a.valid_to IS NULL AND a.valid_from <= %(now)s AND p.discharged_at IS NULL
+            AND d.kind <> %(self_report)s
             {ward_filter} ORDER BY d.device_id""",
-        {"now": now, "wards": list(wards)}).fetchall()
+        {"now": now, "wards": list(wards), "self_report": SELF_REPORT_KIND}).fetchall()

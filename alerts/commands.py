@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 from alerts import pause_commands, remeasure_commands
 from alerts.errors import CommandError
-from ward import flow_commands, times
+from ward import flow_commands, patient_commands, times
 from ward.errors import WardError
 from ward.settings import Settings
 from ward.severity import SEVERITIES
@@ -74,6 +74,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     acc.set_defaults(func=_cmd_patient_accept)
     pause_commands.register(patient)
     flow_commands.register_patient(patient)
+    patient_commands.register_patient(patient)
     remeasure_commands.register(sub)
 
 

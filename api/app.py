@@ -28,12 +28,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api import answers, fhir, pages
 from api.gate import ROLE_HEADER, USER_HEADER, Gate, ServerTiming
 from api.ingestion import Ingestor
+from api.routes import access_links as access_link_routes
 from api.routes import ack as ack_routes
 from api.routes import alerts, audit, auth, devices, login, observations, patients, unknown, wards
 from api.routes import fhir as fhir_routes
 from api.routes import flow as flow_routes
 from api.routes import health as health_routes
 from api.routes import ingest as ingest_routes
+from api.routes import me as me_routes
 from api.routes import pauses as pause_routes
 from api.routes import rota as rota_routes
 from dashboard import app as dashboard
@@ -204,6 +206,9 @@ def create_app(settings: Settings, *, frontend: WSGIApp | None = _AUTO) -> FastA
     app.include_router(fhir_routes.router, responses=answers.FHIR)
     app.include_router(login.router)
     app.include_router(ack_routes.router)
+    # The patient's own page: its routes check the patient session themselves.
+    app.include_router(me_routes.router)
+    app.include_router(access_link_routes.router, responses=answers.SIGNED_IN)
     app.include_router(health_routes.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     app.add_exception_handler(WardError, _ward_error)

@@ -9,7 +9,10 @@ environ key), so these headers can only ever come from here.  Then:
   (401/403 as JSON), and paths no route serves answer as the API does
   (api/routes/unknown.py), never with the dashboard's page.  So do paths
   beginning /ack/: an acknowledge link is its own credential
-  (api/routes/ack.py, which answers every path and method under it).
+  (api/routes/ack.py, which answers every path and method under it).  So do /me
+  and paths beginning /me/: the patient's own page, whose routes check the
+  patient session (its own cookie, never the staff session) themselves
+  (api/routes/me.py, which also answers every path and method under it).
 * Everything else (the Dash app, /docs, /redoc, /openapi.json) needs a
   signed-in person.  With a valid session cookie (or a user's bearer token)
   the request passes on with `X-Vward-User: name` and `X-Vward-Role: role`
@@ -34,8 +37,8 @@ from api import accounts, auth
 USER_HEADER = "X-Vward-User"
 ROLE_HEADER = "X-Vward-Role"
 _TRUSTED = {USER_HEADER.lower(), ROLE_HEADER.lower()}
-_OPEN_PREFIXES = ("/api", "/fhir", "/ack/")
-_OPEN_PATHS = {"/login", "/logout", "/healthz"}
+_OPEN_PREFIXES = ("/api", "/fhir", "/ack/", "/me/")
+_OPEN_PATHS = {"/login", "/logout", "/healthz", "/me"}
 
 
 def _is_open(path: str) -> bool:

@@ -12,7 +12,7 @@ from typing import Any
 
 from ingest import fhir, jsontext, units
 from ward import durations
-from ward.domain import ACVPU_CODE, MAX_OXYGEN_FLOW, TYPES, Reading, ReadingType
+from ward.domain import ACVPU_CODE, BOOLEAN, MAX_OXYGEN_FLOW, TYPES, Reading, ReadingType
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,6 +259,10 @@ def _parse_value(reading_type: ReadingType, value: Any, unit: Any) -> float:
         return _consciousness(value)
     if reading_type is ReadingType.ON_OXYGEN:
         return _on_oxygen(value, unit)
+    if TYPES[reading_type].kind == BOOLEAN:  # a yes or no (breathlessness)
+        if isinstance(value, bool):
+            return 1.0 if value else 0.0
+        raise _Refused(BAD_VALUE, f"{reading_type} must be true or false, got {_short(value)}")
     number = _finite(value)
     if number is None:
         raise _Refused(BAD_VALUE, f"{reading_type}: value must be a number, got {_short(value)}")

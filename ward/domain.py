@@ -32,6 +32,7 @@ class ReadingType(enum.StrEnum):
     CONSCIOUSNESS = "consciousness"
     TEMPERATURE = "temperature"
     BODY_WEIGHT = "body_weight"
+    BREATHLESSNESS = "breathlessness"
 
 
 # How a type's value is written: a number in ``unit``, air/oxygen as a boolean
@@ -90,6 +91,11 @@ TYPES: dict[ReadingType, TypeInfo] = {
     # people recorded.
     ReadingType.BODY_WEIGHT: TypeInfo("kg", "29463-7", "Body weight", 0.2, 650,
                                       snomed="27113001", snomed_display="Body weight"),
+    # Not scored: the questionnaire's "more breathless than usual?" (the tablet, the
+    # patient's own page), true or false.  SNOMED CT alone: no LOINC code says it.
+    ReadingType.BREATHLESSNESS: TypeInfo("1", "", "More breathless than usual", 0, 1,
+                                         kind=BOOLEAN, snomed="267036007",
+                                         snomed_display="Dyspnea", fhir_loinc=False),
 }
 
 # Blood pressure leaves as one panel (the FHIR vital-signs profile): a systolic and a
@@ -105,7 +111,7 @@ SNOMED_SYSTEM = "http://snomed.info/sct"
 UCUM_SYSTEM = "http://unitsofmeasure.org"
 
 LOINC_TO_TYPE = {code: t for t, info in TYPES.items()
-                 for code in (info.loinc, *(c for c, _ in info.also_loinc))}
+                 for code in (info.loinc, *(c for c, _ in info.also_loinc)) if code}
 SNOMED_TO_TYPE = {info.snomed: t for t, info in TYPES.items() if info.snomed}
 
 

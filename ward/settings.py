@@ -196,6 +196,16 @@ class Settings(BaseSettings):
         description="How long the acknowledge link in a notification works, from when it is"
         " made: at most a day, since the link is a credential [s]",
     )
+    patient_link_hours: int = Field(
+        default=72, ge=1, le=336,
+        description="How long a patient's one-time link to their own page works, from when"
+        " it is made [h]",
+    )
+    patient_session_hours: int = Field(
+        default=168, ge=1, le=720,
+        description="How long a patient stays signed in to their own page once their link"
+        " opened it [h]",
+    )
     web_origins: str = Field(
         default="",
         description="Comma-separated origins (e.g. https://ward.example.org) besides the app's"
