@@ -7,6 +7,7 @@ import argparse
 import math
 import time
 from collections import Counter
+from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from datetime import UTC, datetime
 
@@ -17,8 +18,12 @@ from ward.errors import WardError
 from ward.settings import Settings
 from ward.severity import SEVERITIES
 
+# `patient` actions of the stages above this one, added to the group made here
+# (ward/cli.py passes api's `vward patient discharge`).
+PatientActions = Sequence[Callable[[argparse._SubParsersAction], None]]
 
-def register(sub: argparse._SubParsersAction) -> None:
+
+def register(sub: argparse._SubParsersAction, *, patient_actions: PatientActions = ()) -> None:
     a = sub.add_parser("alerts", help="run the alerts engine (score, alert, publish on MQTT)")
     a.set_defaults(func=_cmd_alerts)
 
@@ -75,6 +80,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     pause_commands.register(patient)
     flow_commands.register_patient(patient)
     patient_commands.register_patient(patient)
+    for add in patient_actions:
+        add(patient)
     remeasure_commands.register(sub)
 
 

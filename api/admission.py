@@ -1,19 +1,30 @@
 """psycopg only: what an admin does to the ward's records through the API:
 admit and discharge patients, register devices and move them between
-patients.  Built on ward.devices and ward.clinical, so that the CLI and the
-API change the records the same way."""
+patients; and a clinician's discharge that tells the GP (a discharge summary,
+made once: api/discharge_fhir.py, api/discharge_pdf.py, kept by
+api/discharge_store.py).  Built on ward.devices and ward.clinical, so that
+the CLI and the API change the records the same way."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
 import psycopg
 
 import alerts
-from api import accounts
+from api import accounts, discharge_fhir, discharge_pdf, discharge_record, discharge_store
 from ward import devices
-from ward.errors import Conflict, NotFound
+from ward.errors import Conflict, NotFound, WardError
+
+# The clinician's summary for the GP: required, and a summary, not a record dump.
+MAX_SUMMARY = 20_000  # [characters]
+MAX_REASON = 500  # [characters]
+
+
+class NotAClinician(WardError):
+    """The discharging person is not a clinician of the ward's users."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +81,60 @@ def discharge(conn: psycopg.Connection, patient_id: str, *, by: str, note: str,
             conn, patient_id, by=by, now=now,
             note=note or "patient discharged from the virtual ward")
     return device_ids, alert_ids
+
+
+@dataclass(frozen=True, slots=True)
+class Summarised:
+    """A discharge and its summary: the document's path (``/fhir/Bundle/{id}``)."""
+
+    document_id: str
+    unassigned_devices: list[str]
+    resolved_alerts: list[int]
+
+    @property
+    def path(self) -> str:
+        return f"/fhir/Bundle/{self.document_id}"
+
+
+def summary_problem(summary: str | None, admission_reason: str | None) -> str | None:
+    """Why the clinician's words cannot go to the GP as they are, or None."""
+    text = (summary or "").strip()
+    if not text:
+        return ("the discharge summary is empty: write what the GP needs to know (what"
+                " happened, what to watch for, follow-up); nothing was changed")
+    if len(text) > MAX_SUMMARY:
+        return f"the discharge summary is {len(text)} characters; at most {MAX_SUMMARY}"
+    if admission_reason and len(admission_reason.strip()) > MAX_REASON:
+        return f"the reason for admission is longer than {MAX_REASON} characters"
+    return None
+
+
+def discharge_with_summary(conn: psycopg.Connection, patient_id: str, *, by: str,
+                           summary: str, now: datetime, outcome: str | None = None,
+                           admission_reason: str | None = None, note: str = "") -> Summarised:
+    """Discharge a patient and make their discharge summary, in one transaction:
+    the FHIR document and its PDF are made from the stored stay once, kept
+    unchanged (migration 019), and the discharge happens only if they are made.
+    ``by`` must be a clinician among the ward's users (the document's author)."""
+    problem = summary_problem(summary, admission_reason)
+    if problem:
+        raise WardError(problem)
+    role = discharge_store.clinician_role(conn, by)
+    if role != "clinician":
+        raise NotAClinician(
+            f"{by} is {'not a user of the ward' if role is None else 'an ' + role}: a"
+            " discharge summary is written by a clinician (vward user add NAME --role"
+            " clinician); nothing was changed")
+    with conn.transaction():
+        device_ids, alert_ids = discharge(conn, patient_id, by=by, now=now, outcome=outcome,
+                                          note=note or "discharged with a summary to the GP")
+        stay = discharge_store.load_stay(conn, patient_id)
+        authored = discharge_record.Authored(str(uuid.uuid4()), by, summary.strip(),
+                                             (admission_reason or "").strip() or None, now)
+        bundle = discharge_fhir.document(stay, authored)
+        discharge_store.insert(conn, patient_id, bundle, discharge_pdf.render(stay, authored),
+                               authored.summary, by, now)
+    return Summarised(authored.document_id, device_ids, alert_ids)
 
 
 def register_device(conn: psycopg.Connection, device_id: str, patient_id: str, kind: str, *,

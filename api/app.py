@@ -26,6 +26,7 @@ from psycopg_pool import ConnectionPool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api import answers, fhir, pages
+from api.admission import discharge_with_summary
 from api.gate import ROLE_HEADER, USER_HEADER, Gate, ServerTiming
 from api.ingestion import Ingestor
 from api.routes import access_links as access_link_routes
@@ -39,6 +40,7 @@ from api.routes import me as me_routes
 from api.routes import pauses as pause_routes
 from api.routes import rota as rota_routes
 from dashboard import app as dashboard
+from dashboard import deps as dashboard_deps
 from ingest import prepare_connection
 from ward import clinical
 from ward.errors import Conflict, NotFound, ServiceError, WardError
@@ -170,6 +172,8 @@ def _dashboard(app: FastAPI, settings: Settings) -> WSGIApp:
     """The dashboard's Flask server.  Its `close_dash(dash_app)`, if it has one,
     runs at the app's shutdown."""
     dash_app = dashboard.create_dash(settings)
+    # The Discharge button calls the API's discharge (above the dashboard's layer).
+    dashboard_deps.install_discharger(dash_app.server, discharge_with_summary)
     close = getattr(dashboard, "close_dash", None)
     if close is not None:
         app.state.on_shutdown.append(lambda: close(dash_app))

@@ -51,6 +51,41 @@ def register(sub: argparse._SubParsersAction) -> None:
     au.set_defaults(func=_cmd_audit)
 
 
+def register_patient(patient: argparse._SubParsersAction) -> None:
+    """`vward patient discharge`, in the `patient` group alerts/commands.py makes."""
+    d = patient.add_parser("discharge", help="discharge a patient with a summary for their GP;"
+                           " prints the discharge document's path (/fhir/Bundle/ID) on the"
+                           " last line")
+    d.add_argument("patient_id", metavar="PATIENT")
+    d.add_argument("--by", required=True, help="the discharging clinician (a clinician user)")
+    d.add_argument("--summary", required=True,
+                   help="the clinician's summary for the GP: what happened, what to watch"
+                        " for, follow-up")
+    d.add_argument("--outcome", choices=["home", "hospital", "died"],
+                   help="where the patient went (left out: not recorded)")
+    d.add_argument("--admission-reason", metavar="TEXT",
+                   help="the reason for admission, as the document should state it")
+    d.set_defaults(func=_cmd_patient_discharge)
+
+
+def _cmd_patient_discharge(args: argparse.Namespace, settings: Settings) -> int:
+    from datetime import UTC, datetime
+
+    from api import admission
+    from ward import db
+
+    with db.connect(settings, autocommit=True) as conn:
+        made = admission.discharge_with_summary(
+            conn, args.patient_id, by=args.by, summary=args.summary, now=datetime.now(UTC),
+            outcome=args.outcome, admission_reason=args.admission_reason)
+    print(f"patient {args.patient_id} discharged by {args.by}"
+          f" (to: {args.outcome or 'not recorded'}): {len(made.unassigned_devices)} device(s)"
+          f" unassigned, {len(made.resolved_alerts)} alert(s) resolved")
+    print(f"PDF: /api/v1/patients/{args.patient_id}/discharge-summary.pdf")
+    print(made.path)
+    return 0
+
+
 def _cmd_user_add(args: argparse.Namespace, settings: Settings) -> int:
     from api import accounts, auth
     from ward import db

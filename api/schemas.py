@@ -91,6 +91,14 @@ class PatientAdmit(_In):
 
 
 class Discharge(_In):
+    summary: str = Field(
+        min_length=1, max_length=20_000,
+        description="The discharging clinician's summary for the GP (what happened, what to"
+                    " watch for, follow-up); required, not blank. It goes into the discharge"
+                    " document (FHIR and PDF), made once now and kept unchanged")
+    admission_reason: str | None = Field(
+        None, max_length=500, description="The reason for admission to the virtual ward, as"
+                                          " the document should state it")
     note: str = Field("", description="Recorded on each alert this discharge resolves")
     outcome: Literal["home", "hospital", "died"] | None = Field(
         None, description="Where the patient went: home (their usual residence), hospital"
@@ -195,6 +203,10 @@ class Discharged(BaseModel):
     patient: PatientOut
     unassigned_devices: list[str]
     resolved_alerts: list[int]
+    document: str = Field(description="The discharge summary as a FHIR document:"
+                                      " /fhir/Bundle/{id}")
+    pdf: str = Field(description="The same summary as a PDF: /api/v1/patients/{id}/"
+                                 "discharge-summary.pdf")
 
 
 class Spo2ScaleSet(_In):

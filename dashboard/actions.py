@@ -5,8 +5,10 @@ Feedback the page shows: an action never raises into a callback."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import psycopg
 
@@ -106,3 +108,24 @@ def unpause(db: Database, patient_id: str, kind: str | None, *, user: str | None
     return _run(db, user, lambda conn, by: pause_records.end_kind(
         conn, patient_id, kind or None, by=by, now=now),
         f"{kind or 'Every kind'} notified again from now (ended by {user}).")
+
+
+def discharge(db: Database, discharger: Callable[..., Any] | None, patient_id: str | None, *,
+              user: str | None, role: str | None, summary: str, outcome: str | None,
+              admission_reason: str | None, now: datetime) -> tuple[Feedback, str | None]:
+    """Discharge with the summary for the GP, through the web app's discharge (the
+    API's and the CLI's): the feedback, and the document's path when done."""
+    if not patient_id:
+        return Feedback(False, "No patient."), None
+    if role is not None and role != "clinician":
+        return Feedback(False, f"a discharge summary is written by a clinician; you are"
+                               f" signed in as an {role}."), None
+    if discharger is None:
+        return Feedback(False, "discharging is served by the ward's web app (vward web),"
+                               " not by this dashboard alone."), None
+    made: list[Any] = []
+    result = _run(db, user, lambda conn, by: made.append(discharger(
+        conn, patient_id, by=by, summary=summary or "", now=now, outcome=outcome or None,
+        admission_reason=(admission_reason or "").strip() or None)),
+        f"{patient_id} discharged by {user}; the discharge summary is made and kept.")
+    return result, made[0].path if made else None

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import flask
 import psycopg
@@ -82,6 +83,25 @@ def database() -> Database:
 
 def settings() -> Settings:
     return database().settings
+
+
+# The discharge with its summary for the GP is the web app's (api/admission.py,
+# above the dashboard in the layers): api/app.py hands it in when it mounts the
+# dashboard.  Called as discharger(conn, patient_id, by=, summary=, now=, outcome=,
+# admission_reason=); returns what has the document's `path`.
+_DISCHARGER = "vward_discharger"
+Discharger = Callable[..., Any]
+
+
+def install_discharger(server: flask.Flask, discharge: Discharger) -> None:
+    server.extensions[_DISCHARGER] = discharge
+
+
+def discharger() -> Discharger | None:
+    """The web app's discharge, None where the dashboard runs without it."""
+    if not flask.has_app_context():
+        return None
+    return flask.current_app.extensions.get(_DISCHARGER)
 
 
 def freshness() -> timedelta:

@@ -9,6 +9,7 @@ import logging
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 
 from ward import flow_commands, patient_commands, protocol_commands, rota_commands
 from ward.errors import WardError
@@ -375,8 +376,8 @@ def _stage_commands() -> list[Callable[[Subcommands], None]]:
     from notify import commands as notify_commands
     from simulators import commands as simulators_commands
 
-    return [alerts_commands.register, simulators_commands.register, api_commands.register,
-            notify_commands.register]
+    return [partial(alerts_commands.register, patient_actions=[api_commands.register_patient]),
+            simulators_commands.register, api_commands.register, notify_commands.register]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import JSONResponse
 
-from api import fhir, queries, series
+from api import discharge_fhir, discharge_store, fhir, queries, scope, series
 from api.deps import Conn, CurrentUser, ReadLog
 from ward.records import ScoreRow
 
@@ -50,6 +50,11 @@ OBSERVATION_SEARCH: tuple[tuple[str, str, str], ...] = (
 )
 
 
+COMPOSITION_SEARCH: tuple[tuple[str, str, str], ...] = (
+    ("patient", "reference", "required: id or Patient/id"),
+)
+
+
 @router.get("/metadata", response_class=FhirResponse)
 def capability_statement(request: Request, user: CurrentUser) -> dict:
     """What this server offers (read-only): exactly the interactions and search
@@ -64,7 +69,17 @@ def capability_statement(request: Request, user: CurrentUser) -> dict:
              "supportedProfile": sorted({*fhir.PROFILE_BY_LOINC.values(),
                                          fhir.VITAL_SIGNS_PROFILE}),
              "searchParam": [{"name": n, "type": t, "documentation": d}
-                             for n, t, d in OBSERVATION_SEARCH]}]}],
+                             for n, t, d in OBSERVATION_SEARCH]},
+            # Discharge summaries: each a document Bundle, read by id; its
+            # Composition (same id) found by patient.
+            {"type": "Bundle", "interaction": [{"code": "read"}],
+             "documentation": "discharge summaries: FHIR documents (type document, the"
+                              " Composition first), made once at discharge"},
+            {"type": "Composition", "interaction": [{"code": "search-type"}],
+             "documentation": "the discharge summaries' Compositions; a Composition's id is"
+                              " its document's: read the whole at Bundle/{id}",
+             "searchParam": [{"name": n, "type": t, "documentation": d}
+                             for n, t, d in COMPOSITION_SEARCH]}]}],
     }
 
 
@@ -146,3 +161,37 @@ def _scores(rows: list[ScoreRow], patient_id: str, codes: fhir.Codes) -> Iterato
             yield r.time, fhir.news2_adjusted(patient_id, r.time, r.adjusted_total,
                                               r.adjusted_band, r.complete,
                                               r.overridden_parameters)
+
+
+@router.get("/Bundle/{document_id}", response_class=FhirResponse,
+            responses={404: {"description": "OperationOutcome: no such document"}})
+def read_bundle(document_id: str, user: CurrentUser, conn: Conn, read: ReadLog) -> dict:
+    """A discharge summary: the FHIR document Bundle (type document, the
+    Composition first) exactly as it was made at discharge."""
+    kept = discharge_store.by_document(conn, document_id)  # NotFound: 404 OperationOutcome
+    scope.check_patient(conn, user, kept.patient_id)
+    read(kept.patient_id, "Bundle")
+    return kept.bundle
+
+
+@router.get("/Composition", response_class=FhirResponse,
+            responses={400: {"description": "OperationOutcome: a search parameter we cannot"
+                                            " read"}})
+def search_compositions(
+    request: Request, user: CurrentUser, conn: Conn, read: ReadLog,
+    patient: Annotated[str, Query(pattern=r"^(Patient/)?[^/]+$",
+                                  description="Patient id or Patient/id (required)")],
+) -> dict:
+    """A searchset Bundle of the patient's discharge summaries' Compositions (at
+    most one: a patient is discharged once).  A Composition's references point
+    into its document: read the whole at /fhir/Bundle/{the Composition's id}."""
+    try:
+        patient_id = fhir.parse_patient(patient)
+    except fhir.SearchError as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from None
+    scope.check_patient(conn, user, patient_id)
+    read(patient_id, "Composition")
+    entries = [discharge_fhir.composition_of(k.bundle)
+               for k in discharge_store.of_patient(conn, patient_id)]
+    self_url = f"{_base(request)}/Composition?{urlencode([('patient', patient)])}"
+    return fhir.bundle(entries, _base(request), self_url, None, total=len(entries))

@@ -7,9 +7,9 @@ import math
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path, Query, status
+from fastapi import APIRouter, HTTPException, Path, Query, Response, status
 
-from api import admission, queries, schemas, series, views
+from api import admission, discharge_store, queries, schemas, series, views
 from api.deps import AdminUser, AppSettings, Conn, CurrentUser, ReadLog
 from api.pause_schemas import PauseOut
 from ward import clinical, pause_records, times
@@ -69,15 +69,39 @@ def get_patient(patient_id: str, user: CurrentUser, conn: Conn,
 
 @router.post("/{patient_id}/discharge", response_model=schemas.Discharged,
              responses=_NOT_FOUND | _CONFLICT)
-def discharge(patient_id: str, body: schemas.Discharge, admin: AdminUser,
+def discharge(patient_id: str, body: schemas.Discharge, user: CurrentUser,
               conn: Conn) -> schemas.Discharged:
-    """Discharge a patient: their devices are unassigned and their live alerts
-    resolved (recorded as by this admin).  Admin only."""
-    device_ids, alert_ids = admission.discharge(conn, patient_id, by=admin.name, note=body.note,
-                                                now=datetime.now(UTC), outcome=body.outcome)
+    """Discharge a patient with a summary for their GP: their devices are
+    unassigned, their live alerts resolved (recorded as by this clinician), and
+    the discharge summary made once and kept, as a FHIR document (`document`:
+    /fhir/Bundle/{id}) and a PDF (`pdf`).  Clinician role: the summary is a
+    clinician's (an admin is refused, 403)."""
+    if user.role != "clinician":
+        raise HTTPException(status.HTTP_403_FORBIDDEN,
+                            f"a discharge summary is written by a clinician; {user.name} is"
+                            f" an {user.role}")
+    made = admission.discharge_with_summary(
+        conn, patient_id, by=user.name, summary=body.summary, now=datetime.now(UTC),
+        outcome=body.outcome, admission_reason=body.admission_reason, note=body.note)
     return schemas.Discharged(
         patient=schemas.PatientOut.model_validate(queries.get_patient(conn, patient_id)),
-        unassigned_devices=device_ids, resolved_alerts=alert_ids)
+        unassigned_devices=made.unassigned_devices, resolved_alerts=made.resolved_alerts,
+        document=made.path, pdf=f"/api/v1/patients/{patient_id}/discharge-summary.pdf")
+
+
+@router.get("/{patient_id}/discharge-summary.pdf", response_class=Response,
+            responses={200: {"content": {"application/pdf": {}},
+                             "description": "The discharge summary as a PDF"},
+                       404: {"description": "No such patient, or no discharge summary"}})
+def discharge_summary_pdf(patient_id: str, user: CurrentUser, conn: Conn,
+                          read: ReadLog) -> Response:
+    """The patient's discharge summary as the PDF made at discharge (unchanged
+    since)."""
+    queries.get_patient(conn, patient_id)
+    _, pdf = discharge_store.pdf_of(conn, patient_id)
+    read(patient_id, "discharge summary")
+    return Response(pdf, media_type="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="discharge-summary-{patient_id}.pdf"'})
 
 
 @router.get("/{patient_id}/settings", response_model=list[schemas.SettingOut],

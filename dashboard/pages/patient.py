@@ -11,7 +11,17 @@ import dash
 import dash_ag_grid as dag
 from dash import Input, Output, State, dcc, html
 
-from dashboard import actions, deps, figures, patient_rows, pause_panel, pause_rows, queries, rows
+from dashboard import (
+    actions,
+    deps,
+    discharge_panel,
+    figures,
+    patient_rows,
+    pause_panel,
+    pause_rows,
+    queries,
+    rows,
+)
 from dashboard import format as fmt
 from dashboard import layout as frame
 from dashboard.pages import Page
@@ -21,6 +31,7 @@ from ward import clinical, pause_records
 PAGE = Page(__name__, path_template="/patient/<patient_id>", name="Patient",
             title="Patient — Virtual ward")
 pause_panel.declare(PAGE)
+discharge_panel.declare(PAGE)  # the Discharge panel: the summary for the GP
 declare_remeasures(PAGE)  # its Re-measurements list
 
 PANEL_REFRESH_MS = 5_000
@@ -98,6 +109,7 @@ def layout(patient_id: str | None = None, **_query) -> html.Div:
                 html.Section([html.H2("Clinical settings"), *_settings_form()],
                              className="vw-section"),
                 pause_panel.section(),
+                discharge_panel.section(),
             ]),
         ], className="vw-columns"),
     ], className="vw-patient-page")

@@ -74,8 +74,9 @@ def test_admitted_with_a_source_discharged_with_an_outcome_then_readmitted(
     early = web.post(url, json={"readmitted_on": f"{datetime.now(UTC):%Y-%m-%d}"},
                      headers=clinician.headers)
     assert early.status_code == 409 and "still on the ward" in early.json()["detail"]
-    r = web.post(f"/api/v1/patients/{pid}/discharge", json={"outcome": "home"},
-                 headers=admin.headers)
+    r = web.post(f"/api/v1/patients/{pid}/discharge",
+                 json={"outcome": "home", "summary": "Well; back to the GP's care."},
+                 headers=clinician.headers)
     assert r.status_code == 200, r.text
     tomorrow = datetime.now(UTC) + timedelta(days=2)
     r = web.post(url, json={"readmitted_on": f"{tomorrow:%Y-%m-%d}"},

@@ -136,10 +136,12 @@ def test_discharge_unassigns_devices_and_resolves_live_alerts(web, admin, clinic
     second = _open_alert(conn, dev.patient_id, dev.ward_id, kind="spo2_low")
     got = web.get(f"/api/v1/patients/{dev.patient_id}", headers=clinician.headers).json()
     assert got["live_alerts"] == 2
-    assert web.post(f"/api/v1/patients/{dev.patient_id}/discharge", json={},
-                    headers=clinician.headers).status_code == 403
-    r = web.post(f"/api/v1/patients/{dev.patient_id}/discharge", json={"note": "home, well"},
-                 headers=admin.headers)
+    summary = {"summary": "Home and well; no follow-up needed."}
+    refused = web.post(f"/api/v1/patients/{dev.patient_id}/discharge", json=summary,
+                       headers=admin.headers)  # the summary is a clinician's
+    assert refused.status_code == 403 and "written by a clinician" in refused.json()["detail"]
+    r = web.post(f"/api/v1/patients/{dev.patient_id}/discharge",
+                 json={**summary, "note": "home, well"}, headers=clinician.headers)
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["unassigned_devices"] == [dev.device_id]
@@ -148,14 +150,14 @@ def test_discharge_unassigns_devices_and_resolves_live_alerts(web, admin, clinic
     for a in (alert_id, second):
         state, by = conn.execute("SELECT state, resolved_by FROM alerts WHERE alert_id = %s",
                                  (a,)).fetchone()
-        assert (state, by) == ("resolved", admin.name)
+        assert (state, by) == ("resolved", clinician.name)
         event = conn.execute("SELECT event, state, actor, detail FROM alert_events"
                              " WHERE alert_id = %s ORDER BY event_id DESC LIMIT 1",
                              (a,)).fetchone()
-        assert event == ("resolved", "resolved", admin.name,
+        assert event == ("resolved", "resolved", clinician.name,
                          {"note": "home, well", "by_hand": True})
-    again = web.post(f"/api/v1/patients/{dev.patient_id}/discharge", json={},
-                     headers=admin.headers)
+    again = web.post(f"/api/v1/patients/{dev.patient_id}/discharge", json=summary,
+                     headers=clinician.headers)
     assert again.status_code == 409
     active = web.get("/api/v1/patients?ward=ward-api", headers=clinician.headers).json()
     assert dev.patient_id not in [p["patient_id"] for p in active]

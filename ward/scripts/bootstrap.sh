@@ -19,7 +19,8 @@ missing_pkgs=()
 need_pkg() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed" || missing_pkgs+=("$1"); }
 
 for p in rabbitmq-server mosquitto mosquitto-clients postgresql postgresql-contrib \
-         build-essential cmake libssl-dev libkrb5-dev dpkg-dev; do need_pkg "$p"; done
+         build-essential cmake libssl-dev libkrb5-dev dpkg-dev poppler-utils; do need_pkg "$p"; done
+# poppler-utils: pdftoppm, with which the tests render a discharge summary's PDF.
 # The server headers must match the installed server's major version.
 PG_MAJOR="$(ls /usr/lib/postgresql 2>/dev/null | sort -n | tail -1 || true)"
 need_pkg "postgresql-server-dev-${PG_MAJOR:-15}"
