@@ -9,6 +9,7 @@ import sys
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+from simulators import protocol_runner
 from simulators import scenario as scenarios
 from simulators.errors import SimulatorError
 from simulators.pacing import Timeline, choose_start, format_progress
@@ -83,6 +84,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         " (as devices at home do; default: VWARD_MQTT_TLS)",
     )
     p.set_defaults(func=_cmd_simulate)
+    protocol_runner.register(subparsers)  # `vward simulate-protocol`
 
 
 def _cmd_simulate(args: argparse.Namespace, settings: Settings) -> int:

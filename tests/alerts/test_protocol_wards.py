@@ -141,3 +141,28 @@ def test_a_news2_ward_has_no_protocol_alerts(wards, conn):
     assert _wait_kinds(conn, patients["news2-medium"], {"news2"})["news2"][0] == "urgent"
     low = _wait_kinds(conn, patients["news2-low-spo2"], {"news2"})
     assert low["news2"][0] == "low" and "spo2_level" not in low
+
+
+def test_the_simulated_protocol_wards_alert_by_their_courses(wards, services_up, conn, tmp_path):
+    """`vward simulate-protocol` on the two protocol wards (the engine above watches
+    them): days of backlog sent at once, a desaturating COVID patient and a heart-failure
+    patient gaining weight alert by their protocols, the stable ones do not."""
+    _, ids = wards
+    env = service_env(services_up)
+    runs = [Process(["simulate-protocol", "--protocol", protocol, "--ward", ids[role],
+                     "--patients", "2", *extra, "--speed", "1000000", "--duration", "3",
+                     "--seed", "5"], env,
+                    tmp_path / f"sim-{role}.log").start()
+            for role, protocol, extra in (
+                ("covid", "covid-oximetry", ["--hours-back", "24", "--every", "7200",
+                                             "--onset-hours", "6"]),
+                ("hf", "heart-failure", ["--hours-back", "120"]))]
+    for run in runs:
+        assert run.proc.wait(60) == 0, run.output()
+    desaturating, stable = f"{ids['covid']}-p1", f"{ids['covid']}-p2"
+    assert "(desaturating, covid-oximetry)" in runs[0].output()
+    assert _wait_kinds(conn, desaturating, {"spo2_level"})["spo2_level"][0] == "emergency"
+    gaining = _wait_kinds(conn, f"{ids['hf']}-p1", {"weight_gain"})
+    assert gaining["weight_gain"][0] == "urgent"
+    assert "spo2_level" not in _alerts(conn, stable)
+    assert "weight_gain" not in _alerts(conn, f"{ids['hf']}-p2")
