@@ -2,6 +2,8 @@
 # ward/scripts/bootstrap.sh, which is quick when it is all there already
 # (the dev extras too, import-linter among them: `make test` runs the layers
 # contract of pyproject.toml, `lint-imports`, in tests/test_layers.py).
+# The suite runs in two processes (pytest-xdist), a test file to each at a
+# time: each process starts its own database and broker (tests/conftest.py).
 .PHONY: demo test
 
 demo:
@@ -10,4 +12,4 @@ demo:
 
 test:
 	@bash ward/scripts/bootstrap.sh --browser
-	@.venv/bin/python -m pytest
+	@.venv/bin/python -m pytest -n 2 --dist loadfile
