@@ -15,7 +15,7 @@ from psycopg.rows import class_row
 
 import alerts
 from api import accounts
-from ward import access_log, ack_links, reads
+from ward import access, access_log, ack_links, reads
 from ward.ack_links import LinkClaim, LinkRefused, Sent, Use
 from ward.records import ALERT_COLUMNS, AlertRow, ScoreRow
 
@@ -39,7 +39,12 @@ def refusal(conn: psycopg.Connection, claim: LinkClaim) -> tuple[LinkRefused | N
     user = accounts.find_user(conn, claim.user)
     outbox = _has_outbox(conn)
     sent = _sent(conn, claim.notification_id) if outbox else None
-    refused = ack_links.refusal(claim, used=used, user_exists=user is not None, sent=sent,
+    # A recipient no longer on the alert's ward (its team or rota) may no
+    # longer act on it, as a user who was removed may not (ward/access.py).
+    ward_id = _alert_ward(conn, claim.alert_id)
+    allowed = user is not None and (
+        ward_id is None or access.may_see(access.wards_of(conn, claim.user), ward_id))
+    refused = ack_links.refusal(claim, used=used, user_exists=allowed, sent=sent,
                                 outbox=outbox)
     channel = sent.channel if sent is not None else claim.channel
     via = f"link:{channel}" if channel in ack_links.CHANNELS[1:] else claim.via
@@ -89,6 +94,11 @@ def use(conn: psycopg.Connection, claim: LinkClaim, *, note: str, address: str |
             return refused
         return alerts.acknowledge(conn, claim.alert_id, by=claim.user, now=now, via=via,
                                   note=note)
+
+
+def _alert_ward(conn: psycopg.Connection, alert_id: int) -> str | None:
+    row = conn.execute("SELECT ward_id FROM alerts WHERE alert_id = %s", (alert_id,)).fetchone()
+    return None if row is None else row[0]
 
 
 def _use(conn: psycopg.Connection, notification_id: int) -> Use | None:

@@ -25,7 +25,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from psycopg_pool import ConnectionPool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api import answers, fhir, pages
+from api import answers, fhir, pages, scope
 from api.admission import discharge_with_summary
 from api.gate import ROLE_HEADER, USER_HEADER, Gate, ServerTiming
 from api.ingestion import Ingestor
@@ -206,8 +206,12 @@ def create_app(settings: Settings, *, frontend: WSGIApp | None = _AUTO) -> FastA
     app.state.on_shutdown = []
     for module in (auth, patients, pause_routes, devices, ingest_routes, observations, alerts,
                    wards, audit, rota_routes, flow_routes):
-        app.include_router(module.router, responses=answers.SIGNED_IN)
-    app.include_router(fhir_routes.router, responses=answers.FHIR)
+        # scope.Guard: a patient or ward named in the path or query is checked
+        # against the person's wards before any route of these runs.
+        app.include_router(scope.guarded(module.router), responses=answers.SIGNED_IN,
+                           dependencies=[scope.Guard])
+    app.include_router(scope.guarded(fhir_routes.router), responses=answers.FHIR,
+                       dependencies=[scope.Guard])
     app.include_router(login.router)
     app.include_router(ack_routes.router)
     # The patient's own page: its routes check the patient session themselves.

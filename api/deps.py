@@ -38,12 +38,24 @@ _cookie = APIKeyCookie(name=auth.SESSION_COOKIE, auto_error=False,
                        description="The dashboard's session (sign in at /login)")
 
 
-def principal(request: Request, conn: Conn, cfg: AppSettings,
+def identify(request: Request, conn: psycopg.Connection) -> auth.Principal | None:
+    """Who is asking, or None: a bearer token (user or device), else the
+    dashboard's session cookie.  Looked up once a request and kept on it, so
+    that api/scope.py's check of the parameters and the route share it."""
+    if not hasattr(request.state, "principal"):
+        cfg: Settings = request.app.state.settings
+        request.state.principal = accounts.identify(
+            conn, authorization=request.headers.get("authorization"),
+            cookie=request.cookies.get(auth.SESSION_COOKIE), secret=cfg.secret_key,
+            now=datetime.now(UTC))
+    return request.state.principal
+
+
+def principal(request: Request, conn: Conn,
               bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
               cookie: Annotated[str | None, Depends(_cookie)]) -> auth.Principal:
     """A bearer token (user or device), else the dashboard's session cookie."""
-    who = accounts.identify(conn, authorization=request.headers.get("authorization"),
-                            cookie=cookie, secret=cfg.secret_key, now=datetime.now(UTC))
+    who = identify(request, conn)
     if who is None:
         detail = ("invalid or revoked token" if "authorization" in request.headers
                   else "sign in: send 'Authorization: Bearer <token>' or log in at /login")

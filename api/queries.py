@@ -40,13 +40,15 @@ LEFT JOIN device_assignments a ON a.patient_id = p.patient_id AND a.valid_to IS 
 
 
 def list_patients(conn: psycopg.Connection, *, ward_id: str | None,
-                  include_discharged: bool) -> list[PatientRow]:
+                  include_discharged: bool, wards: list[str] | None = None) -> list[PatientRow]:
+    """``wards``: only these (a clinician's, ward/access.as_filter); None: all."""
     with conn.cursor(row_factory=class_row(PatientRow)) as cur:
         return cur.execute(
             _PATIENTS + " WHERE (%(ward)s::text IS NULL OR p.ward_id = %(ward)s)"
+            " AND (%(wards)s::text[] IS NULL OR p.ward_id = ANY(%(wards)s))"
             " AND (%(all)s OR p.discharged_at IS NULL)"
             " GROUP BY p.patient_id ORDER BY p.ward_id, p.patient_id",
-            {"ward": ward_id, "all": include_discharged}).fetchall()
+            {"ward": ward_id, "wards": wards, "all": include_discharged}).fetchall()
 
 
 def get_patient(conn: psycopg.Connection, patient_id: str) -> PatientRow:
@@ -67,17 +69,20 @@ ALERT_STATES = {"live": ("open", "acknowledged"), "open": ("open",),
 
 
 def list_alerts(conn: psycopg.Connection, *, ward_id: str | None, patient_id: str | None,
-                state: str, category: str | None, limit: int) -> list[AlertRow]:
+                state: str, category: str | None, limit: int,
+                wards: list[str] | None = None) -> list[AlertRow]:
+    """``wards``: only these (a clinician's, ward/access.as_filter); None: all."""
     with conn.cursor(row_factory=class_row(AlertRow)) as cur:
         return cur.execute(
             f"SELECT {ALERT_COLUMNS} FROM alerts"
             " WHERE state = ANY(%(states)s)"
             " AND (%(ward)s::text IS NULL OR ward_id = %(ward)s)"
+            " AND (%(wards)s::text[] IS NULL OR ward_id = ANY(%(wards)s))"
             " AND (%(patient)s::text IS NULL OR patient_id = %(patient)s)"
             " AND (%(category)s::text IS NULL OR category = %(category)s)"
             " ORDER BY opened_at DESC, alert_id DESC LIMIT %(limit)s",
             {"states": list(ALERT_STATES[state]), "ward": ward_id, "patient": patient_id,
-             "category": category, "limit": limit}).fetchall()
+             "category": category, "limit": limit, "wards": wards}).fetchall()
 
 
 def get_alert(conn: psycopg.Connection,
@@ -102,9 +107,13 @@ def live_alert_count(conn: psycopg.Connection, patient_id: str) -> int:
     return row[0]
 
 
-def require_alert(conn: psycopg.Connection, alert_id: int) -> None:
-    if conn.execute("SELECT 1 FROM alerts WHERE alert_id = %s", (alert_id,)).fetchone() is None:
+def require_alert(conn: psycopg.Connection, alert_id: int) -> str:
+    """The alert's patient; NotFound when there is no such alert."""
+    row = conn.execute("SELECT patient_id FROM alerts WHERE alert_id = %s",
+                       (alert_id,)).fetchone()
+    if row is None:
         raise NotFound(f"no alert {alert_id}")
+    return row[0]
 
 
 # ---------------------------------------------------------------- wards
@@ -126,18 +135,20 @@ SELECT w.ward_id, w.name, w.time_zone, w.protocol,
         AND p.discharged_at IS NULL)::int AS patients,
        (SELECT count(*) FROM alerts a WHERE a.ward_id = w.ward_id
         AND a.state <> 'resolved')::int AS live_alerts
-FROM wards w WHERE %(ward)s::text IS NULL OR w.ward_id = %(ward)s ORDER BY w.ward_id
+FROM wards w WHERE (%(ward)s::text IS NULL OR w.ward_id = %(ward)s)
+AND (%(wards)s::text[] IS NULL OR w.ward_id = ANY(%(wards)s)) ORDER BY w.ward_id
 """
 
 
-def list_wards(conn: psycopg.Connection) -> list[WardRow]:
+def list_wards(conn: psycopg.Connection, wards: list[str] | None = None) -> list[WardRow]:
+    """``wards``: only these (a clinician's, ward/access.as_filter); None: all."""
     with conn.cursor(row_factory=class_row(WardRow)) as cur:
-        return cur.execute(_WARDS, {"ward": None}).fetchall()
+        return cur.execute(_WARDS, {"ward": None, "wards": wards}).fetchall()
 
 
 def get_ward(conn: psycopg.Connection, ward_id: str) -> WardRow:
     with conn.cursor(row_factory=class_row(WardRow)) as cur:
-        row = cur.execute(_WARDS, {"ward": ward_id}).fetchone()
+        row = cur.execute(_WARDS, {"ward": ward_id, "wards": None}).fetchone()
     if row is None:
         raise NotFound(f"no ward {ward_id}")
     return row

@@ -12,7 +12,8 @@ from fastapi import APIRouter, HTTPException, Path, Query, Response, status
 from api import admission, discharge_store, queries, schemas, series, views
 from api.deps import AdminUser, AppSettings, Conn, CurrentUser, ReadLog
 from api.pause_schemas import PauseOut
-from ward import clinical, pause_records, times
+from api.scope import Visible
+from ward import access, clinical, pause_records, times
 
 router = APIRouter(prefix="/api/v1/patients", tags=["patients"])
 
@@ -25,10 +26,12 @@ _CONFLICT: dict[int | str, dict[str, Any]] = {
 
 
 @router.get("", response_model=list[schemas.PatientOut])
-def list_patients(user: CurrentUser, conn: Conn,
+def list_patients(user: CurrentUser, conn: Conn, visible: Visible,
                   ward: Annotated[str | None, Query(description="Only this ward")] = None,
                   include_discharged: bool = False) -> list[queries.PatientRow]:
-    return queries.list_patients(conn, ward_id=ward, include_discharged=include_discharged)
+    """The patients of the signed-in person's wards (an admin: every ward)."""
+    return queries.list_patients(conn, ward_id=ward, include_discharged=include_discharged,
+                                 wards=access.as_filter(visible))
 
 
 @router.post("", response_model=schemas.PatientOut, status_code=status.HTTP_201_CREATED,

@@ -9,14 +9,16 @@ from fastapi import APIRouter, Response
 from api import queries, schemas, views
 from api.deps import AdminUser, Conn, CurrentUser
 from api.protocol_schemas import ProtocolSet
-from ward import protocol_store
+from api.scope import Visible
+from ward import access, protocol_store
 
 router = APIRouter(prefix="/api/v1/wards", tags=["wards"])
 
 
 @router.get("", response_model=list[schemas.WardOut])
-def list_wards(user: CurrentUser, conn: Conn) -> list[queries.WardRow]:
-    return queries.list_wards(conn)
+def list_wards(user: CurrentUser, conn: Conn, visible: Visible) -> list[queries.WardRow]:
+    """The signed-in person's wards (an admin: every ward)."""
+    return queries.list_wards(conn, access.as_filter(visible))
 
 
 @router.get("/{ward_id}/summary", response_model=schemas.WardSummary,

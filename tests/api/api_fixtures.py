@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from api import accounts
 from api.app import create_app
-from ward import db
+from ward import db, team_store
 from ward.settings import Settings
 
 
@@ -43,13 +43,53 @@ class Person:
         return {"Authorization": f"Bearer {self.token}"}
 
 
-def make_person(settings: Settings, role: str) -> Person:
+# The fixtures' clinicians are the staff of the test hospital: `admit` puts each
+# of them on the team of every ward it admits a patient to (issue 14, item 6:
+# a clinician sees only their team's wards), so that the tests written before
+# wards were separate see their patients for the right reason.  A clinician
+# made with `wards=` is on those wards' teams only, and never added by `admit`.
+_STAFF: dict[str, Settings] = {}
+
+
+def make_person(settings: Settings, role: str, *,
+                wards: tuple[str, ...] | None = None) -> Person:
     name = unique(role)
     password = f"pw-{name}"
     with db.connect(settings, autocommit=True) as conn:
         user = accounts.create_user(conn, name, role, password)
         token = accounts.issue_user_token(conn, user, "test")
+        if role == "clinician" and wards is None:
+            # Staff: on every ward there is, and (through `admit`) every ward to come.
+            wards = tuple(r[0] for r in conn.execute("SELECT ward_id FROM wards"))
+            _STAFF[name] = settings
+        for ward_id in wards or ():
+            join_ward(conn, ward_id, name)
     return Person(name, role, password, token)
+
+
+def join_ward(conn, ward_id: str, name: str) -> None:
+    """Put ``name`` on the default team of ``ward_id`` (the ward made if new)."""
+    conn.execute("INSERT INTO wards (ward_id, name) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+                 (ward_id, ward_id))
+    team_store.join(conn, ward_id, name, by="test")
+
+
+def staff_join(settings: Settings, ward_id: str) -> None:
+    """Every fixture clinician (made without `wards=`) joins ``ward_id``'s team."""
+    if not _STAFF:
+        return
+    with db.connect(settings, autocommit=True) as conn:
+        staff_join_with(conn, ward_id)
+
+
+def staff_join_with(conn, ward_id: str) -> None:
+    """`staff_join` on a connection of the test's own."""
+    gone = set(_STAFF) - {r[0] for r in conn.execute(
+        "SELECT name FROM users WHERE name = ANY(%s)", (list(_STAFF),))}
+    for name in gone:  # a test removed them
+        del _STAFF[name]
+    for name in list(_STAFF):
+        join_ward(conn, ward_id, name)
 
 
 @pytest.fixture(scope="module")
@@ -89,6 +129,7 @@ def admit(web: TestClient, admin: Person, *, ward_id: str = "ward-api") -> str:
                                            "display_name": "Test Patient"},
                  headers=admin.headers)
     assert r.status_code == 201, r.text
+    staff_join(web.app.state.settings, ward_id)  # type: ignore[attr-defined]
     return patient_id
 
 

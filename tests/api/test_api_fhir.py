@@ -133,9 +133,10 @@ def test_paging_follows_next_links(web, clinician, patient_id):
     assert first["entry"][0]["resource"]["effectiveDateTime"] == "2026-11-20T08:01:00Z"
 
 
-def test_bad_searches_are_operation_outcomes(web, clinician):
-    for params in ({}, {"patient": "x", "date": "gt2026-13-01"},
-                   {"patient": "x", "date": "yesterday"}, {"patient": "Group/x"}):
+def test_bad_searches_are_operation_outcomes(web, admin, clinician):
+    x = api_fixtures.admit(web, admin)  # one of the clinician's patients
+    for params in ({}, {"patient": x, "date": "gt2026-13-01"},
+                   {"patient": x, "date": "yesterday"}, {"patient": "Group/x"}):
         r = _search(web, clinician, **params)
         assert r.status_code == 400, params
         assert r.json()["resourceType"] == "OperationOutcome"

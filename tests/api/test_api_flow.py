@@ -30,6 +30,7 @@ def _csv(response) -> list[list[str]]:
 def test_capacity_is_set_by_admins_and_read_by_clinicians(web, admin, clinician, conn):
     ward_id = unique("wa")
     devices.ensure_ward(conn, ward_id)
+    api_fixtures.join_ward(conn, ward_id, clinician.name)
     url = f"/api/v1/wards/{ward_id}/capacity"
     refused = web.post(url, json={"beds": 12}, headers=clinician.headers)
     assert refused.status_code == 403
@@ -66,6 +67,7 @@ def test_admitted_with_a_source_discharged_with_an_outcome_then_readmitted(
                                            "admitted_at": admitted.isoformat(),
                                            "source": "step-down"}, headers=admin.headers)
     assert r.status_code == 201, r.text
+    api_fixtures.staff_join(web.app.state.settings, ward_id)
     assert web.post("/api/v1/patients", json={"patient_id": unique("pf"), "ward_id": ward_id,
                                               "source": "ambulance"},
                     headers=admin.headers).status_code == 422
@@ -99,6 +101,7 @@ def test_admitted_with_a_source_discharged_with_an_outcome_then_readmitted(
 def test_the_csv_refuses_what_it_cannot_answer(web, clinician, conn):
     ward_id = unique("wa")
     devices.ensure_ward(conn, ward_id)
+    api_fixtures.join_ward(conn, ward_id, clinician.name)
     url = f"/api/v1/wards/{ward_id}/flow.csv"
     assert web.get(url, params={"month": "2026-13"},
                    headers=clinician.headers).status_code == 422

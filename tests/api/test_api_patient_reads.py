@@ -60,8 +60,9 @@ def test_like_reads_in_a_minute_are_one_row_and_unknown_patients_none(services_u
     assert len(_reads(services_up, patient_id)) <= 2  # 1, unless a minute turned meanwhile
     assert web.get("/api/v1/patients/p-nobody/scores", headers=clinician.headers).status_code \
         == 404
+    # A patient nobody has is no patient of the clinician's wards: 404 (api/scope.py)
     r = web.get("/fhir/Observation?patient=p-nobody", headers=clinician.headers)
-    assert r.status_code == 200 and _reads(services_up, "p-nobody") == []
+    assert r.status_code == 404 and _reads(services_up, "p-nobody") == []
 
 
 def test_an_admin_lists_the_reads_by_the_api_and_by_vward_audit(services_up, web, admin,

@@ -27,6 +27,7 @@ def _person(web, admin, **contact) -> str:
 def _ward(conn) -> str:
     ward_id = unique("ward")
     devices.ensure_ward(conn, ward_id)
+    api_fixtures.staff_join_with(conn, ward_id)
     return ward_id
 
 

@@ -167,12 +167,13 @@ def test_the_api_matches_its_openapi_schema(case, app_under_test):
 # ---------------------------------------------------------------- the assessment's findings
 
 
-def test_a_422_detail_is_documented_as_a_list_or_a_sentence(web, clinician):
+def test_a_422_detail_is_documented_as_a_list_or_a_sentence(web, admin, clinician):
     spec = web.get("/openapi.json", headers=clinician.headers).json()
     detail = spec["components"]["schemas"]["HTTPValidationError"]["properties"]["detail"]
     kinds = {k.get("type") for k in detail["anyOf"]}
     assert kinds == {"string", "array"}
-    r = web.get("/api/v1/patients/x/observations", params={"start": "2026-11-20T09:00:00Z",
+    x = api_fixtures.admit(web, admin)  # one of the clinician's patients (api/scope.py)
+    r = web.get(f"/api/v1/patients/{x}/observations", params={"start": "2026-11-20T09:00:00Z",
                                                           "end": "2026-11-20T08:00:00Z"},
                 headers=clinician.headers)
     assert r.status_code == 422 and isinstance(r.json()["detail"], str)
