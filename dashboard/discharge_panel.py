@@ -11,7 +11,7 @@ from datetime import datetime
 import dash
 from dash import Input, Output, State, dcc, html
 
-from dashboard import actions, deps
+from dashboard import actions, deps, queries
 from dashboard import layout as frame
 from dashboard.pages import Page
 
@@ -39,6 +39,7 @@ def section() -> html.Section:
                " as made and cannot be changed afterwards. Clinicians only.",
                className="vw-muted"),
         html.Div(id="pt-discharge-feedback", className="vw-feedback", role="status"),
+        html.Div(id="pt-discharge-done"),
     ], className="vw-section")
 
 
@@ -54,6 +55,33 @@ def declare(page: Page) -> None:
                    user=deps.current_user(), role=deps.current_role(), now=deps.now())
 
 
+    @page.callback(Output("pt-discharge-done", "children"), Input("pt-id", "data"))
+    def done(patient_id):
+        return made_before(deps.database(), patient_id)
+
+
+def made_before(db: deps.Database, patient_id: str | None) -> list:
+    """For a patient discharged already: their summary's links."""
+    if not patient_id:
+        return []
+    try:
+        with db.connection() as conn:
+            document_id = queries.discharge_document(conn, patient_id)
+    except deps.DatabaseUnavailable:
+        return []
+    if document_id is None:
+        return []
+    return [html.P("Discharged; the summary sent to the GP:", className="vw-muted"),
+            _links(patient_id, f"/fhir/Bundle/{document_id}")]
+
+
+def _links(patient_id: str, path: str) -> html.P:
+    return html.P([
+        html.A("Discharge summary (PDF)", id="pt-discharge-pdf", target="_blank",
+               href=f"/api/v1/patients/{patient_id}/discharge-summary.pdf"),
+        " · ", html.A("FHIR document", href=path, target="_blank")])
+
+
 def act(db: deps.Database, discharger: deps.Discharger | None, patient_id: str | None,
         summary: str | None, outcome: str | None, reason: str | None, *, user: str | None,
         role: str | None, now: datetime) -> list:
@@ -63,9 +91,6 @@ def act(db: deps.Database, discharger: deps.Discharger | None, patient_id: str |
                                      summary=summary or "", outcome=outcome,
                                      admission_reason=reason, now=now)
     shown = [frame.feedback_view(result.ok, result.message)]
-    if result.ok and path:
-        shown.append(html.P([
-            html.A("Discharge summary (PDF)", id="pt-discharge-pdf", target="_blank",
-                   href=f"/api/v1/patients/{patient_id}/discharge-summary.pdf"),
-            " · ", html.A("FHIR document", href=path, target="_blank")]))
+    if result.ok and path and patient_id:
+        shown.append(_links(patient_id, path))
     return shown

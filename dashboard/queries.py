@@ -153,6 +153,13 @@ def patient(conn: psycopg.Connection, patient_id: str) -> PatientInfo | None:
             (patient_id,)).fetchone()
 
 
+def discharge_document(conn: psycopg.Connection, patient_id: str) -> str | None:
+    """The id of the patient's discharge summary (migration 019), None before it."""
+    row = conn.execute("SELECT document_id FROM discharge_summaries WHERE patient_id = %s",
+                       (patient_id,)).fetchone()
+    return None if row is None else row[0]
+
+
 latest_score = reads.latest_score  # the read layer's, as the REST API reads it
 
 

@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 
 from api import discharge_fhir, discharge_store, fhir, queries, scope, series
 from api.deps import Conn, CurrentUser, ReadLog
+from ward.errors import NotFound
 from ward.records import ScoreRow
 
 router = APIRouter(prefix="/fhir", tags=["fhir"])
@@ -169,7 +170,10 @@ def read_bundle(document_id: str, user: CurrentUser, conn: Conn, read: ReadLog) 
     """A discharge summary: the FHIR document Bundle (type document, the
     Composition first) exactly as it was made at discharge."""
     kept = discharge_store.by_document(conn, document_id)  # NotFound: 404 OperationOutcome
-    scope.check_patient(conn, user, kept.patient_id)
+    try:
+        scope.check_patient(conn, user, kept.patient_id)
+    except NotFound:  # out of the reader's wards: the same answer as no such document
+        raise NotFound(f"no document {document_id}") from None
     read(kept.patient_id, "Bundle")
     return kept.bundle
 

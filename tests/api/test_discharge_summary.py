@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -20,7 +21,7 @@ import fhir_checks
 import numpy as np
 import psycopg
 import pytest
-from conftest import ROOT, service_env, unique
+from conftest import ROOT, service_env, unique, wait_for
 from fhirclient import client as fhir_client
 from fhirclient.models.bundle import Bundle
 from PIL import Image
@@ -287,6 +288,69 @@ def test_the_dashboard_button_discharges_as_a_clinician_then_links_the_pdf(
     assert bundle["entry"][2]["resource"]["hospitalization"]["dischargeDisposition"][
         "coding"][0]["code"] == "other-hcf"
     assert "pt-discharge" in str(discharge_panel.section())
+    db = dashboard_deps.Database(services_up, max_size=1)
+    try:  # the page of a patient discharged already links the summary made then
+        again = discharge_panel.made_before(db, pid)
+        assert discharge_panel.made_before(db, unique("nobody")) == []
+    finally:
+        db.close()
+    assert document in str(again) and pdf in str(again)
+
+
+# The end of a demo: one simulated septic patient (four simulated hours at 720x,
+# every device half-hourly) through the broker, `vward ingest` and `vward alerts`.
+DEMO = """
+[ward]
+id = "ward-demo-discharge"
+patients = 1
+[devices.interval_s]
+oximeter = 1800
+bp_cuff = 1800
+thermometer = 1800
+tablet = 1800
+[[groups]]
+name = "sepsis"
+course = "sepsis"
+count = 1
+onset_s = [60, 60]
+duration_s = [3600, 3600]
+devices = ["oximeter", "bp_cuff", "thermometer", "tablet"]
+"""
+
+
+def test_a_simulated_patient_discharged_at_the_end_of_a_demo(web, admin, clinician, spawn,
+                                                            services_up, conn, tmp_path):
+    ward = unique("ward")
+    api_fixtures.admit(web, admin, ward_id=ward)  # the ward, and its staff
+    ingest = spawn("ingest")
+    alerts = spawn("alerts", VWARD_ALERTS_WARDS=ward, VWARD_ALERTS_ENGINE_ID=unique("engine"),
+                   VWARD_ALERTS_TICK_SECONDS="1")
+    wait_for(lambda: "connected to" in ingest.output(), what="ingest connected")
+    wait_for(lambda: "catching up" in alerts.output(), what="alerts engine running")
+    (tmp_path / "demo.toml").write_text(DEMO)
+    sim = spawn("simulate", "--scenario", str(tmp_path / "demo.toml"), "--ward", ward,
+                "--speed", "720", "--duration", "20s", "--seed", "4343")
+    assert sim.proc.wait(120) == 0, sim.output()
+    (patient,) = re.findall(r"sim-p4343-\d+", sim.output())[:1]
+    wait_for(lambda: conn.execute("SELECT 1 FROM alerts WHERE patient_id = %s AND kind ="
+                                  " 'news2' AND severity = 'emergency'", (patient,)).fetchone(),
+             timeout=60, what="the simulated patient's emergency alert")
+    out = _vward(services_up, "patient", "discharge", patient, "--by", clinician.name,
+                 "--summary", "Sepsis: escalated to hospital.", "--outcome", "hospital")
+    assert out.returncode == 0, out.stdout + out.stderr
+    bundle = web.get(out.stdout.strip().splitlines()[-1], headers=clinician.headers).json()
+    fhir_checks.validate(bundle)
+    for entry in bundle["entry"]:
+        fhir_checks.validate(entry["resource"])
+    issues = [e["resource"] for e in bundle["entry"]
+              if e["resource"]["resourceType"] == "DetectedIssue"]
+    assert any(i["code"]["coding"][0]["code"] == "news2" and i["severity"] == "high"
+               for i in issues), issues
+    assert {e["resource"]["type"]["text"] for e in bundle["entry"]
+            if e["resource"]["resourceType"] == "Device"} == {
+        "oximeter", "bp_cuff", "thermometer", "tablet"}
+    pdf = web.get(f"/api/v1/patients/{patient}/discharge-summary.pdf", headers=clinician.headers)
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
 
 
 # ---------------------------------------------------------------- pure
