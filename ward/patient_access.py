@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 import psycopg
 from psycopg.rows import class_row
 
-from ward import devices, patient_links
+from ward import devices, patient_links, protocol_store, protocols
 from ward.errors import Conflict, NotFound
 from ward.patient_links import LinkRow, Refused
 
@@ -206,6 +206,11 @@ def view(conn: psycopg.Connection, me: Me) -> View:
                         " ORDER BY time DESC LIMIT 1", (me.patient_id,)).fetchone()
     complete = conn.execute("SELECT measured_at FROM last_complete_set(%s)",
                             (me.patient_id,)).fetchone()
+    proto = protocols.protocol(protocol_store.protocol_of(conn, me.ward_id))
+    own = next((r for r in readings if proto.reading is not None
+                and r.type == proto.reading.value), None)
     due = patient_links.next_due(complete[0] if complete else None, me.admitted_at,
-                                 band[0] if band else None)
+                                 band[0] if band else None, protocol=proto,
+                                 last_reading=own.time if own else None,
+                                 last_value=own.value if own else None)
     return View(readings, alerts[0], alerts[1], alerts[2], due)

@@ -22,8 +22,11 @@ from typing import Literal
 
 import numpy as np
 
-from ward import overdue
+from ward import overdue, protocol_rules
 from ward.errors import WardError
+from ward.news2_chart import BAND_SEVERITY
+from ward.protocols import Protocol
+from ward.severity import Severity
 
 COOKIE = "vward_patient"
 COOKIE_PATH = "/me"
@@ -160,13 +163,34 @@ def review(open_alerts: int, acknowledged_alerts: int) -> Review:
 
 
 def next_due(last_complete: datetime | None, admitted_at: datetime,
-             monitoring_band: str | None) -> datetime:
-    """When the patient's next full set of readings is due: the engine's overdue
-    rule (ward/overdue.py) read forwards, from the later of the last complete set
-    and admission, by the interval the latest score's band demands."""
+             monitoring_band: str | None, *, protocol: Protocol | None = None,
+             last_reading: datetime | None = None,
+             last_value: float | None = None) -> datetime:
+    """When the patient's next readings are due: the engine's overdue rule read
+    forwards.  NEWS2 (ward/overdue.py): from the later of the last complete set and
+    admission, by the interval the latest score's band demands.  On a protocol
+    ward (ward/protocols.py), from the later of its reading's latest (`last_reading`,
+    `last_value`) and admission, by the interval that reading's level allows; and
+    NEWS2's too while its band demands an urgent response, the earlier of the two
+    (alerts/protocol_conditions.py judges overdue so)."""
     start = admitted_at if last_complete is None else max(last_complete, admitted_at)
     interval = overdue.monitoring_interval(np.array([monitoring_band or ""], dtype=object))[0]
-    return start + timedelta(microseconds=int(interval / np.timedelta64(1, "us")))
+    news2 = start + _timedelta(interval)
+    if protocol is None or protocol.reading is None:
+        return news2
+    level = -1
+    if protocol.threshold is not None and last_value is not None:
+        level = int(protocol_rules.threshold_level(np.array([last_value]),
+                                                   protocol.threshold)[0])
+    own = protocol_rules.level_monitoring(protocol, np.array([level]))[0]
+    due = (admitted_at if last_reading is None else max(last_reading, admitted_at)) \
+        + _timedelta(own)
+    urgent = (BAND_SEVERITY.get(monitoring_band or "zero") or 0) >= Severity.URGENT
+    return min(due, news2) if urgent else due
+
+
+def _timedelta(interval: np.timedelta64) -> timedelta:
+    return timedelta(microseconds=int(interval / np.timedelta64(1, "us")))
 
 
 def answer_readings(*, breathless: bool | None, confused: bool | None,

@@ -292,3 +292,18 @@ def test_the_access_link_api_is_for_clinicians_only(web, ward, services_up):
                       headers={"Authorization": f"Bearer {token}"})
     assert gone.status_code == 200 and gone.json()["links"] >= 1
     assert web.get(f"/me/link/{link}").status_code == 403
+
+
+def test_the_self_report_device_never_raises_a_device_alert(ward, services_up, make_engine):
+    """The page's answers arrive from a device that never reports a status: it must
+    not go 'offline' on the hub's screen, while a real device that falls silent
+    still does."""
+    _link(services_up, ward.b)  # registers B's self-report device
+    later = datetime.now(UTC) + timedelta(days=2)
+    make_engine(ward.ward_id).tick(later)
+    with db.connect(services_up, autocommit=True) as conn:
+        offline = {r[0] for r in conn.execute(
+            "SELECT device_id FROM alerts WHERE ward_id = %s AND kind = 'device_offline'",
+            (ward.ward_id,))}
+    assert f"{ward.b}-ox" in offline
+    assert patient_links.self_report_device(ward.b) not in offline

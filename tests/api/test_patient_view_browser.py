@@ -7,6 +7,7 @@ the answers arrive as readings in the database.  Saves docs/patient-view.png."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT, service_env, unique, wait_for
+from selenium.common.exceptions import WebDriverException
 from web_process import web_started
 
 import ingest
@@ -60,6 +62,14 @@ def _patient(settings) -> str:
     return patient
 
 
+def _body(driver) -> str:
+    """The page's text, '' while a navigation has no body yet."""
+    try:
+        return driver.find_element("tag name", "body").text
+    except WebDriverException:
+        return ""
+
+
 def _answers(settings, patient: str) -> dict[str, float]:
     with db.connect(settings, autocommit=True) as conn:
         return dict(conn.execute(
@@ -79,11 +89,11 @@ def test_a_patient_opens_their_page_on_a_phone_and_answers(phone, services_up, s
 
     phone.get(link)
     phone.find_element("css selector", "form button[type=submit]").click()
-    wait_for(lambda: phone.current_url == f"{url}/me", timeout=10,
-             what=f"the patient's page ({phone.current_url}: {phone.page_source[:800]})")
-    body = phone.find_element("tag name", "body").text
+    wait_for(lambda: phone.current_url == f"{url}/me", timeout=10, what="the patient's page")
+    body = wait_for(lambda: _body(phone), timeout=10, what="the page's text")
     assert "Hello, Margaret Jones" in body
-    assert "95 %" in body and "35 minutes ago" in body and "132/81 mmHg" in body
+    assert "95 %" in body and "132/81 mmHg" in body
+    assert re.search(r"\b3[5-7] minutes ago", body), body  # a minute may turn meanwhile
     assert "0161 555 0100" in body and "999" in body
     assert "Your next readings are due by" in body
     # Readable on a phone: nothing wider than the screen, the help on the first screen.
@@ -100,16 +110,15 @@ def test_a_patient_opens_their_page_on_a_phone_and_answers(phone, services_up, s
     phone.execute_script("window.scrollTo(0, 0)")
     phone.save_screenshot(str(SCREENSHOT))
     phone.find_element("css selector", "form[action='/me/answers'] button").click()
-    wait_for(lambda: "sent to your team" in phone.find_element("tag name", "body").text,
-             timeout=10, what="the answers' receipt")
+    wait_for(lambda: "sent to your team" in _body(phone), timeout=10,
+             what="the answers' receipt")
     assert _answers(services_up, patient) == {"breathlessness": 1.0}
-    body = phone.find_element("tag name", "body").text
-    assert "More breathless than usual" in body
+    assert "More breathless than usual" in _body(phone)
 
     # The link is used: opened again (a second phone, a forwarded SMS), it opens nothing.
     phone.delete_all_cookies()
     phone.get(link)
-    phone.find_element("tag name", "body")
-    assert "already used" in phone.find_element("tag name", "body").text
+    assert "already used" in wait_for(lambda: _body(phone), timeout=10, what="the page")
     phone.get(f"{url}/me")
-    assert "Margaret Jones" not in phone.find_element("tag name", "body").text
+    assert "not signed in" in wait_for(lambda: _body(phone), timeout=10, what="the page")
+    assert "Margaret Jones" not in _body(phone)

@@ -9,6 +9,7 @@ import pytest
 
 from api import me_pages
 from ward import patient_links as pl
+from ward import protocols
 from ward.domain import TYPES, ReadingType
 from ward.errors import WardError
 from ward.news2_chart import MONITORING_INTERVAL
@@ -77,6 +78,25 @@ def test_next_due_is_the_overdue_rule_read_forwards():
     assert pl.next_due(None, admitted, None) == admitted + timedelta(hours=12)
     assert pl.next_due(admitted - timedelta(days=1), admitted, "") == admitted + timedelta(
         hours=12)
+
+
+def test_next_due_on_a_protocol_ward_follows_its_reading_and_news2_when_urgent():
+    admitted = NOW - timedelta(days=2)
+    covid = protocols.protocol(protocols.COVID_OXIMETRY)
+    spo2_at = NOW - timedelta(minutes=10)
+    for value, gap in ((96, timedelta(hours=13)), (94, timedelta(hours=1)),
+                       (92, timedelta(minutes=15))):
+        assert pl.next_due(None, admitted, None, protocol=covid, last_reading=spo2_at,
+                           last_value=value) == spo2_at + gap
+    never = pl.next_due(None, admitted, None, protocol=covid)
+    assert never == admitted + timedelta(hours=13)
+    # NEWS2's pace joins while its band is urgent: the earlier deadline stands.
+    last_set = NOW - timedelta(minutes=50)
+    assert pl.next_due(last_set, admitted, "medium", protocol=covid, last_reading=spo2_at,
+                       last_value=96) == last_set + MONITORING_INTERVAL["medium"]
+    hf = protocols.protocol(protocols.HEART_FAILURE)
+    assert pl.next_due(None, admitted, "zero", protocol=hf, last_reading=spo2_at,
+                       last_value=80.0) == spo2_at + timedelta(hours=26)
 
 
 def test_self_report_device_ids_fit_the_device_id_rule():
