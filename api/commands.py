@@ -72,9 +72,10 @@ def _cmd_patient_discharge(args: argparse.Namespace, settings: Settings) -> int:
     from datetime import UTC, datetime
 
     from api import admission
-    from ward import db
+    from ward import access, db
 
     with db.connect(settings, autocommit=True) as conn:
+        access.check_acting(conn, args.by, args.patient_id)  # only a patient of NAME's wards
         made = admission.discharge_with_summary(
             conn, args.patient_id, by=args.by, summary=args.summary, now=datetime.now(UTC),
             outcome=args.outcome, admission_reason=args.admission_reason)

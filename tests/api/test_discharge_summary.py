@@ -159,6 +159,16 @@ def test_the_document_validates_and_tells_the_gp(web, clinician, stay, conn):
     assert [p["name"] for p in served["Composition"]["searchParam"]] == ["patient"]
 
 
+def test_a_clinician_of_another_ward_finds_no_document(web, services_up, stay):
+    pid, _, path, _, _ = stay
+    elsewhere = api_fixtures.make_person(services_up, "clinician", wards=(unique("wd"),))
+    r = web.get(path, headers=elsewhere.headers)
+    assert r.status_code == 404 and "no document" in json.dumps(r.json())
+    for url in (f"/fhir/Composition?patient={pid}",
+                f"/api/v1/patients/{pid}/discharge-summary.pdf"):
+        assert web.get(url, headers=elsewhere.headers).status_code == 404, url
+
+
 def test_the_document_is_kept_as_it_was_sent(web, clinician, stay, conn):
     pid, _, path, _, _ = stay
     before = web.get(path, headers=clinician.headers).json()
@@ -243,7 +253,9 @@ def test_the_cli_refuses_bad_input_with_nothing_changed(web, services_up, admin,
                                                         stay, conn):
     pid = stay[0]
     other = api_fixtures.admit(web, admin, ward_id=unique("wd"))
+    elsewhere = api_fixtures.make_person(services_up, "clinician", wards=(unique("wd"),))
     cases = [
+        ((other, "--by", elsewhere.name, "--summary", "x"), "which is not one of"),
         ((unique("nobody"), "--by", clinician.name, "--summary", "x"), "no patient"),
         ((pid, "--by", clinician.name, "--summary", "x"), "was discharged at"),
         ((other, "--by", clinician.name, "--summary", "  "), "summary is empty"),
