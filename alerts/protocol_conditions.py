@@ -11,7 +11,6 @@ rules come on top, never instead (hazard log H60).
 from __future__ import annotations
 
 from collections.abc import Container, Sequence
-from dataclasses import dataclass
 from datetime import timedelta
 
 import numpy as np
@@ -23,38 +22,9 @@ from alerts.numpy_times import aware
 from alerts.rules import Severity
 from ward import protocol_rules
 from ward.domain import TYPES
-from ward.news2_chart import BAND_SEVERITY, MONITORING_INTERVAL
-from ward.overdue import overdue_after
+from ward.news2_chart import MONITORING_INTERVAL
+from ward.protocol_rules import ProtocolReadings, latest
 from ward.protocols import OVERDUE_FLOOR, Protocol
-
-
-@dataclass(frozen=True, slots=True)
-class ProtocolReadings:
-    """Each patient's protocol reading (its protocol's ``reading``): the latest and
-    those within the longest gain window before it.  patient : index into the
-    caller's ids;  time : datetime64[us];  value : [the reading's unit]"""
-
-    patient: NDArray[np.int64]
-    time: NDArray[np.datetime64]
-    value: NDArray[np.float64]
-
-    @classmethod
-    def empty(cls) -> ProtocolReadings:
-        return cls(np.empty(0, np.int64), np.empty(0, "datetime64[us]"), np.empty(0))
-
-
-def latest(r: ProtocolReadings, n_patients: int,
-           ) -> tuple[NDArray[np.float64], NDArray[np.datetime64]]:
-    """Per patient, its latest reading and the time (NaN / NaT if none); of readings
-    at one time, the lowest (an SpO2 is never read better than the data says)."""
-    value = np.full(n_patients, np.nan)
-    when = np.full(n_patients, np.datetime64("NaT"), dtype="datetime64[us]")
-    if len(r.patient):
-        order = np.lexsort((-r.value, r.time, r.patient))
-        p, t, v = r.patient[order], r.time[order], r.value[order]
-        last = np.r_[p[1:] != p[:-1], True]
-        value[p[last]], when[p[last]] = v[last], t[last]
-    return value, when
 
 
 def protocol_conditions(
@@ -158,23 +128,14 @@ def protocol_overdue_conditions(
     last_complete, monitoring_band : NEWS2's, as conditions.overdue_conditions
     """
     n = len(patient_ids)
+    judged = protocol_rules.protocol_overdue(protocols, admitted_at, last_reading, last_value,
+                                             last_complete, monitoring_band, now)
+    late, news2_late, level, interval = (judged.late, judged.news2_late, judged.level,
+                                         judged.interval)
     admitted = np.asarray(admitted_at).astype("datetime64[us]")
     seen = np.asarray(last_reading).astype("datetime64[us]")
-    value = np.asarray(last_value, dtype=np.float64)
     complete = np.asarray(last_complete).astype("datetime64[us]")
     bands = ["" if b is None else b for b in monitoring_band]
-    level = np.full(n, -1, dtype=np.int64)
-    for proto in {p.name: p for p in protocols}.values():
-        if proto.threshold is not None:
-            mine = np.array([p.name == proto.name for p in protocols], dtype=bool)
-            level[mine] = protocol_rules.threshold_level(value[mine], proto.threshold)
-    interval = np.array([protocol_rules.level_monitoring(p, level[i:i + 1])[0]
-                         for i, p in enumerate(protocols)], dtype="timedelta64[us]")
-    late = overdue_after(seen, interval, now, admitted) if n else np.zeros(0, bool)
-    urgent = np.array([(BAND_SEVERITY.get(b or "zero") or 0) >= Severity.URGENT for b in bands],
-                      dtype=bool)
-    news2_late = urgent & rules.overdue(complete, np.array(bands, dtype=object), now, admitted) \
-        if n else np.zeros(0, bool)
     out = []
     for i in range(n):
         proto = protocols[i]
@@ -182,16 +143,8 @@ def protocol_overdue_conditions(
             continue
         parts, severity = [], None
         if late[i]:
-            lv = int(level[i])
-            level_sev = (proto.threshold.levels[lv].severity
-                         if proto.threshold is not None and lv >= 0 else None)
-            severity = max(OVERDUE_FLOOR, level_sev or OVERDUE_FLOOR)
-            since = (f"since {aware(seen[i]):%Y-%m-%d %H:%M}Z" if not np.isnat(seen[i])
-                     else "since admission")
-            what = (f" at {proto.threshold.levels[lv].name}" if proto.threshold is not None
-                    and lv >= 0 else "")
-            parts.append(f"{proto.title}: no {proto.reading.value if proto.reading else 'reading'}"
-                         f" {since}; needed every {reasons.span(_td(interval[i]))}{what}")
+            severity, text = _late(proto, int(level[i]), seen[i], interval[i])
+            parts.append(text)
         if news2_late[i]:
             band = bands[i]
             severity = max(severity or OVERDUE_FLOOR, rules.overdue_severity(band))
@@ -206,6 +159,18 @@ def protocol_overdue_conditions(
                              condition_time=anchor,
                              band=bands[i] if news2_late[i] else ""))
     return out
+
+
+def _late(proto: Protocol, lv: int, seen: np.datetime64,
+          interval: np.timedelta64) -> tuple[Severity, str]:
+    """The severity and words of a late protocol reading: as urgent as its level."""
+    level = proto.threshold.levels[lv] if proto.threshold is not None and lv >= 0 else None
+    severity = max(OVERDUE_FLOOR, (level.severity if level else None) or OVERDUE_FLOOR)
+    since = f"since {aware(seen):%Y-%m-%d %H:%M}Z" if not np.isnat(seen) else "since admission"
+    what = f" at {level.name}" if level else ""
+    reading = proto.reading.value if proto.reading else "reading"
+    return severity, (f"{proto.title}: no {reading} {since}; needed every"
+                      f" {reasons.span(_td(interval))}{what}")
 
 
 def _unit(proto: Protocol) -> str:

@@ -1,5 +1,5 @@
 """The engine's two calls for ward protocols (ward/protocols.py): read what a
-protocol judges (alerts/protocol_store.py), call the pure rules
+protocol judges (ward/protocol_store.py), call the pure rules
 (alerts/protocol_conditions.py), hand the conditions to the engine's one
 writer of alerts with the NEWS2 ones.  Patients on NEWS2 wards cost one small
 query per batch and per tick (which wards run a protocol), nothing more."""
@@ -11,13 +11,11 @@ from datetime import datetime
 
 import psycopg
 
-from alerts import protocol_store, store
+from alerts import store
 from alerts.lifecycle import Condition, Key
-from alerts.protocol_conditions import (
-    latest,
-    protocol_conditions,
-    protocol_overdue_conditions,
-)
+from alerts.protocol_conditions import protocol_conditions, protocol_overdue_conditions
+from ward import protocol_store
+from ward.protocol_rules import latest
 from ward.protocols import ALERT_TITLES, protocol
 
 KINDS: tuple[str, ...] = tuple(ALERT_TITLES)

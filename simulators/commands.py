@@ -33,9 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         " --duration, or on Ctrl-C / SIGTERM (a second one drops every connection at once).",
     )
     p.add_argument(
-        "--patients",
-        type=_int_at_least(1),
-        metavar="N",
+        "--patients", type=_int_at_least(1), metavar="N",
         help="how many patients (default: the scenario's)",
     )
     p.add_argument(

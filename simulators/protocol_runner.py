@@ -13,7 +13,7 @@ import signal
 import time
 from datetime import UTC, datetime, timedelta
 
-from simulators.protocol_sim import PROTOCOLS, schedule
+from simulators.protocol_sim import PROTOCOLS, Protocol, Schedule, schedule
 from ward.settings import Settings
 
 
@@ -42,13 +42,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _cmd_simulate_protocol(args: argparse.Namespace, settings: Settings) -> int:
-    from simulators.device_client import DeviceClient
-    from simulators.errors import SimulatorError
-    from ward import broker, db, devices, protocol_store
-    from ward.broker_names import mqtt_protocol
-    from ward.errors import Conflict
-    from ward.tls import mqtt_endpoint
-
     proto = PROTOCOLS[args.protocol]
     every = args.every or proto.interval_s
     now = datetime.now(UTC).replace(microsecond=0)
@@ -59,14 +52,32 @@ def _cmd_simulate_protocol(args: argparse.Namespace, settings: Settings) -> int:
     horizon = back.total_seconds() + (args.duration or 7 * 86400) * args.speed
     plan = schedule(args.protocol, args.patients, duration_s=horizon, onset_s=onset,
                     interval_s=every, seed=args.seed)
-    course_names = [proto.courses[c].name for c in plan.course]
     ids = [(f"{args.ward}-p{i + 1}", f"{args.ward}-{proto.device_kind}{i + 1}")
            for i in range(args.patients)]
+    passwords = _enrol(settings, args.ward, proto, ids, start)
+    for (patient, device), c in zip(ids, plan.course, strict=True):
+        print(f"  {patient} ({proto.courses[c].name}, {proto.name}), device {device}",
+              flush=True)
+    sent = _run(settings, proto, plan, [(d, passwords[d]) for _, d in ids], start,
+                speed=args.speed, duration=args.duration)
+    print(f"sent {sent} reading sets of {len(ids)} patients on ward {args.ward}"
+          f" ({proto.name})", flush=True)
+    return 0
+
+
+def _enrol(settings: Settings, ward: str, proto: Protocol, ids: list[tuple[str, str]],
+           start: datetime) -> dict[str, str]:
+    """The ward running the protocol, each patient with its device (as `vward ward add`
+    and `vward device add`); the broker's credentials; each device's password."""
+    from simulators.errors import SimulatorError
+    from ward import broker, db, devices, protocol_store
+    from ward.errors import Conflict
+
     with db.connect(settings) as conn:
-        protocol_store.add_ward(conn, args.ward, args.protocol)
+        protocol_store.add_ward(conn, ward, proto.name)
         # A rerun on the same ward: the devices get new passwords and stay with their
         # patients (ward.devices.register_devices); readings sent again are duplicates.
-        new = [devices.NewDevice(d, p, args.ward, proto.device_kind) for p, d in ids]
+        new = [devices.NewDevice(d, p, ward, proto.device_kind) for p, d in ids]
         try:
             passwords = devices.register_devices(conn, new,
                                                  valid_from=start - timedelta(hours=1))
@@ -76,31 +87,41 @@ def _cmd_simulate_protocol(args: argparse.Namespace, settings: Settings) -> int:
         conn.commit()
     if not settings.mqtt_external:
         broker.write_credentials(settings, hashes)
-    for (patient, device), name in zip(ids, course_names, strict=True):
-        print(f"  {patient} ({name}, {proto.name}), device {device}", flush=True)
+    return passwords
+
+
+def _run(settings: Settings, proto: Protocol, plan: Schedule, devices: list[tuple[str, str]],
+         start: datetime, *, speed: float, duration: float | None) -> int:
+    """Publish the schedule's readings as simulated time reaches them (never beyond the
+    present); until the schedule ends, ``duration`` real seconds pass, or SIGTERM /
+    Ctrl-C.  Returns the reading sets sent."""
+    from simulators.device_client import DeviceClient
+    from ward.broker_names import mqtt_protocol
+    from ward.tls import mqtt_endpoint
+
     where = mqtt_endpoint(settings, use_tls=None)
-    clients = [DeviceClient(host=where.host, port=where.port, device_id=d,
-                            password=passwords[d], protocol=mqtt_protocol(settings),
-                            tls_ca=where.ca_file).connect()
-               for _, d in ids]
+    clients = [DeviceClient(host=where.host, port=where.port, device_id=d, password=pw,
+                            protocol=mqtt_protocol(settings), tls_ca=where.ca_file).connect()
+               for d, pw in devices]
     stop = {"now": False}
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
     began, sent, column = time.monotonic(), 0, 0
+    first = proto.courses[0]
     try:
         while not stop["now"] and column < len(plan.times_s):
             elapsed = time.monotonic() - began
-            if args.duration is not None and elapsed > args.duration:
+            if duration is not None and elapsed > duration:
                 break
-            sim_now = min(start + timedelta(seconds=elapsed * args.speed), datetime.now(UTC))
+            sim_now = min(start + timedelta(seconds=elapsed * speed), datetime.now(UTC))
             while column < len(plan.times_s) and \
                     start + timedelta(seconds=float(plan.times_s[column])) <= sim_now:
                 at = start + timedelta(seconds=float(plan.times_s[column]))
                 stamp = at.isoformat().replace("+00:00", "Z")
                 for i, client in enumerate(clients):
-                    readings = [{"time": stamp, "type": proto.courses[0].reading,
+                    readings = [{"time": stamp, "type": first.reading,
                                  "value": float(plan.values[i, column])}]
-                    if proto.courses[0].also:
-                        readings.append({"time": stamp, "type": proto.courses[0].also,
+                    if first.also:
+                        readings.append({"time": stamp, "type": first.also,
                                          "value": float(plan.also[i, column])})
                     client.send_readings(readings, message_id=f"{client.device_id}-{stamp}")
                     sent += 1
@@ -112,6 +133,4 @@ def _cmd_simulate_protocol(args: argparse.Namespace, settings: Settings) -> int:
         signal.signal(signal.SIGTERM, previous)
         for client in clients:
             client.close()
-    print(f"sent {sent} reading sets of {len(clients)} patients on ward {args.ward}"
-          f" ({proto.name})", flush=True)
-    return 0
+    return sent

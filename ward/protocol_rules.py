@@ -12,13 +12,17 @@ ValueError naming it; NaN means "no reading" and decides nothing.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from ward.domain import TYPES, ReadingType
+from ward.news2_chart import BAND_SEVERITY
+from ward.overdue import overdue, overdue_after
 from ward.protocols import Gain, Protocol, Threshold
+from ward.severity import Severity
 
 # Weights are compared to the gram: 80.3 - 79.3 is 1.0000000000000142 in binary
 # floating point, and must not count as "more than 1 kg".  A home scale shows
@@ -118,3 +122,81 @@ def level_monitoring(protocol: Protocol, level: ArrayLike) -> NDArray[np.timedel
         for i, level_ in enumerate(protocol.threshold.levels):
             out[lv == i] = np.timedelta64(level_.monitoring)
     return out
+
+
+@dataclass(frozen=True, slots=True)
+class ProtocolReadings:
+    """Each patient's protocol reading (its protocol's ``reading``): the latest and
+    those within the longest gain window before it.  patient : index into the
+    caller's ids;  time : datetime64[us];  value : [the reading's unit]"""
+
+    patient: NDArray[np.int64]
+    time: NDArray[np.datetime64]
+    value: NDArray[np.float64]
+
+    @classmethod
+    def empty(cls) -> ProtocolReadings:
+        return cls(np.empty(0, np.int64), np.empty(0, "datetime64[us]"), np.empty(0))
+
+
+def latest(r: ProtocolReadings, n_patients: int,
+           ) -> tuple[NDArray[np.float64], NDArray[np.datetime64]]:
+    """Per patient, its latest reading and the time (NaN / NaT if none); of readings
+    at one time, the lowest (an SpO2 is never read better than the data says)."""
+    value = np.full(n_patients, np.nan)
+    when = np.full(n_patients, np.datetime64("NaT"), dtype="datetime64[us]")
+    if len(r.patient):
+        order = np.lexsort((-r.value, r.time, r.patient))
+        p, t, v = r.patient[order], r.time[order], r.value[order]
+        last = np.r_[p[1:] != p[:-1], True]
+        value[p[last]], when[p[last]] = v[last], t[last]
+    return value, when
+
+
+@dataclass(frozen=True, slots=True)
+class Overdue:
+    """Per patient on a protocol ward: ``late`` (the protocol's reading has not come
+    within ``interval``, the interval its ``level`` allows), ``news2_late`` (NEWS2's
+    complete set is late while its monitoring band demands an urgent response)."""
+
+    late: NDArray[np.bool_]
+    news2_late: NDArray[np.bool_]
+    level: NDArray[np.int64]
+    interval: NDArray[np.timedelta64]
+
+    @property
+    def overdue(self) -> NDArray[np.bool_]:
+        return self.late | self.news2_late
+
+
+def protocol_overdue(protocols: Sequence[Protocol], admitted_at: ArrayLike,
+                     last_reading: ArrayLike, last_value: ArrayLike, last_complete: ArrayLike,
+                     monitoring_band: Sequence[str | None], now) -> Overdue:
+    """Overdue on a protocol ward (the one rule of the engine's alert and the ward
+    view): counted from the later of the latest protocol reading and admission, with
+    the interval of that reading's level (ward/overdue.py ``overdue_after``); and
+    NEWS2's own rule while the NEWS2 monitoring band is urgent or above (low-medium,
+    medium, high), so that a deterioration NEWS2 saw is watched at NEWS2's pace.
+
+    last_reading, last_value : the latest protocol reading per patient (NaT / NaN)
+    last_complete, monitoring_band : NEWS2's last complete set and monitoring band
+    """
+    n = len(protocols)
+    value = np.asarray(last_value, dtype=np.float64)
+    level = np.full(n, -1, dtype=np.int64)
+    names = np.array([p.name for p in protocols], dtype=object)
+    for proto in {p.name: p for p in protocols}.values():
+        if proto.threshold is not None:
+            mine = names == proto.name
+            level[mine] = threshold_level(value[mine], proto.threshold)
+    interval = np.array([level_monitoring(p, level[i:i + 1])[0]
+                         for i, p in enumerate(protocols)], dtype="timedelta64[us]")
+    if not n:
+        empty = np.zeros(0, dtype=bool)
+        return Overdue(empty, empty, level, interval)
+    late = overdue_after(last_reading, interval, now, admitted_at)
+    bands = np.array(["" if b is None else b for b in monitoring_band], dtype=object)
+    urgent = np.array([(BAND_SEVERITY.get(b or "zero") or 0) >= Severity.URGENT
+                       for b in bands], dtype=bool)
+    news2_late = urgent & overdue(last_complete, bands, now, admitted_at)
+    return Overdue(late, news2_late, level, interval)

@@ -8,7 +8,7 @@ import dash
 import dash_ag_grid as dag
 from dash import Input, Output, Patch, State, dcc, html
 
-from dashboard import deps, queries, rows
+from dashboard import deps, protocol_rows, queries, rows
 from dashboard import format as fmt
 from dashboard import layout as frame
 from dashboard.figures import BAND_LABELS
@@ -118,14 +118,28 @@ def ward_view(ward: str | None, now):
             patients = queries.ward_patients(conn, ward, now=now, freshness=deps.freshness())
             alerts = queries.open_alerts(conn, ward)
             pauses = pause_records.in_force(conn, [p.patient_id for p in patients], now)
+            ids = [p.patient_id for p in patients]
+            protocol, readings = protocol_rows.load(conn, ward, ids, now)
     except deps.DatabaseUnavailable:
         return (dash.no_update, dash.no_update, dash.no_update,
                 f"Connection lost at {fmt.local_text(now, None, date=False)}: the figures "
                 "shown are not current", "vw-status vw-stale", ward)
     grid = rows.ward_rows(patients, now, pauses)
+    protocol_rows.add_cells(grid, ids, protocol, readings)
     zone = patients[0].time_zone if patients else None
     return (grid, rows.alert_rows(alerts, now, pauses), summary(rows.band_summary(grid)),
             f"Updated {fmt.local_text(now, zone, date=False, seconds=True)}", "vw-status", ward)
+
+
+@PAGE.callback(Output("ward-grid", "columnDefs"), Input("ward-select", "value"))
+def ward_columns(ward):
+    """NEWS2's columns and the ward protocol's (dashboard/protocol_rows.py)."""
+    try:
+        with deps.database().connection() as conn:
+            name, _ = protocol_rows.load(conn, ward, [], deps.now())
+    except deps.DatabaseUnavailable:
+        return dash.no_update
+    return protocol_rows.columns(COLUMNS, name)
 
 
 def summary(counts: dict[str, int]) -> list:

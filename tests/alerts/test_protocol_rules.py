@@ -11,13 +11,10 @@ import numpy as np
 import pytest
 
 from alerts.lifecycle import ALERT_KINDS, OVERDUE
-from alerts.protocol_conditions import (
-    ProtocolReadings,
-    protocol_conditions,
-    protocol_overdue_conditions,
-)
+from alerts.protocol_conditions import protocol_conditions, protocol_overdue_conditions
 from alerts.rules import Severity
 from ward import protocol_rules
+from ward.protocol_rules import ProtocolReadings
 from ward.protocols import (
     COVID_SPO2,
     HF_GAINS,

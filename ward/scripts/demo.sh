@@ -108,6 +108,24 @@ pids+=($!)
 names+=(simulate)
 commands+=("")  # the simulated patients, not the ward: not restarted
 
+# Two protocol wards beside it (docs/simulators.md, "Protocol wards"): COVID-19
+# oximetry @home (ward-covid: readings every 2 simulated hours from 18 h back at
+# 120x, present after 9 min; half the patients desaturate through amber to red)
+# and heart failure (ward-hf: daily weights from 4 days back, caught up within
+# 3 min; half gain weight).  NEWS2 applies on both too.
+protocol_ward() {  # protocol_ward NAME ARGS...: a one-off simulator, logged, not restarted
+    local name=$1; shift
+    "$VWARD" simulate-protocol "$@" >>"$LOGS/$name.log" 2>&1 &
+    pids+=($!)
+    names+=("$name")
+    commands+=("")
+    say "started $name (pid $!, log $LOGS/$name.log)"
+}
+protocol_ward simulate-covid --protocol covid-oximetry --ward ward-covid --patients 6 \
+    --hours-back 18 --every 7200 --onset-hours 6 --speed 120 --seed 7
+protocol_ward simulate-hf --protocol heart-failure --ward ward-hf --patients 6 \
+    --hours-back 96 --onset-hours 24 --speed 2000 --seed 7
+
 port=$("$VWARD" config | sed -n 's/^VWARD_WEB_PORT=//p')
 say "the ward: http://127.0.0.1:${port}/  (credentials: see $LOGS/web.log, printed below)"
 sleep 3
