@@ -14,7 +14,7 @@ import psycopg
 
 import alerts
 from dashboard.deps import Database, DatabaseUnavailable
-from ward import clinical, durations, pause_records
+from ward import access, clinical, durations, pause_records
 from ward.durations import EXACT
 from ward.errors import WardError
 
@@ -124,8 +124,14 @@ def discharge(db: Database, discharger: Callable[..., Any] | None, patient_id: s
         return Feedback(False, "discharging is served by the ward's web app (vward web),"
                                " not by this dashboard alone."), None
     made: list[Any] = []
-    result = _run(db, user, lambda conn, by: made.append(discharger(
-        conn, patient_id, by=by, summary=summary or "", now=now, outcome=outcome or None,
-        admission_reason=(admission_reason or "").strip() or None)),
-        f"{patient_id} discharged by {user}; the discharge summary is made and kept.")
+
+    def act(conn: psycopg.Connection, by: str) -> None:
+        # A patient out of the user's wards: as if there were none (ward/access.py).
+        access.check_acting(conn, by, patient_id, as_missing=True)
+        made.append(discharger(
+            conn, patient_id, by=by, summary=summary or "", now=now, outcome=outcome or None,
+            admission_reason=(admission_reason or "").strip() or None))
+
+    result = _run(db, user, act,
+                  f"{patient_id} discharged by {user}; the discharge summary is made and kept.")
     return result, made[0].path if made else None

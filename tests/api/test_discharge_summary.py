@@ -287,6 +287,8 @@ def test_the_dashboard_button_discharges_as_a_clinician_then_links_the_pdf(
         assert "written by a clinician" in str(press("Sent in.", admin))
         assert "summary is empty" in str(press("  ", clinician))
         assert "served by the ward's web app" in str(press("Sent in.", clinician, None))
+        elsewhere = api_fixtures.make_person(services_up, "clinician", wards=(unique("wd"),))
+        assert f"no patient {pid}" in str(press("Sent in.", elsewhere))
         assert web.get(f"/api/v1/patients/{pid}", headers=clinician.headers).json()[
             "discharged_at"] is None  # nothing changed
         done, links = press("Sent in by ambulance; admitted to ward 7.", clinician)
