@@ -307,3 +307,30 @@ def test_the_self_report_device_never_raises_a_device_alert(ward, services_up, m
             (ward.ward_id,))}
     assert f"{ward.b}-ox" in offline
     assert patient_links.self_report_device(ward.b) not in offline
+
+
+def test_the_cli_sets_the_ward_phone_and_cancels_a_patients_links(ward, services_up):
+    import subprocess
+    import sys
+
+    from conftest import ROOT, service_env
+
+    def vward(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "ward.cli", *args], cwd=ROOT, timeout=60,
+                              capture_output=True, text=True, env=service_env(services_up))
+
+    bad = vward("ward", "phone", ward.ward_id, "call us")
+    assert bad.returncode == 2 and "digits" in bad.stderr
+    ok = vward("ward", "phone", ward.ward_id, "0161 555 0199")
+    assert ok.returncode == 0 and "0161 555 0199" in ok.stdout, ok.stderr
+    made = vward("patient", "link", ward.a, "--by", "nurse-jo")
+    assert made.returncode == 0, made.stderr
+    link = made.stdout.strip().splitlines()[-1]
+    assert "/me/link/" in link and ward.a not in link
+    gone = vward("patient", "unlink", ward.a)
+    assert gone.returncode == 0 and re.search(r"[1-9]\d* unused link\(s\) cancelled",
+                                              gone.stdout), gone.stdout
+    with db.connect(services_up, autocommit=True) as conn:
+        assert patient_access.find_link(conn, link.rsplit("/", 1)[1]).revoked_at is not None
+        patient_access.set_ward_phone(conn, ward.ward_id, PHONE)
+    assert vward("patient", "link", unique("nobody")).returncode == 2
