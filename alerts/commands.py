@@ -189,10 +189,11 @@ def _cmd_alert_list(args: argparse.Namespace, settings: Settings) -> int:
 
 def _cmd_alert_ack(args: argparse.Namespace, settings: Settings) -> int:
     from alerts import clinician
-    from ward import db
+    from ward import access, db
 
     changed = None if args.changed_management is None else args.changed_management == "yes"
     with db.connect(settings, autocommit=True) as conn:
+        access.check_acting_on_alert(conn, args.by, args.alert_id)
         row = clinician.acknowledge(conn, args.alert_id, by=args.by, now=datetime.now(UTC),
                                     via="cli", note=args.note, action=args.action,
                                     changed_management=changed)
@@ -203,9 +204,10 @@ def _cmd_alert_ack(args: argparse.Namespace, settings: Settings) -> int:
 
 def _cmd_alert_resolve(args: argparse.Namespace, settings: Settings) -> int:
     from alerts import clinician
-    from ward import db
+    from ward import access, db
 
     with db.connect(settings, autocommit=True) as conn:
+        access.check_acting_on_alert(conn, args.by, args.alert_id)
         row = clinician.resolve(conn, args.alert_id, by=args.by, now=datetime.now(UTC),
                                 note=args.note)
     print(f"alert {row.alert_id} ({row.kind}, patient {row.patient_id}) resolved by {args.by}")
@@ -213,9 +215,10 @@ def _cmd_alert_resolve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_patient_scale(args: argparse.Namespace, settings: Settings) -> int:
-    from ward import clinical, db
+    from ward import access, clinical, db
 
     with db.connect(settings, autocommit=True) as conn:
+        access.check_acting(conn, args.by, args.patient_id)
         row = clinical.set_spo2_scale(conn, args.patient_id, args.scale, by=args.by,
                                       reason=args.reason, now=datetime.now(UTC),
                                       until=args.until)
@@ -225,9 +228,10 @@ def _cmd_patient_scale(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_patient_accept(args: argparse.Namespace, settings: Settings) -> int:
-    from ward import clinical, db
+    from ward import access, clinical, db
 
     with db.connect(settings, autocommit=True) as conn:
+        access.check_acting(conn, args.by, args.patient_id)
         row = clinical.set_accepted_range(conn, args.patient_id, args.parameter, args.low,
                                           args.high, by=args.by, reason=args.reason,
                                           now=datetime.now(UTC), until=args.until)

@@ -62,9 +62,10 @@ def _who(args: argparse.Namespace) -> str:
 
 
 def _cmd_pause(args: argparse.Namespace, settings: Settings) -> int:
-    from ward import db, pause_records
+    from ward import access, db, pause_records
 
     with db.connect(settings, autocommit=True) as conn:
+        access.check_acting(conn, _who(args), args.patient_id)
         row = pause_records.set_pause(conn, args.patient_id, args.kind, args.length,
                                       by=_who(args), reason=args.reason,
                                       now=datetime.now(UTC))
@@ -75,9 +76,10 @@ def _cmd_pause(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_unpause(args: argparse.Namespace, settings: Settings) -> int:
-    from ward import db, pause_records
+    from ward import access, db, pause_records
 
     with db.connect(settings, autocommit=True) as conn:
+        access.check_acting(conn, _who(args), args.patient_id)
         ended = pause_records.end_kind(conn, args.patient_id, args.kind, by=_who(args),
                                        now=datetime.now(UTC), reason=args.reason)
     for row in ended:

@@ -23,6 +23,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     a.add_argument("--password", help="at least 8 characters; left out, one is generated")
     a.add_argument("--if-missing", action="store_true",
                    help="do nothing (and succeed) when the user exists already")
+    a.add_argument("--ward", action="append", default=[], metavar="WARD",
+                   help="put them on this ward's team (repeatable): a clinician sees only the"
+                        " wards of their teams and rota; an admin sees every ward")
     _contact_arguments(a)
     a.set_defaults(func=_cmd_user_add)
     c = users.add_parser("contact", help="how a person is reached when on call (an empty"
@@ -88,17 +91,25 @@ def _cmd_patient_discharge(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_user_add(args: argparse.Namespace, settings: Settings) -> int:
+    import getpass
+
     from api import accounts, auth
-    from ward import db
+    from ward import db, team_commands
 
     with db.connect(settings, autocommit=True) as conn:
         if args.if_missing and accounts.find_user(conn, args.name) is not None:
-            print(f"user {args.name} exists already; left as it is")
+            # Its wards still joined: a demo's re-run puts its clinicians on their wards.
+            lines = team_commands.join_wards(conn, args.name, args.ward,
+                                             by=f"{getpass.getuser()} (vward user add)")
+            print(f"user {args.name} exists already; left as it is", *lines, sep="\n")
             return 0
         password = args.password or auth.new_password()
-        user = accounts.create_user(conn, args.name, args.role, password, _contact(args))
+        with conn.transaction():
+            user = accounts.create_user(conn, args.name, args.role, password, _contact(args))
+            lines = team_commands.join_wards(conn, args.name, args.ward,
+                                             by=f"{getpass.getuser()} (vward user add)")
         token = accounts.issue_user_token(conn, user, "vward user add")
-    print(f"user {user.name} ({user.role}) created")
+    print(f"user {user.name} ({user.role}) created", *lines, sep="\n")
     if not args.password:
         print(f"password: {password}")
     print(token)

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial
 
-from ward import flow_commands, patient_commands, protocol_commands, rota_commands
+from ward import flow_commands, patient_commands, protocol_commands, rota_commands, team_commands
 from ward.errors import WardError
 from ward.settings import Settings
 from ward.topics import readings_topic
@@ -257,6 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_device_commands(sub)
     _add_ingest_and_bench(sub)
     rota_commands.register(sub)
+    team_commands.register(sub)
     protocol_commands.register(patient_commands.register_ward(flow_commands.register(sub)))
     for register in _stage_commands():
         register(sub)

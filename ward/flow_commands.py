@@ -106,9 +106,10 @@ def _cmd_source(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _cmd_readmitted(args: argparse.Namespace, settings: Settings) -> int:
-    from ward import db, flow_store
+    from ward import access, db, flow_store
 
     with db.connect(settings, autocommit=True) as conn:
+        access.check_acting(conn, args.by, args.patient_id)
         flow_store.record_readmission(conn, args.patient_id, args.day, by=args.by,
                                       now=datetime.now(UTC))
     print(f"patient {args.patient_id}: readmitted to hospital on {args.day}, recorded by"
