@@ -82,7 +82,9 @@ def overdue(rows: Sequence[SummaryRow], now: datetime) -> list[bool]:
         now, last_complete=[r.last_complete_set for r in rows],
         monitoring_band=[None if r.band is None else score_view.monitoring_band(
             r.band, r.adjusted_band, r.monitoring_band) for r in rows],
-        admitted_at=[r.admitted_at for r in rows], alert_kinds=[r.alert_kinds for r in rows])
+        admitted_at=[r.admitted_at for r in rows], alert_kinds=[r.alert_kinds for r in rows],
+        protocols=[(r.protocol, r.protocol_reading_time, r.protocol_reading_value)
+                   for r in rows])
 
 
 def _effective(r: SummaryRow) -> str | None:

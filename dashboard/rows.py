@@ -73,7 +73,9 @@ def overdue(patients: Sequence[WardPatient], now: datetime) -> list[bool]:
     return reads.overdue(now, last_complete=[p.last_complete_set for p in patients],
                          monitoring_band=[monitoring_band(p) for p in patients],
                          admitted_at=[p.admitted_at for p in patients],
-                         alert_kinds=[p.alert_kinds for p in patients])
+                         alert_kinds=[p.alert_kinds for p in patients],
+                         protocols=[(p.protocol, p.protocol_reading_time,
+                                     p.protocol_reading_value) for p in patients])
 
 
 def battery_low(battery: float | None) -> bool:

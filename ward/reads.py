@@ -17,15 +17,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import numpy as np
 import psycopg
 from psycopg.rows import class_row
 
 from ward import overdue as overdue_rule
-from ward import score_view
+from ward import protocol_rules, score_view
 from ward.news2_chart import BANDS
+from ward.protocols import NEWS2, PROTOCOLS, protocol
 from ward.records import SCORE_COLUMNS, ScoreRow
 from ward.severity import SEVERITIES
 
+# The reading each protocol's overdue rule counts from (ward/protocols.py).
+_PROTOCOL_READINGS = {p.name: p.reading.value for p in PROTOCOLS.values() if p.reading}
 # The dashboard's sparkline: the total as of each hour of the last day.
 TREND_HOURS = 24
 
@@ -72,6 +76,11 @@ class SummaryRow:
     battery: float | None
     last_seen: datetime | None
     trend: list[int | None] | None
+    # The ward's protocol (ward/protocols.py) and the patient's latest reading of the
+    # protocol's type (None on a NEWS2 ward): what its overdue rule counts from.
+    protocol: str = NEWS2
+    protocol_reading_time: datetime | None = None
+    protocol_reading_value: float | None = None
 
 
 _DETAIL = """
@@ -110,7 +119,8 @@ def _summary_sql(detail: bool) -> str:
     return f"""
 WITH pts AS (
     SELECT p.patient_id, p.ward_id, p.display_name,
-           coalesce(p.display_name, p.patient_id) AS name, w.time_zone, p.admitted_at
+           coalesce(p.display_name, p.patient_id) AS name, w.time_zone, p.admitted_at,
+           w.protocol
     FROM patients p JOIN wards w USING (ward_id)
     WHERE p.discharged_at IS NULL AND (%(ward)s::text IS NULL OR p.ward_id = %(ward)s)
 ),
@@ -132,6 +142,7 @@ SELECT pts.patient_id, pts.ward_id, pts.display_name, pts.name, pts.time_zone,
        s.sub_scores, s.inputs, s.spo2_scale, s.overridden, s.overridden_parameters,
        s.adjusted_total, s.adjusted_band, s.input_times, s.stale, s.monitoring_band,
        c.measured_at AS last_complete_set, o.time AS last_reading,
+       pts.protocol, pr.time AS protocol_reading_time, pr.value AS protocol_reading_value,
        coalesce(live.open_alerts, 0) AS open_alerts,
        coalesce(live.acknowledged_alerts, 0) AS acknowledged_alerts,
        coalesce(live.alert_kinds, '{{}}') AS alert_kinds, live.top_severity,
@@ -143,6 +154,12 @@ LEFT JOIN LATERAL (
            stale, monitoring_band
     FROM scores WHERE scores.patient_id = pts.patient_id ORDER BY time DESC LIMIT 1) s ON true
 LEFT JOIN LATERAL last_complete_set(pts.patient_id) c ON true
+LEFT JOIN LATERAL (  -- nothing read on a NEWS2 ward (a one-time filter)
+    SELECT ob.time, ob.value FROM observations ob
+    WHERE pts.protocol <> %(news2)s AND ob.patient_id = pts.patient_id
+      AND ob.type = (SELECT m.t FROM unnest(%(protocols)s::text[], %(readings)s::text[])
+                     AS m(n, t) WHERE m.n = pts.protocol) AND ob.time <= %(now)s
+    ORDER BY ob.time DESC, ob.value LIMIT 1) pr ON true
 LEFT JOIN LATERAL (
     SELECT time FROM observations WHERE observations.patient_id = pts.patient_id
     ORDER BY time DESC LIMIT 1) o ON true
@@ -160,7 +177,9 @@ WARD_VIEW_SQL = _summary_sql(detail=True)
 def ward_summary_params(ward_id: str | None, now: datetime,
                         freshness: timedelta = timedelta(hours=12)) -> dict:
     return {"ward": ward_id, "now": now, "fresh": freshness, "bands": list(BANDS),
-            "severities": list(SEVERITIES), "trend": timedelta(hours=TREND_HOURS)}
+            "severities": list(SEVERITIES), "trend": timedelta(hours=TREND_HOURS),
+            "news2": NEWS2, "protocols": list(_PROTOCOL_READINGS),
+            "readings": list(_PROTOCOL_READINGS.values())}
 
 
 def ward_summary(conn: psycopg.Connection, ward_id: str | None, now: datetime, *,
@@ -184,15 +203,28 @@ def latest_score(conn: psycopg.Connection, patient_id: str) -> ScoreRow | None:
 
 def overdue(now: datetime, *, last_complete: Sequence[datetime | None],
             monitoring_band: Sequence[str | None], admitted_at: Sequence[datetime],
-            alert_kinds: Sequence[Sequence[str]]) -> list[bool]:
+            alert_kinds: Sequence[Sequence[str]],
+            protocols: Sequence[tuple[str, datetime | None, float | None]] = ()) -> list[bool]:
     """Per patient, whether the ward view shows them overdue: the engine's own rule
     (ward/overdue.py) on what the engine judges (the last complete set, the monitoring
     band of the latest score, admission), judged here so that it holds while the
-    engine is down; or the engine's live overdue alert."""
+    engine is down; or the engine's live overdue alert.  ``protocols``: per patient,
+    the ward's protocol and the latest reading of its type (SummaryRow's): a patient
+    on a protocol ward is judged by the protocol's rule as the engine judges them
+    (ward/protocol_rules.py ``protocol_overdue``)."""
     if not last_complete:
         return []
-    late = overdue_rule.overdue(overdue_rule.times64(list(last_complete)),
-                                [b or "" for b in monitoring_band], now,
+    bands = [b or "" for b in monitoring_band]
+    late = overdue_rule.overdue(overdue_rule.times64(list(last_complete)), bands, now,
                                 overdue_rule.times64(list(admitted_at)))
+    on = [i for i, row in enumerate(protocols) if row[0] not in ("", NEWS2)]
+    if on:
+        judged = protocol_rules.protocol_overdue(
+            [protocol(protocols[i][0]) for i in on],
+            overdue_rule.times64([admitted_at[i] for i in on]),
+            overdue_rule.times64([protocols[i][1] for i in on]),
+            [np.nan if protocols[i][2] is None else protocols[i][2] for i in on],
+            overdue_rule.times64([last_complete[i] for i in on]), [bands[i] for i in on], now)
+        late[on] = judged.overdue
     return [bool(x) or overdue_rule.ALERT_KIND in kinds
             for x, kinds in zip(late, alert_kinds, strict=True)]

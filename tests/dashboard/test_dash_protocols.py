@@ -1,7 +1,8 @@
 """The ward page's columns follow the ward's protocol (issue 14, item 3): a
 COVID-19 oximetry ward shows each patient's SpO2 level, a heart-failure ward
 the weight and its 1-day and 3-day change, a NEWS2 ward neither; the figures
-are the engine's rules on the same readings (ingested through ingest's door)."""
+are the engine's rules on the same readings (ingested through ingest's door),
+and OVERDUE follows the protocol's monitoring as the engine's alert does."""
 
 from __future__ import annotations
 
@@ -71,6 +72,11 @@ def test_the_columns_and_cells_follow_the_protocol(services_up, register, app):
     assert (h["weight"], h["weight_1d"], h["weight_3d"]) == ("82.05 kg", "+1.05", "+2.05")
     assert h["weight_1d_alert"] and h["weight_3d_alert"]
     assert "spo2_level" not in cells(news2)[plain.patient_id]
+    # Overdue by the protocol's monitoring, as the engine judges it: none of them has
+    # a complete NEWS2 set (a NEWS2 ward's patient is overdue 12 h after admission),
+    # but their protocol readings are in time.
+    assert not c[red.patient_id]["overdue"] and not c[green.patient_id]["overdue"]
+    assert not h["overdue"] and cells(news2)[plain.patient_id]["overdue"]
     fields = {w: columns(w) for w in (covid, hf, news2)}
     base = [c["field"] for c in ward_page.COLUMNS]
     assert fields[news2] == base
