@@ -20,7 +20,7 @@ from plotly.subplots import make_subplots
 # can never disagree with the score.
 from dashboard.format import local_text, local_ticks
 from ward import news2_chart as chart
-from ward.domain import TYPES, ReadingType
+from ward.domain import QUANTITY, TYPES, ReadingType
 from ward.news2_chart import ACVPU, BANDS, PARAMETERS
 
 # RCP NEWS2 chart colours (news2.md): 0 white, 1 yellow, 2 orange, 3 red.
@@ -180,8 +180,9 @@ def unscored_rows(series: Mapping[str, Series]) -> list[ChartRow]:
         lo, hi = min(values), max(values)
         pad = max((hi - lo) * 0.1, abs(hi) * 0.02, 1.0)
         info = TYPES[t]
-        out.append(ChartRow(t.value, f"{info.display}<br>{info.unit_text or info.unit}",
-                            (lo - pad, hi + pad), (), (0,)))
+        # A yes or no (breathlessness) is drawn 0 to 1, with no unit under its name.
+        unit = f"<br>{info.unit_text or info.unit}" if info.kind == QUANTITY else ""
+        out.append(ChartRow(t.value, f"{info.display}{unit}", (lo - pad, hi + pad), (), (0,)))
     return out
 
 

@@ -114,6 +114,8 @@ def vital_text(parameter: str, value: float | None) -> str:
         return ACVPU[code] if 0 <= code < len(ACVPU) else "?"
     if parameter == "on_oxygen":
         return "O₂" if value >= 0.5 else "Air"
+    if parameter == "breathlessness":  # the questionnaire: more breathless than usual?
+        return "Yes" if value >= 0.5 else "No"
     if parameter == "temperature":
         return f"{value:.1f}"
     return f"{value:.0f}"

@@ -334,3 +334,23 @@ def test_the_cli_sets_the_ward_phone_and_cancels_a_patients_links(ward, services
         assert patient_access.find_link(conn, link.rsplit("/", 1)[1]).revoked_at is not None
         patient_access.set_ward_phone(conn, ward.ward_id, PHONE)
     assert vward("patient", "link", unique("nobody")).returncode == 2
+
+
+def test_the_team_sees_the_answers_on_the_patients_chart(web, ward, services_up):
+    from dashboard import figures, format, queries
+
+    cookie = _open(web, _link(services_up, ward.b))
+    nonce = _nonce(web.get("/me", headers=_as(cookie)).text)
+    sent = web.post("/me/answers", data={"breathless": "yes", "nonce": nonce},
+                    headers=_as(cookie))
+    assert sent.status_code == 200, sent.text
+    now = datetime.now(UTC)
+    with db.connect(services_up, autocommit=True) as conn:
+        series, _ = queries.observations(conn, ward.b, now - timedelta(hours=1),
+                                         now + timedelta(minutes=1))
+    assert [float(v) for v in series["breathlessness"].mean] == [1.0]
+    fig = figures.vital_signs_figure(series, start=now - timedelta(hours=1), end=now,
+                                     tz="UTC")
+    titles = [fig.layout[k].title.text for k in fig.layout if k.startswith("yaxis")]
+    assert "More breathless than usual" in titles
+    assert format.vital_text("breathlessness", 1.0) == "Yes"

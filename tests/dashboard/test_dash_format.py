@@ -99,7 +99,8 @@ def test_long_ranges_tick_at_local_midnight():
     ("respiratory_rate", 18.0, "18"), ("spo2", 95.4, "95"), ("on_oxygen", 1.0, "O₂"),
     ("on_oxygen", 0.0, "Air"), ("consciousness", 0.0, "A"), ("consciousness", 1.0, "C"),
     ("consciousness", 4.0, "U"), ("temperature", 37.25, "37.2"), ("heart_rate", None, ""),
-    ("systolic_bp", float("nan"), ""),
+    ("systolic_bp", float("nan"), ""), ("breathlessness", 1.0, "Yes"),
+    ("breathlessness", 0.0, "No"),
 ])
 def test_vital_text(parameter, value, text):
     assert fmt.vital_text(parameter, value) == text
