@@ -100,9 +100,9 @@ def _run(settings: Settings, proto: Protocol, plan: Schedule, devices: list[tupl
     from ward.tls import mqtt_endpoint
 
     where = mqtt_endpoint(settings, use_tls=None)
-    clients = [DeviceClient(host=where.host, port=where.port, device_id=d, password=pw,
-                            protocol=mqtt_protocol(settings), tls_ca=where.ca_file).connect()
-               for d, pw in devices]
+    clients = [_connect(settings, lambda d=d, pw=pw: DeviceClient(
+        host=where.host, port=where.port, device_id=d, password=pw,
+        protocol=mqtt_protocol(settings), tls_ca=where.ca_file)) for d, pw in devices]
     stop = {"now": False}
     previous = signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
     began, sent, column = time.monotonic(), 0, 0
@@ -134,3 +134,23 @@ def _run(settings: Settings, proto: Protocol, plan: Schedule, devices: list[tupl
         for client in clients:
             client.close()
     return sent
+
+
+def _connect(settings: Settings, new_client, tries: int = 4):
+    """Connect a device; refused, give the broker the database's users again and retry:
+    `make demo` enrols three simulated wards at once, and a broker sync that read the
+    users before this ward's devices were committed would leave them out."""
+    from simulators.device_client import DeviceError
+    from ward import broker, db, devices
+
+    for attempt in range(tries):
+        try:
+            return new_client().connect()  # a refused client is closed: a new one
+        except DeviceError:
+            if attempt == tries - 1:
+                raise
+            time.sleep(1.0 + attempt)
+            if not settings.mqtt_external:
+                with db.connect(settings) as conn:
+                    broker.write_credentials(settings, devices.password_hashes(conn))
+    raise AssertionError("unreachable")
