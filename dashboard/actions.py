@@ -27,11 +27,18 @@ class Feedback:
     message: str
 
 
-def _run(db: Database, user: str | None, what, done: str) -> Feedback:
+def _run(db: Database, user: str | None, what, done: str, *, patient: str | None = None,
+         alert: int | None = None) -> Feedback:
+    """``patient``, ``alert``: what the action touches, refused as if it did not
+    exist when it is not on one of the user's wards (ward/access.py)."""
     if not user:
         return Feedback(False, "Not signed in: sign in again to act on the ward's records.")
     try:
         with db.connection() as conn:
+            if patient is not None:
+                access.check_acting(conn, user, patient, as_missing=True)
+            if alert is not None:
+                access.check_acting_on_alert(conn, user, alert, as_missing=True)
             what(conn, user)
     except WardError as exc:  # ActionRefused, a pause refused (ward/pauses.py), no such patient
         return Feedback(False, str(exc))
@@ -50,7 +57,8 @@ def acknowledge(db: Database, alert_id: int | None, *, user: str | None, note: s
         return Feedback(False, "Choose an alert first.")
     return _run(db, user, lambda conn, by: alerts.acknowledge(
         conn, alert_id, by=by, now=now, via="dashboard", note=(note or "").strip(), action=action,
-        changed_management=changed_management), f"Alert {alert_id} acknowledged by {user}.")
+        changed_management=changed_management), f"Alert {alert_id} acknowledged by {user}.",
+        alert=alert_id)
 
 
 def resolve(db: Database, alert_id: int | None, *, user: str | None, note: str,
@@ -59,7 +67,7 @@ def resolve(db: Database, alert_id: int | None, *, user: str | None, note: str,
         return Feedback(False, "Choose an alert first.")
     return _run(db, user, lambda conn, by: alerts.resolve(
         conn, alert_id, by=by, now=now, note=(note or "").strip()),
-        f"Alert {alert_id} resolved by {user}.")
+        f"Alert {alert_id} resolved by {user}.", alert=alert_id)
 
 
 def set_spo2_scale(db: Database, patient_id: str, scale: int | None, *, user: str | None,
@@ -68,7 +76,8 @@ def set_spo2_scale(db: Database, patient_id: str, scale: int | None, *, user: st
         return Feedback(False, "Choose SpO2 scale 1 or 2.")
     return _run(db, user, lambda conn, by: clinical.set_spo2_scale(
         conn, patient_id, int(scale), by=by, reason=reason or "", now=now),
-        f"SpO2 scale {scale} set by {user}; the patient is rescored from now.")
+        f"SpO2 scale {scale} set by {user}; the patient is rescored from now.",
+        patient=patient_id)
 
 
 def set_accepted_range(db: Database, patient_id: str, parameter: str | None,
@@ -79,7 +88,8 @@ def set_accepted_range(db: Database, patient_id: str, parameter: str | None,
     return _run(db, user, lambda conn, by: clinical.set_accepted_range(
         conn, patient_id, parameter, float(low), float(high), by=by, reason=reason or "",
         now=now, until=until),
-        f"Accepted range for {parameter} {low:g}–{high:g} set by {user}; rescoring from now.")
+        f"Accepted range for {parameter} {low:g}–{high:g} set by {user}; rescoring from now.",
+        patient=patient_id)
 
 
 def end_setting(db: Database, setting_id: int | None, *, user: str | None,
@@ -99,7 +109,8 @@ def pause(db: Database, patient_id: str, kind: str | None, length: timedelta | N
     return _run(db, user, lambda conn, by: pause_records.set_pause(
         conn, patient_id, kind, length, by=by, reason=reason or "", now=now),
         f"{kind} not notified for {durations.text(length, parts=EXACT)}, paused by {user};"
-        " the alert still opens and shows, and an emergency is always notified.")
+        " the alert still opens and shows, and an emergency is always notified.",
+        patient=patient_id)
 
 
 def unpause(db: Database, patient_id: str, kind: str | None, *, user: str | None,
@@ -107,7 +118,8 @@ def unpause(db: Database, patient_id: str, kind: str | None, *, user: str | None
     """End the patient's pauses of ``kind`` (every pause when none is chosen) now."""
     return _run(db, user, lambda conn, by: pause_records.end_kind(
         conn, patient_id, kind or None, by=by, now=now),
-        f"{kind or 'Every kind'} notified again from now (ended by {user}).")
+        f"{kind or 'Every kind'} notified again from now (ended by {user}).",
+        patient=patient_id)
 
 
 def discharge(db: Database, discharger: Callable[..., Any] | None, patient_id: str | None, *,

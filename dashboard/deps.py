@@ -16,7 +16,7 @@ import flask
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from ward import access_log
+from ward import access, access_log
 from ward.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -135,3 +135,31 @@ def record_read(conn: psycopg.Connection, patient_id: str, what: str) -> None:
     read = access_log.Read(user, role or "", patient_id, "dashboard", what,
                            flask.request.remote_addr)
     access_log.record(conn, read, now())
+
+
+def visible_wards(conn: psycopg.Connection) -> access.Wards:
+    """The wards the signed-in person sees (ward/access.py): None (every ward)
+    for an admin; nothing for a request that names nobody (the gate always
+    names someone).  Outside a request (a test calling a callback directly, a
+    script) None: there is nobody to scope."""
+    if not flask.has_request_context():
+        return None
+    user = current_user()
+    if user is None:
+        return frozenset()
+    if current_role() == "admin":
+        return None
+    return access.wards_of(conn, user)
+
+
+def may_see_ward(conn: psycopg.Connection, ward_id: str | None) -> bool:
+    return access.may_see(visible_wards(conn), ward_id)
+
+
+def own_ward(ward: str | None) -> str | None:
+    """``ward`` when the signed-in person sees it, else None (the page then
+    shows what it shows before a ward is chosen).  Raises DatabaseUnavailable."""
+    if ward is None or not flask.has_request_context():
+        return ward
+    with database().connection() as conn:
+        return ward if may_see_ward(conn, ward) else None

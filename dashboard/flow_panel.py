@@ -38,7 +38,7 @@ def declare_flow(page: Page) -> None:
                    Output("flow-summary", "children"), Output("flow-downloads", "children"),
                    Input("outcomes-ward", "value"), Input("flow-month", "value"))
     def show_flow(ward, month):
-        return flow_outputs(ward, month, deps.now())
+        return flow_outputs(deps.own_ward(ward), month, deps.now())
 
 
 def flow_outputs(ward: str | None, month: str | None, now: datetime) -> tuple:

@@ -14,7 +14,7 @@ from dash import Input, Output, State, dcc, html
 import alerts
 from dashboard import actions, deps, queries
 from dashboard import format as fmt
-from ward import health, heartbeats
+from ward import access, health, heartbeats
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ def ward_select(component_id: str, ward: str | None) -> dcc.Dropdown:
     on this browser, else the first.  Raises DatabaseUnavailable, which the
     page shows."""
     with deps.database().connection() as conn:
-        wards = queries.wards(conn)
+        wards = queries.wards(conn, access.as_filter(deps.visible_wards(conn)))
     options = [{"label": f"{w.name} ({w.time_zone})", "value": w.ward_id} for w in wards]
     return dcc.Dropdown(id=component_id, options=options,
                         value=ward or (wards[0].ward_id if wards else None), clearable=False,
@@ -169,7 +169,8 @@ def register_shell_callbacks(app: dash.Dash) -> None:
 def emergency_banner(ward: str | None) -> tuple[list, str]:
     try:
         with deps.database().connection() as conn:
-            alerts = queries.unacknowledged_emergencies(conn, ward or None)
+            alerts = queries.unacknowledged_emergencies(
+                conn, ward or None, only=access.as_filter(deps.visible_wards(conn)))
     except deps.DatabaseUnavailable:
         return [html.Div("Connection to the ward's database lost: alerts may be missing.",
                          className="vw-banner-title")], "vw-banner vw-flash"

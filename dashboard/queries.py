@@ -52,9 +52,12 @@ class Ward:
     time_zone: str
 
 
-def wards(conn: psycopg.Connection) -> list[Ward]:
+def wards(conn: psycopg.Connection, only: list[str] | None = None) -> list[Ward]:
+    """Every ward, or ``only`` these (the signed-in person's: deps.visible_wards)."""
     with conn.cursor(row_factory=class_row(Ward)) as cur:
-        return cur.execute("SELECT ward_id, name, time_zone FROM wards ORDER BY name").fetchall()
+        return cur.execute("SELECT ward_id, name, time_zone FROM wards"
+                           " WHERE %(only)s::text[] IS NULL OR ward_id = ANY(%(only)s)"
+                           " ORDER BY name", {"only": only}).fetchall()
 
 
 # One line of the ward view is a row of the web app's one ward summary
@@ -92,25 +95,31 @@ ORDER BY (a.state = 'open') DESC,
 
 
 def open_alerts(conn: psycopg.Connection, ward_id: str | None, *,
-                limit: int = 500) -> list[AlertItem]:
-    """Alerts not yet resolved (open or acknowledged) on a ward, most urgent first."""
+                limit: int = 500, only: list[str] | None = None) -> list[AlertItem]:
+    """Alerts not yet resolved (open or acknowledged) on a ward, most urgent first;
+    ``only``: of these wards (the signed-in person's)."""
     with conn.cursor(row_factory=class_row(AlertItem)) as cur:
         return cur.execute(
             _ALERT_SELECT + " WHERE a.state <> 'resolved'"
-            " AND (%(ward)s::text IS NULL OR a.ward_id = %(ward)s)" + _ALERT_ORDER
+            " AND (%(ward)s::text IS NULL OR a.ward_id = %(ward)s)"
+            " AND (%(only)s::text[] IS NULL OR a.ward_id = ANY(%(only)s))" + _ALERT_ORDER
             + " LIMIT %(limit)s",
-            {"ward": ward_id, "severities": list(SEVERITIES), "limit": limit}).fetchall()
+            {"ward": ward_id, "severities": list(SEVERITIES), "limit": limit,
+             "only": only}).fetchall()
 
 
 def unacknowledged_emergencies(conn: psycopg.Connection, ward_id: str | None, *,
-                               limit: int = 20) -> list[AlertItem]:
-    """Open EMERGENCY alerts nobody has acknowledged yet: the banner's content."""
+                               limit: int = 20,
+                               only: list[str] | None = None) -> list[AlertItem]:
+    """Open EMERGENCY alerts nobody has acknowledged yet: the banner's content;
+    ``only``: of these wards (the signed-in person's)."""
     with conn.cursor(row_factory=class_row(AlertItem)) as cur:
         return cur.execute(
             _ALERT_SELECT + " WHERE a.state = 'open' AND a.severity = %(top)s"
             " AND (%(ward)s::text IS NULL OR a.ward_id = %(ward)s)"
+            " AND (%(only)s::text[] IS NULL OR a.ward_id = ANY(%(only)s))"
             " ORDER BY a.opened_at DESC LIMIT %(limit)s",
-            {"ward": ward_id, "top": SEVERITIES[-1], "limit": limit}).fetchall()
+            {"ward": ward_id, "top": SEVERITIES[-1], "limit": limit, "only": only}).fetchall()
 
 
 def patient_alerts(conn: psycopg.Connection, patient_id: str, *,
@@ -121,6 +130,12 @@ def patient_alerts(conn: psycopg.Connection, patient_id: str, *,
             _ALERT_SELECT + " WHERE a.patient_id = %(patient)s"
             " ORDER BY (a.state <> 'resolved') DESC, a.opened_at DESC LIMIT %(limit)s",
             {"patient": patient_id, "limit": limit}).fetchall()
+
+
+def alert_ward(conn: psycopg.Connection, alert_id: int) -> str | None:
+    """The ward of an alert; None for no such alert."""
+    row = conn.execute("SELECT ward_id FROM alerts WHERE alert_id = %s", (alert_id,)).fetchone()
+    return None if row is None else row[0]
 
 
 def alert_events(conn: psycopg.Connection, alert_id: int) -> list[AlertEventRow]:

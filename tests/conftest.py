@@ -6,6 +6,7 @@ stopped and removed afterwards, with nothing left running."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -69,6 +70,22 @@ def conn(services_up: Settings) -> Iterator[psycopg.Connection]:
 
 def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def on_ward(conn: psycopg.Connection, ward_id: str, *names: str) -> None:
+    """Put these clinicians (made when they are no user yet) on ``ward_id``'s team
+    (the ward made if new): a clinician sees only their team's wards (issue 14,
+    item 6), so a test's clinician is on the wards the test shows them."""
+    from api import accounts
+    from ward import devices, team_store
+    from ward.errors import WardError
+
+    devices.ensure_ward(conn, ward_id)
+    for name in names:
+        if accounts.find_user(conn, name) is None:
+            with contextlib.suppress(WardError):  # made meanwhile by another test
+                accounts.create_user(conn, name, "clinician", f"pw-{uuid.uuid4().hex}")
+        team_store.join(conn, ward_id, name, by="test")
 
 
 class RegisteredDevice:

@@ -57,7 +57,7 @@ declare_flow(PAGE)
                Output("outcomes-summary", "children"),
                Input("outcomes-ward", "value"), Input("outcomes-period", "value"))
 def show(ward, period):
-    return ward_figures(ward, period, deps.now())
+    return ward_figures(deps.own_ward(ward), period, deps.now())
 
 
 def ward_figures(ward: str | None, period: str | None, now):
@@ -101,7 +101,7 @@ def ward_figures(ward: str | None, period: str | None, now):
                Output("outcomes-notify-summary", "children"),
                Input("outcomes-ward", "value"), Input("outcomes-period", "value"))
 def show_notify(ward, period):
-    return reaching_figures(ward, period, deps.now())
+    return reaching_figures(deps.own_ward(ward), period, deps.now())
 
 
 def reaching_figures(ward: str | None, period: str | None, now):

@@ -172,6 +172,8 @@ def patient_charts(patient_id: str | None, period: str | None, now):
     try:
         with deps.database().connection() as conn:
             info = queries.patient(conn, patient_id) if patient_id else None
+            if info is not None and not deps.may_see_ward(conn, info.ward_id):
+                info = None  # not on the person's wards: as if there were no such patient
             if info is None:
                 return (frame.unavailable(f"No patient {patient_id!r}."), empty, empty, "")
             deps.record_read(conn, info.patient_id, "patient page")
@@ -288,8 +290,9 @@ def patient_panels(patient_id: str | None, now):
     try:
         with deps.database().connection() as conn:
             info = queries.patient(conn, patient_id)
-            if info is not None:
-                deps.record_read(conn, info.patient_id, "patient page")
+            if info is None or not deps.may_see_ward(conn, info.ward_id):
+                return [], [], [], []  # no such patient, or none of the person's wards'
+            deps.record_read(conn, info.patient_id, "patient page")
             tz = info.time_zone if info else None
             alerts = queries.patient_alerts(conn, patient_id)
             devices = queries.patient_devices(conn, patient_id)
@@ -321,7 +324,8 @@ def audit_trail(alert_id: int | None, zone: str | None) -> list:
         return [html.Li("Select an alert to see its history.", className="vw-muted")]
     try:
         with deps.database().connection() as conn:
-            events = queries.alert_events(conn, alert_id)
+            visible = deps.may_see_ward(conn, queries.alert_ward(conn, alert_id))
+            events = queries.alert_events(conn, alert_id) if visible else []
     except deps.DatabaseUnavailable as exc:
         return [html.Li(f"Cannot load the audit trail: {exc}")]
     return [html.Li([html.Strong(fmt.local_text(e.time, zone)),

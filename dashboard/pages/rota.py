@@ -43,7 +43,7 @@ def layout(ward: str | None = None, **_query) -> html.Div:
                Output("rota-shifts", "children"),
                Input("rota-ward", "value"), Input("rota-tick", "n_intervals"))
 def show(ward, _tick):
-    return rota_view(ward, deps.now())
+    return rota_view(deps.own_ward(ward), deps.now())
 
 
 def rota_view(ward: str | None, now: datetime) -> tuple:

@@ -115,6 +115,12 @@ def ward_view(ward: str | None, now):
     """Everything the page shows about a ward, as data."""
     try:
         with deps.database().connection() as conn:
+            if not deps.may_see_ward(conn, ward):
+                # Only the person's wards are offered; another (an address, a choice
+                # kept by this browser for someone else) shows nothing of it.
+                return ([], [], summary(rows.band_summary([])),
+                        "Not one of your wards: an admin adds you to its team.",
+                        "vw-status vw-stale", ward)
             patients = queries.ward_patients(conn, ward, now=now, freshness=deps.freshness())
             alerts = queries.open_alerts(conn, ward)
             pauses = pause_records.in_force(conn, [p.patient_id for p in patients], now)

@@ -8,7 +8,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import unique, wait_for
+from conftest import on_ward, unique, wait_for
 from own_database import env_of, own_database
 from test_dash_callbacks import _call
 from web_process import web_started
@@ -124,6 +124,7 @@ def test_the_banner_is_on_every_page_while_alerting_is_stopped(mine, ward, conn,
     user = unique("nurse")
     with db.connect(mine, autocommit=True) as c:
         accounts.create_user(c, user, "clinician", PASSWORD)
+        on_ward(c, ward_id, user)
     name = unique("engine")
     heart = Heartbeat("alerts", name, interval=1)
     heart.beat(conn, ticked=True)

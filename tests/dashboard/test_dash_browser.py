@@ -9,7 +9,7 @@ import time
 from datetime import UTC, datetime
 
 import pytest
-from conftest import unique, wait_for
+from conftest import on_ward, unique, wait_for
 from web_process import web_started
 
 from dashboard import sample
@@ -35,6 +35,7 @@ def site(services_up, spawn):
     with db.connect(services_up, autocommit=True) as conn:
         ids = sample.build_ward(conn, now=datetime.now(UTC), ward_id=ward_id, prefix=prefix)
         accounts.create_user(conn, user, "clinician", PASSWORD)
+        on_ward(conn, ward_id, user)
     return web_started(spawn), ward_id, ids, user
 
 

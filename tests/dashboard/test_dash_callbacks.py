@@ -8,7 +8,7 @@ import json
 from datetime import UTC, datetime
 
 import pytest
-from conftest import unique
+from conftest import on_ward, unique
 
 from dashboard import sample
 from dashboard.app import close_dash, create_dash
@@ -31,6 +31,7 @@ def ward(services_up):
     ward_id, prefix = unique("wc"), unique("c")
     with db.connect(services_up, autocommit=True) as conn:
         ids = sample.build_ward(conn, now=now, ward_id=ward_id, prefix=prefix)
+        on_ward(conn, ward_id, "ana.clinician", "bo")  # the clinicians the tests act as
     return ward_id, ids
 
 

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from conftest import unique, wait_for
+from conftest import on_ward, unique, wait_for
 from test_dash_callbacks import _call
 from web_process import web_started
 
@@ -76,6 +76,7 @@ def flow_ward(services_up):
     month, stayed = f"{today:%Y-%m}", min(2, today.day - 1)
     with db.connect(services_up, autocommit=True) as conn:
         devices.ensure_ward(conn, ward_id)
+        on_ward(conn, ward_id, "ana.clinician")  # whom test_dash_callbacks._call acts as
         flow_store.set_capacity(conn, ward_id, 4, valid_from=date(2020, 1, 1), by="admin",
                                 reason="", now=now)
         for i, source in enumerate(("step-up", "step-down")):
@@ -121,6 +122,7 @@ def test_in_the_browser_the_charts_draw_and_a_csv_downloads(browser, services_up
     user = unique("manager")
     with db.connect(services_up, autocommit=True) as conn:
         accounts.create_user(conn, user, "clinician", PASSWORD)
+        on_ward(conn, ward_id, user)
     url = web_started(spawn)
     driver = browser(1600, 1000)
     driver.get(f"{url}/outcomes?ward={ward_id}")

@@ -8,7 +8,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import unique
+from conftest import on_ward, unique
 from test_dash_callbacks import _call
 
 from dashboard import notify_figures, notify_queries
@@ -63,6 +63,7 @@ def reached(services_up):
     with db.connect(services_up, autocommit=True) as conn:
         devices.register_devices(conn, [devices.NewDevice(dev, pid, ward_id, "oximeter")],
                                  valid_from=now - timedelta(days=3))
+        on_ward(conn, ward_id, "ana.clinician")  # whom test_dash_callbacks._call acts as
         t = now - timedelta(days=1)
         # An emergency: tiers 1 and 2 at once, by email; tier 1 acknowledged from the link.
         e = _alert(conn, pid, ward_id, "emergency", t, ack_after=timedelta(minutes=4),

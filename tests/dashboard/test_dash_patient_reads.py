@@ -8,7 +8,7 @@ import json
 from datetime import UTC, datetime
 
 import pytest
-from conftest import unique
+from conftest import on_ward, unique
 
 from dashboard import sample
 from dashboard.app import close_dash, create_dash
@@ -38,7 +38,9 @@ def _post(app, outputs, inputs, headers):
 def test_the_patient_page_records_the_clinicians_read(app, services_up):
     now = datetime.now(UTC)
     with db.connect(services_up, autocommit=True) as conn:
-        pid = sample.build_ward(conn, now=now, ward_id=unique("wr"), prefix=unique("r"))[0]
+        pid = sample.build_ward(conn, now=now, ward_id=(ward := unique("wr")),
+                                prefix=unique("r"))[0]
+        on_ward(conn, ward, "rita.nurse")
     who = {USER_HEADER: "rita.nurse", ROLE_HEADER: "clinician"}
     _post(app, [("pt-head", "children"), ("pt-vitals", "figure"), ("pt-scores", "figure"),
                 ("pt-resolution", "children")],

@@ -10,7 +10,7 @@ from dataclasses import fields, replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from conftest import unique
+from conftest import on_ward, unique
 from test_dash_callbacks import _call, _refresh
 from test_dash_rows import NOW, patient
 
@@ -103,6 +103,7 @@ def test_the_pages_show_pauses_on_the_database(app, services_up) -> None:
     ward_id, prefix = unique("wp"), unique("p")
     with db.connect(services_up, autocommit=True) as conn:
         sample.build_ward(conn, now=now, ward_id=ward_id, prefix=prefix)
+        on_ward(conn, ward_id, "ana.clinician")  # whom test_dash_callbacks._call acts as
         live = [a for a in queries.open_alerts(conn, ward_id) if a.kind in PAUSABLE_KINDS]
         quiet = next(a for a in live if a.severity != "emergency")
         loud = next(a for a in live if a.severity == "emergency")
@@ -134,7 +135,10 @@ def test_a_clinician_pauses_and_unpauses_from_the_patient_page(app, services_up,
                                                               register) -> None:
     """The Quiet hours panel, through Dash's endpoint as the browser posts it: refused
     without a reason (nothing stored), set as the signed-in user, ended by kind."""
-    patient_id = register().patient_id
+    device = register()
+    patient_id = device.patient_id
+    with db.connect(services_up, autocommit=True) as conn:
+        on_ward(conn, device.ward_id, "ana.clinician")
     # The version is also the settings form's output: Dash keys this one "data@<hash>".
     [key] = [k for k in app.callback_map if "pt-pause-feedback.children" in k]
     version = key.strip(".").split("...")[1].split(".", 1)[1]

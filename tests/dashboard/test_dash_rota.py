@@ -9,7 +9,7 @@ import json
 from datetime import UTC, datetime
 
 import pytest
-from conftest import unique, wait_for
+from conftest import on_ward, unique, wait_for
 from web_process import web_started
 
 from dashboard import rota_figure
@@ -69,6 +69,8 @@ def _rota_ward(settings, *, full: bool) -> tuple[str, list[str]]:
 
 def test_the_page_callback_sends_the_picture_and_the_warnings(app, services_up):
     ward_id, names = _rota_ward(services_up, full=True)
+    with db.connect(services_up, autocommit=True) as conn:
+        on_ward(conn, ward_id, "ana.clinician")
     body = {"output": "..rota-figure.figure...rota-warnings.children...rota-warnings.className"
                       "...rota-now.children...rota-shifts.children..",
             "outputs": [{"id": i, "property": p} for i, p in (
@@ -102,6 +104,7 @@ def test_the_rota_page_in_the_browser(browser, services_up, spawn, tmp_path):
         now = datetime.now(UTC)
         day, hour = rota.wall_clock(now, rota.load_zone(conn, ward_id))
         accounts.create_user(conn, viewer := unique("viewer"), "clinician", PASSWORD)
+        on_ward(conn, ward_id, viewer)
     url = web_started(spawn)
     driver = browser(1400, 1100)
     driver.get(f"{url}/rota?ward={ward_id}")
