@@ -6,6 +6,7 @@ B's rota opens B's alerts (hazard H70)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -145,3 +146,20 @@ def test_someone_on_ward_bs_rota_opens_its_alerts_and_patients(web, two):
     assert r.status_code == 200 and r.json()["acknowledged_by"] == who.name
     assert web.get(f"/api/v1/patients/{two.pb}", headers=who.headers).status_code == 200
     assert web.get(f"/api/v1/patients/{two.pa}", headers=who.headers).status_code == 404
+
+
+def test_every_route_naming_a_patient_or_a_ward_is_scoped_by_default(web, two):
+    """Every GET of the schema with a patient or ward in its path, asked by ward A's
+    clinician for ward B's patient or ward B: 404 or 403, never the data (a route
+    added later is scoped by api/scope.guard without a line of its own)."""
+    paths = web.get("/openapi.json", headers=two.nurse_a.headers).json()["paths"]
+    asked = 0
+    for path, methods in paths.items():
+        if "get" not in methods or not ("{patient_id}" in path or "{ward_id}" in path):
+            continue
+        url = (path.replace("{patient_id}", two.pb).replace("{ward_id}", two.b)
+               .replace("{ward}", two.b))
+        r = web.get(re.sub(r"\{[^}]+\}", "1", url), headers=two.nurse_a.headers)
+        assert r.status_code in (403, 404), (path, r.status_code, r.text[:200])
+        asked += 1
+    assert asked >= 10

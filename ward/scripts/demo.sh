@@ -133,11 +133,17 @@ grep -i -E "login|user|password" "$LOGS/web.log" | tail -n 3 || true
 # Someone on call, so that alerts reach the sink: a hub nurse (tier 1) and a
 # senior clinician (tier 2) all week, once the simulator has made the ward.  In
 # the background (each vward command is a second or two), not restarted.
+# A clinician sees only their team's wards (and their rota's): the demo login
+# joins the three wards' teams, the two on call ward-sim's.
 demo_rota() {
-    local tier name
+    local tier name ward
+    "$VWARD" team join ward-sim --user demo >>"$LOGS/rota.log" 2>&1 || return 1
+    for ward in ward-covid ward-hf; do
+        "$VWARD" team join "$ward" --user demo >>"$LOGS/rota.log" 2>&1 || true
+    done
     for tier in 1 2; do
         name=$([[ $tier == 1 ]] && echo demo-nurse || echo demo-senior)
-        "$VWARD" user add "$name" --role clinician --if-missing \
+        "$VWARD" user add "$name" --role clinician --if-missing --ward ward-sim \
             --email "$name@ward.demo" >>"$LOGS/rota.log" 2>&1 || return 1
         "$VWARD" user contact "$name" --email "$name@ward.demo" >>"$LOGS/rota.log" 2>&1 || true
         "$VWARD" rota set ward-sim --tier "$tier" --user "$name" >>"$LOGS/rota.log" 2>&1 \
