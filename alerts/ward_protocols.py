@@ -6,19 +6,22 @@ query per batch and per tick (which wards run a protocol), nothing more."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import datetime
 
+import numpy as np
 import psycopg
 
 from alerts import store
 from alerts.lifecycle import Condition, Key
 from alerts.protocol_conditions import protocol_conditions, protocol_overdue_conditions
 from ward import protocol_store
-from ward.protocol_rules import latest
+from ward.protocol_rules import ProtocolReadings, latest
 from ward.protocols import ALERT_TITLES, protocol
 
 KINDS: tuple[str, ...] = tuple(ALERT_TITLES)
+log = logging.getLogger("alerts")
 
 
 def scored(conn: psycopg.Connection, pids: Sequence[str], wards: Sequence[str],
@@ -48,8 +51,34 @@ def ticked(conn: psycopg.Connection, wards: Sequence[str], states: list[tuple], 
     pid, ward, admitted, band, complete, _ = (list(x) for x in zip(*mine, strict=True))
     protos = [protocol(on[w]) for w in ward]
     readings = protocol_store.load_readings(conn, pid, protos, now)
-    value, when = latest(readings, len(pid))
-    found = protocol_conditions(protos, pid, ward, readings, live)
-    found += protocol_overdue_conditions(protos, pid, ward, store.as_times(admitted), when,
-                                         value, store.as_times(complete), band, now, live)
+
+    def judge(i: list[int]) -> list[Condition]:
+        r = readings if len(i) == len(pid) else _one(readings, i[0])
+        value, when = latest(r, len(i))
+        ids, wards_ = [pid[k] for k in i], [ward[k] for k in i]
+        ps = [protos[k] for k in i]
+        return (protocol_conditions(ps, ids, wards_, r, live)
+                + protocol_overdue_conditions(
+                    ps, ids, wards_, store.as_times([admitted[k] for k in i]), when, value,
+                    store.as_times([complete[k] for k in i]), [band[k] for k in i], now,
+                    live))
+
+    everyone = list(range(len(pid)))
+    try:
+        return judge(everyone), set(pid)
+    except ValueError:  # a reading the rules refuse (hazard log H63): judge one by one
+        log.exception("protocol rules refused a reading; judging patients one by one")
+    found: list[Condition] = []
+    for k in everyone:
+        try:
+            found += judge([k])
+        except ValueError as exc:
+            log.error("patient %s: protocol rules refused its readings: %s", pid[k], exc)
     return found, set(pid)
+
+
+def _one(r: ProtocolReadings, k: int) -> ProtocolReadings:
+    """Patient ``k``'s readings alone, as patient 0."""
+    rows = r.patient == k
+    return ProtocolReadings(np.zeros(int(rows.sum()), dtype=np.int64), r.time[rows],
+                            r.value[rows])

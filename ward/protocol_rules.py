@@ -38,7 +38,7 @@ def check_values(values: ArrayLike, reading: ReadingType) -> NDArray[np.float64]
     bad = ~np.isnan(v) & ~((v >= info.low) & (v <= info.high))
     if bad.any():
         rows = np.flatnonzero(bad)[:5].tolist()
-        raise ValueError(f"{reading.value} {v[bad][0]!r} (rows {rows}) is not a plausible"
+        raise ValueError(f"{reading.value} {float(v[bad][0])!r} (rows {rows}) is not a plausible"
                          f" reading: {info.low:g}-{info.high:g} {info.unit}")
     return v
 
