@@ -41,11 +41,14 @@ button{padding:.9rem;font-size:1.05rem}
 """
 
 # Response headers of every /ack page: the token is in the URL, so no referrer
-# carries it away and no cache keeps the page; no other site may frame the
-# button (clickjacking) or receive the form; search engines keep out.
+# carries it to another site (same-origin, not no-referrer: under no-referrer a
+# browser posts the form with `Origin: null`, which api/origin.py must refuse as
+# cross-site, and the button never acknowledged in a real browser:
+# test_ack_links_browser) and no cache keeps the page; no other site may frame
+# the button (clickjacking) or receive the form; search engines keep out.
 HEADERS = {
     "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
     "X-Robots-Tag": "noindex, nofollow",

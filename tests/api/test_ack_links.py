@@ -109,7 +109,7 @@ def test_the_link_shows_the_patients_state_then_acknowledges_once(web, admin, cl
                   f"acknowledge as {clinician.name}"):
         assert shown in text, shown
     assert page.headers["cache-control"] == "no-store"
-    assert page.headers["referrer-policy"] == "no-referrer"
+    assert page.headers["referrer-policy"] == "same-origin"
     assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
     assert 'content="width=device-width' in text  # readable on a phone
     _untouched(conn, alert_id)  # looking changes nothing (a mail scanner fetches links)
