@@ -31,7 +31,7 @@ from api.app import create_app
 from benchmarks import web_dashboard
 from benchmarks.web_timing import Seed, Timing, time_request
 from ingest import mqtt_session
-from ward import db, devices, scratch
+from ward import db, devices, scratch, team_store
 from ward.news2_chart import PARAMETERS
 from ward.settings import Settings
 
@@ -133,6 +133,8 @@ class _Server:
 def measure(settings: Settings, data: Seed, reps: int) -> list[Timing]:
     with db.connect(settings, autocommit=True) as conn:
         user = accounts.create_user(conn, "bench-clinician", "clinician", "bench-password")
+        # A clinician sees only their team's wards (ward/access.py): on the bench's ward.
+        team_store.join(conn, data.ward_id, user.name, by="vward bench web")
         token = accounts.issue_user_token(conn, user, "bench")
     week = data.week_patient
     span = {"start": (data.now - timedelta(days=7)).isoformat(), "end": data.now.isoformat()}

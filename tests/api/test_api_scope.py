@@ -16,7 +16,7 @@ from conftest import unique
 from fastapi.testclient import TestClient
 
 from api import accounts
-from ward import db, rota_store
+from ward import db, rota_store, team_store
 from ward.settings import Settings
 
 pytestmark = [pytest.mark.db]
@@ -163,3 +163,17 @@ def test_every_route_naming_a_patient_or_a_ward_is_scoped_by_default(web, two):
         assert r.status_code in (403, 404), (path, r.status_code, r.text[:200])
         asked += 1
     assert asked >= 10
+
+
+def test_an_ack_link_stops_working_for_someone_taken_off_the_wards_team(web, admin, conn,
+                                                                      services_up):
+    from test_ack_links import WARD, _alert, _link, _nonce, _patient, _untouched
+
+    moved = api_fixtures.make_person(services_up, "clinician", wards=(WARD,))
+    alert_id = _alert(conn, _patient(web, admin, conn))
+    url = _link(services_up, conn, alert_id, moved.name)
+    nonce = _nonce(web.get(url).text)
+    team_store.leave(conn, WARD, moved.name)  # on no team or rota of the ward now
+    r = web.post(url, data={"nonce": nonce})
+    assert r.status_code == 403 and "may no longer acknowledge" in r.text
+    _untouched(conn, alert_id)
