@@ -45,9 +45,10 @@ def ticked(conn: psycopg.Connection, wards: Sequence[str], states: list[tuple], 
     Returns the conditions and the patients they judged overdue for (the engine
     leaves those out of NEWS2's own overdue rule)."""
     on = protocol_store.ward_protocols(conn, wards)
+    stale = _no_longer_raised(on, states, live)
     mine = [s for s in states if s[1] in on]
     if not mine:
-        return [], set()
+        return stale, set()
     pid, ward, admitted, band, complete, _ = (list(x) for x in zip(*mine, strict=True))
     protos = [protocol(on[w]) for w in ward]
     readings = protocol_store.load_readings(conn, pid, protos, now)
@@ -65,16 +66,36 @@ def ticked(conn: psycopg.Connection, wards: Sequence[str], states: list[tuple], 
 
     everyone = list(range(len(pid)))
     try:
-        return judge(everyone), set(pid)
+        return stale + judge(everyone), set(pid)
     except ValueError:  # a reading the rules refuse (hazard log H63): judge one by one
         log.exception("protocol rules refused a reading; judging patients one by one")
-    found: list[Condition] = []
+    found: list[Condition] = stale
     for k in everyone:
         try:
             found += judge([k])
         except ValueError as exc:
             log.error("patient %s: protocol rules refused its readings: %s", pid[k], exc)
     return found, set(pid)
+
+
+def _no_longer_raised(on: dict[str, str], states: list[tuple],
+                      live: set[Key]) -> list[Condition]:
+    """Live protocol alerts of patients whose ward no longer runs a protocol that
+    raises them (an admin changed it): clear, so that they resolve after the hold
+    rather than stand for ever with nothing to judge them."""
+    ward_of = {s[0]: s[1] for s in states}
+    out = []
+    for patient, kind, device in live:
+        if kind not in KINDS or patient not in ward_of:
+            continue
+        p = protocol(on.get(ward_of[patient]))
+        raised = {p.threshold.kind} if p.threshold else set()
+        raised |= {p.gain_kind} if p.gains else set()
+        if kind not in raised:
+            out.append(Condition(patient, ward_of[patient], kind, None,
+                                 f"the ward now runs {p.title}, which does not raise it",
+                                 device_id=device))
+    return out
 
 
 def _one(r: ProtocolReadings, k: int) -> ProtocolReadings:

@@ -63,3 +63,20 @@ def test_protocol_alerts_escalate_overdue_follows_and_bad_data_stops_one(
     assert [(k, s) for _, k, s, *_ in alerts_of(conn, silent)] == [("overdue", "low")]
     # The weight of 0.05 kg stopped nobody else's tick; its own patient is judged by NEWS2.
     assert "weight_gain" not in [a[1] for a in alerts_of(conn, bad)]
+
+
+def test_a_ward_changed_back_to_news2_lets_its_protocol_alerts_resolve(
+        services_up, conn, make_engine) -> None:
+    now = base_time()
+    ward = unique("wc")
+    protocol_store.add_ward(conn, ward, "covid-oximetry")
+    ((patient, device),) = admit(services_up, ward, 1)
+    _store(conn, patient, device, [(now - minutes(1), "spo2", 94.0)])
+    e = make_engine(ward)
+    e.drain(now)
+    assert "spo2_level" in [a[1] for a in alerts_of(conn, patient)]
+    protocol_store.set_protocol(conn, ward, "news2")
+    e.tick(now + minutes(1))
+    e.tick(now + minutes(32))  # clear for the 30 min hold
+    assert "spo2_level" not in [a[1] for a in alerts_of(conn, patient)]
+    assert "news2" in [a[1] for a in alerts_of(conn, patient)]  # SpO2 94 still scores 1
