@@ -199,24 +199,22 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
 def create_app(settings: Settings, *, frontend: WSGIApp | None = _AUTO) -> FastAPI:
     """The whole web app.  `frontend` is the WSGI app to mount at "/"
     (default: the Dash dashboard; None: the placeholder)."""
+    # scope.Guard: a patient or ward named in the path or query of any route is
+    # checked against the signed-in person's wards before the route runs.
     app = FastAPI(title="vward: virtual ward API", version="1", description=_DESCRIPTION,
-                  openapi_tags=_TAGS, lifespan=_lifespan)
+                  openapi_tags=_TAGS, lifespan=_lifespan, dependencies=[scope.Guard])
     app.state.settings = settings
     app.state.ingestor = Ingestor(settings)
     app.state.on_shutdown = []
     for module in (auth, patients, pause_routes, devices, ingest_routes, observations, alerts,
                    wards, audit, rota_routes, flow_routes):
-        # scope.Guard: a patient or ward named in the path or query is checked
-        # against the person's wards before any route of these runs.
-        app.include_router(scope.guarded(module.router), responses=answers.SIGNED_IN,
-                           dependencies=[scope.Guard])
-    app.include_router(scope.guarded(fhir_routes.router), responses=answers.FHIR,
-                       dependencies=[scope.Guard])
+        app.include_router(scope.guarded(module.router), responses=answers.SIGNED_IN)
+    app.include_router(scope.guarded(fhir_routes.router), responses=answers.FHIR)
     app.include_router(login.router)
     app.include_router(ack_routes.router)
     # The patient's own page: its routes check the patient session themselves.
     app.include_router(me_routes.router)
-    app.include_router(access_link_routes.router, responses=answers.SIGNED_IN)
+    app.include_router(scope.guarded(access_link_routes.router), responses=answers.SIGNED_IN)
     app.include_router(health_routes.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     app.add_exception_handler(WardError, _ward_error)

@@ -5,7 +5,7 @@ ward/access.py's.
 
 Three ways in, so that a route cannot forget it:
 
-- ``guard``, a dependency of every signed-in router (api/app.py): a path or
+- ``guard``, a dependency of the whole app (api/app.py): a path or
   query parameter that names a patient (``patient_id``, ``patient``,
   ``subject``) or a ward (``ward_id``, ``ward``) is checked before the route
   runs, so a route added later with such a parameter is scoped by default;
@@ -72,23 +72,26 @@ def _patient_id(value: str) -> str:
     return value.removeprefix("Patient/")
 
 
-def guard(request: Request, conn: Conn) -> None:
+def guard(request: Request) -> None:
     """Check every patient and ward the request names in its path or query
-    against the signed-in person's wards.  Nothing named: nothing to check
-    (and no sign-in asked for here: the route's own dependencies do that)."""
+    against the signed-in person's wards.  Nothing named: nothing to check, and
+    no database connection taken (it is a dependency of the whole app, /healthz
+    included); no sign-in asked for here: the route's own dependencies do that."""
     # A reference that is no patient's (`Group/x`) is the route's to refuse (400).
     named_patients = [p for k in PATIENT_PARAMETERS for v in _values(request, k)
                       if "/" not in (p := _patient_id(v))]
     named_wards = [v for k in WARD_PARAMETERS for v in _values(request, k)]
     if not named_patients and not named_wards:
         return
-    who = identify(request, conn)
-    if not isinstance(who, auth.User) or who.is_admin:
-        return  # no one (401) or a device (403): the route's own dependencies answer
-    for patient_id in named_patients:
-        check_patient(conn, who, patient_id)
-    for ward_id in named_wards:
-        check_ward(conn, who, ward_id)
+    # Given back before the route takes its own (dependencies of the app run first).
+    with request.app.state.pool.connection() as conn:
+        who = identify(request, conn)
+        if not isinstance(who, auth.User) or who.is_admin:
+            return  # no one (401) or a device (403): the route's own dependencies answer
+        for patient_id in named_patients:
+            check_patient(conn, who, patient_id)
+        for ward_id in named_wards:
+            check_ward(conn, who, ward_id)
 
 
 def _values(request: Request, name: str) -> list[str]:

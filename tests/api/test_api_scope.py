@@ -71,6 +71,8 @@ def _patient_routes(p: str) -> list[tuple[str, str, dict | None]]:
             ("POST", f"/api/v1/patients/{p}/pauses",
              {"kind": "news2", "duration": "1h", "reason": "known"}),
             ("POST", f"/api/v1/patients/{p}/readmission", {"readmitted_on": "2026-11-20"}),
+            ("POST", f"/api/v1/patients/{p}/discharge", {"summary": "Home, well."}),
+            ("POST", f"/api/v1/patients/{p}/access-link", None),
             ("GET", f"/api/v1/alerts?patient={p}", None),
             ("GET", f"/fhir/Patient/{p}", None),
             ("GET", f"/fhir/Observation?patient={p}", None),
