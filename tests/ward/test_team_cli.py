@@ -89,6 +89,12 @@ def test_user_add_with_wards_teams_and_acting_by_name(services_up, conn):
     assert "night team" in listed and nurse in listed
     _ok(services_up, "team", "leave", b, "--user", nurse, "--team", "night team")
     assert access.wards_of(conn, nurse) == frozenset({a})
+    # The demo's re-run: an existing user is left as it is, and still put on its wards.
+    out = _ok(services_up, "user", "add", nurse, "--role", "clinician", "--if-missing",
+              "--ward", b)
+    assert "exists already" in out and f"{nurse} is on {b}'s team" in out
+    assert access.wards_of(conn, nurse) == frozenset({a, b})
+    _ok(services_up, "team", "leave", b, "--user", nurse)
     again = _vward(services_up, "team", "leave", b, "--user", nurse, "--team", "night team")
     assert again.returncode == 2 and "is not on" in again.stderr
     unknown = _vward(services_up, "team", "join", b, "--user", nurse, "--team", "no such")
