@@ -15,7 +15,7 @@ from datetime import datetime
 import alerts
 from dashboard import format as fmt
 from dashboard import pause_rows
-from dashboard.figures import BAND_LABELS, band_rank, sparkline_path
+from dashboard.figures import BAND_LABELS, sparkline_path
 from dashboard.queries import SEVERITIES, AlertItem, WardPatient
 from ward import ack_links, reads, score_view
 from ward.domain import TYPES, ReadingType
@@ -84,8 +84,10 @@ def battery_low(battery: float | None) -> bool:
 
 
 def acuity_key(p: WardPatient, overdue: bool) -> tuple:
-    """Sickest first: effective band, true total, worst open alert, overdue, name."""
-    rank = band_rank(effective_band(p))
+    """Sickest first: effective band (or the band the worst live alert of the ward's
+    protocol ranks as, if higher: score_view.acuity_level), true total, worst open
+    alert, overdue, name."""
+    rank = score_view.acuity_level(effective_band(p), p.protocol_severity)
     return (-(rank if rank >= 0 else _NO_SCORE_RANK), -(p.total or 0),
             -severity_rank(p.top_severity), not overdue, p.name.lower())
 

@@ -30,6 +30,7 @@ NAMES: tuple[str, ...] = (NEWS2, COVID_OXIMETRY, HEART_FAILURE)  # migration 020
 # from here, with their titles).
 SPO2_LEVEL = "spo2_level"
 WEIGHT_GAIN = "weight_gain"
+PROTOCOL_ALERT_KINDS: tuple[str, ...] = (SPO2_LEVEL, WEIGHT_GAIN)
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,7 @@ from psycopg.rows import class_row
 from ward import overdue as overdue_rule
 from ward import protocol_rules, score_view
 from ward.news2_chart import BANDS
-from ward.protocols import NEWS2, PROTOCOLS, protocol
+from ward.protocols import NEWS2, PROTOCOL_ALERT_KINDS, PROTOCOLS, protocol
 from ward.records import SCORE_COLUMNS, ScoreRow
 from ward.severity import SEVERITIES
 
@@ -81,6 +81,9 @@ class SummaryRow:
     protocol: str = NEWS2
     protocol_reading_time: datetime | None = None
     protocol_reading_value: float | None = None
+    # The worst live alert of the protocol's own kinds (spo2_level, weight_gain): it
+    # ranks the patient too (score_view.acuity_level).
+    protocol_severity: str | None = None
 
 
 _DETAIL = """
@@ -131,7 +134,10 @@ live AS MATERIALIZED (
            count(*) FILTER (WHERE a.state = 'acknowledged')::int AS acknowledged_alerts,
            array_agg(DISTINCT a.kind ORDER BY a.kind) AS alert_kinds,
            (%(severities)s::text[])[max(array_position(%(severities)s::text[], a.severity))]
-               AS top_severity
+               AS top_severity,
+           (%(severities)s::text[])[max(array_position(%(severities)s::text[], a.severity))
+                                    FILTER (WHERE a.kind = ANY(%(protocol_kinds)s::text[]))]
+               AS protocol_severity
     FROM alerts a JOIN pts USING (patient_id)
     WHERE a.state <> 'resolved' AND (%(ward)s::text IS NULL OR a.ward_id = %(ward)s)
     GROUP BY a.patient_id
@@ -146,6 +152,7 @@ SELECT pts.patient_id, pts.ward_id, pts.display_name, pts.name, pts.time_zone,
        coalesce(live.open_alerts, 0) AS open_alerts,
        coalesce(live.acknowledged_alerts, 0) AS acknowledged_alerts,
        coalesce(live.alert_kinds, '{{}}') AS alert_kinds, live.top_severity,
+       live.protocol_severity,
        {_DETAIL_COLUMNS if detail else _NO_DETAIL_COLUMNS}
 FROM pts
 LEFT JOIN LATERAL (
@@ -164,7 +171,8 @@ LEFT JOIN LATERAL (
     SELECT time FROM observations WHERE observations.patient_id = pts.patient_id
     ORDER BY time DESC LIMIT 1) o ON true
 LEFT JOIN live USING (patient_id){_DETAIL_JOINS if detail else ""}
-ORDER BY array_position(%(bands)s::text[], {score_view.effective_band_sql("s")}) DESC NULLS LAST,
+ORDER BY {score_view.acuity_level_sql(score_view.effective_band_sql("s"),
+                                       "live.protocol_severity")} DESC NULLS LAST,
          s.total DESC NULLS LAST, coalesce(live.open_alerts, 0) DESC, pts.patient_id
 """
 
@@ -179,6 +187,7 @@ def ward_summary_params(ward_id: str | None, now: datetime,
     return {"ward": ward_id, "now": now, "fresh": freshness, "bands": list(BANDS),
             "severities": list(SEVERITIES), "trend": timedelta(hours=TREND_HOURS),
             "news2": NEWS2, "protocols": list(_PROTOCOL_READINGS),
+            "protocol_kinds": list(PROTOCOL_ALERT_KINDS),
             "readings": list(_PROTOCOL_READINGS.values())}
 
 

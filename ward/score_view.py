@@ -51,6 +51,32 @@ def band_level(band: str | None) -> int:
     return BAND_LEVEL.get(band or "", -1)
 
 
+# A live alert of the ward's protocol (ward/protocols.py: COVID-19 oximetry's SpO2
+# level, heart failure's weight gain) ranks its patient on the ward as the lowest
+# NEWS2 band that demands the same severity (news2_chart.BAND_SEVERITY: low-medium
+# and medium are urgent, high an emergency).  So a patient red by their ward's
+# protocol (SpO2 92 %) never sorts among the well ones because their NEWS2 is low
+# (hazard H64); acknowledging the alert does not lower the rank (a live alert is
+# open or acknowledged), only its resolving does.
+PROTOCOL_SEVERITY_BAND: dict[str, str] = {"urgent": "low-medium", "emergency": "high"}
+
+
+def acuity_level(band: str | None, protocol_severity: str | None) -> int:
+    """Where the patient ranks on the ward: the higher of the band their score shows
+    (``effective_band``; None unscored) and the band their worst live protocol alert
+    ranks as (``PROTOCOL_SEVERITY_BAND``); -1 when neither is known."""
+    return max(band_level(band), band_level(PROTOCOL_SEVERITY_BAND.get(protocol_severity or "")))
+
+
+def acuity_level_sql(band_sql: str, severity_sql: str) -> str:
+    """``acuity_level`` in SQL (NULL where the Python gives -1), for ORDER BY:
+    ``band_sql`` an effective band, ``severity_sql`` the worst live protocol alert."""
+    when = " ".join(f"WHEN '{sev}' THEN {BAND_LEVEL[band]}"
+                    for sev, band in PROTOCOL_SEVERITY_BAND.items())
+    levels = " ".join(f"WHEN '{b}' THEN {n}" for b, n in BAND_LEVEL.items())
+    return (f"GREATEST(CASE {band_sql} {levels} END, CASE {severity_sql} {when} END)")
+
+
 def stale_at(measured_at: datetime | None, band: str, at: datetime) -> bool:
     """Measured longer ago than ``band``'s monitoring interval, as of ``at`` (the
     engine's rule, alerts/scoring.py: exactly the interval is not stale yet)."""

@@ -220,3 +220,18 @@ def test_an_adjusted_score_is_labelled_and_never_shown_as_news2():
     assert "Adjusted by accepted range: 3 Low" in r["flags"]
     incomplete = replace(p, complete=False)
     assert rows.ward_rows([incomplete], NOW)[0]["score"] == "6+ (adj. 3+) Low"
+
+
+def test_a_patient_red_by_the_wards_protocol_ranks_with_the_high_band():
+    """H64: SpO2 92 % on a COVID-19 oximetry ward (an emergency spo2_level alert, still
+    live once acknowledged) with NEWS2 low sorts with the high band, not the well."""
+    red = patient("red", 2, "low", acknowledged_alerts=1, top_severity="emergency",
+                  alert_kinds=["spo2_level"], protocol="covid-oximetry",
+                  protocol_severity="emergency")
+    amber = patient("amber", 1, "low", open_alerts=1, top_severity="urgent",
+                    alert_kinds=["spo2_level"], protocol="covid-oximetry",
+                    protocol_severity="urgent")
+    ward = [patient("low4", 4, "low"), amber, patient("medium", 5, "medium"), red,
+            patient("lowmed", 3, "low-medium")]
+    order = [r["patient_id"] for r in rows.ward_rows(ward, NOW)]
+    assert order == ["red", "medium", "lowmed", "amber", "low4"]
