@@ -11,26 +11,19 @@ from __future__ import annotations
 from datetime import datetime
 from html import escape
 
+from api import ack_pages
 from api.pages import page
 from dashboard import format as fmt
 from ward.domain import ACVPU, ReadingType
 from ward.patient_access import Latest, Me, View
 from ward.patient_links import review
 
-# Response headers of every /me page: a patient's own data, so no cache keeps it
-# and no referrer carries a link's token to another site (same-origin, not
-# no-referrer: under no-referrer a browser posts the form with `Origin: null`,
-# which the cross-site check must refuse); no other site may frame the form
-# (clickjacking) or receive it; search engines keep out.
-HEADERS = {
-    "Cache-Control": "no-store",
-    "Referrer-Policy": "same-origin",
-    "X-Frame-Options": "DENY",
-    "X-Content-Type-Options": "nosniff",
-    "X-Robots-Tag": "noindex, nofollow",
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline';"
-                               " form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-}
+# Response headers of every /me page: those of the /ack pages (a token in the URL,
+# a form of one's own, one person's data): no cache, a same-origin referrer (not
+# no-referrer, under which a browser posts the form with `Origin: null`, which the
+# cross-site check must refuse), no framing, no other site receiving the form, no
+# search engine.  One set, so that a fix to one page's headers reaches both.
+HEADERS = ack_pages.HEADERS
 
 _TITLE = "Your readings · Virtual ward"
 
