@@ -9,7 +9,7 @@ replaced (``latin1``), never allowed to fail a discharge."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -105,27 +105,26 @@ def render(stay: doc.Stay, authored: doc.Authored) -> bytes:
     pdf.set_y(box.y + box.h + 9)
     _heading(pdf, "Clinician's summary")
     _para(pdf, authored.summary)
-    _heading(pdf, f"Alerts ({len(stay.alerts)})")
-    for a in stay.alerts:
-        _para(pdf, doc.alert_line(a))
-    if not stay.alerts:
-        _para(pdf, "No alerts.")
-    _heading(pdf, "Scoring settings in force")
-    for s in stay.settings:
-        _para(pdf, doc.setting_line(s))
-    if not stay.settings:
-        _para(pdf, "None: scored on the standard NEWS2 chart throughout.")
-    _heading(pdf, "Devices used")
-    for d in stay.devices:
-        _para(pdf, doc.device_line(d))
-    if not stay.devices:
-        _para(pdf, "No devices.")
-    _heading(pdf, "Vital signs at discharge (the latest of each)")
-    for v in stay.vitals:
-        _para(pdf, doc.vital_line(v))
-    if not stay.vitals:
-        _para(pdf, "No readings.")
+    _section(pdf, f"Alerts ({len(stay.alerts)})", map(doc.alert_line, stay.alerts),
+             "No alerts.")
+    _section(pdf, "Scoring settings in force", map(doc.setting_line, stay.settings),
+             "None: scored on the standard NEWS2 chart throughout.")
+    _section(pdf, "Devices used", map(doc.device_line, stay.devices), "No devices.")
+    _section(pdf, "Vital signs at discharge (the latest of each)",
+             map(doc.vital_line, stay.vitals), "No readings.")
     return bytes(pdf.output())
+
+
+def _section(pdf: FPDF, title: str, lines: Iterable[str], empty: str) -> None:
+    """A heading and a paragraph per line; ``empty`` said where there is none (a
+    section is never left blank, which a reader could take for a missing page)."""
+    _heading(pdf, title)
+    said = False
+    for line in lines:
+        _para(pdf, line)
+        said = True
+    if not said:
+        _para(pdf, empty)
 
 
 class _Pdf(FPDF):
