@@ -33,7 +33,7 @@ margin:.5rem 0;padding:1rem .9rem}h1{font-size:1.35rem}h2{font-size:1.1rem;margi
 .help{border:2px solid #b91c1c;border-radius:8px;padding:.6rem .8rem;background:#fff7f7}
 .help p{margin:.3rem 0}.help a{font-weight:700;white-space:nowrap}
 .status{border-radius:8px;padding:.6rem .8rem;margin:.75rem 0}
-.status.told{background:#fff4e5;border:1px solid #f0c36d}
+.status.told,.status.reported{background:#fff4e5;border:1px solid #f0c36d}
 .status.reviewed,.status.quiet{background:#ecfdf3;border:1px solid #bbf7d0}
 .due{font-weight:600}.late{color:#8a1c1c}
 table{width:100%;border-collapse:collapse;font-size:1rem}
@@ -125,13 +125,18 @@ pain, or someone cannot wake you), <a href="tel:999">call 999</a>.</p></section>
 
 
 def _status(v: View, me: Me, now: datetime) -> str:
-    said = review(v.open_alerts, v.acknowledged_alerts)
+    said = review(v.open_alerts, v.acknowledged_alerts, reported_breathless=any(
+        r.type == ReadingType.BREATHLESSNESS and r.value == 1 for r in v.readings))
     if said == "told":
         text = ("<strong>Your team has been told</strong> about your latest readings and will"
                 " be in touch. If you feel worse while you wait, call the ward.")
     elif said == "reviewed":
         when = f" ({_when(v.last_acknowledged, me, now)})" if v.last_acknowledged else ""
         text = f"<strong>Your team has looked at your latest readings</strong>{when}."
+    elif said == "reported":
+        text = ("<strong>You told us you are more breathless than usual.</strong> Your team"
+                " sees your answers, but they may not have seen this one yet: if you have not"
+                " heard from them, call the ward now.")
     else:
         text = ("Your readings have not needed your team's attention. Your team sees every"
                 " reading you send.")

@@ -150,16 +150,25 @@ def link_url(public_url: str, token: str) -> str:
 # ---------------------------------------------------------------- the page
 
 
-Review = Literal["told", "reviewed", "quiet"]
+Review = Literal["told", "reviewed", "reported", "quiet"]
 
 
-def review(open_alerts: int, acknowledged_alerts: int) -> Review:
+def review(open_alerts: int, acknowledged_alerts: int, *,
+           reported_breathless: bool = False) -> Review:
     """What the page says of the team: 'told' while an alert about the patient is
     waiting for someone to look at it; 'reviewed' when every live alert has been
-    looked at; 'quiet' when nothing is live.  Never which rule or score."""
+    looked at; 'quiet' when nothing is live.  Never which rule or score.
+
+    'reported' instead of 'quiet' when the patient's latest answer says they are
+    more breathless than usual: that answer is stored and shown to the team but
+    raises no alert (breathlessness is scored by no rule), so "your readings have
+    not needed your team's attention" would reassure them falsely (hazard H67);
+    the page asks them to call if they have not heard from the team."""
     if open_alerts > 0:
         return "told"
-    return "reviewed" if acknowledged_alerts > 0 else "quiet"
+    if acknowledged_alerts > 0:
+        return "reviewed"
+    return "reported" if reported_breathless else "quiet"
 
 
 def next_due(last_complete: datetime | None, admitted_at: datetime,

@@ -114,6 +114,10 @@ def test_a_patient_opens_their_page_on_a_phone_and_answers(phone, services_up, s
              what="the answers' receipt")
     assert _answers(services_up, patient) == {"breathlessness": 1.0}
     assert "More breathless than usual" in _body(phone)
+    # No alert is raised by that answer (no engine here either): the page must not say
+    # the readings needed nobody's attention (H67).
+    assert "You told us you are more breathless than usual" in _body(phone)
+    assert "have not needed your team's attention" not in _body(phone)
 
     # The link is used: opened again (a second phone, a forwarded SMS), it opens nothing.
     phone.delete_all_cookies()

@@ -70,6 +70,15 @@ def test_review_says_told_while_an_alert_waits_and_never_which():
     assert pl.review(0, 0) == "quiet"
 
 
+def test_a_patient_more_breathless_is_never_told_all_is_quiet():
+    """H67: the answer raises no alert, so the page must not say nothing needed the
+    team; an alert, open or looked at, still says what it says."""
+    assert pl.review(0, 0, reported_breathless=True) == "reported"
+    assert pl.review(0, 0, reported_breathless=False) == "quiet"
+    assert pl.review(1, 0, reported_breathless=True) == "told"
+    assert pl.review(0, 1, reported_breathless=True) == "reviewed"
+
+
 def test_next_due_is_the_overdue_rule_read_forwards():
     admitted = NOW - timedelta(days=2)
     last = NOW - timedelta(minutes=30)
