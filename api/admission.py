@@ -15,7 +15,7 @@ import psycopg
 
 import alerts
 from api import accounts, discharge_fhir, discharge_pdf, discharge_record, discharge_store
-from ward import devices
+from ward import devices, nhs_number
 from ward.errors import Conflict, NotFound, WardError
 
 # The clinician's summary for the GP: required, and a summary, not a record dump.
@@ -48,18 +48,27 @@ def _patient_ward(conn: psycopg.Connection, patient_id: str, *, lock: bool = Fal
 
 
 def admit(conn: psycopg.Connection, patient_id: str, ward_id: str, display_name: str | None,
-          *, now: datetime, source: str | None = None) -> None:
+          *, now: datetime, source: str | None = None, nhs_number: str | None = None) -> None:
     """Admit a patient; `source` is where they came from (ward.flow.SOURCES),
-    None: not recorded."""
+    None: not recorded; `nhs_number` checked (ward.nhs_number), None: not known."""
     devices.check_id(patient_id, "patient id")
+    number = _nhs_number(nhs_number) if nhs_number is not None else None
     with conn.transaction():
         devices.ensure_ward(conn, ward_id)
         cur = conn.execute(
             "INSERT INTO patients (patient_id, ward_id, display_name, admitted_at,"
-            " admission_source) VALUES (%s, %s, %s, %s, %s) ON CONFLICT (patient_id) DO NOTHING",
-            (patient_id, ward_id, display_name, now, source))
+            " admission_source, nhs_number) VALUES (%s, %s, %s, %s, %s, %s)"
+            " ON CONFLICT (patient_id) DO NOTHING",
+            (patient_id, ward_id, display_name, now, source, number))
         if cur.rowcount == 0:
             raise Conflict(f"patient {patient_id} exists already (patient ids are never reused)")
+
+
+def _nhs_number(text: str) -> str:
+    problem = nhs_number.problem(text)
+    if problem:
+        raise WardError(problem)
+    return nhs_number.normalise(text)
 
 
 def discharge(conn: psycopg.Connection, patient_id: str, *, by: str, note: str,

@@ -88,21 +88,10 @@ class PatientAdmit(_In):
         None, description="Where the patient came from: step-up (home or the community,"
                           " instead of a hospital admission) or step-down (a hospital bed);"
                           " left out: not recorded")
-
-
-class Discharge(_In):
-    summary: str = Field(
-        min_length=1, max_length=20_000,
-        description="The discharging clinician's summary for the GP (what happened, what to"
-                    " watch for, follow-up); required, not blank. It goes into the discharge"
-                    " document (FHIR and PDF), made once now and kept unchanged")
-    admission_reason: str | None = Field(
-        None, max_length=500, description="The reason for admission to the virtual ward, as"
-                                          " the document should state it")
-    note: str = Field("", description="Recorded on each alert this discharge resolves")
-    outcome: Literal["home", "hospital", "died"] | None = Field(
-        None, description="Where the patient went: home (their usual residence), hospital"
-                          " (escalated to a hospital bed), died; left out: not recorded")
+    nhs_number: str | None = Field(
+        None, max_length=20, description="The patient's NHS number (10 digits with a valid"
+                                         " check digit; spaces allowed): the GP's system files"
+                                         " the discharge summary under it")
 
 
 class PatientOut(_Out):
@@ -197,16 +186,6 @@ class PatientDetail(PatientOut):
         default_factory=list, description="Alert kinds whose notifying is paused now, each"
         " with its end (the alerts still open and show; an emergency is always notified)")
     live_alerts: int
-
-
-class Discharged(BaseModel):
-    patient: PatientOut
-    unassigned_devices: list[str]
-    resolved_alerts: list[int]
-    document: str = Field(description="The discharge summary as a FHIR document:"
-                                      " /fhir/Bundle/{id}")
-    pdf: str = Field(description="The same summary as a PDF: /api/v1/patients/{id}/"
-                                 "discharge-summary.pdf")
 
 
 class Spo2ScaleSet(_In):

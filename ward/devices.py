@@ -12,9 +12,9 @@ from datetime import UTC, datetime
 import psycopg
 from psycopg.rows import class_row
 
-from ward import mqtt_auth
+from ward import mqtt_auth, nhs_number
 from ward.broker_names import LEGACY_SERVICE_USERS
-from ward.errors import Conflict, WardError
+from ward.errors import Conflict, NotFound, WardError
 from ward.rabbitmq_config import ADMIN_USER
 from ward.times import iso
 
@@ -324,3 +324,18 @@ def list_devices(conn: psycopg.Connection) -> list[DeviceRow]:
             ORDER BY p.ward_id NULLS LAST, a.patient_id NULLS LAST, d.device_id
             """
         ).fetchall()
+
+
+def set_nhs_number(conn: psycopg.Connection, patient_id: str, text: str) -> str:
+    """Record an admitted patient's NHS number, checked (ward/nhs_number.py: a typing
+    slip is refused with the reason); returns it as stored.  The discharge summary,
+    made at discharge, carries it; one already made never changes."""
+    problem = nhs_number.problem(text)
+    if problem:
+        raise WardError(problem)
+    number = nhs_number.normalise(text)
+    row = conn.execute("UPDATE patients SET nhs_number = %s WHERE patient_id = %s"
+                       " AND discharged_at IS NULL RETURNING 1", (number, patient_id)).fetchone()
+    if row is None:
+        raise NotFound(f"no admitted patient {patient_id}")
+    return number

@@ -27,6 +27,12 @@ def register_patient(patient: argparse._SubParsersAction) -> None:
     u.add_argument("patient_id", metavar="PATIENT")
     u.add_argument("--by", default=None, help="who cancels (default: your login)")
     u.set_defaults(func=_cmd_unlink)
+    n = patient.add_parser("nhs-number", help="record an admitted patient's NHS number (10"
+                           " digits, its check digit checked): their discharge summary is"
+                           " filed under it at the GP's")
+    n.add_argument("patient_id", metavar="PATIENT")
+    n.add_argument("number", metavar="NUMBER", help="e.g. '943 476 5919'")
+    n.set_defaults(func=_cmd_nhs_number)
 
 
 def register_ward(ward: argparse._SubParsersAction) -> argparse._SubParsersAction:
@@ -38,6 +44,15 @@ def register_ward(ward: argparse._SubParsersAction) -> argparse._SubParsersActio
     p.add_argument("number", nargs="?", default=None)
     p.set_defaults(func=_cmd_phone)
     return ward
+
+
+def _cmd_nhs_number(args: argparse.Namespace, settings: Settings) -> int:
+    from ward import db, devices
+
+    with db.connect(settings, autocommit=True) as conn:
+        number = devices.set_nhs_number(conn, args.patient_id, args.number)
+    print(f"patient {args.patient_id}: NHS number {number[:3]} {number[3:6]} {number[6:]}")
+    return 0
 
 
 def _cmd_link(args: argparse.Namespace, settings: Settings) -> int:

@@ -9,11 +9,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, Response, status
 
-from api import admission, discharge_store, queries, schemas, series, views
+from api import admission, discharge_schemas, discharge_store, queries, schemas, series, views
 from api.deps import AdminUser, AppSettings, Conn, CurrentUser, ReadLog
 from api.pause_schemas import PauseOut
 from api.scope import Visible
-from ward import access, clinical, pause_records, times
+from ward import access, clinical, devices, pause_records, times
 
 router = APIRouter(prefix="/api/v1/patients", tags=["patients"])
 
@@ -47,7 +47,7 @@ def admit(body: schemas.PatientAdmit, admin: AdminUser, conn: Conn,
                               max_future=timedelta(seconds=cfg.max_future_seconds),
                               max_age=timedelta(days=cfg.max_age_days))
     admission.admit(conn, body.patient_id, body.ward_id, body.display_name, now=now,
-                    source=body.source)
+                    source=body.source, nhs_number=body.nhs_number)
     return queries.get_patient(conn, body.patient_id)
 
 
@@ -70,10 +70,21 @@ def get_patient(patient_id: str, user: CurrentUser, conn: Conn,
         live_alerts=queries.live_alert_count(conn, patient_id))
 
 
-@router.post("/{patient_id}/discharge", response_model=schemas.Discharged,
+@router.put("/{patient_id}/nhs-number", response_model=discharge_schemas.NhsNumberSet,
+            responses=_NOT_FOUND | _CONFLICT)
+def set_nhs_number(patient_id: str, body: discharge_schemas.NhsNumberSet, admin: AdminUser,
+                   conn: Conn) -> discharge_schemas.NhsNumberSet:
+    """Record an admitted patient's NHS number (10 digits with a valid check digit,
+    else 422 saying why): their discharge summary is filed under it at the GP's.
+    Admin only, as admission is."""
+    return discharge_schemas.NhsNumberSet(nhs_number=devices.set_nhs_number(conn, patient_id,
+                                                                  body.nhs_number))
+
+
+@router.post("/{patient_id}/discharge", response_model=discharge_schemas.Discharged,
              responses=_NOT_FOUND | _CONFLICT)
-def discharge(patient_id: str, body: schemas.Discharge, user: CurrentUser,
-              conn: Conn) -> schemas.Discharged:
+def discharge(patient_id: str, body: discharge_schemas.Discharge, user: CurrentUser,
+              conn: Conn) -> discharge_schemas.Discharged:
     """Discharge a patient with a summary for their GP: their devices are
     unassigned, their live alerts resolved (recorded as by this clinician), and
     the discharge summary made once and kept, as a FHIR document (`document`:
@@ -86,7 +97,7 @@ def discharge(patient_id: str, body: schemas.Discharge, user: CurrentUser,
     made = admission.discharge_with_summary(
         conn, patient_id, by=user.name, summary=body.summary, now=datetime.now(UTC),
         outcome=body.outcome, admission_reason=body.admission_reason, note=body.note)
-    return schemas.Discharged(
+    return discharge_schemas.Discharged(
         patient=schemas.PatientOut.model_validate(queries.get_patient(conn, patient_id)),
         unassigned_devices=made.unassigned_devices, resolved_alerts=made.resolved_alerts,
         document=made.path, pdf=f"/api/v1/patients/{patient_id}/discharge-summary.pdf")

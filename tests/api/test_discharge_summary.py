@@ -66,8 +66,11 @@ def stay(web, admin, clinician, services_up):
     start = now - timedelta(hours=3)
     pid = api_fixtures.admit(web, admin, ward_id=ward_id)  # the fixtures' staff see it
     with db.connect(services_up, autocommit=True) as conn:
-        conn.execute("UPDATE patients SET admitted_at = %s, admission_source = 'step-down',"
-                     " nhs_number = '9434765919' WHERE patient_id = %s", (start, pid))
+        conn.execute("UPDATE patients SET admitted_at = %s, admission_source = 'step-down'"
+                     " WHERE patient_id = %s", (start, pid))
+    r = web.put(f"/api/v1/patients/{pid}/nhs-number", json={"nhs_number": "943 476 5919"},
+                headers=admin.headers)  # as an admin records it, written as people write it
+    assert r.status_code == 200 and r.json() == {"nhs_number": "9434765919"}, r.text
     r = web.post("/api/v1/devices", json={"device_id": unique("dd"), "patient_id": pid,
                                           "kind": "patch", "valid_from": start.isoformat()},
                  headers=admin.headers)
