@@ -74,7 +74,7 @@ def _enrol(settings: Settings, ward: str, proto: Protocol, ids: list[tuple[str, 
     from ward.errors import Conflict
 
     with db.connect(settings) as conn:
-        protocol_store.add_ward(conn, ward, proto.name)
+        protocol_store.add_ward(conn, ward, proto.name, by="vward simulate-protocol")
         # A rerun on the same ward: the devices get new passwords and stay with their
         # patients (ward.devices.register_devices); readings sent again are duplicates.
         new = [devices.NewDevice(d, p, ward, proto.device_kind) for p, d in ids]

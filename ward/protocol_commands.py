@@ -18,11 +18,14 @@ def register(ward: argparse._SubParsersAction) -> None:
                         " of one that exists): " + "; ".join(
                             f"{p.name} ({p.title})" for p in PROTOCOLS.values()))
     a.add_argument("ward")
-    a.add_argument("--protocol", choices=NAMES, default="news2",
-                   help="what the ward watches for beyond NEWS2 (NEWS2 applies on every ward)")
+    a.add_argument("--protocol", choices=NAMES, default=None,
+                   help="what the ward watches for beyond NEWS2 (NEWS2 applies on every ward);"
+                   " a new ward without it runs news2, an existing one keeps its own")
     a.add_argument("--name", default=None, help="the ward's name as people read it")
     a.add_argument("--beds", type=int, default=None,
                    help="the beds it runs from today (vward ward capacity)")
+    a.add_argument("--by", default=None, help="who sets it, kept with a change of protocol"
+                   " (default: your login)")
     a.set_defaults(func=_cmd_add)
 
 
@@ -32,9 +35,11 @@ def _cmd_add(args: argparse.Namespace, settings: Settings) -> int:
 
     now = datetime.now(UTC)
     with db.connect(settings, autocommit=True) as conn:
-        created = protocol_store.add_ward(conn, args.ward, args.protocol, name=args.name)
+        created = protocol_store.add_ward(conn, args.ward, args.protocol, name=args.name,
+                                          by=args.by or getpass.getuser())
+        runs = protocol_store.protocol_of(conn, args.ward)
         print(f"ward {args.ward} {'created' if created else 'exists'}: runs"
-              f" {args.protocol} ({PROTOCOLS[args.protocol].title})")
+              f" {runs} ({PROTOCOLS[runs].title})")
         if args.beds is not None:
             c = flow_store.set_capacity(
                 conn, args.ward, args.beds, valid_from=flow.local_day(now, load_zone(

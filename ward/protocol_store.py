@@ -24,27 +24,61 @@ def check(protocol: str) -> str:
     return protocol
 
 
-def add_ward(conn: psycopg.Connection, ward_id: str, protocol: str, *,
+def add_ward(conn: psycopg.Connection, ward_id: str, protocol: str | None, *, by: str,
              name: str | None = None) -> bool:
-    """Create the ward running ``protocol``, or set the protocol (and the name, when
-    given) of a ward that exists.  Returns whether it was created."""
-    check(protocol)
+    """Create the ward running ``protocol`` (None: NEWS2), or, for a ward that exists,
+    set its protocol when ``protocol`` is given (None leaves it as it is: a command run
+    again for its beds or name must never turn a COVID-19 ward back to NEWS2) and its
+    name when given.  Every change is recorded with ``by`` (ward_protocol_changes).
+    Returns whether the ward was created."""
     devices.check_id(ward_id, "ward id")
-    row = conn.execute(
-        "INSERT INTO wards (ward_id, name, protocol) VALUES (%s, %s, %s)"
-        " ON CONFLICT (ward_id) DO UPDATE SET protocol = EXCLUDED.protocol,"
-        " name = CASE WHEN %s THEN EXCLUDED.name ELSE wards.name END"
-        " RETURNING (xmax = 0)", (ward_id, name or ward_id, protocol, name is not None)
-    ).fetchone()
-    return bool(row and row[0])
+    if protocol is not None:
+        check(protocol)
+    with conn.transaction():
+        row = conn.execute(
+            "INSERT INTO wards (ward_id, name, protocol) VALUES (%s, %s, %s)"
+            " ON CONFLICT (ward_id) DO UPDATE SET"
+            " name = CASE WHEN %s THEN EXCLUDED.name ELSE wards.name END"
+            " RETURNING (xmax = 0), protocol",
+            (ward_id, name or ward_id, protocol or NEWS2, name is not None)).fetchone()
+        assert row is not None
+        created, current = bool(row[0]), row[1]
+        if created:
+            _record(conn, ward_id, current, None, by)
+        elif protocol is not None and protocol != current:
+            conn.execute("UPDATE wards SET protocol = %s WHERE ward_id = %s",
+                         (protocol, ward_id))
+            _record(conn, ward_id, protocol, current, by)
+    return created
 
 
-def set_protocol(conn: psycopg.Connection, ward_id: str, protocol: str) -> None:
-    """An existing ward runs ``protocol`` from now on (NotFound if there is none)."""
+def set_protocol(conn: psycopg.Connection, ward_id: str, protocol: str, *, by: str) -> None:
+    """An existing ward runs ``protocol`` from now on (NotFound if there is none);
+    recorded with ``by`` when it changes."""
     check(protocol)
-    if conn.execute("UPDATE wards SET protocol = %s WHERE ward_id = %s",
-                    (protocol, ward_id)).rowcount == 0:
-        raise NotFound(f"no ward {ward_id}")
+    with conn.transaction():
+        row = conn.execute("SELECT protocol FROM wards WHERE ward_id = %s FOR UPDATE",
+                           (ward_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"no ward {ward_id}")
+        if row[0] != protocol:
+            conn.execute("UPDATE wards SET protocol = %s WHERE ward_id = %s",
+                         (protocol, ward_id))
+            _record(conn, ward_id, protocol, row[0], by)
+
+
+def _record(conn: psycopg.Connection, ward_id: str, protocol: str, previous: str | None,
+            by: str) -> None:
+    conn.execute("INSERT INTO ward_protocol_changes (ward_id, protocol, previous, changed_by)"
+                 " VALUES (%s, %s, %s, %s)", (ward_id, protocol, previous, by))
+
+
+def changes(conn: psycopg.Connection, ward_id: str) -> list[tuple[str, str | None, str,
+                                                                 datetime]]:
+    """The ward's protocol changes, oldest first: (protocol, previous, by, at)."""
+    return [tuple(r) for r in conn.execute(  # type: ignore[misc]
+        "SELECT protocol, previous, changed_by, changed_at FROM ward_protocol_changes"
+        " WHERE ward_id = %s ORDER BY changed_at, change_id", (ward_id,)).fetchall()]
 
 
 def protocol_of(conn: psycopg.Connection, ward_id: str) -> str:

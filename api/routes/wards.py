@@ -47,5 +47,5 @@ def set_ward_protocol(ward_id: str, body: ProtocolSet, admin: AdminUser,
     """The protocol the ward runs from now on (docs/alerts.md, "Ward protocols"):
     its patients are judged by it at their next reading and at the engine's next
     tick, and by NEWS2 as on every ward.  Admin only."""
-    protocol_store.set_protocol(conn, ward_id, body.protocol)
+    protocol_store.set_protocol(conn, ward_id, body.protocol, by=admin.name)
     return queries.get_ward(conn, ward_id)

@@ -27,8 +27,8 @@ def test_protocol_alerts_escalate_overdue_follows_and_bad_data_stops_one(
         services_up, conn, make_engine) -> None:
     now = base_time()
     covid, hf = unique("wc"), unique("wh")
-    protocol_store.add_ward(conn, covid, "covid-oximetry")
-    protocol_store.add_ward(conn, hf, "heart-failure")
+    protocol_store.add_ward(conn, covid, "covid-oximetry", by="test")
+    protocol_store.add_ward(conn, hf, "heart-failure", by="test")
     (red, red_dev), (silent, _) = admit(services_up, covid, 2, admitted=now - minutes(60 * 20))
     (gain, gain_dev), (bad, bad_dev) = admit(services_up, hf, 2, admitted=now - minutes(60 * 72))
     _store(conn, red, red_dev, [(now - minutes(2), "spo2", 91.0)])
@@ -69,13 +69,13 @@ def test_a_ward_changed_back_to_news2_lets_its_protocol_alerts_resolve(
         services_up, conn, make_engine) -> None:
     now = base_time()
     ward = unique("wc")
-    protocol_store.add_ward(conn, ward, "covid-oximetry")
+    protocol_store.add_ward(conn, ward, "covid-oximetry", by="test")
     ((patient, device),) = admit(services_up, ward, 1)
     _store(conn, patient, device, [(now - minutes(1), "spo2", 94.0)])
     e = make_engine(ward)
     e.drain(now)
     assert "spo2_level" in [a[1] for a in alerts_of(conn, patient)]
-    protocol_store.set_protocol(conn, ward, "news2")
+    protocol_store.set_protocol(conn, ward, "news2", by="test")
     e.tick(now + minutes(1))
     e.tick(now + minutes(32))  # clear for the 30 min hold
     assert "spo2_level" not in [a[1] for a in alerts_of(conn, patient)]

@@ -7,7 +7,7 @@ import api_fixtures
 import pytest
 from conftest import unique
 
-from ward import devices
+from ward import devices, protocol_store
 
 pytestmark = [pytest.mark.db]
 
@@ -30,6 +30,9 @@ def test_an_admin_sets_the_protocol_and_the_ward_list_shows_it(web, admin, clini
     assert r.status_code == 200, r.text
     assert (r.json()["ward_id"], r.json()["protocol"]) == (ward_id, "covid-oximetry")
     assert listed() == "covid-oximetry"
+    # H75: kept with who changed it (the ward was made by devices, before any change).
+    assert [c[:3] for c in protocol_store.changes(conn, ward_id)][-1] == (
+        "covid-oximetry", "news2", admin.name)
     for bad in ({"protocol": "covid"}, {"protocol": None}, {}, {"protocol": 2}):
         assert web.patch(url, json=bad, headers=admin.headers).status_code == 422, bad
     assert listed() == "covid-oximetry"

@@ -29,7 +29,8 @@ def test_a_covid_ward_shows_the_spo2_level_column(services_up, spawn, register, 
     from api import accounts
 
     with db.connect(services_up, autocommit=True) as conn:
-        protocol_store.add_ward(conn, ward, "covid-oximetry", name="COVID oximetry @home")
+        protocol_store.add_ward(conn, ward, "covid-oximetry", name="COVID oximetry @home",
+                                by="test")
         ingest.prepare_connection(conn)
         patients = {}
         for spo2 in (97, 94, 92):

@@ -42,8 +42,8 @@ def test_the_columns_and_cells_follow_the_protocol(services_up, register, app):
     covid, hf, news2 = unique("wc"), unique("wh"), unique("wn")
     door = ingest.DirectIngest(ingest.limits(services_up))
     with db.connect(services_up, autocommit=True) as conn:
-        protocol_store.add_ward(conn, covid, "covid-oximetry")
-        protocol_store.add_ward(conn, hf, "heart-failure", name="Heart failure")
+        protocol_store.add_ward(conn, covid, "covid-oximetry", by="test")
+        protocol_store.add_ward(conn, hf, "heart-failure", name="Heart failure", by="test")
         ingest.prepare_connection(conn)
         red, green = register(ward_id=covid), register(ward_id=covid)
         gain = register(ward_id=hf, valid_from=NOW - timedelta(days=5))
