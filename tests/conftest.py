@@ -68,6 +68,14 @@ def conn(services_up: Settings) -> Iterator[psycopg.Connection]:
         yield c
 
 
+def screenshot(name: str, tmp_path: Path) -> Path:
+    """Where a browser test saves its picture: docs/NAME (the README's) when
+    VWARD_SCREENSHOTS=1, else the test's own scratch directory, so that `make test`
+    leaves the tree as it found it."""
+    return ROOT / "docs" / name if os.environ.get("VWARD_SCREENSHOTS") == "1" \
+        else tmp_path / name
+
+
 def unique(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}"
 

@@ -11,10 +11,9 @@ import re
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
-from conftest import ROOT, service_env, unique, wait_for
+from conftest import ROOT, screenshot, service_env, unique, wait_for
 from selenium.common.exceptions import WebDriverException
 from web_process import web_started
 
@@ -24,7 +23,6 @@ from ward import db, devices, patient_access, patient_links
 pytestmark = [pytest.mark.browser, pytest.mark.db]
 
 WIDTH, HEIGHT = 375, 812
-SCREENSHOT = Path(ROOT) / "docs" / "patient-view.png"
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +75,8 @@ def _answers(settings, patient: str) -> dict[str, float]:
             (patient_links.self_report_device(patient),)).fetchall())
 
 
-def test_a_patient_opens_their_page_on_a_phone_and_answers(phone, services_up, spawn):
+def test_a_patient_opens_their_page_on_a_phone_and_answers(phone, services_up, spawn,
+                                                           tmp_path):
     patient = _patient(services_up)
     url = web_started(spawn)
     made = subprocess.run([sys.executable, "-m", "ward.cli", "patient", "link", patient,
@@ -108,7 +107,7 @@ def test_a_patient_opens_their_page_on_a_phone_and_answers(phone, services_up, s
     phone.find_element("css selector", "input[name=breathless][value=yes]").click()
     phone.find_element("css selector", "input[name=confused][value=no]").click()
     phone.execute_script("window.scrollTo(0, 0)")
-    phone.save_screenshot(str(SCREENSHOT))
+    phone.save_screenshot(str(screenshot("patient-view.png", tmp_path)))
     phone.find_element("css selector", "form[action='/me/answers'] button").click()
     wait_for(lambda: "sent to your team" in _body(phone), timeout=10,
              what="the answers' receipt")

@@ -6,10 +6,9 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
-from conftest import on_ward, unique, wait_for
+from conftest import on_ward, screenshot, unique, wait_for
 from web_process import web_started
 
 import ingest
@@ -19,10 +18,10 @@ from ward import db, protocol_store
 pytestmark = [pytest.mark.browser, pytest.mark.db]
 
 PASSWORD = "correct-horse-battery"
-SHOT = Path(__file__).resolve().parents[2] / "docs" / "covid-ward.png"
 
 
-def test_a_covid_ward_shows_the_spo2_level_column(services_up, spawn, register, browser):
+def test_a_covid_ward_shows_the_spo2_level_column(services_up, spawn, register, browser,
+                                                    tmp_path):
     ward, user = unique("wcb"), unique("nurse")
     now = datetime.now(UTC).replace(microsecond=0)
     door = ingest.DirectIngest(ingest.limits(services_up))
@@ -68,4 +67,4 @@ def test_a_covid_ward_shows_the_spo2_level_column(services_up, spawn, register, 
     assert red.text == "Red 92" and "sev-emergency" in red.get_attribute("class")
     assert cell(patients[94]).text == "Amber 94"
     assert cell(patients[97]).text == "Green 97"
-    driver.save_screenshot(str(SHOT))
+    driver.save_screenshot(str(screenshot("covid-ward.png", tmp_path)))
