@@ -15,8 +15,9 @@ import psycopg
 
 import alerts
 from api import accounts, discharge_fhir, discharge_pdf, discharge_record, discharge_store
-from ward import devices, nhs_number
+from ward import devices
 from ward.errors import Conflict, NotFound, WardError
+from ward.nhs_number import checked as checked_nhs_number
 
 # The clinician's summary for the GP: required, and a summary, not a record dump.
 MAX_SUMMARY = 20_000  # [characters]
@@ -52,7 +53,7 @@ def admit(conn: psycopg.Connection, patient_id: str, ward_id: str, display_name:
     """Admit a patient; `source` is where they came from (ward.flow.SOURCES),
     None: not recorded; `nhs_number` checked (ward.nhs_number), None: not known."""
     devices.check_id(patient_id, "patient id")
-    number = _nhs_number(nhs_number) if nhs_number is not None else None
+    number = checked_nhs_number(nhs_number) if nhs_number is not None else None
     with conn.transaction():
         devices.ensure_ward(conn, ward_id)
         cur = conn.execute(
@@ -62,13 +63,6 @@ def admit(conn: psycopg.Connection, patient_id: str, ward_id: str, display_name:
             (patient_id, ward_id, display_name, now, source, number))
         if cur.rowcount == 0:
             raise Conflict(f"patient {patient_id} exists already (patient ids are never reused)")
-
-
-def _nhs_number(text: str) -> str:
-    problem = nhs_number.problem(text)
-    if problem:
-        raise WardError(problem)
-    return nhs_number.normalise(text)
 
 
 def discharge(conn: psycopg.Connection, patient_id: str, *, by: str, note: str,

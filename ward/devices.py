@@ -330,10 +330,7 @@ def set_nhs_number(conn: psycopg.Connection, patient_id: str, text: str) -> str:
     """Record an admitted patient's NHS number, checked (ward/nhs_number.py: a typing
     slip is refused with the reason); returns it as stored.  The discharge summary,
     made at discharge, carries it; one already made never changes."""
-    problem = nhs_number.problem(text)
-    if problem:
-        raise WardError(problem)
-    number = nhs_number.normalise(text)
+    number = nhs_number.checked(text)
     row = conn.execute("UPDATE patients SET nhs_number = %s WHERE patient_id = %s"
                        " AND discharged_at IS NULL RETURNING 1", (number, patient_id)).fetchone()
     if row is None:

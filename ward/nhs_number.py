@@ -9,6 +9,8 @@ summary is never filed in someone else's record for a typing slip."""
 
 from __future__ import annotations
 
+from ward.errors import WardError
+
 _WEIGHTS = range(10, 1, -1)
 
 
@@ -29,3 +31,11 @@ def problem(text: str) -> str | None:
         return (f"{text!r} is not an NHS number: its check digit does not match"
                 " (a digit mistyped or two swapped?)")
     return None
+
+
+def checked(text: str) -> str:
+    """``text`` as stored (``normalise``), or WardError saying why it is no NHS number."""
+    reason = problem(text)
+    if reason:
+        raise WardError(reason)
+    return normalise(text)

@@ -28,7 +28,7 @@ pytestmark = [pytest.mark.db, pytest.mark.broker]
 @pytest.fixture
 def rabbitmq(services_up: Settings) -> Settings:
     if services_up.broker != names.RABBITMQ:
-        pytest.skip("the AMQP outbox needs VWARD_BROKER=rabbitmq")
+        pytest.skip(reason="the AMQP outbox needs VWARD_BROKER=rabbitmq (make test runs RabbitMQ)")
     return services_up
 
 
