@@ -45,7 +45,12 @@ stop() {  # every process started, stopped within GRACE s, or killed and said so
     for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
     say "stopped"
 }
-trap stop INT TERM EXIT
+# After Ctrl-C the script ends with the trap: a signal that lands while the loop
+# below waits inside supervise() must not return there, where it would restart a
+# process (or the broker) after "[demo] stopped" (test_demo_stop caught one alive
+# 30 s later).
+trap 'stop; exit 130' INT TERM
+trap stop EXIT
 
 start() {  # start NAME ARGS...: run `vward ARGS` in the background, log to $LOGS/NAME.log
     local name=$1; shift
