@@ -18,6 +18,7 @@ import logging
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
@@ -36,6 +37,7 @@ from alerts import (
     store,
     ward_protocols,
 )
+from alerts.context_cache import ContextCache
 from alerts.lifecycle import (
     NEWS2,
     RETROSPECTIVE,
@@ -47,7 +49,7 @@ from alerts.lifecycle import (
 )
 from alerts.news2 import PARAMETERS
 from alerts.news2_conditions import news2_conditions
-from alerts.scoring import ScoreTable, score_rows
+from alerts.scoring import Observations, ScoreTable, score_rows
 from ward.settings import Settings
 
 log = logging.getLogger("alerts")
@@ -72,7 +74,8 @@ class Engine:
     def __init__(self, conn: psycopg.Connection, *, engine_id: str, freshness: timedelta,
                  wards: Sequence[str] = (), batch: int = 200,
                  claim_for: timedelta = timedelta(seconds=60),
-                 device_interval: timedelta = timedelta(minutes=15)) -> None:
+                 device_interval: timedelta = timedelta(minutes=15),
+                 context_cache: bool = True) -> None:
         self.conn = conn
         self.engine_id = engine_id
         self.freshness = freshness
@@ -84,6 +87,8 @@ class Engine:
         self.timings: dict[str, float] = defaultdict(float)  # [s] per scoring step, for the log
         self._last_tick: datetime | None = None
         self._restarted = True
+        self.context_cache = context_cache  # False: read every context (tests compare)
+        self.cache = ContextCache()
         store.prepare(conn)
 
     @classmethod
@@ -112,10 +117,15 @@ class Engine:
         return len(claims)
 
     def _score_claims(self, claims: list[store.Claim], now: datetime) -> None:
-        with self.conn.transaction():
-            self.score([c.patient_id for c in claims], [c.since for c in claims], now,
-                       retrospective=True)
-            self.counts["queue_done"] += store.finish(self.conn, self.engine_id, claims)
+        try:
+            with self.conn.transaction():
+                self.score([c.patient_id for c in claims], [c.since for c in claims], now,
+                           retrospective=True, keep=self.context_cache)
+                self.counts["queue_done"] += store.finish(self.conn, self.engine_id, claims)
+        except BaseException:
+            self.cache.discard()
+            raise
+        self.cache.commit()  # what the committed batch left stands for the database
         self.counts["batches"] += 1
 
     def each_alone(self, items: list[_T], work: Callable[[list[_T]], object],
@@ -155,13 +165,16 @@ class Engine:
         return total
 
     def score(self, ids: Sequence[str], since: Sequence[datetime], now: datetime, *,
-              retrospective: bool = False) -> int:
+              retrospective: bool = False, keep: bool = False) -> int:
         """Inside the caller's transaction: rescore ``ids`` from ``since`` on, write the
         scores and reconcile their score-driven alerts.  Returns score rows written.
         The one path of the engine and of ``vward rescore``; ``retrospective`` (the
         engine's live path) raises what new readings show that nobody was told of:
-        a rescore of history leaves its scores for the chart."""
+        a rescore of history leaves its scores for the chart.  ``keep``: stage what the
+        rules can still use of the patients' history for their next batch (context_cache;
+        the caller commits it with its transaction)."""
         clock = _Stopwatch(self.timings)
+        self.cache.discard()
         patients = store.lock_patients(self.conn, ids)
         wanted = dict(zip(ids, since, strict=True))
         pids = [p.patient_id for p in patients]
@@ -169,16 +182,21 @@ class Engine:
         starts = [wanted[p] for p in pids]
         if not pids:
             return 0
-        context, carry = score_reads.load_context(
-            self.conn, pids, [min(s, now - _td(_CONTEXT)) for s in starts], starts)
+        since_np = store.as_times(starts)
+        epochs = [p.score_epoch for p in patients]
+        context, carry, spo2_kept, hit = self._context(
+            pids, starts, since_np, [e - 1 for e in epochs], now)
         # A patient whose last score carries its inputs is read from ``since`` on (see
         # score_reads.Carry); one without (never scored, or scored before migration 005) over
-        # the whole freshness window before it.  SpO2 over the fall rule's window.
+        # the whole freshness window before it.  SpO2 over the fall rule's window, but for
+        # the patients whose kept readings stand for it.
         obs = store.load_observations(
             self.conn, pids,
             [s if known else s - self.freshness for s, known in zip(starts, carry.known,
                                                                    strict=True)],
-            [now - _td(rules.SPO2_FALL_WINDOW)] * len(pids))
+            [s if kept else now - _td(rules.SPO2_FALL_WINDOW) for s, kept in zip(starts, hit,
+                                                                              strict=True)])
+        obs = score_reads.merge_by_patient(spo2_kept, obs)
         setting_rows = store.load_settings(self.conn, pids)
         live = alert_store.live_alerts(self.conn, patients=pids,
                                        kinds=_SCORE_KINDS + ward_protocols.KINDS)
@@ -186,7 +204,6 @@ class Engine:
         covered = (alert_store.alerted_times(self.conn, pids, (NEWS2, RETROSPECTIVE), min(starts))
                    if retrospective else None)
         clock.lap("read")
-        since_np = store.as_times(starts)
         table = score_rows(carry.inputs.followed_by(obs), setting_rows, since_np, _np(now),
                            np.timedelta64(self.freshness), seed=carry.level)
         clock.lap("score")
@@ -197,19 +214,49 @@ class Engine:
         history = context.merged(table)
         keys = {a.key for a in live}
         spo2 = obs.param == _SPO2
+        readings = Observations(obs.patient[spo2], obs.time[spo2], obs.param[spo2],
+                                obs.value[spo2])
         found = (news2_conditions(history, pids, wards, keys,
                                   since=since_np if retrospective else None,
                                   covered=covered)
-                 + conditions.trend_conditions(history, obs.patient[spo2], obs.time[spo2],
-                                               obs.value[spo2], now, pids, wards, keys)
+                 + conditions.trend_conditions(history, readings.patient, readings.time,
+                                               readings.value, now, pids, wards, keys)
                  + ward_protocols.scored(self.conn, pids, wards, now, keys))
         changes = lifecycle.reconcile(live, found, now, resolved=resolved, rewritten=rewritten)
         self._write(changes, now)
+        if keep:
+            written = np.zeros(len(pids), bool)
+            written[table.patient] = True
+            self.cache.stage(pids, epochs, written, history, _by_time(readings), _np(now))
         clock.lap("alerts")
         self.counts["patients"] += len(pids)
         self.counts["observations"] += len(obs)
         self.counts["scores"] += len(table)
         return len(table)
+
+    def _context(self, pids: list[str], starts: list[datetime], since: np.ndarray,
+                 epochs: list[int], now: datetime,
+                 ) -> tuple[ScoreTable, score_reads.Carry, Observations, np.ndarray]:
+        """Each patient's score context (``start <= time < since``), carry and kept SpO2
+        readings: from what this engine kept of it (context_cache) where that still
+        stands for the database, else read.  Returns them and which patients were kept."""
+        begin = [min(s, now - _td(_CONTEXT)) for s in starts]
+        hit = (self.cache.usable(pids, epochs, since, _np(now)) if self.context_cache
+               else np.zeros(len(pids), bool))
+        kept = self.cache.kept(pids, np.flatnonzero(hit), store.as_times(begin), since)
+        carry = score_reads.carry_of(kept.last, np.ones(len(kept.last), bool), len(pids))
+        read = np.flatnonzero(~hit)
+        if not len(read):
+            return kept.context, carry, kept.spo2, hit
+        context, found = score_reads.load_context(
+            self.conn, [pids[i] for i in read], [begin[i] for i in read],
+            [starts[i] for i in read])
+        carry.level[read], carry.known[read] = found.level, found.known
+        inputs = score_reads.merge_by_patient(carry.inputs, Observations(
+            read[found.inputs.patient], found.inputs.time, found.inputs.param,
+            found.inputs.value))
+        return (kept.context.merged(_reindexed(context, read)),
+                score_reads.Carry(carry.level, carry.known, inputs), kept.spo2, hit)
 
     def _rewritten(self, live: list[LiveAlert], table: ScoreTable, pids: list[str],
                    since: dict[str, datetime]) -> dict[lifecycle.Key, str]:
@@ -346,6 +393,17 @@ class Engine:
             t = self.timings
             log.info("per batch: read %.1f ms, score %.1f ms, write %.1f ms, alerts %.1f ms",
                      *(1000 * t[k] / c["batches"] for k in ("read", "score", "write", "alerts")))
+
+
+def _reindexed(t: ScoreTable, index: np.ndarray) -> ScoreTable:
+    """``t`` with its patient indices ``i`` as ``index[i]``."""
+    return replace(t, patient=index[t.patient].astype(np.int64)) if len(t) else t
+
+
+def _by_time(o: Observations) -> Observations:
+    """Rows sorted by patient, then time (stable)."""
+    order = np.lexsort((o.time, o.patient))
+    return Observations(o.patient[order], o.time[order], o.param[order], o.value[order])
 
 
 class _Stopwatch:

@@ -72,30 +72,37 @@ def load_context(conn: psycopg.Connection, ids: Sequence[str], start: Sequence[d
     n = len(ids)
     last = np.flatnonzero(np.r_[table.patient[1:] != table.patient[:-1], True]) if len(table) \
         else np.zeros(0, np.int64)
-    level = np.full(n, -1, np.int8)
-    known = np.zeros(n, bool)
-    at = table.patient[last]
-    effective = np.where(table.complete[last], table.adjusted_band[last],
-                         table.monitoring_band[last])
-    level[at] = [BANDS.index(b) for b in effective]
-    known[at] = known_rows[last]
-    rows = last[known_rows[last]]
-    present = ~np.isnan(table.inputs[rows]) & ~np.isnat(table.input_times[rows])
-    r, k = np.nonzero(present)
-    inputs = Observations(patient=table.patient[rows][r], time=table.input_times[rows][r, k],
-                          param=k.astype(np.int64), value=table.inputs[rows][r, k])
+    carry = carry_of(table.take(last), known_rows[last], n)
+    level, known, inputs = carry.level, carry.known, carry.inputs
     alone = np.flatnonzero(level < 0)
     if len(alone):
         rest = load_carry(conn, [ids[i] for i in alone], [since[i] for i in alone])
         level[alone] = rest.level
         known[alone] = rest.known
-        inputs = _merge_by_patient(inputs, Observations(
+        inputs = merge_by_patient(inputs, Observations(
             patient=alone[rest.inputs.patient], time=rest.inputs.time,
             param=rest.inputs.param, value=rest.inputs.value))
     return table, Carry(level, known, inputs)
 
 
-def _merge_by_patient(a: Observations, b: Observations) -> Observations:
+def carry_of(last: ScoreTable, known_rows: NDArray[np.bool_], n: int) -> Carry:
+    """The carry of ``n`` patients from their last score before ``since`` (``last``: at
+    most one row per patient, sorted; ``known_rows``: each carries its inputs whole)."""
+    level = np.full(n, -1, np.int8)
+    known = np.zeros(n, bool)
+    at = last.patient
+    effective = np.where(last.complete, last.adjusted_band, last.monitoring_band)
+    level[at] = [BANDS.index(b) for b in effective]
+    known[at] = known_rows
+    rows = np.flatnonzero(known_rows)
+    present = ~np.isnan(last.inputs[rows]) & ~np.isnat(last.input_times[rows])
+    r, k = np.nonzero(present)
+    inputs = Observations(patient=at[rows][r], time=last.input_times[rows][r, k],
+                          param=k.astype(np.int64), value=last.inputs[rows][r, k])
+    return Carry(level, known, inputs)
+
+
+def merge_by_patient(a: Observations, b: Observations) -> Observations:
     """Rows of ``a`` and ``b`` in patient order (stable: each patient's rows keep theirs)."""
     if not len(b):
         return a

@@ -37,6 +37,7 @@ class PatientRow:
     patient_id: str
     ward_id: str
     admitted_at: datetime
+    score_epoch: int = 0  # as this transaction leaves it (migration 024)
 
 
 def prepare(conn: psycopg.Connection) -> None:
@@ -134,11 +135,17 @@ def clear_failures(conn: psycopg.Connection, ids: Sequence[str]) -> None:
 
 
 def lock_patients(conn: psycopg.Connection, ids: Sequence[str]) -> list[PatientRow]:
-    """Lock the patients being scored (against a rescore or another engine), in id order."""
+    """Lock the patients being scored (against a rescore or another engine), in id order,
+    and add one to their score epoch: their scores are about to be written (migration
+    024, alerts/context_cache.py)."""
     rows = conn.execute(
-        "SELECT patient_id, ward_id, admitted_at FROM patients WHERE patient_id = ANY(%s)"
-        " ORDER BY patient_id FOR NO KEY UPDATE", (list(ids),)).fetchall()
-    return [PatientRow(*r) for r in rows]
+        "WITH locked AS (SELECT patient_id FROM patients WHERE patient_id = ANY(%s)"
+        "                ORDER BY patient_id FOR NO KEY UPDATE)"
+        " UPDATE patients p SET score_epoch = p.score_epoch + 1 FROM locked"
+        " WHERE p.patient_id = locked.patient_id"
+        " RETURNING p.patient_id, p.ward_id, p.admitted_at, p.score_epoch",
+        (list(ids),)).fetchall()
+    return sorted((PatientRow(*r) for r in rows), key=lambda r: r.patient_id)
 
 
 def load_settings(conn: psycopg.Connection, ids: Sequence[str]) -> Settings:

@@ -172,3 +172,71 @@ def test_the_context_read_carries_what_the_carry_read_does(services_up, conn, ma
             assert np.array_equal(table.time, expect.time)
             assert np.array_equal(table.inputs, expect.inputs, equal_nan=True)
     assert (alone.level >= 0).sum() == 3 and not alone.known[3]
+
+
+def _alerts(conn: psycopg.Connection, ids: list[str]) -> list[tuple]:
+    """Every alert and alert event of ``ids``, each patient named by its place in ``ids``."""
+    name = {p: f"patient {i}" for i, p in enumerate(ids)}
+    alerts = conn.execute(
+        "SELECT patient_id, kind, severity, state, reason, condition_time, opened_at,"
+        " clear_since, escalated_at, band, red, alert_id FROM alerts"
+        " WHERE patient_id = ANY(%s) ORDER BY opened_at, kind, alert_id", (ids,)).fetchall()
+    out = []
+    for a in alerts:
+        events = conn.execute("SELECT time, event, severity, state, reason FROM alert_events"
+                              " WHERE alert_id = %s ORDER BY event_id", (a[-1],)).fetchall()
+        out.append((name[a[0]], *a[1:-1], events))
+    return sorted(out, key=lambda r: (r[0], r[6], r[1]))
+
+
+def test_alerts_from_kept_history_equal_alerts_from_the_database(
+        services_up, conn, make_engine) -> None:
+    """Two wards receive the same readings, late ones included, and are judged batch by
+    batch (and ticked) by two engines: one takes each patient's context from what it
+    kept of the last batch (alerts/context_cache.py), the other reads it from the
+    database every time.  Scores, alerts and every alert event are the same."""
+    wards = [unique("ward"), unique("ward")]
+    admitted = datetime.now(UTC) - timedelta(days=3)
+    pairs = [admit(services_up, w, 3, admitted=admitted) for w in wards]
+    ids = [[p for p, _ in ps] for ps in pairs]
+    end = base_time()
+    start = end - timedelta(hours=30)
+    rng = np.random.default_rng(5)
+    readings = [_readings(i, "", start, 30, rng) for i in range(3)]
+    for m in range(0, 6 * 60, 15):  # patient 0: full sets, breathing faster and faster
+        rr = 16 + m / 30
+        readings[0] += [(start + timedelta(hours=20, minutes=m), name, "",
+                         rr if name == "respiratory_rate" else value)
+                        for name, value in _NORMAL.items()]
+    readings = [sorted(r) for r in readings]
+    engines = [make_engine(wards[0]), make_engine(wards[1], context_cache=False)]
+    step = minutes(11)
+    late: list[list] = [[] for _ in range(3)]
+    t, k = start, 0
+    while t < end:
+        k += 1
+        for i in range(3):
+            due = [r for r in readings[i] if t <= r[0] < t + step]
+            if i == 0 and k % 7 == 0 and due:  # held back: arrives 2 h late
+                late[i].append((t + timedelta(hours=2), due))
+                continue
+            arrived = [r for when, rows in late[i] if when <= t for r in rows]
+            late[i] = [(when, rows) for when, rows in late[i] if when > t]
+            for w in range(2):
+                rows = [(when, name, pairs[w][i][1], v) for when, name, _, v in due + arrived]
+                if rows:
+                    _store(conn, ids[w][i], rows)
+        for e in engines:
+            e.drain(t + step)
+            e.tick(t + step)
+        t += step
+    kept = engines[0].cache
+    assert kept.hits > 5 * kept.misses > 0  # mostly kept; late readings read again
+    assert engines[1].cache.hits == 0
+    scores = [_scores(conn, ids[w]) for w in range(2)]
+    for i in range(3):
+        assert scores[0][ids[0][i]] == scores[1][ids[1][i]]
+    alerts = [_alerts(conn, ids[w]) for w in range(2)]
+    kinds = {a[1] for a in alerts[0]}
+    assert {"news2", "score_rising", "spo2_falling"} <= kinds, kinds
+    assert alerts[0] == alerts[1]
