@@ -285,6 +285,7 @@ class Engine:
     def tick(self, now: datetime) -> int:
         """Overdue, escalation, hold, devices: what time alone changes.  One engine per
         ward set ticks at a time (advisory lock); returns events written (-1: skipped)."""
+        clock = _Stopwatch(self.timings)
         with self.conn.transaction():
             got = self.conn.execute("SELECT pg_try_advisory_xact_lock(hashtext(%s))",
                                     (f"vward-alerts-tick:{','.join(self.wards)}",)).fetchone()
@@ -303,6 +304,7 @@ class Engine:
                 self.conn, sorted({c.patient_id for c in found}), _REOPEN_KINDS)
             changes = lifecycle.reconcile(live, found, now, resolved=resolved)
             events = self._write(changes, now)
+        clock.lap("tick")
         self._last_tick = now
         self.counts["ticks"] += 1
         return events
@@ -391,8 +393,12 @@ class Engine:
                  c["observations"], c["scores"], c["ticks"], events, depth[0] if depth else -1)
         if c["batches"]:
             t = self.timings
-            log.info("per batch: read %.1f ms, score %.1f ms, write %.1f ms, alerts %.1f ms",
-                     *(1000 * t[k] / c["batches"] for k in ("read", "score", "write", "alerts")))
+            log.info("per batch: read %.1f ms, score %.1f ms, write %.1f ms, alerts %.1f ms;"
+                     " kept history used for %d patients, read for %d",
+                     *(1000 * t[k] / c["batches"] for k in ("read", "score", "write", "alerts")),
+                     self.cache.hits, self.cache.misses)
+        if c["ticks"]:
+            log.info("per tick: %.1f ms", 1000 * self.timings["tick"] / c["ticks"])
 
 
 def _reindexed(t: ScoreTable, index: np.ndarray) -> ScoreTable:
