@@ -33,7 +33,7 @@ from numpy.typing import NDArray
 
 from alerts import rules
 from alerts.scoring import ScoreTable
-from ward.news2_chart import BANDS, PARAMETERS, RED
+from ward.news2_chart import BANDS, RED
 
 # How far back the alert rules look at scores and at SpO2 readings.
 SCORE_WINDOW = max(rules.SCORE_RISE_WINDOW, np.timedelta64(rules.HOLD))
@@ -118,16 +118,13 @@ def _stretch_witnesses(patient: NDArray[np.int64], complete: NDArray[np.bool_],
     before = np.r_[-1, np.maximum.accumulate(np.where(complete, index, -1))[:-1]]
     first = np.r_[0, np.flatnonzero(patient[1:] != patient[:-1]) + 1]
     first_of = first[np.searchsorted(first, index, side="right") - 1]
-    for row in np.flatnonzero(anchor).tolist():
-        start = int(max(before[row], first_of[row]))
-        keep[start] = True
-        part = slice(start, row + 1)
-        for level in range(len(BANDS)):
-            at = np.flatnonzero(alert[part] == level)
-            if len(at):
-                keep[start + at[-1]] = True
-        for k in range(len(PARAMETERS)):
-            at = np.flatnonzero(red[part, k])
-            if len(at):
-                keep[start + at[-1]] = True
+    rows = np.flatnonzero(anchor)
+    start = np.maximum(before[rows], first_of[rows])
+    keep[start] = True
+    # For each kind of witness, the latest such row up to each anchor: kept when it lies
+    # in the anchor's stretch (a row of an earlier patient lies before its start).
+    witnesses = [alert == level for level in range(len(BANDS))] + list(red.T)
+    for w in witnesses:
+        latest = np.maximum.accumulate(np.where(w, index, -1))[rows]
+        keep[latest[latest >= start]] = True
     return keep

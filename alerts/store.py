@@ -25,6 +25,9 @@ from ward.news2_chart import PARAMETERS
 # score_queue.since of a claimed row until a new reading lowers it: later than any
 # reading, and unlike 'infinity' a time every client library can read.
 NOTHING_NEW = datetime(9999, 12, 31, tzinfo=UTC)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+_NAT = np.iinfo(np.int64).min
 @dataclass(frozen=True, slots=True)
 class Claim:
     patient_id: str
@@ -219,7 +222,14 @@ def as_floats(values: Sequence[object]) -> NDArray[np.float64]:
 
 
 def as_times(values: Sequence[datetime | None]) -> NDArray[np.datetime64]:
-    """Aware datetimes as naive-UTC datetime64[us], NaT for None."""
-    return np.array([np.datetime64("NaT") if v is None else
-                     np.datetime64(v.astimezone(UTC).replace(tzinfo=None), "us")
-                     for v in values], dtype="datetime64[us]")
+    """Aware datetimes as naive-UTC datetime64[us], NaT for None.  A tick converts
+    some 10,000 of them (every device and patient): by whole microseconds since the
+    epoch, ten times faster than a datetime64 made from each (naive ones, as local
+    times, take that slower way)."""
+    try:
+        return np.array([_NAT if v is None else (v - _EPOCH) // _MICROSECOND for v in values],
+                        dtype=np.int64).view("datetime64[us]")
+    except TypeError:
+        return np.array([np.datetime64("NaT") if v is None else
+                         np.datetime64(v.astimezone(UTC).replace(tzinfo=None), "us")
+                         for v in values], dtype="datetime64[us]")
