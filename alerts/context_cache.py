@@ -75,15 +75,18 @@ class ContextCache:
         return len(self._entries)
 
     def usable(self, ids: Sequence[str], epochs: Sequence[int], since: NDArray[np.datetime64],
-               now: np.datetime64) -> NDArray[np.bool_]:
-        """Per patient: its entry may stand for the database's history (see the module)."""
+               now: np.datetime64, *, count: bool = True) -> NDArray[np.bool_]:
+        """Per patient: its entry may stand for the database's history (see the module);
+        ``since``: where the new readings begin (a tick, judging no new readings, passes
+        the end of time)."""
         out = np.zeros(len(ids), bool)
         for i, (pid, epoch) in enumerate(zip(ids, epochs, strict=True)):
             e = self._entries.get(pid)
             out[i] = (e is not None and e.epoch == epoch and now >= e.now
                       and len(e.scores) > 0 and e.scores.time[-1] < since[i])
-        self.hits += int(out.sum())
-        self.misses += len(ids) - int(out.sum())
+        if count:
+            self.hits += int(out.sum())
+            self.misses += len(ids) - int(out.sum())
         return out
 
     def kept(self, ids: Sequence[str], index: NDArray[np.int64], start: NDArray[np.datetime64],

@@ -296,15 +296,19 @@ class Engine:
             live = alert_store.live_alerts(self.conn, wards=self.wards)
             keys = {a.key for a in live}
             states = alert_store.patient_states(self.conn, self.wards)
-            found = (self._patient_conditions(states, now, keys)
-                     + self._device_conditions(now, keys)
-                     + self._score_conditions(live, states, now, keys)
-                     + conditions.standing_conditions(live))
+            clock.lap("tick: states")
+            found = self._patient_conditions(states, now, keys)
+            clock.lap("tick: patients")
+            found += self._device_conditions(now, keys)
+            clock.lap("tick: devices")
+            found += (self._score_conditions(live, states, now, keys)
+                      + conditions.standing_conditions(live))
+            clock.lap("tick: scores")
             resolved = alert_store.last_resolved(
                 self.conn, sorted({c.patient_id for c in found}), _REOPEN_KINDS)
             changes = lifecycle.reconcile(live, found, now, resolved=resolved)
             events = self._write(changes, now)
-        clock.lap("tick")
+            clock.lap("tick: reconcile")
         self._last_tick = now
         self.counts["ticks"] += 1
         return events
@@ -366,14 +370,33 @@ class Engine:
                 history, band_pids, [wards[p] for p in band_pids], keys)
                 if c.key in keys or (c.patient_id in demanding and c.cleared_at is None)]
         if trend_pids:
-            window = now - _td(_CONTEXT)
-            history = score_reads.load_scores(self.conn, trend_pids, [window] * len(trend_pids),
-                                        [None] * len(trend_pids))
+            history = self._trend_scores(trend_pids, now)
             spo2 = store.spo2_readings(self.conn, trend_pids,
                                        now - _td(rules.SPO2_FALL_WINDOW))
             found += conditions.trend_conditions(history, *spo2, now, trend_pids,
                                                  [wards[p] for p in trend_pids], keys)
         return found
+
+    def _trend_scores(self, pids: list[str], now: datetime) -> ScoreTable:
+        """The scores of the trend window of ``pids`` (a tick's patients with a live trend
+        alert): from what this engine kept of them where nothing was written since (the
+        rule asks for the latest and the lowest complete total: context_summary), else
+        read.  Every tick asks it for every such patient: at a set a second, reading
+        each one's 6 h would be 21,600 scores a patient."""
+        window = now - _td(_CONTEXT)
+        epochs = store.score_epochs(self.conn, pids)
+        end = np.full(len(pids), np.datetime64("9999-12-31", "us"))
+        ok = (self.cache.usable(pids, epochs, end, _np(now), count=False) if self.context_cache
+              else np.zeros(len(pids), bool))
+        kept = self.cache.kept(pids, np.flatnonzero(ok), store.as_times([window] * len(pids)),
+                               end)
+        self.counts["tick_trends_kept"] += int(ok.sum())
+        read = np.flatnonzero(~ok)
+        if not len(read):
+            return kept.context
+        table = score_reads.load_scores(self.conn, [pids[i] for i in read],
+                                        [window] * len(read), [None] * len(read))
+        return kept.context.merged(_reindexed(table, read))
 
     def _write(self, changes: list[lifecycle.Change], now: datetime) -> int:
         events = remeasure_gate.write_changes(self.conn, changes, now, self.engine_id,
@@ -398,7 +421,9 @@ class Engine:
                      *(1000 * t[k] / c["batches"] for k in ("read", "score", "write", "alerts")),
                      self.cache.hits, self.cache.misses)
         if c["ticks"]:
-            log.info("per tick: %.1f ms", 1000 * self.timings["tick"] / c["ticks"])
+            parts = {k.split(": ")[1]: v for k, v in self.timings.items() if k.startswith("tick: ")}
+            log.info("per tick: %.1f ms (%s)", 1000 * sum(parts.values()) / c["ticks"],
+                     ", ".join(f"{k} {1000 * v / c['ticks']:.1f} ms" for k, v in parts.items()))
 
 
 def _reindexed(t: ScoreTable, index: np.ndarray) -> ScoreTable:

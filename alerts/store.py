@@ -151,6 +151,14 @@ def lock_patients(conn: psycopg.Connection, ids: Sequence[str]) -> list[PatientR
     return sorted((PatientRow(*r) for r in rows), key=lambda r: r.patient_id)
 
 
+def score_epochs(conn: psycopg.Connection, ids: Sequence[str]) -> list[int]:
+    """Each patient's score epoch (migration 024), in the order of ``ids`` (-1: no such
+    patient)."""
+    rows = dict(conn.execute("SELECT patient_id, score_epoch FROM patients"
+                             " WHERE patient_id = ANY(%s)", (list(ids),)).fetchall())
+    return [rows.get(p, -1) for p in ids]
+
+
 def load_settings(conn: psycopg.Connection, ids: Sequence[str]) -> Settings:
     rows = conn.execute(
         "SELECT array_position(%s::text[], patient_id) - 1, kind, coalesce(parameter, ''),"

@@ -192,9 +192,10 @@ def _alerts(conn: psycopg.Connection, ids: list[str]) -> list[tuple]:
 def test_alerts_from_kept_history_equal_alerts_from_the_database(
         services_up, conn, make_engine) -> None:
     """Two wards receive the same readings, late ones included, and are judged batch by
-    batch (and ticked) by two engines: one takes each patient's context from what it
-    kept of the last batch (alerts/context_cache.py), the other reads it from the
-    database every time.  Scores, alerts and every alert event are the same."""
+    batch (and ticked) by two engines: one takes each patient's context, and its ticks
+    the trend windows, from what it kept of the last batch (alerts/context_cache.py),
+    the other reads them from the database every time.  Scores, alerts and every
+    alert event are the same."""
     wards = [unique("ward"), unique("ward")]
     admitted = datetime.now(UTC) - timedelta(days=3)
     pairs = [admit(services_up, w, 3, admitted=admitted) for w in wards]
@@ -233,6 +234,8 @@ def test_alerts_from_kept_history_equal_alerts_from_the_database(
     kept = engines[0].cache
     assert kept.hits > 5 * kept.misses > 0  # mostly kept; late readings read again
     assert engines[1].cache.hits == 0
+    assert engines[0].counts["tick_trends_kept"] > 0  # ticks judged trends on kept rows
+    assert engines[1].counts["tick_trends_kept"] == 0
     scores = [_scores(conn, ids[w]) for w in range(2)]
     for i in range(3):
         assert scores[0][ids[0][i]] == scores[1][ids[1][i]]
