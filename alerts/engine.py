@@ -18,7 +18,6 @@ import logging
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
@@ -29,6 +28,7 @@ from alerts import (
     alert_store,
     conditions,
     device_rules,
+    kept_reads,
     lifecycle,
     remeasure_gate,
     rules,
@@ -184,19 +184,9 @@ class Engine:
             return 0
         since_np = store.as_times(starts)
         epochs = [p.score_epoch for p in patients]
-        context, carry, spo2_kept, hit = self._context(
-            pids, starts, since_np, [e - 1 for e in epochs], now)
-        # A patient whose last score carries its inputs is read from ``since`` on (see
-        # score_reads.Carry); one without (never scored, or scored before migration 005) over
-        # the whole freshness window before it.  SpO2 over the fall rule's window, but for
-        # the patients whose kept readings stand for it.
-        obs = store.load_observations(
-            self.conn, pids,
-            [s if known else s - self.freshness for s, known in zip(starts, carry.known,
-                                                                   strict=True)],
-            [s if kept else now - _td(rules.SPO2_FALL_WINDOW) for s, kept in zip(starts, hit,
-                                                                              strict=True)])
-        obs = score_reads.merge_by_patient(spo2_kept, obs)
+        got = kept_reads.batch_inputs(self.conn, self.cache if self.context_cache else None,
+                                      pids, starts, [e - 1 for e in epochs], now, self.freshness)
+        obs = got.obs
         setting_rows = store.load_settings(self.conn, pids)
         live = alert_store.live_alerts(self.conn, patients=pids,
                                        kinds=_SCORE_KINDS + ward_protocols.KINDS)
@@ -204,14 +194,14 @@ class Engine:
         covered = (alert_store.alerted_times(self.conn, pids, (NEWS2, RETROSPECTIVE), min(starts))
                    if retrospective else None)
         clock.lap("read")
-        table = score_rows(carry.inputs.followed_by(obs), setting_rows, since_np, _np(now),
-                           np.timedelta64(self.freshness), seed=carry.level)
+        table = score_rows(got.carry.inputs.followed_by(obs), setting_rows, since_np, _np(now),
+                           np.timedelta64(self.freshness), seed=got.carry.level)
         clock.lap("score")
         rewritten = self._rewritten(live, table, pids, wanted)
         score_writes.write_scores(self.conn, table, pids)
         store.clear_failures(self.conn, pids)
         clock.lap("write")
-        history = context.merged(table)
+        history = got.context.merged(table)
         keys = {a.key for a in live}
         spo2 = obs.param == _SPO2
         readings = Observations(obs.patient[spo2], obs.time[spo2], obs.param[spo2],
@@ -225,38 +215,13 @@ class Engine:
         changes = lifecycle.reconcile(live, found, now, resolved=resolved, rewritten=rewritten)
         self._write(changes, now)
         if keep:
-            written = np.zeros(len(pids), bool)
-            written[table.patient] = True
-            self.cache.stage(pids, epochs, written, history, _by_time(readings), _np(now))
+            self.cache.stage(pids, epochs, np.isin(np.arange(len(pids)), table.patient),
+                             history, kept_reads.by_time(readings), _np(now))
         clock.lap("alerts")
         self.counts["patients"] += len(pids)
         self.counts["observations"] += len(obs)
         self.counts["scores"] += len(table)
         return len(table)
-
-    def _context(self, pids: list[str], starts: list[datetime], since: np.ndarray,
-                 epochs: list[int], now: datetime,
-                 ) -> tuple[ScoreTable, score_reads.Carry, Observations, np.ndarray]:
-        """Each patient's score context (``start <= time < since``), carry and kept SpO2
-        readings: from what this engine kept of it (context_cache) where that still
-        stands for the database, else read.  Returns them and which patients were kept."""
-        begin = [min(s, now - _td(_CONTEXT)) for s in starts]
-        hit = (self.cache.usable(pids, epochs, since, _np(now)) if self.context_cache
-               else np.zeros(len(pids), bool))
-        kept = self.cache.kept(pids, np.flatnonzero(hit), store.as_times(begin), since)
-        carry = score_reads.carry_of(kept.last, np.ones(len(kept.last), bool), len(pids))
-        read = np.flatnonzero(~hit)
-        if not len(read):
-            return kept.context, carry, kept.spo2, hit
-        context, found = score_reads.load_context(
-            self.conn, [pids[i] for i in read], [begin[i] for i in read],
-            [starts[i] for i in read])
-        carry.level[read], carry.known[read] = found.level, found.known
-        inputs = score_reads.merge_by_patient(carry.inputs, Observations(
-            read[found.inputs.patient], found.inputs.time, found.inputs.param,
-            found.inputs.value))
-        return (kept.context.merged(_reindexed(context, read)),
-                score_reads.Carry(carry.level, carry.known, inputs), kept.spo2, hit)
 
     def _rewritten(self, live: list[LiveAlert], table: ScoreTable, pids: list[str],
                    since: dict[str, datetime]) -> dict[lifecycle.Key, str]:
@@ -370,33 +335,14 @@ class Engine:
                 history, band_pids, [wards[p] for p in band_pids], keys)
                 if c.key in keys or (c.patient_id in demanding and c.cleared_at is None)]
         if trend_pids:
-            history = self._trend_scores(trend_pids, now)
+            history, kept = kept_reads.trend_scores(
+                self.conn, self.cache if self.context_cache else None, trend_pids, now)
+            self.counts["tick_trends_kept"] += kept
             spo2 = store.spo2_readings(self.conn, trend_pids,
                                        now - _td(rules.SPO2_FALL_WINDOW))
             found += conditions.trend_conditions(history, *spo2, now, trend_pids,
                                                  [wards[p] for p in trend_pids], keys)
         return found
-
-    def _trend_scores(self, pids: list[str], now: datetime) -> ScoreTable:
-        """The scores of the trend window of ``pids`` (a tick's patients with a live trend
-        alert): from what this engine kept of them where nothing was written since (the
-        rule asks for the latest and the lowest complete total: context_summary), else
-        read.  Every tick asks it for every such patient: at a set a second, reading
-        each one's 6 h would be 21,600 scores a patient."""
-        window = now - _td(_CONTEXT)
-        epochs = store.score_epochs(self.conn, pids)
-        end = np.full(len(pids), np.datetime64("9999-12-31", "us"))
-        ok = (self.cache.usable(pids, epochs, end, _np(now), count=False) if self.context_cache
-              else np.zeros(len(pids), bool))
-        kept = self.cache.kept(pids, np.flatnonzero(ok), store.as_times([window] * len(pids)),
-                               end)
-        self.counts["tick_trends_kept"] += int(ok.sum())
-        read = np.flatnonzero(~ok)
-        if not len(read):
-            return kept.context
-        table = score_reads.load_scores(self.conn, [pids[i] for i in read],
-                                        [window] * len(read), [None] * len(read))
-        return kept.context.merged(_reindexed(table, read))
 
     def _write(self, changes: list[lifecycle.Change], now: datetime) -> int:
         events = remeasure_gate.write_changes(self.conn, changes, now, self.engine_id,
@@ -424,17 +370,6 @@ class Engine:
             parts = {k.split(": ")[1]: v for k, v in self.timings.items() if k.startswith("tick: ")}
             log.info("per tick: %.1f ms (%s)", 1000 * sum(parts.values()) / c["ticks"],
                      ", ".join(f"{k} {1000 * v / c['ticks']:.1f} ms" for k, v in parts.items()))
-
-
-def _reindexed(t: ScoreTable, index: np.ndarray) -> ScoreTable:
-    """``t`` with its patient indices ``i`` as ``index[i]``."""
-    return replace(t, patient=index[t.patient].astype(np.int64)) if len(t) else t
-
-
-def _by_time(o: Observations) -> Observations:
-    """Rows sorted by patient, then time (stable)."""
-    order = np.lexsort((o.time, o.patient))
-    return Observations(o.patient[order], o.time[order], o.param[order], o.value[order])
 
 
 class _Stopwatch:
