@@ -33,6 +33,7 @@ from pathlib import Path
 
 import psycopg
 
+from benchmarks import realtime_cpu as cpu
 from benchmarks import realtime_figures as figs
 from benchmarks import realtime_history as history
 from benchmarks import realtime_vitals as vitals
@@ -250,6 +251,8 @@ def measure(settings: Settings, plan: Plan, say: Callable[[str], None] = print
                            for i in range(n)]
                 say(f"{n:,} patients, a set each per second for {plan.seconds:g} s"
                     f" ({len(worse)} deteriorating) ...")
+                pids = cpu.parts(settings, ingest.proc.pid, engine.proc.pid)
+                cpu_before, cpu_t0 = cpu.sample(pids), time.monotonic()
                 since = datetime.now(UTC)
                 pub = publish(settings, devices, passwords, seconds=plan.seconds,
                               deteriorating=worse, seed=n)
@@ -259,6 +262,9 @@ def measure(settings: Settings, plan: Plan, say: Callable[[str], None] = print
                     + f"; the devices' loop used {pub.cpu_share:.0%} of a core")
                 ids = [d.patient_id for d in devices]
                 scored = wait_scored(settings, pub, ids, since, [ingest, engine])
+                used = cpu.shares(cpu_before, cpu.sample(cpu.parts(
+                    settings, ingest.proc.pid, engine.proc.pid)), time.monotonic() - cpu_t0)
+                say(cpu.line(used, pub.cpu_share))
                 time.sleep(_SETTLE_S)
                 out.append(figs.load_figures(n, plan.seconds, pub.sets, pub.lag_s, scored,
                                              arrived()))
