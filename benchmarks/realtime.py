@@ -262,9 +262,9 @@ def measure(settings: Settings, plan: Plan, say: Callable[[str], None] = print
                     + f"; the devices' loop used {pub.cpu_share:.0%} of a core")
                 ids = [d.patient_id for d in devices]
                 scored = wait_scored(settings, pub, ids, since, [ingest, engine])
-                used = cpu.shares(cpu_before, cpu.sample(cpu.parts(
+                busy = cpu.shares(cpu_before, cpu.sample(cpu.parts(
                     settings, ingest.proc.pid, engine.proc.pid)), time.monotonic() - cpu_t0)
-                say(cpu.line(used, pub.cpu_share))
+                say(cpu.line(busy, pub.cpu_share))
                 time.sleep(_SETTLE_S)
                 out.append(figs.load_figures(n, plan.seconds, pub.sets, pub.lag_s, scored,
                                              arrived()))
