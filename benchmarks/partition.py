@@ -18,6 +18,7 @@ import argparse
 from benchmarks import scoring
 from ingest import mqtt_session
 from ward import scratch
+from ward.errors import ConfigError
 from ward.settings import Settings
 
 
@@ -39,6 +40,8 @@ def run(patients: int, seconds: float) -> list[str]:
 
 def main(args: argparse.Namespace, settings: Settings) -> int:
     patients = getattr(args, "patients", None) or (300 if args.quick else 1500)
+    if patients < 2:
+        raise ConfigError(f"--patients {patients}: two engines need a patient each at least")
     for line in run(patients, 5 if args.quick else 20):
         print(line)
     return 0

@@ -363,6 +363,8 @@ def _add_ingest_and_bench(sub: Subcommands) -> None:
     b.add_argument("--record", action="store_true",
                    help="realtime: append this run to benchmarks/results.jsonl (figures that go"
                    " into the README)")
+    b.add_argument("--patients", type=int, metavar="N",
+                   help="partition: patients, each a set a second (default 1500)")
     b.set_defaults(func=_cmd_bench)
 
 
