@@ -62,6 +62,10 @@ class Kept:
     last: ScoreTable
     spo2: Observations
 
+    @classmethod
+    def empty(cls) -> Kept:
+        return cls(ScoreTable.empty(), ScoreTable.empty(), Observations.empty())
+
 
 class ContextCache:
     def __init__(self, capacity: int = CAPACITY) -> None:
@@ -95,8 +99,7 @@ class ContextCache:
         ``since``: per patient of ``ids``)."""
         entries = [self._entries[ids[i]] for i in index.tolist()]
         if not entries:
-            empty = ScoreTable.empty()
-            return Kept(empty, empty, Observations.empty())
+            return Kept.empty()
         every = _concat([e.scores for e in entries], index)
         ends = np.cumsum([len(e.scores) for e in entries]) - 1
         counts = [len(e.spo2_time) for e in entries]

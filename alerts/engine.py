@@ -18,7 +18,7 @@ import logging
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 import numpy as np
@@ -49,6 +49,7 @@ from alerts.lifecycle import (
 )
 from alerts.news2 import PARAMETERS
 from alerts.news2_conditions import news2_conditions
+from alerts.numpy_times import as_datetime64, as_timedelta
 from alerts.scoring import Observations, ScoreTable, score_rows
 from ward.settings import Settings
 
@@ -58,7 +59,6 @@ _SCORE_KINDS = (NEWS2, SCORE_RISING, SPO2_FALLING, RETROSPECTIVE)
 # Kinds whose latest resolved alert decides whether a condition reopens (lifecycle.Resolved).
 _REOPEN_KINDS = (NEWS2, RETROSPECTIVE, REVIEW_DUE)
 _SPO2 = PARAMETERS.index("spo2")
-_CONTEXT = max(rules.SCORE_RISE_WINDOW, np.timedelta64(rules.HOLD))  # scores kept for trends
 Clock = Callable[[], datetime]
 _DB_ERRORS = (psycopg.OperationalError, psycopg.InterfaceError)
 _T = TypeVar("_T")
@@ -194,8 +194,9 @@ class Engine:
         covered = (alert_store.alerted_times(self.conn, pids, (NEWS2, RETROSPECTIVE), min(starts))
                    if retrospective else None)
         clock.lap("read")
-        table = score_rows(got.carry.inputs.followed_by(obs), setting_rows, since_np, _np(now),
-                           np.timedelta64(self.freshness), seed=got.carry.level)
+        table = score_rows(got.carry.inputs.followed_by(obs), setting_rows, since_np,
+                           as_datetime64(now), np.timedelta64(self.freshness),
+                           seed=got.carry.level)
         clock.lap("score")
         rewritten = self._rewritten(live, table, pids, wanted)
         score_writes.write_scores(self.conn, table, pids)
@@ -216,7 +217,7 @@ class Engine:
         self._write(changes, now)
         if keep:
             self.cache.stage(pids, epochs, np.isin(np.arange(len(pids)), table.patient),
-                             history, kept_reads.by_time(readings), _np(now))
+                             history, kept_reads.by_time(readings), as_datetime64(now))
         clock.lap("alerts")
         self.counts["patients"] += len(pids)
         self.counts["observations"] += len(obs)
@@ -236,7 +237,7 @@ class Engine:
             assert a.condition_time is not None
             before = old.get((a.patient_id, a.condition_time))
             at = np.flatnonzero((table.patient == index[a.patient_id])
-                                & (table.time == _np(a.condition_time)))
+                                & (table.time == as_datetime64(a.condition_time)))
             after = (int(table.total[at[0]]), str(table.band[at[0]])) if len(at) else None
             if before is not None and after != before:
                 now_text = f"{after[0]} ({after[1]})" if after else "no score"
@@ -339,7 +340,7 @@ class Engine:
                 self.conn, self.cache if self.context_cache else None, trend_pids, now)
             self.counts["tick_trends_kept"] += kept
             spo2 = store.spo2_readings(self.conn, trend_pids,
-                                       now - _td(rules.SPO2_FALL_WINDOW))
+                                       now - as_timedelta(rules.SPO2_FALL_WINDOW))
             found += conditions.trend_conditions(history, *spo2, now, trend_pids,
                                                  [wards[p] for p in trend_pids], keys)
         return found
@@ -381,14 +382,3 @@ class _Stopwatch:
         now = time.perf_counter()
         self.into[name] += now - self.last
         self.last = now
-
-
-def _np(t: datetime) -> np.datetime64:
-    """An aware datetime as a naive-UTC datetime64[us]."""
-    return np.datetime64(t.astimezone(UTC).replace(tzinfo=None), "us")
-
-
-def _td(d: np.timedelta64 | timedelta) -> timedelta:
-    if isinstance(d, timedelta):
-        return d
-    return timedelta(microseconds=int(d / np.timedelta64(1, "us")))

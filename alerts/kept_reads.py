@@ -12,13 +12,13 @@ import psycopg
 from numpy.typing import NDArray
 
 from alerts import rules, score_reads, store
-from alerts.context_cache import ContextCache
+from alerts.context_cache import ContextCache, Kept
 from alerts.context_summary import SCORE_WINDOW
-from alerts.numpy_times import as_datetime64
+from alerts.numpy_times import as_datetime64, as_timedelta
 from alerts.scoring import Observations, ScoreTable
 
-_CONTEXT = timedelta(microseconds=int(SCORE_WINDOW / np.timedelta64(1, "us")))
-_SPO2_WINDOW = timedelta(microseconds=int(rules.SPO2_FALL_WINDOW / np.timedelta64(1, "us")))
+_CONTEXT = as_timedelta(SCORE_WINDOW)
+_SPO2_WINDOW = as_timedelta(rules.SPO2_FALL_WINDOW)
 _END = np.datetime64("9999-12-31", "us")  # a tick judges no new readings
 
 
@@ -41,10 +41,11 @@ def batch_inputs(conn: psycopg.Connection, cache: ContextCache | None, pids: lis
     since = store.as_times(starts)
     begin = [min(s, now - _CONTEXT) for s in starts]
     at = as_datetime64(now)
-    hit = (cache.usable(pids, epochs, since, at) if cache is not None
-           else np.zeros(len(pids), bool))
-    kept = (cache or ContextCache()).kept(pids, np.flatnonzero(hit), store.as_times(begin),
-                                          since)
+    if cache is None:
+        hit, kept = np.zeros(len(pids), bool), Kept.empty()
+    else:
+        hit = cache.usable(pids, epochs, since, at)
+        kept = cache.kept(pids, np.flatnonzero(hit), store.as_times(begin), since)
     context, carry = kept.context, score_reads.carry_of(kept.last, np.ones(len(kept.last), bool),
                                                         len(pids))
     read = np.flatnonzero(~hit)
@@ -76,10 +77,12 @@ def trend_scores(conn: psycopg.Connection, cache: ContextCache | None, pids: lis
     a second, reading each one's 6 h would be 21,600 scores a patient."""
     window = now - _CONTEXT
     end = np.full(len(pids), _END)
-    ok = (cache.usable(pids, store.score_epochs(conn, pids), end, as_datetime64(now),
-                       count=False) if cache is not None else np.zeros(len(pids), bool))
-    kept = (cache or ContextCache()).kept(pids, np.flatnonzero(ok),
-                                          store.as_times([window] * len(pids)), end)
+    if cache is None:
+        ok, kept = np.zeros(len(pids), bool), Kept.empty()
+    else:
+        ok = cache.usable(pids, store.score_epochs(conn, pids), end, as_datetime64(now),
+                          count=False)
+        kept = cache.kept(pids, np.flatnonzero(ok), store.as_times([window] * len(pids)), end)
     read = np.flatnonzero(~ok)
     if not len(read):
         return kept.context, int(ok.sum())

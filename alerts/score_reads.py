@@ -15,7 +15,7 @@ import psycopg
 from numpy.typing import NDArray
 
 from alerts import pg_binary
-from alerts.scoring import Observations, ScoreTable
+from alerts.scoring import Observations, ScoreTable, band_levels
 from alerts.store import as_times
 from ward.news2_chart import BANDS, PARAMETERS
 
@@ -91,8 +91,7 @@ def carry_of(last: ScoreTable, known_rows: NDArray[np.bool_], n: int) -> Carry:
     level = np.full(n, -1, np.int8)
     known = np.zeros(n, bool)
     at = last.patient
-    effective = np.where(last.complete, last.adjusted_band, last.monitoring_band)
-    level[at] = [BANDS.index(b) for b in effective]
+    level[at] = band_levels(np.where(last.complete, last.adjusted_band, last.monitoring_band))
     known[at] = known_rows
     rows = np.flatnonzero(known_rows)
     present = ~np.isnan(last.inputs[rows]) & ~np.isnat(last.input_times[rows])

@@ -28,6 +28,8 @@ NOTHING_NEW = datetime(9999, 12, 31, tzinfo=UTC)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 _NAT = np.iinfo(np.int64).min
+
+
 @dataclass(frozen=True, slots=True)
 class Claim:
     patient_id: str

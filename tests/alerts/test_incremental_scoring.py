@@ -69,6 +69,20 @@ def _store(conn: psycopg.Connection, patient: str, rows: list) -> None:
             (patient, min(r[0] for r in rows)))
 
 
+def _arriving(readings: list, t: datetime, step: timedelta, held: list, *,
+              hold_for: timedelta | None = None) -> list:
+    """What reaches the ward in [t, t + step): the readings timed then (none, held back
+    ``hold_for`` when given) and those held back that arrive by ``t`` (``held``: pairs of
+    arrival time and readings, updated)."""
+    due = [r for r in readings if t <= r[0] < t + step]
+    if hold_for is not None and due:
+        held.append((t + hold_for, due))
+        due = []
+    arrived = [r for when, rows in held if when <= t for r in rows]
+    held[:] = [(when, rows) for when, rows in held if when > t]
+    return due + arrived
+
+
 def _scores(conn: psycopg.Connection, ids: list[str]) -> dict[str, list[tuple]]:
     return {p: conn.execute(f"SELECT {_SCORE_COLUMNS} FROM scores WHERE patient_id = %s"
                             " ORDER BY time", (p,)).fetchall() for p in ids}
@@ -90,15 +104,11 @@ def test_live_scores_with_late_readings_equal_a_rescore_from_scratch(
     k = 0
     while t < end:
         k += 1
-        for i, p in enumerate(ids):
-            due = [r for r in readings[p] if t <= r[0] < t + step]
-            if i == 0 and k % 9 == 0 and due:  # held back: arrives 3 h late
-                late[p].append((t + timedelta(hours=3), due))
-                continue
-            arrived = [r for when, rows in late[p] if when <= t for r in rows]
-            late[p] = [(when, rows) for when, rows in late[p] if when > t]
-            if due or arrived:
-                _store(conn, p, due + arrived)
+        for i, p in enumerate(ids):  # every 9th step patient 0's readings come 3 h late
+            rows = _arriving(readings[p], t, step, late[p],
+                             hold_for=timedelta(hours=3) if i == 0 and k % 9 == 0 else None)
+            if rows:
+                _store(conn, p, rows)
         if k == 40:  # SpO2 scale 2 and an accepted heart rate for patient 1, mid-spell
             clinical.set_spo2_scale(conn, ids[1], 2, by="test", reason="hypercapnic",
                                     now=t + step)
@@ -216,15 +226,11 @@ def test_alerts_from_kept_history_equal_alerts_from_the_database(
     t, k = start, 0
     while t < end:
         k += 1
-        for i in range(3):
-            due = [r for r in readings[i] if t <= r[0] < t + step]
-            if i == 0 and k % 7 == 0 and due:  # held back: arrives 2 h late
-                late[i].append((t + timedelta(hours=2), due))
-                continue
-            arrived = [r for when, rows in late[i] if when <= t for r in rows]
-            late[i] = [(when, rows) for when, rows in late[i] if when > t]
+        for i in range(3):  # every 7th step patient 0's readings come 2 h late
+            now_in = _arriving(readings[i], t, step, late[i],
+                               hold_for=timedelta(hours=2) if i == 0 and k % 7 == 0 else None)
             for w in range(2):
-                rows = [(when, name, pairs[w][i][1], v) for when, name, _, v in due + arrived]
+                rows = [(when, name, pairs[w][i][1], v) for when, name, _, v in now_in]
                 if rows:
                     _store(conn, ids[w][i], rows)
         for e in engines:

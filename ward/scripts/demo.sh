@@ -49,7 +49,8 @@ stop() {  # every process started, stopped within GRACE s, or killed and said so
 # below waits inside supervise() must not return there, where it would restart a
 # process (or the broker) after "[demo] stopped" (test_demo_stop caught one alive
 # 30 s later).
-trap 'stop; exit 130' INT TERM
+# The EXIT trap is dropped first, so that stop runs (and says so) once.
+trap 'trap - EXIT; stop; exit 130' INT TERM
 trap stop EXIT
 
 start() {  # start NAME ARGS...: run `vward ARGS` in the background, log to $LOGS/NAME.log
