@@ -315,6 +315,12 @@ class Connections:
         device; once `abrupt()`, drop every connection instead (wills fire)."""
         self._closing = True
         deadline = self._monotonic() + drain_s
+        if not abrupt() and self.unacked > 0:
+            # A device dropped off (the offline fault) may hold a reading the broker never
+            # acked: as a real one would, it comes back and sends it again, or the run would
+            # end with that reading neither delivered nor counted as refused.
+            for i in [i for i, s in enumerate(self.state) if s == DROPPED]:
+                self._connect(i)
         while not abrupt() and self.unacked > 0 and self._monotonic() < deadline:
             self.pump(POLL_S)
         drop = abrupt()
